@@ -1,0 +1,112 @@
+#include "cl_auth.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+const char *cl_auth_resolve(const char *explicit_key, cl_error *err) {
+  const char *key = explicit_key ? explicit_key : getenv(CL_API_KEY_ENV);
+  if (!key || !*key) {
+    cl_error_set(err, CL_ECONFIG, 0,
+                 explicit_key ? "the api_key option is empty"
+                              : "no API key: pass api_key to cleanlist.new or set the "
+                                "environment variable " CL_API_KEY_ENV);
+    return NULL;
+  }
+  return key;
+}
+
+static int is_b64url(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+         c == '-' || c == '_' || c == '=';
+}
+
+static int looks_like_jwt(const char *s) {
+  int parts = 1, run = 0;
+  for (; *s; s++) {
+    if (*s == '.') {
+      if (run == 0) return 0;
+      parts++;
+      run = 0;
+    } else if (is_b64url(*s)) {
+      run++;
+    } else {
+      return 0;
+    }
+  }
+  return parts == 3 && run > 0;
+}
+
+int cl_auth_check(const char *key, cl_error *err) {
+  size_t n = strlen(key);
+  if (n > CL_API_KEY_MAX)
+    return cl_error_set(err, CL_ECONFIG, 0, "API key is too long (%zu bytes)", n);
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)key[i];
+    if (c <= ' ' || c == 0x7f)
+      return cl_error_set(err, CL_ECONFIG, 0,
+                          "API key contains a space or control character at byte %zu; "
+                          "copy it again without surrounding text", i + 1);
+  }
+  if (strncmp(key, CL_API_KEY_PREFIX, strlen(CL_API_KEY_PREFIX)) == 0) {
+    if (n == strlen(CL_API_KEY_PREFIX))
+      return cl_error_set(err, CL_ECONFIG, 0, "API key is only the clapi_ prefix");
+    return 0;
+  }
+  if (looks_like_jwt(key)) return 0;
+  return cl_error_set(err, CL_ECONFIG, 0,
+                      "API key does not look like a Cleanlist key: keys start with clapi_ "
+                      "(check " CL_API_KEY_ENV " or the api_key option)");
+}
+
+/* Length of an "Authorization:" header value starting at p (up to CR/LF or end). */
+static size_t header_value_len(const char *p, const char *end) {
+  const char *q = p;
+  while (q < end && *q != '\r' && *q != '\n') q++;
+  return (size_t)(q - p);
+}
+
+static size_t put(char *out, size_t cap, size_t o, const char *s, size_t n) {
+  for (size_t i = 0; i < n && o + 1 < cap; i++) out[o++] = s[i];
+  return o;
+}
+
+size_t cl_redact(const char *in, size_t len, const char *secret, char *out, size_t cap) {
+  static const char hdr[] = "authorization:";
+  const size_t hlen = sizeof hdr - 1, rlen = strlen(CL_REDACTED);
+  size_t slen = secret ? strlen(secret) : 0, o = 0, i = 0;
+  const char *end = in + len;
+  if (cap == 0) return 0;
+  while (i < len && o + 1 < cap) {
+    if (slen && len - i >= slen && memcmp(in + i, secret, slen) == 0) {
+      o = put(out, cap, o, CL_REDACTED, rlen);
+      i += slen;
+    } else if (len - i >= hlen && strncasecmp(in + i, hdr, hlen) == 0 &&
+               (i == 0 || in[i - 1] == '\n')) {
+      o = put(out, cap, o, in + i, hlen);
+      i += hlen;
+      o = put(out, cap, o, " " CL_REDACTED, rlen + 1);
+      i += header_value_len(in + i, end);
+    } else {
+      out[o++] = in[i++];
+    }
+  }
+  out[o] = '\0';
+  return o;
+}
+
+void cl_auth_mask(const char *key, char *out, size_t cap) {
+  size_t n = key ? strlen(key) : 0;
+  size_t plen = strlen(CL_API_KEY_PREFIX);
+  if (cap == 0) return;
+  if (n > 14 && strncmp(key, CL_API_KEY_PREFIX, plen) == 0) {
+    /* "clapi_" + U+2026 + last four */
+    size_t o = put(out, cap, 0, key, plen);
+    o = put(out, cap, o, "\xe2\x80\xa6", 3);
+    o = put(out, cap, o, key + n - 4, 4);
+    out[o] = '\0';
+  } else {
+    size_t o = put(out, cap, 0, CL_REDACTED, strlen(CL_REDACTED));
+    out[o] = '\0';
+  }
+}

@@ -1,0 +1,64 @@
+/* The libcurl transport: one multi handle, a pool of reused easy handles (connections stay
+ * in the multi handle's cache, so requests to one host share a kept-alive connection). The
+ * only file of the project that includes curl.h is cl_curl.c. */
+#ifndef CL_CURL_H
+#define CL_CURL_H
+
+#include <stddef.h>
+
+#include "cl_error.h"
+
+typedef struct cl_transport cl_transport;
+typedef struct cl_request cl_request;
+
+typedef struct cl_transport_opts {
+  const char *user_agent; /* sent as User-Agent */
+  const char *ca_file;    /* NULL: the system bundle */
+  int trace;              /* 1: record a redacted debug trace (see cl_transport_trace) */
+} cl_transport_opts;
+
+typedef struct cl_request_spec {
+  const char *method;        /* "GET", "POST", ... */
+  const char *url;           /* absolute; https, or http to loopback only */
+  const char *api_key;       /* sent as "Authorization: Bearer <key>", redacted from traces */
+  const char *const *headers; /* extra "Name: value" lines, NULL-terminated, may be NULL */
+  const char *body;          /* may be NULL */
+  size_t body_len;
+  double connect_timeout;    /* seconds, > 0 */
+  double timeout;            /* seconds for the whole transfer, > 0 */
+} cl_request_spec;
+
+/// Creates a transport (calls curl_global_init once per process). NULL + err on failure.
+cl_transport *cl_transport_new(const cl_transport_opts *opts, cl_error *err);
+/// Frees the transport. Free every request handed out first. NULL is a no-op.
+void cl_transport_free(cl_transport *t);
+
+/// Queues a request; it makes progress in cl_transport_step. The transport owns the result
+/// until cl_request_free. NULL + err when the spec is refused (bad URL or scheme).
+cl_request *cl_transport_start(cl_transport *t, const cl_request_spec *spec, cl_error *err);
+
+/// Drives every queued request once, waiting at most timeout_ms for network activity.
+/// Returns the number of requests still running, or -1 with err on a multi-handle failure.
+int cl_transport_step(cl_transport *t, int timeout_ms, cl_error *err);
+
+/// Hands out the next finished request (in completion order), or NULL.
+cl_request *cl_transport_done(cl_transport *t);
+
+/// Trace lines recorded since the last call (redacted), as one buffer; *len receives its
+/// size. The buffer stays valid until the next step. Empty unless opts.trace was set.
+const char *cl_transport_trace(cl_transport *t, size_t *len);
+
+/// Abandons a running request (no effect on a finished one) and frees it.
+void cl_request_free(cl_transport *t, cl_request *r);
+
+int cl_request_finished(const cl_request *r);
+/// 0 and the status, or -1 and the transport error in *err (kind, cause, sent).
+int cl_request_result(const cl_request *r, long *status, cl_error *err);
+const char *cl_request_body(const cl_request *r, size_t *len);
+/// Response header lines "Name: value\r\n" of the final response, concatenated.
+const char *cl_request_headers(const cl_request *r, size_t *len);
+/// Seconds spent, and whether this request reused a kept-alive connection.
+double cl_request_elapsed(const cl_request *r);
+int cl_request_reused(const cl_request *r);
+
+#endif

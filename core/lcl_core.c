@@ -1,0 +1,325 @@
+/* cleanlist.core: the policy layer for Lua (auth, URL rules, error kinds, retry decisions,
+ * backoff, Retry-After, rate-limit buckets). No libcurl here, so OpenResty can load it. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cl_auth.h"
+#include "cl_error.h"
+#include "cl_ratelimit.h"
+#include "cl_retry.h"
+#include "cl_url.h"
+#include "lcl_compat.h"
+#include "lcl_credential.h"
+
+#define BUCKET_MT "cleanlist.Bucket"
+
+LCL_EXPORT int luaopen_cleanlist_core(lua_State *L);
+
+/* ---- credential ------------------------------------------------------------------------ */
+
+static lcl_credential *check_credential(lua_State *L, int i) {
+  lcl_credential *c = luaL_checkudata(L, i, LCL_CREDENTIAL_MT);
+  luaL_argcheck(L, c->key != NULL, i, "credential has been wiped");
+  return c;
+}
+
+/// core.credential([key]) -> credential | nil, message
+/// Resolves the key (argument, else CLEANLIST_API_KEY) and checks its shape.
+static int lcl_credential_new(lua_State *L) {
+  const char *explicit_key = luaL_optstring(L, 1, NULL);
+  cl_error err;
+  cl_error_clear(&err);
+  const char *key = cl_auth_resolve(explicit_key, &err);
+  if (!key || cl_auth_check(key, &err)) {
+    lua_pushnil(L);
+    lua_pushstring(L, err.message);
+    return 2;
+  }
+  lcl_credential *c = lua_newuserdata(L, sizeof *c);
+  c->len = strlen(key);
+  c->key = malloc(c->len + 1);
+  if (!c->key) return luaL_error(L, "out of memory");
+  memcpy(c->key, key, c->len + 1);
+  luaL_setmetatable(L, LCL_CREDENTIAL_MT);
+  return 1;
+}
+
+static int lcl_credential_gc(lua_State *L) {
+  lcl_credential *c = luaL_checkudata(L, 1, LCL_CREDENTIAL_MT);
+  if (c->key) {
+    memset(c->key, 0, c->len);
+    free(c->key);
+    c->key = NULL;
+  }
+  return 0;
+}
+
+static int lcl_credential_mask(lua_State *L) {
+  char mask[64];
+  cl_auth_mask(check_credential(L, 1)->key, mask, sizeof mask);
+  lua_pushstring(L, mask);
+  return 1;
+}
+
+static int lcl_credential_tostring(lua_State *L) {
+  char mask[64];
+  cl_auth_mask(check_credential(L, 1)->key, mask, sizeof mask);
+  lua_pushfstring(L, "cleanlist.Credential(%s)", mask);
+  return 1;
+}
+
+/// cred:redact(s) -> s with the key and any Authorization header value replaced.
+static int lcl_credential_redact(lua_State *L) {
+  lcl_credential *c = check_credential(L, 1);
+  size_t len;
+  const char *s = luaL_checklstring(L, 2, &len);
+  size_t cap = len + len / 2 + 64;
+  char *out = malloc(cap);
+  if (!out) return luaL_error(L, "out of memory");
+  size_t n = cl_redact(s, len, c->key, out, cap);
+  lua_pushlstring(L, out, n);
+  free(out);
+  return 1;
+}
+
+/// cred:is_prefixed() -> boolean: a clapi_ key (false for a JWT session token)
+static int lcl_credential_is_prefixed(lua_State *L) {
+  lcl_credential *c = check_credential(L, 1);
+  lua_pushboolean(L, strncmp(c->key, CL_API_KEY_PREFIX, strlen(CL_API_KEY_PREFIX)) == 0);
+  return 1;
+}
+
+/// cred:fingerprint() -> 16 hex digits (FNV-1a 64 of the key): tells keys apart in
+/// process-wide tables without keeping the key itself as a table key.
+static int lcl_credential_fingerprint(lua_State *L) {
+  lcl_credential *c = check_credential(L, 1);
+  unsigned long long h = 14695981039346656037ULL;
+  for (size_t i = 0; i < c->len; i++) {
+    h ^= (unsigned char)c->key[i];
+    h *= 1099511628211ULL;
+  }
+  char hex[17];
+  snprintf(hex, sizeof hex, "%016llx", h);
+  lua_pushstring(L, hex);
+  return 1;
+}
+
+/// core.redact(s) -> s with Authorization header values replaced (no key known).
+static int lcl_redact(lua_State *L) {
+  size_t len;
+  const char *s = luaL_checklstring(L, 1, &len);
+  char *out = malloc(len + 64);
+  if (!out) return luaL_error(L, "out of memory");
+  size_t n = cl_redact(s, len, NULL, out, len + 64);
+  lua_pushlstring(L, out, n);
+  free(out);
+  return 1;
+}
+
+/* ---- URLs, kinds ---------------------------------------------------------------------- */
+
+/// core.check_base_url(url) -> {https=, loopback=, host=, port=, path=} | nil, message
+static int lcl_check_base_url(lua_State *L) {
+  cl_url u;
+  cl_error err;
+  if (cl_url_check(luaL_checkstring(L, 1), &u, &err)) {
+    lua_pushnil(L);
+    lua_pushstring(L, err.message);
+    return 2;
+  }
+  lua_createtable(L, 0, 5);
+  lua_pushboolean(L, u.https);
+  lua_setfield(L, -2, "https");
+  lua_pushboolean(L, u.loopback);
+  lua_setfield(L, -2, "loopback");
+  lua_pushstring(L, u.host);
+  lua_setfield(L, -2, "host");
+  lua_pushinteger(L, (lua_Integer)u.port);
+  lua_setfield(L, -2, "port");
+  lua_pushstring(L, u.path);
+  lua_setfield(L, -2, "path");
+  return 1;
+}
+
+static cl_kind check_kind(lua_State *L, int i) {
+  const char *name = luaL_checkstring(L, i);
+  for (int k = 0; k < CL_KIND_COUNT; k++)
+    if (strcmp(cl_kind_name((cl_kind)k), name) == 0) return (cl_kind)k;
+  return (cl_kind)luaL_argerror(L, i, lua_pushfstring(L, "unknown error kind '%s'", name));
+}
+
+/// core.kind_for_status(status) -> kind name
+static int lcl_kind_for_status(lua_State *L) {
+  lua_pushstring(L, cl_kind_name(cl_kind_from_status((long)luaL_checknumber(L, 1))));
+  return 1;
+}
+
+/* ---- retry policy ---------------------------------------------------------------------- */
+
+static int opt_field_int(lua_State *L, int t, const char *k, int dflt) {
+  lua_getfield(L, t, k);
+  int v = lua_isnil(L, -1) ? dflt
+          : lua_isboolean(L, -1) ? lua_toboolean(L, -1)
+          : (int)luaL_checknumber(L, -1);
+  lua_pop(L, 1);
+  return v;
+}
+
+/// core.retry_decide{safe=, idempotent_key=, kind=, sent=, status=, retryable=, attempt=,
+///                   max_retries=} -> retry, ambiguous, reason
+static int lcl_retry_decide(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  cl_retry_in in;
+  lua_getfield(L, 1, "kind");
+  in.kind = check_kind(L, -1);
+  lua_pop(L, 1);
+  in.safe = opt_field_int(L, 1, "safe", 0);
+  in.idempotent_key = opt_field_int(L, 1, "idempotent_key", 0);
+  in.sent = opt_field_int(L, 1, "sent", 1);
+  in.status = opt_field_int(L, 1, "status", 0);
+  lua_getfield(L, 1, "retryable");
+  in.retryable = lua_isnil(L, -1) ? -1 : lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  in.attempt = opt_field_int(L, 1, "attempt", 1);
+  in.max_retries = opt_field_int(L, 1, "max_retries", 0);
+  cl_retry_out out = cl_retry_decide(&in);
+  lua_pushboolean(L, out.retry);
+  lua_pushboolean(L, out.ambiguous);
+  lua_pushstring(L, out.reason);
+  return 3;
+}
+
+/// core.backoff(attempt, base, cap, rnd01) -> seconds
+static int lcl_backoff(lua_State *L) {
+  lua_pushnumber(L, cl_backoff((int)luaL_checknumber(L, 1), luaL_checknumber(L, 2),
+                               luaL_checknumber(L, 3), luaL_checknumber(L, 4)));
+  return 1;
+}
+
+/// core.retry_after(value, now) -> seconds | nil
+static int lcl_retry_after(lua_State *L) {
+  double s = cl_retry_after_parse(luaL_optstring(L, 1, NULL), luaL_checknumber(L, 2));
+  if (s < 0) lua_pushnil(L);
+  else lua_pushnumber(L, s);
+  return 1;
+}
+
+/* ---- rate-limit buckets ---------------------------------------------------------------- */
+
+/// core.bucket(limit, window_seconds, burst) -> bucket
+static int lcl_bucket_new(lua_State *L) {
+  double limit = luaL_checknumber(L, 1), window = luaL_checknumber(L, 2);
+  double burst = luaL_optnumber(L, 3, 1);
+  luaL_argcheck(L, limit >= 1, 1, "limit must be at least 1");
+  luaL_argcheck(L, window > 0, 2, "window must be positive");
+  cl_bucket *b = lua_newuserdata(L, sizeof *b);
+  cl_bucket_init(b, limit, window, burst);
+  luaL_setmetatable(L, BUCKET_MT);
+  return 1;
+}
+
+static int lcl_bucket_acquire(lua_State *L) {
+  cl_bucket *b = luaL_checkudata(L, 1, BUCKET_MT);
+  lua_pushnumber(L, cl_bucket_acquire(b, luaL_checknumber(L, 2)));
+  return 1;
+}
+
+static int lcl_bucket_peek(lua_State *L) {
+  cl_bucket *b = luaL_checkudata(L, 1, BUCKET_MT);
+  lua_pushnumber(L, cl_bucket_peek(b, luaL_checknumber(L, 2)));
+  return 1;
+}
+
+static int lcl_bucket_penalize(lua_State *L) {
+  cl_bucket *b = luaL_checkudata(L, 1, BUCKET_MT);
+  cl_bucket_penalize(b, luaL_checknumber(L, 2), luaL_checknumber(L, 3));
+  return 0;
+}
+
+/* ---- clock --------------------------------------------------------------------------- */
+
+/// core.monotonic() -> seconds from an arbitrary origin, never going back
+static int lcl_monotonic(lua_State *L) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  lua_pushnumber(L, (lua_Number)ts.tv_sec + (lua_Number)ts.tv_nsec / 1e9);
+  return 1;
+}
+
+/// core.sleep(seconds): blocks the calling thread (plain scripts; schedulers use timers)
+static int lcl_sleep(lua_State *L) {
+  double s = luaL_checknumber(L, 1);
+  if (s <= 0) return 0;
+  struct timespec ts;
+  ts.tv_sec = (time_t)s;
+  ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
+  return 0;
+}
+
+/* ---- module ---------------------------------------------------------------------------- */
+
+static void new_class(lua_State *L, const char *name, const luaL_Reg *methods,
+                      const luaL_Reg *meta) {
+  luaL_newmetatable(L, name);
+  luaL_setfuncs(L, meta, 0);
+  lua_newtable(L);
+  luaL_setfuncs(L, methods, 0);
+  lua_setfield(L, -2, "__index");
+  lua_pushliteral(L, "locked");
+  lua_setfield(L, -2, "__metatable");
+  lua_pop(L, 1);
+}
+
+static void push_kinds(lua_State *L) {
+  lua_createtable(L, 0, CL_KIND_COUNT);
+  for (int k = 1; k < CL_KIND_COUNT; k++) {
+    lua_pushboolean(L, cl_kind_retryable((cl_kind)k));
+    lua_setfield(L, -2, cl_kind_name((cl_kind)k));
+  }
+}
+
+int luaopen_cleanlist_core(lua_State *L) {
+  static const luaL_Reg cred_methods[] = {{"mask", lcl_credential_mask},
+                                          {"redact", lcl_credential_redact},
+                                          {"is_prefixed", lcl_credential_is_prefixed},
+                                          {"fingerprint", lcl_credential_fingerprint},
+                                          {NULL, NULL}};
+  static const luaL_Reg cred_meta[] = {{"__gc", lcl_credential_gc},
+                                       {"__tostring", lcl_credential_tostring},
+                                       {NULL, NULL}};
+  static const luaL_Reg bucket_methods[] = {{"acquire", lcl_bucket_acquire},
+                                            {"peek", lcl_bucket_peek},
+                                            {"penalize", lcl_bucket_penalize},
+                                            {NULL, NULL}};
+  static const luaL_Reg no_meta[] = {{NULL, NULL}};
+  static const luaL_Reg funcs[] = {{"credential", lcl_credential_new},
+                                   {"redact", lcl_redact},
+                                   {"check_base_url", lcl_check_base_url},
+                                   {"kind_for_status", lcl_kind_for_status},
+                                   {"retry_decide", lcl_retry_decide},
+                                   {"backoff", lcl_backoff},
+                                   {"retry_after", lcl_retry_after},
+                                   {"bucket", lcl_bucket_new},
+                                   {"monotonic", lcl_monotonic},
+                                   {"sleep", lcl_sleep},
+                                   {NULL, NULL}};
+  new_class(L, LCL_CREDENTIAL_MT, cred_methods, cred_meta);
+  new_class(L, BUCKET_MT, bucket_methods, no_meta);
+  luaL_newlib(L, funcs);
+  lua_pushliteral(L, CL_VERSION);
+  lua_setfield(L, -2, "VERSION");
+  lua_pushliteral(L, CL_DEFAULT_BASE_URL);
+  lua_setfield(L, -2, "DEFAULT_BASE_URL");
+  lua_pushliteral(L, CL_API_KEY_ENV);
+  lua_setfield(L, -2, "API_KEY_ENV");
+  lua_pushliteral(L, CL_BASE_URL_ENV);
+  lua_setfield(L, -2, "BASE_URL_ENV");
+  push_kinds(L);
+  lua_setfield(L, -2, "kinds");
+  return 1;
+}

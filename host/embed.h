@@ -1,0 +1,23 @@
+/* Lua sources compiled into the cleanlist executable (see cmake/embed.cmake). */
+#ifndef CL_EMBED_H
+#define CL_EMBED_H
+
+#include <stddef.h>
+
+struct lua_State;
+
+typedef struct cl_embedded {
+  const char *name;      /* module name, e.g. "cleanlist.client" */
+  const char *chunkname; /* "@cleanlist/client.lua", shown in tracebacks */
+  const unsigned char *data;
+  size_t len;
+} cl_embedded;
+
+extern const cl_embedded cl_client_lua[];  /* lua/**.lua */
+extern const cl_embedded cl_sandbox_lua[]; /* sandbox/lua/**.lua */
+
+/// Registers every module of `mods` in package.preload of L. When the environment variable
+/// `env_dir` names a directory, files there win over the embedded copies (development).
+void cl_embed_preload(struct lua_State *L, const cl_embedded *mods, const char *env_dir);
+
+#endif

@@ -1,0 +1,198 @@
+/* The cleanlist executable: runs user scripts with the cleanlist module preloaded, and
+ * serves the local API sandbox. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "embed.h"
+#include "lauxlib.h"
+#include "lua.h"
+#include "lualib.h"
+#include "sandbox.h"
+
+int luaopen_cleanlist_core(lua_State *L);
+int luaopen_cleanlist_curl(lua_State *L);
+
+static const char *progname = "cleanlist";
+
+static const char usage_text[] =
+    "usage: cleanlist [options] [script.lua [args...]]\n"
+    "       cleanlist sandbox [sandbox options]   (see cleanlist sandbox --help)\n"
+    "\n"
+    "Runs a Lua script with the cleanlist module available (local cleanlist = require\n"
+    "\"cleanlist\"). With no script, reads Lua from standard input.\n"
+    "\n"
+    "options:\n"
+    "  -e CODE        run CODE (may be repeated; runs before the script)\n"
+    "  --sandbox      start a local sandbox of the API and point the client at it:\n"
+    "                 CLEANLIST_BASE_URL and CLEANLIST_API_KEY are set for the script\n"
+    "  -v, --version  print the version and exit\n"
+    "  -h, --help     print this help and exit\n"
+    "  --             stop handling options\n"
+    "\n"
+    "environment:\n"
+    "  CLEANLIST_API_KEY   the API key (clapi_...) used by cleanlist.new()\n"
+    "  CLEANLIST_BASE_URL  the API base URL (default https://api.cleanlist.ai/api/v1/public)\n"
+    "  CLEANLIST_LUA_DIR   load the cleanlist Lua sources from this directory instead of\n"
+    "                      the copies built into the executable\n"
+    "\n"
+    "An uncaught error prints a traceback to standard error and exits with status 1.\n";
+
+/* Message handler: turns any error value into a string with a traceback. */
+static int msghandler(lua_State *L) {
+  const char *msg = lua_tostring(L, 1);
+  if (msg == NULL) {
+    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) {
+      msg = lua_tostring(L, -1);
+    } else {
+      msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+    }
+  }
+  luaL_traceback(L, L, msg, 1);
+  return 1;
+}
+
+static int report(lua_State *L, int status) {
+  if (status != 0) {
+    const char *msg = lua_tostring(L, -1);
+    fprintf(stderr, "%s: %s\n", progname, msg ? msg : "(error without a message)");
+    fflush(stderr);
+    lua_pop(L, 1);
+  }
+  return status;
+}
+
+static int docall(lua_State *L, int narg) {
+  int base = lua_gettop(L) - narg;
+  lua_pushcfunction(L, msghandler);
+  lua_insert(L, base);
+  int status = lua_pcall(L, narg, 0, base);
+  lua_remove(L, base);
+  return status;
+}
+
+static void preload_c(lua_State *L, const char *name, lua_CFunction f) {
+  lua_getglobal(L, "package");
+  lua_getfield(L, -1, "preload");
+  lua_pushcfunction(L, f);
+  lua_setfield(L, -2, name);
+  lua_pop(L, 2);
+}
+
+static lua_State *new_state(void) {
+  lua_State *L = luaL_newstate();
+  if (!L) return NULL;
+  luaL_openlibs(L);
+  preload_c(L, "cleanlist.core", luaopen_cleanlist_core);
+  preload_c(L, "cleanlist.curl", luaopen_cleanlist_curl);
+  cl_embed_preload(L, cl_client_lua, "CLEANLIST_LUA_DIR");
+  return L;
+}
+
+/* arg table as the lua interpreter builds it: script at 0, its arguments from 1. */
+static void set_arg(lua_State *L, char **argv, int argc, int script) {
+  lua_createtable(L, argc - script, script + 1);
+  for (int i = 0; i < argc; i++) {
+    lua_pushstring(L, argv[i]);
+    lua_rawseti(L, -2, i - script);
+  }
+  lua_setglobal(L, "arg");
+}
+
+static int run_script(lua_State *L, const char *path, char **argv, int argc, int script) {
+  int status = luaL_loadfile(L, strcmp(path, "-") == 0 ? NULL : path);
+  if (status != 0) return report(L, status);
+  int n = 0;
+  for (int i = script + 1; i < argc; i++, n++) lua_pushstring(L, argv[i]);
+  return report(L, docall(L, n));
+}
+
+typedef struct host_opts {
+  const char *code[16];
+  int ncode;
+  int sandbox;
+  int script; /* index of the script in argv, or 0 */
+} host_opts;
+
+/* Returns -1 to continue, else an exit status. */
+static int parse_args(int argc, char **argv, host_opts *o) {
+  int i = 1;
+  for (; i < argc && argv[i][0] == '-' && argv[i][1] != '\0'; i++) {
+    const char *a = argv[i];
+    if (strcmp(a, "--") == 0) {
+      i++;
+      break;
+    } else if (strcmp(a, "-v") == 0 || strcmp(a, "--version") == 0) {
+      printf("cleanlist %s (%s)\n", CL_VERSION, LUA_RELEASE);
+      return 0;
+    } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+      fputs(usage_text, stdout);
+      return 0;
+    } else if (strcmp(a, "--sandbox") == 0) {
+      o->sandbox = 1;
+    } else if (strcmp(a, "-e") == 0) {
+      if (i + 1 >= argc || o->ncode == 16) {
+        fprintf(stderr, "%s: -e needs an argument\n", progname);
+        return 2;
+      }
+      o->code[o->ncode++] = argv[++i];
+    } else {
+      fprintf(stderr, "%s: unknown option '%s'\n%s", progname, a, usage_text);
+      return 2;
+    }
+  }
+  o->script = i < argc ? i : 0;
+  return -1;
+}
+
+static int run(lua_State *L, int argc, char **argv, const host_opts *o) {
+  set_arg(L, argv, argc, o->script ? o->script : argc);
+  for (int i = 0; i < o->ncode; i++) {
+    int status = luaL_loadbuffer(L, o->code[i], strlen(o->code[i]), "=(command line)");
+    if (status == 0) status = docall(L, 0);
+    if (report(L, status)) return 1;
+  }
+  if (o->script) return run_script(L, argv[o->script], argv, argc, o->script) ? 1 : 0;
+  if (o->ncode == 0) {
+    if (isatty(0)) fputs(usage_text, stderr);
+    return run_script(L, "-", argv, argc, argc - 1) ? 1 : 0;
+  }
+  return 0;
+}
+
+static cl_sandbox *start_sandbox(void) {
+  char err[256], url[96];
+  cl_sandbox_opts so;
+  memset(&so, 0, sizeof so);
+  so.quiet = 1;
+  cl_sandbox *sb = cl_sandbox_start(&so, err, sizeof err);
+  if (!sb) {
+    fprintf(stderr, "%s: could not start the sandbox: %s\n", progname, err);
+    return NULL;
+  }
+  snprintf(url, sizeof url, "http://127.0.0.1:%u%s", cl_sandbox_port(sb), CL_SANDBOX_BASE_PATH);
+  setenv("CLEANLIST_BASE_URL", url, 1);
+  setenv("CLEANLIST_API_KEY", CL_SANDBOX_DEFAULT_KEY, 1);
+  return sb;
+}
+
+int main(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "sandbox") == 0) return cl_sandbox_main(argc - 1, argv + 1);
+  host_opts o;
+  memset(&o, 0, sizeof o);
+  int status = parse_args(argc, argv, &o);
+  if (status >= 0) return status;
+  cl_sandbox *sb = NULL;
+  if (o.sandbox && !(sb = start_sandbox())) return 1;
+  lua_State *L = new_state();
+  if (!L) {
+    fprintf(stderr, "%s: cannot create a Lua state (out of memory)\n", progname);
+    cl_sandbox_stop(sb);
+    return 1;
+  }
+  status = run(L, argc, argv, &o);
+  lua_close(L);
+  cl_sandbox_stop(sb);
+  return status;
+}

@@ -1,0 +1,30 @@
+--- cleanlist: the Lua SDK for the Cleanlist B2B enrichment API.
+--   local cleanlist = require "cleanlist"
+--   local client = cleanlist.new { api_key = os.getenv("CLEANLIST_API_KEY") }
+--   local me = cleanlist.check(client:whoami())
+-- Failures are returned as `nil, err` (a cleanlist.Error); cleanlist.check raises them.
+local core = require "cleanlist.core"
+local client = require "cleanlist.client"
+local errors = require "cleanlist.errors"
+
+local M = {
+  _VERSION = "cleanlist " .. core.VERSION,
+  VERSION = core.VERSION,
+  DEFAULT_BASE_URL = core.DEFAULT_BASE_URL,
+  USER_AGENT = client.USER_AGENT,
+  Error = errors.Error,
+  is_error = errors.is_error,
+  null = require("cjson").null,
+}
+
+--- Creates a client. See README for the options.
+M.new = client.new
+
+--- Returns res when err is nil; raises err otherwise (level 2: the caller's line).
+function M.check(res, err)
+  if err ~= nil then error(err, 2) end
+  if res == nil then error(errors.new { kind = "api", message = "no result and no error" }, 2) end
+  return res
+end
+
+return M

@@ -1,0 +1,37 @@
+/* The local Cleanlist API sandbox: libmicrohttpd serving Lua handlers from its own lua_State. */
+#ifndef CL_SANDBOX_H
+#define CL_SANDBOX_H
+
+#include <stddef.h>
+
+typedef struct cl_sandbox cl_sandbox;
+
+typedef struct cl_sandbox_opts {
+  const char *bind;    /* loopback address to bind; NULL = "127.0.0.1" */
+  unsigned port;       /* 0 = let the kernel pick */
+  const char *api_key; /* key that holds every scope; NULL = CL_SANDBOX_DEFAULT_KEY */
+  unsigned seed;       /* world seed; 0 = default */
+  int quiet;           /* no request log on stderr */
+} cl_sandbox_opts;
+
+#define CL_SANDBOX_DEFAULT_KEY "clapi_sandbox_full_access_0000000000000000"
+#define CL_SANDBOX_READONLY_KEY "clapi_sandbox_read_only_00000000000000000"
+#define CL_SANDBOX_BASE_PATH "/api/v1/public"
+
+/// Starts a sandbox serving on its own thread. Returns NULL and writes a message to err on
+/// failure (port in use, Lua handler failed to load). The caller owns the result.
+cl_sandbox *cl_sandbox_start(const cl_sandbox_opts *opts, char *err, size_t errlen);
+
+/// The port actually bound (useful with port 0).
+unsigned cl_sandbox_port(const cl_sandbox *sb);
+
+/// Stops the server, joins its thread, closes its lua_State and frees sb. NULL is a no-op.
+void cl_sandbox_stop(cl_sandbox *sb);
+
+/// `cleanlist sandbox [flags]`: argv[0] is "sandbox". Prints
+/// "LISTENING http://127.0.0.1:PORT/api/v1/public" on stdout once ready, then serves until
+/// SIGTERM/SIGINT or until stdin reaches end of file (when stdin is a pipe or terminal).
+/// Returns the process exit status; never calls exit().
+int cl_sandbox_main(int argc, char **argv);
+
+#endif
