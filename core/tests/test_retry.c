@@ -1,0 +1,76 @@
+#include "check.h"
+#include "cl_retry.h"
+
+static cl_retry_out decide(int safe, int key, cl_kind kind, int sent, long status, int retryable,
+                           int attempt) {
+  cl_retry_in in = {safe, key, kind, sent, status, retryable, attempt, 2};
+  return cl_retry_decide(&in);
+}
+
+static void test_table(void) {
+  /* GET: transport after send, timeout, 429, 5xx retry; 4xx does not */
+  CHECK(decide(1, 0, CL_ETRANSPORT, 1, 0, -1, 1).retry);
+  CHECK(decide(1, 0, CL_ETIMEOUT, 1, 0, -1, 1).retry);
+  CHECK(decide(1, 0, CL_ERATELIMIT, 1, 429, -1, 1).retry);
+  CHECK(decide(1, 0, CL_ESERVER, 1, 503, -1, 1).retry);
+  CHECK(!decide(1, 0, CL_ESERVER, 1, 500, 0, 1).retry); /* server says it cannot succeed */
+  CHECK(!decide(1, 0, CL_ENOTFOUND, 1, 404, -1, 1).retry);
+  CHECK(!decide(1, 0, CL_ETLS, 1, 0, -1, 1).retry);
+  /* POST: only when provably not acted on */
+  CHECK(decide(0, 0, CL_ETRANSPORT, 0, 0, -1, 1).retry);
+  CHECK(decide(0, 0, CL_ERATELIMIT, 1, 429, 1, 1).retry);
+  CHECK(decide(0, 0, CL_ESERVER, 1, 503, 1, 1).retry);
+  cl_retry_out o = decide(0, 0, CL_ESERVER, 1, 502, -1, 1);
+  CHECK(!o.retry && o.ambiguous);
+  o = decide(0, 0, CL_ETIMEOUT, 1, 0, -1, 1);
+  CHECK(!o.retry && o.ambiguous);
+  o = decide(0, 0, CL_EINVALID, 1, 400, 0, 1);
+  CHECK(!o.retry && !o.ambiguous);
+  /* POST with a body idempotency key behaves like a GET */
+  CHECK(decide(0, 1, CL_ETIMEOUT, 1, 0, -1, 1).retry);
+  CHECK(decide(0, 1, CL_ESERVER, 1, 500, -1, 1).retry);
+  /* budget */
+  CHECK(decide(1, 0, CL_ESERVER, 1, 503, -1, 2).retry);
+  o = decide(1, 0, CL_ESERVER, 1, 503, -1, 3);
+  CHECK(!o.retry && strcmp(o.reason, "retries exhausted") == 0);
+  CHECK(!decide(1, 0, CL_OK, 1, 200, -1, 1).retry);
+}
+
+static void test_backoff(void) {
+  CHECK_NEAR(cl_backoff(1, 0.5, 8, 0.0), 0.375, 1e-9);
+  CHECK_NEAR(cl_backoff(1, 0.5, 8, 0.999999), 0.5, 1e-6);
+  CHECK_NEAR(cl_backoff(3, 0.5, 8, 0.0), 1.5, 1e-9);
+  CHECK_NEAR(cl_backoff(10, 0.5, 8, 0.0), 6.0, 1e-9); /* capped at 8, jittered */
+  CHECK(cl_backoff(1000, 0.5, 8, 0.5) <= 8);
+  double prev = 0;
+  for (int a = 1; a <= 5; a++) {
+    double d = cl_backoff(a, 0.5, 100, 0.0);
+    CHECK(d > prev);
+    prev = d;
+  }
+}
+
+static void test_retry_after(void) {
+  double now = 784111777.0; /* Sun, 06 Nov 1994 08:49:37 GMT */
+  CHECK_NEAR(cl_retry_after_parse("3", now), 3, 1e-9);
+  CHECK_NEAR(cl_retry_after_parse(" 1.5 ", now), 1.5, 1e-9);
+  CHECK_NEAR(cl_retry_after_parse("0", now), 0, 1e-9);
+  CHECK_NEAR(cl_retry_after_parse("Sun, 06 Nov 1994 08:49:47 GMT", now), 10, 1e-9);
+  CHECK_NEAR(cl_retry_after_parse("Sunday, 06-Nov-94 08:50:37 GMT", now), 60, 1e-9);
+  CHECK_NEAR(cl_retry_after_parse("Sun Nov  6 08:49:40 1994", now), 3, 1e-9);
+  CHECK_NEAR(cl_retry_after_parse("Sat, 05 Nov 1994 08:49:37 GMT", now), 0, 1e-9);
+  CHECK(cl_retry_after_parse(NULL, now) < 0);
+  CHECK(cl_retry_after_parse("", now) < 0);
+  CHECK(cl_retry_after_parse("soon", now) < 0);
+  CHECK(cl_retry_after_parse("-5", now) < 0);
+  CHECK(cl_retry_after_parse("5 seconds", now) < 0);
+  CHECK(cl_retry_after_parse("Sun, 06 Nov 1994 25:49:37 GMT", now) < 0);
+  CHECK(cl_retry_after_parse("Sun, 06 Nov 1994 08:49:37 PST", now) < 0);
+}
+
+int main(void) {
+  test_table();
+  test_backoff();
+  test_retry_after();
+  return check_summary("test_retry");
+}
