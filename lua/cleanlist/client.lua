@@ -5,7 +5,7 @@
 local core = require "cleanlist.core"
 local errors = require "cleanlist.errors"
 local ratelimit = require "cleanlist.ratelimit"
-local json = require("cjson.safe").new()
+local json = require "cleanlist.json"
 
 local type, pairs, ipairs, tostring = type, pairs, ipairs, tostring
 local setmetatable, error, max = setmetatable, error, math.max

@@ -2,7 +2,7 @@
 -- Operational failures are returned as `nil, err`, where err has the metatable
 -- `cleanlist.Error`. Both error shapes of the API are parsed: the MCP envelope
 -- {"error": {...}} and FastAPI's {"detail": ...}. No message ever contains the API key.
-local json = require("cjson.safe").new()
+local json = require "cleanlist.json"
 
 local type, pairs, ipairs, tostring, tonumber = type, pairs, ipairs, tostring, tonumber
 local concat, setmetatable, getmetatable = table.concat, setmetatable, getmetatable

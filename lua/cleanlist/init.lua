@@ -14,7 +14,7 @@ local M = {
   USER_AGENT = client.USER_AGENT,
   Error = errors.Error,
   is_error = errors.is_error,
-  null = require("cjson").null,
+  null = require("cleanlist.json").null,
 }
 
 --- Creates a client. See README for the options.

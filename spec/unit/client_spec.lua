@@ -1,0 +1,304 @@
+-- Unit specs of the client pipeline over the fake transport (no network).
+local cleanlist = require "cleanlist"
+local fake_transport = require "cleanlist.transport.fake"
+local json = require "cjson"
+
+local KEY = "clapi_unit_secret_key_0123456789"
+local n = 0
+
+-- A client over a fresh fake transport; sleeps and clocks are recorded, not real.
+local function make(opts)
+  n = n + 1
+  local fake = fake_transport.new()
+  local sleeps = {}
+  local o = {
+    api_key = KEY .. n, -- a key per client: rate-limit buckets are per key and process-wide
+    base_url = "https://api.example.test/api/v1/public",
+    transport = fake, sleep = function(s) sleeps[#sleeps + 1] = s end,
+    random = function() return 0 end, clock = function() return 1000 end,
+    wallclock = function() return 784111777 end, rate_limit = false,
+  }
+  for k, v in pairs(opts or {}) do o[k] = v end
+  return cleanlist.new(o), fake, sleeps, o.api_key
+end
+
+local function envelope(code, status, extra)
+  local e = { code = code, problem = code .. " happened", cause = json.null, fix = "do the fix",
+    retryable = false, docs_url = "https://docs.cleanlist.ai/errors/" .. code:gsub("_", "-"),
+    request_id = "req_00000000000000aa" }
+  for k, v in pairs(extra or {}) do e[k] = v end
+  return { status = status, body = json.encode { error = e },
+    headers = { ["content-type"] = "application/json" } }
+end
+
+describe("cleanlist.new", function()
+  it("refuses an empty key, naming the option", function()
+    local ok, err = pcall(cleanlist.new, { api_key = "", rate_limit = false })
+    assert.is_false(ok)
+    assert.is_true(cleanlist.is_error(err))
+    assert.equals("config", err.kind)
+    assert.matches("api_key", tostring(err))
+  end)
+
+  it("refuses a key that is not a Cleanlist key without quoting it", function()
+    local ok, err = pcall(cleanlist.new, { api_key = "sk_live_abcdef" })
+    assert.is_false(ok)
+    assert.matches("clapi_", err.message)
+    assert.is_nil(tostring(err):find("sk_live_abcdef", 1, true))
+  end)
+
+  it("refuses a key with a pasted scheme or a line break", function()
+    for _, bad in ipairs { "Bearer clapi_abc123", "clapi_abc\r\nX: y", " clapi_abc" } do
+      local ok, err = pcall(cleanlist.new, { api_key = bad })
+      assert.is_false(ok)
+      assert.equals("config", err.kind)
+    end
+  end)
+
+  it("accepts a JWT session token", function()
+    local c = cleanlist.new { api_key = "eyJhbGciOi.eyJzdWIiOiIx.c2lnbmF0dXJl",
+      transport = fake_transport.new(), rate_limit = false }
+    assert.matches("REDACTED", tostring(c))
+  end)
+
+  it("refuses plain http to a remote host and malformed URLs", function()
+    for _, url in ipairs { "http://api.cleanlist.ai/api/v1/public", "api.cleanlist.ai",
+      "https://", "https://host:99999/x", "https://a b/" } do
+      local ok, err = pcall(cleanlist.new, { api_key = KEY, base_url = url })
+      assert.is_false(ok, url)
+      assert.equals("config", err.kind)
+    end
+  end)
+
+  it("raises on unknown options and wrong option types", function()
+    assert.has_error(function() cleanlist.new { api_key = KEY, tiemout = 3 } end)
+    local ok, err = pcall(cleanlist.new, { api_key = KEY, timeout = "3" })
+    assert.is_false(ok)
+    assert.matches("timeout", err.message)
+  end)
+
+  it("never shows the key in tostring(client)", function()
+    local c, _, _, key = make()
+    assert.is_nil(tostring(c):find(key, 1, true))
+    assert.matches("clapi_", tostring(c))
+  end)
+end)
+
+describe("client:whoami", function()
+  it("returns the decoded body with envelope fields kept", function()
+    local c, fake = make()
+    fake:push { status = 200, body = json.encode {
+      user_email = "v***@example.com", organization_id = "org_1", auth_type = "api_key",
+      scopes = { "credits:read" }, tier = "pro", features = { "api_access" },
+      timestamp_ms = 1717430400000, agent_instructions = "hi", task_id = json.null } }
+    local me = assert(c:whoami())
+    assert.equals("org_1", me.organization_id)
+    assert.equals(1717430400000, me.timestamp_ms)
+    assert.equals("hi", me.agent_instructions)
+    assert.equals(cleanlist.null, me.task_id)
+    local req = fake.requests[1]
+    assert.equals("GET", req.method)
+    assert.equals("https://api.example.test/api/v1/public/whoami", req.url)
+    assert.is_nil(req.body)
+    assert.same({ "Accept: application/json" }, req.headers)
+    assert.matches("clapi_", req.credential:mask())
+  end)
+
+  it("reads the balance from /credits/balance", function()
+    local c, fake = make()
+    fake:push { status = 200, body = '{"organization_id":"org_1","credits":4820}' }
+    assert.equals(4820, c:credits_balance().credits)
+    assert.matches("/credits/balance$", fake.requests[1].url)
+  end)
+end)
+
+describe("error mapping", function()
+  it("parses the MCP envelope of a 401", function()
+    local c, fake = make()
+    fake:push(envelope("invalid_api_key", 401))
+    local res, err = c:whoami()
+    assert.is_nil(res)
+    assert.equals("auth", err.kind)
+    assert.equals(401, err.status)
+    assert.equals("invalid_api_key", err.code)
+    assert.equals("req_00000000000000aa", err.request_id)
+    assert.equals("do the fix", err.fix)
+    assert.is_nil(err.cause)
+    assert.is_false(err.retryable)
+    local s = tostring(err)
+    assert.matches("HTTP 401", s)
+    assert.matches("invalid_api_key", s)
+    assert.matches("req_00000000000000aa", s)
+    assert.equals(1, err.attempts)
+  end)
+
+  it("keeps scope details of a 403 and credit fields of insufficient_credits", function()
+    local c, fake = make()
+    fake:push(envelope("insufficient_scope", 403,
+      { details = { required_scopes = { "credits:read" }, granted_scopes = {} } }))
+    local _, err = c:credits_balance()
+    assert.equals("permission", err.kind)
+    assert.same({ "credits:read" }, err.details.required_scopes)
+    fake:push(envelope("insufficient_credits", 400,
+      { estimated_cost_credits = 110, available_credits = 40, shortfall_credits = 70 }))
+    _, err = c:request("POST", "/enrichment/bulk", { body = { list_id = "l" } })
+    assert.equals("insufficient_credits", err.kind)
+    assert.equals(70, err.shortfall_credits)
+    assert.is_nil(err.ambiguous)
+  end)
+
+  it("parses the legacy detail shapes", function()
+    local c, fake = make()
+    fake:push { status = 402, body = '{"detail":"Insufficient credits"}' }
+    local _, err = c:request("POST", "/enrich/bulk", { body = { contacts = {} } })
+    assert.equals("insufficient_credits", err.kind)
+    assert.equals("Insufficient credits", err.message)
+    fake:push { status = 422, body = json.encode { detail = {
+      { type = "value_error", loc = { "body", "contacts", 7 }, msg = "bad contact" },
+      { type = "missing", loc = { "body", "x" }, msg = "required" } } } }
+    _, err = c:request("POST", "/enrich/bulk", { body = { contacts = {} } })
+    assert.equals("invalid_request", err.kind)
+    assert.matches("body%.contacts%.7: bad contact", err.message)
+    assert.equals(2, #err.detail)
+  end)
+
+  it("reports a 200 that is not JSON as a decode error", function()
+    local c, fake = make()
+    fake:push { status = 200, body = "<html>hello</html>" }
+    local _, err = c:whoami()
+    assert.equals("decode", err.kind)
+    assert.matches("not a JSON object", err.message)
+  end)
+
+  it("scrubs the key from anything the server echoes back", function()
+    local c, fake, _, key = make()
+    fake:push { status = 400, body = json.encode { detail = "bad key " .. key } }
+    local _, err = c:whoami()
+    assert.is_nil(tostring(err):find(key, 1, true))
+    assert.is_nil(err.message:find(key, 1, true))
+    assert.matches("REDACTED", err.message)
+  end)
+end)
+
+describe("retries", function()
+  it("retries a GET on 503 and honours Retry-After", function()
+    local c, fake, sleeps = make()
+    fake:push { status = 503, body = "", headers = { ["retry-after"] = "3" } }
+    fake:push { status = 200, body = '{"credits":1}' }
+    assert.equals(1, c:credits_balance().credits)
+    assert.same({ 3 }, sleeps)
+    assert.equals(2, #fake.requests)
+  end)
+
+  it("reads Retry-After given as an HTTP date", function()
+    local c, fake, sleeps = make()
+    fake:push { status = 429, body = "", headers = { ["retry-after"] = "Sun, 06 Nov 1994 08:49:47 GMT" } }
+    fake:push { status = 200, body = "{}" }
+    assert.truthy(c:whoami())
+    assert.same({ 10 }, sleeps)
+  end)
+
+  it("backs off exponentially when there is no hint, then gives up", function()
+    local c, fake, sleeps = make { max_retries = 2 }
+    for _ = 1, 3 do fake:push { status = 502, body = "<html>Bad gateway</html>" } end
+    local _, err = c:whoami()
+    assert.equals("server", err.kind)
+    assert.equals(3, err.attempts)
+    assert.matches("not an API error", err.message)
+    assert.same({ 0.375, 0.75 }, sleeps)
+  end)
+
+  it("retries a connection failure where nothing was sent, for any method", function()
+    local c, fake = make()
+    fake:push_error { kind = "transport", message = "refused", sent = false }
+    fake:push { status = 200, body = "{}" }
+    assert.truthy(c:request("POST", "/lead-lists", { body = { name = "x" } }))
+    assert.equals(2, #fake.requests)
+  end)
+
+  it("does not repeat a POST that may have been acted on, and says so", function()
+    local c, fake = make()
+    fake:push { status = 502, body = "bad gateway" }
+    local _, err = c:request("POST", "/enrichment/person", { body = { email = "a@b.c" } })
+    assert.equals(1, #fake.requests)
+    assert.is_true(err.ambiguous)
+    assert.matches("outcome is unknown", tostring(err))
+    fake:push_error { kind = "timeout", message = "timed out", sent = true }
+    _, err = c:request("POST", "/enrichment/person", { body = { email = "a@b.c" } })
+    assert.equals("timeout", err.kind)
+    assert.is_true(err.ambiguous)
+  end)
+
+  it("repeats a POST whose body carries an idempotency key, with the same body", function()
+    local c, fake = make()
+    fake:push { status = 500, body = "" }
+    fake:push { status = 200, body = '{"added":1}' }
+    local body = { lead_ids = { "a" }, idempotency_key = "k1" }
+    assert.equals(1, c:request("POST", "/lead-lists/l/leads", { body = body, idempotency_key = "k1" }).added)
+    assert.equals(fake.requests[1].body, fake.requests[2].body)
+  end)
+
+  it("retries a POST when the server marks the error retryable", function()
+    local c, fake = make()
+    fake:push(envelope("internal_error", 500, { retryable = true }))
+    fake:push { status = 200, body = "{}" }
+    assert.truthy(c:request("POST", "/x", { body = {} }))
+  end)
+
+  it("does not retry 4xx", function()
+    local c, fake = make()
+    fake:push(envelope("not_found", 404))
+    local _, err = c:whoami()
+    assert.equals("not_found", err.kind)
+    assert.equals(1, #fake.requests)
+  end)
+end)
+
+describe("client-side rate limiting", function()
+  it("paces requests beyond the burst", function()
+    local now = 0
+    local c, fake, sleeps = make { rate_limit = { per_key = 3, window = 60, burst = 1 },
+      clock = function() return now end }
+    c.sleep = function(s) sleeps[#sleeps + 1] = s; now = now + s end
+    for _ = 1, 3 do fake:push { status = 200, body = "{}" } end
+    for _ = 1, 3 do assert.truthy(c:whoami()) end
+    assert.same({ 20, 20 }, sleeps)
+  end)
+
+  it("is shared by two clients of one key", function()
+    local k = "clapi_shared_bucket_key_42"
+    local fake = fake_transport.new()
+    local sleeps = {}
+    local function mk()
+      return cleanlist.new { api_key = k, transport = fake, clock = function() return 5 end,
+        sleep = function(s) sleeps[#sleeps + 1] = s end,
+        rate_limit = { per_key = 2, window = 60, burst = 1 } }
+    end
+    local a, b = mk(), mk()
+    fake:push { status = 200, body = "{}" }
+    fake:push { status = 200, body = "{}" }
+    a:whoami()
+    b:whoami()
+    assert.same({ 30 }, sleeps)
+  end)
+end)
+
+describe("query strings", function()
+  it("encodes values and repeats array keys", function()
+    local c, fake = make()
+    fake:push { status = 200, body = "{}" }
+    c:request("GET", "/export/json", { query = { list_id = "a b&c", columns = { "email", "phone" } } })
+    assert.equals("https://api.example.test/api/v1/public/export/json?columns=email&columns=phone&list_id=a%20b%26c",
+      fake.requests[1].url)
+  end)
+end)
+
+describe("cleanlist.check", function()
+  it("returns the result or raises the error table", function()
+    assert.same({ 1 }, cleanlist.check({ 1 }, nil))
+    local e = require("cleanlist.errors").new { kind = "auth", message = "no" }
+    local ok, raised = pcall(cleanlist.check, nil, e)
+    assert.is_false(ok)
+    assert.equals(e, raised)
+  end)
+end)
