@@ -1,6 +1,6 @@
 std = "min"
 max_line_length = 120
-include_files = { "lua", "recipes", "spec", "sandbox/lua", "bench" }
+include_files = { "lua/**/*.lua", "recipes/**/*.lua", "spec/**/*.lua", "sandbox/lua/**/*.lua", "bench/**/*.lua" }
 files["spec/**"] = { std = "+busted" }
 files["lua/cleanlist/client.lua"] = { read_globals = { "jit" } }
 files["recipes/**"] = { std = "+lua54" }

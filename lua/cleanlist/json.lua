@@ -3,7 +3,8 @@
 -- back into integers so that counts, credits and timestamp_ms print as the API sent them.
 local cjson = require("cjson.safe").new()
 
-local type, pairs, tointeger = type, pairs, math.tointeger
+local type, pairs = type, pairs
+local tointeger = math.tointeger -- luacheck: ignore 143 (nil before Lua 5.3)
 
 local M = { null = cjson.null, encode = cjson.encode }
 
