@@ -13,8 +13,8 @@ typedef struct cl_embedded {
   size_t len;
 } cl_embedded;
 
-extern const cl_embedded cl_client_lua[];  /* lua/**.lua */
-extern const cl_embedded cl_sandbox_lua[]; /* sandbox/lua/**.lua */
+extern const cl_embedded cl_client_lua[];  /* every .lua file under lua/ */
+extern const cl_embedded cl_sandbox_lua[]; /* every .lua file under sandbox/lua/ */
 
 /// Registers every module of `mods` in package.preload of L. When the environment variable
 /// `env_dir` names a directory, files there win over the embedded copies (development).
