@@ -1,0 +1,140 @@
+-- The client over the real libcurl transport against the sandbox on loopback.
+local cleanlist = require "cleanlist"
+local sandbox = require "spec.helpers.sandbox"
+
+describe("client against the sandbox", function()
+  local sb
+  setup(function() sb = sandbox.start() end)
+  teardown(function() if sb then sb:stop() end end)
+  before_each(function()
+    sb:control("DELETE", "/requests")
+    sb:control("DELETE", "/script")
+  end)
+
+  local function client(opts)
+    local o = { api_key = sb.key, base_url = sb.base_url, rate_limit = false, max_retries = 0 }
+    for k, v in pairs(opts or {}) do o[k] = v end
+    return cleanlist.new(o)
+  end
+
+  it("reads whoami with the documented fields and envelope", function()
+    local me = assert(client():whoami())
+    assert.equals("api_key", me.auth_type)
+    assert.is_string(me.organization_id)
+    assert.matches("^.%*%*%*@", me.user_email)
+    assert.is_table(me.scopes)
+    assert.truthy(#me.scopes >= 10)
+    assert.is_truthy(({ free = 1, starter = 1, pro = 1, enterprise = 1 })[me.tier])
+    assert.is_table(me.features)
+    local sorted = {}
+    for i, f in ipairs(me.features) do sorted[i] = f end
+    table.sort(sorted)
+    assert.same(sorted, me.features)
+    assert.is_number(me.timestamp_ms)
+    assert.truthy(math.abs(me.timestamp_ms / 1000 - os.time()) < 120)
+    assert.is_nil(me.error)
+  end)
+
+  it("reads the credit balance", function()
+    local c = client()
+    local b = assert(c:credits_balance())
+    assert.is_number(b.credits)
+    assert.truthy(b.credits >= 0)
+    assert.equals(assert(c:whoami()).organization_id, b.organization_id)
+    assert.matches(tostring(b.credits), b.agent_instructions, 1, true)
+    sb:control("POST", "/credits", { credits = 1234 })
+    assert.equals(1234, assert(c:credits_balance()).credits)
+  end)
+
+  it("sends the key as a Bearer token, its User-Agent, and reuses one connection", function()
+    local c = client()
+    for _ = 1, 3 do assert(c:whoami()) end
+    local log = sb:requests()
+    assert.equals(3, #log)
+    local last4 = sb.key:sub(-4)
+    for _, r in ipairs(log) do
+      assert.equals("Bearer clapi_\226\128\166" .. last4, r.headers.authorization)
+      assert.matches("^cleanlist%-lua/" .. cleanlist.VERSION:gsub("%.", "%%."), r.headers["user-agent"])
+      assert.equals("application/json", r.headers.accept)
+      assert.equals(log[1].conn, r.conn)
+    end
+  end)
+
+  it("returns a 401 for an unknown key as an auth error with its request id", function()
+    local c = client { api_key = "clapi_not_a_key_the_sandbox_knows" }
+    local res, err = c:whoami()
+    assert.is_nil(res)
+    assert.equals("auth", err.kind)
+    assert.equals(401, err.status)
+    assert.is_string(err.code)
+    assert.matches("^req_%x+$", err.request_id)
+    assert.is_false(err.retryable)
+    assert.is_nil(tostring(err):find("clapi_not_a_key", 1, true))
+  end)
+
+  it("returns a 403 insufficient_scope for a key without credits:read", function()
+    local c = client { api_key = sb.readonly_key }
+    assert.truthy(c:whoami())
+    local _, err = c:credits_balance()
+    assert.equals("permission", err.kind)
+    assert.equals("insufficient_scope", err.code)
+    assert.same({ "credits:read" }, err.details.required_scopes)
+  end)
+
+  it("reports a non-JSON error page and retries a GET before giving up", function()
+    local html = "<html><body><h1>502 Bad Gateway</h1></body></html>"
+    sb:control("POST", "/script", { responses = {
+      { status = 502, headers = { ["Content-Type"] = "text/html" }, body = html },
+      { status = 502, headers = { ["Content-Type"] = "text/html" }, body = html },
+    } })
+    local slept = {}
+    local c = client { max_retries = 1, sleep = function(s) slept[#slept + 1] = s end }
+    local _, err = c:whoami()
+    assert.equals("server", err.kind)
+    assert.equals(502, err.status)
+    assert.equals(2, err.attempts)
+    assert.matches("text/html", err.message)
+    assert.equals(1, #slept)
+    assert.equals(2, #sb:requests())
+  end)
+
+  it("reports a 200 whose body is not JSON as a decode error", function()
+    sb:control("POST", "/script", { responses = { { status = 200, body = "{truncated" } } })
+    local _, err = client():whoami()
+    assert.equals("decode", err.kind)
+  end)
+
+  it("waits as Retry-After says, then succeeds", function()
+    sb:control("POST", "/script", { responses = {
+      { status = 503, headers = { ["Retry-After"] = "2" }, body = '{"error":{"code":"unavailable",'
+        .. '"problem":"down","retryable":true,"request_id":"req_0000000000000001"}}' },
+    } })
+    local slept = {}
+    local c = client { max_retries = 2, sleep = function(s) slept[#slept + 1] = s end }
+    assert.truthy(c:whoami())
+    assert.same({ 2 }, slept)
+    assert.equals(2, #sb:requests())
+  end)
+
+  it("reports a host that refuses connections, retrying only what is safe", function()
+    local slept = 0
+    local c = cleanlist.new { api_key = sb.key, base_url = "http://127.0.0.1:1/api/v1/public",
+      rate_limit = false, max_retries = 2, sleep = function() slept = slept + 1 end }
+    local _, err = c:request("POST", "/lead-lists", { body = { name = "x" } })
+    assert.equals("transport", err.kind)
+    assert.equals(3, err.attempts)
+    assert.is_nil(err.ambiguous)
+    assert.equals(2, slept)
+    assert.matches("127%.0%.0%.1", err.message)
+  end)
+
+  it("gives a redacted trace", function()
+    local lines = {}
+    local c = client { trace = function(l) lines[#lines + 1] = l end }
+    assert(c:whoami())
+    local all = table.concat(lines, "\n")
+    assert.matches("> GET /api/v1/public/whoami", all, 1, true)
+    assert.matches("Authorization: [REDACTED]", all, 1, true)
+    assert.is_nil(all:find(sb.key, 1, true))
+  end)
+end)
