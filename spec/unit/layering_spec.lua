@@ -1,0 +1,51 @@
+-- The layering rules of DESIGN.md that the build cannot enforce by itself.
+local function read(path)
+  local f = assert(io.open(path, "rb"))
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+
+local function lines_of(cmd)
+  local p = assert(io.popen(cmd))
+  local out = {}
+  for l in p:lines() do out[#out + 1] = l end
+  p:close()
+  return out
+end
+
+local POLICY = { "cl_error", "cl_auth", "cl_url", "cl_retry", "cl_ratelimit" }
+local ENGINE = os.getenv("CLEANLIST_ENGINE") or "lua5.4"
+
+describe("layering", function()
+  it("keeps lua.h and curl.h out of the core policy files", function()
+    for _, name in ipairs(POLICY) do
+      for _, ext in ipairs { ".c", ".h" } do
+        local src = read("core/" .. name .. ext)
+        assert.is_nil(src:find('#include%s*[<"]lua'), name .. ext .. " includes a Lua header")
+        assert.is_nil(src:find('#include%s*[<"]curl'), name .. ext .. " includes curl.h")
+      end
+    end
+  end)
+
+  it("includes curl.h in exactly one file", function()
+    local files = lines_of("grep -l '#include <curl/' core/*.c core/*.h host/*.c sandbox/*.c")
+    assert.same({ "core/cl_curl.c" }, files)
+  end)
+
+  it("exports only luaopen_* from the C modules, which are not linked to liblua", function()
+    for _, m in ipairs { "core", "curl" } do
+      local so = "build/" .. ENGINE .. "/lib/cleanlist/" .. m .. ".so"
+      local syms = lines_of("nm -D --defined-only " .. so .. " | awk '{print $3}'")
+      assert.same({ "luaopen_cleanlist_" .. m }, syms)
+      local libs = table.concat(lines_of("ldd " .. so), "\n")
+      assert.is_nil(libs:find("liblua"), so .. " links liblua")
+      assert.is_nil(libs:find("libluajit"), so .. " links libluajit")
+    end
+  end)
+
+  it("keeps the sandbox's Lua apart from the client's", function()
+    local files = lines_of("grep -rl 'require *[(\"]*cleanlist' sandbox/lua || true")
+    assert.same({}, files)
+  end)
+end)
