@@ -56,7 +56,7 @@ static long days_from_civil(long y, long m, long d) {
 static int month_index(const char *s) {
   static const char names[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
   for (int i = 0; i < 12; i++)
-    if (strncasecmp(s, names + 3 * i, 3) == 0) return i + 1;
+    if (strncasecmp(s, names + (size_t)3 * (size_t)i, 3) == 0) return i + 1;
   return 0;
 }
 
@@ -95,7 +95,7 @@ static double parse_http_date(const char *v) {
     return -1;
   }
   if (day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 60 || year < 1970) return -1;
-  return (double)days_from_civil(year, mon, day) * 86400.0 + hh * 3600.0 + mm * 60.0 + ss;
+  return (double)days_from_civil(year, mon, day) * 86400.0 + (double)(hh * 3600 + mm * 60 + ss);
 }
 
 double cl_retry_after_parse(const char *value, double now) {

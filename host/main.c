@@ -10,6 +10,12 @@
 #include "lua.h"
 #include "lualib.h"
 #include "sandbox.h"
+#if defined(LUA_JITLIBNAME)
+#include "luajit.h"
+#define ENGINE_NAME LUAJIT_VERSION
+#else
+#define ENGINE_NAME LUA_RELEASE
+#endif
 
 int luaopen_cleanlist_core(lua_State *L);
 int luaopen_cleanlist_curl(lua_State *L);
@@ -124,7 +130,7 @@ static int parse_args(int argc, char **argv, host_opts *o) {
       i++;
       break;
     } else if (strcmp(a, "-v") == 0 || strcmp(a, "--version") == 0) {
-      printf("cleanlist %s (%s)\n", CL_VERSION, LUA_RELEASE);
+      printf("cleanlist %s (%s)\n", CL_VERSION, ENGINE_NAME);
       return 0;
     } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
       fputs(usage_text, stdout);
