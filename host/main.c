@@ -27,7 +27,8 @@ static const char usage_text[] =
     "       cleanlist sandbox [sandbox options]   (see cleanlist sandbox --help)\n"
     "\n"
     "Runs a Lua script with the cleanlist module available (local cleanlist = require\n"
-    "\"cleanlist\"). With no script, reads Lua from standard input.\n"
+    "\"cleanlist\"). With no script: an interactive prompt on a terminal, else the script\n"
+    "is read from standard input.\n"
     "\n"
     "options:\n"
     "  -e CODE        run CODE (may be repeated; runs before the script)\n"
@@ -114,6 +115,63 @@ static int run_script(lua_State *L, const char *path, char **argv, int argc, int
   return report(L, docall(L, n));
 }
 
+/* Loads one REPL chunk: first as an expression ("return <line>"), else as statements. Returns
+ * 1 when the input is incomplete (more lines needed), else the load status. */
+static int repl_load(lua_State *L, const char *code) {
+  const char *ret = lua_pushfstring(L, "return %s", code);
+  int status = luaL_loadbuffer(L, ret, strlen(ret), "=stdin");
+  lua_remove(L, -2);
+  if (status == 0) return 0;
+  lua_pop(L, 1);
+  status = luaL_loadbuffer(L, code, strlen(code), "=stdin");
+  if (status == LUA_ERRSYNTAX) {
+    size_t len;
+    const char *msg = lua_tolstring(L, -1, &len);
+    if (len >= 5 && strcmp(msg + len - 5, "<eof>") == 0) {
+      lua_pop(L, 1);
+      return 1;
+    }
+  }
+  return status;
+}
+
+/* Prints the values left on the stack above `base` with the global print. */
+static void repl_print(lua_State *L, int base) {
+  int n = lua_gettop(L) - base;
+  if (n <= 0) return;
+  lua_getglobal(L, "print");
+  lua_insert(L, base + 1);
+  if (lua_pcall(L, n, 0, 0) != 0) report(L, 1);
+}
+
+/* An interactive loop for terminals: expressions print their values. */
+static void repl(lua_State *L) {
+  char line[4096];
+  lua_pushliteral(L, "");
+  for (;;) {
+    fputs(lua_rawlen(L, -1) ? ">> " : "> ", stdout);
+    fflush(stdout);
+    if (!fgets(line, sizeof line, stdin)) break;
+    lua_pushstring(L, line);
+    lua_concat(L, 2);
+    int base = lua_gettop(L);
+    int status = repl_load(L, lua_tostring(L, -1));
+    if (status == 1) continue;
+    if (status == 0) {
+      lua_pushcfunction(L, msghandler);
+      lua_insert(L, -2);
+      status = lua_pcall(L, 0, LUA_MULTRET, base + 1);
+      lua_remove(L, base + 1);
+      if (status == 0) repl_print(L, base);
+    }
+    if (status != 0) report(L, status);
+    lua_settop(L, base - 1);
+    lua_pushliteral(L, "");
+  }
+  fputc('\n', stdout);
+  lua_pop(L, 1);
+}
+
 typedef struct host_opts {
   const char *code[16];
   int ncode;
@@ -161,8 +219,10 @@ static int run(lua_State *L, int argc, char **argv, const host_opts *o) {
   }
   if (o->script) return run_script(L, argv[o->script], argv, argc, o->script) ? 1 : 0;
   if (o->ncode == 0) {
-    if (isatty(0)) fputs(usage_text, stderr);
-    return run_script(L, "-", argv, argc, argc - 1) ? 1 : 0;
+    if (!isatty(0)) return run_script(L, "-", argv, argc, argc - 1) ? 1 : 0;
+    printf("cleanlist %s (%s): Lua with the cleanlist module; Ctrl-D to leave\n", CL_VERSION,
+           ENGINE_NAME);
+    repl(L);
   }
   return 0;
 }
