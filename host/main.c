@@ -149,7 +149,9 @@ static void repl(lua_State *L) {
   char line[4096];
   lua_pushliteral(L, "");
   for (;;) {
-    fputs(lua_rawlen(L, -1) ? ">> " : "> ", stdout);
+    size_t pending;
+    lua_tolstring(L, -1, &pending);
+    fputs(pending ? ">> " : "> ", stdout);
     fflush(stdout);
     if (!fgets(line, sizeof line, stdin)) break;
     lua_pushstring(L, line);
