@@ -104,6 +104,14 @@ describe("cleanlist executable", function()
     assert.equals("2\n", r.stdout)
   end)
 
+  it("gives an interactive prompt on a terminal that prints values", function()
+    local r = run.sh("printf 'x = 20 + 1\\nx * 2\\nerror(\"oops\")\\n' | script -qec "
+      .. run.quote(run.bin()) .. " /dev/null")
+    assert.equals(0, r.code)
+    assert.matches("> > 42", r.stdout)
+    assert.matches("cleanlist: .*oops", r.stdout)
+  end)
+
   it("runs a script against the built-in sandbox with --sandbox", function()
     local r = run.host({ "--sandbox", "recipes/whoami.lua" }, { CLEANLIST_API_KEY = false })
     assert.equals(0, r.code, r.stderr)
