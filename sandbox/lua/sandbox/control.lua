@@ -1,0 +1,196 @@
+--- Test-only control endpoints under /__sandbox/ (outside the API path, no auth; the server
+-- listens on loopback only):
+--   GET    /__sandbox/health    {"ok":true,"version":"0.1.0"}
+--   GET    /__sandbox/requests  {"requests":[...]} (API-path requests; ?since=SEQ for newer ones)
+--   DELETE /__sandbox/requests  clears the log (seq keeps counting)
+--   GET    /__sandbox/script    {"pending":N}
+--   POST   /__sandbox/script    {"responses":[{"status","headers","body"} | {"raise":"msg"} |
+--                               {"crash":"msg"}, ...]} queues canned responses for the next
+--                               API-path requests, one each, in order
+--   DELETE /__sandbox/script    clears the queue
+--   POST   /__sandbox/reset     restores the initial state (credits, log, script, id streams)
+--   GET    /__sandbox/credits   {"credits":N,"ledger":[...]}
+--   POST   /__sandbox/credits   {"credits":N} sets the organisation's balance
+local errors = require "sandbox.errors"
+local http = require "sandbox.http"
+local json = require "sandbox.json"
+
+local M = {}
+
+M.PREFIX = "/__sandbox"
+
+local format = string.format
+
+local function invalid(rid, problem)
+  return errors.build("validation_error", rid, { problem = problem })
+end
+
+local function decode_object(req, rid)
+  local body, err = json.decode(req.body)
+  if type(body) ~= "table" then
+    return nil, invalid(rid, "The body must be a JSON object" .. (err and (": " .. err) or "."))
+  end
+  return body
+end
+
+local function copy_headers(t, where)
+  if t == nil or t == json.null then
+    return {}
+  end
+  if type(t) ~= "table" then
+    return nil, where .. ".headers must be an object"
+  end
+  local out = {}
+  for k, v in pairs(t) do
+    local tv = type(v)
+    if type(k) ~= "string" or (tv ~= "string" and tv ~= "number") then
+      return nil, where .. ".headers values must be strings"
+    end
+    out[k] = tv == "number" and json.encode(v) or v
+  end
+  return out
+end
+
+--- Validates one scripted response; returns the queued item or nil, message.
+local function script_item(item, i)
+  local where = format("responses[%d]", i)
+  if type(item) ~= "table" then
+    return nil, where .. " must be an object"
+  end
+  if item.crash ~= nil then -- raises outside the handler's own error trap (the C fallback)
+    return { crash = tostring(item.crash) }
+  end
+  if item.raise ~= nil then -- raises inside a handler: a 500 internal_error envelope
+    return { raise = tostring(item.raise) }
+  end
+  local status = json.integer(item.status)
+  if not status or status < 200 or status > 599 then
+    return nil, where .. ".status must be an integer from 200 to 599"
+  end
+  local headers, err = copy_headers(item.headers, where)
+  if not headers then
+    return nil, err
+  end
+  local body = item.body
+  if body == nil or body == json.null then
+    body = ""
+  elseif type(body) ~= "string" then
+    body = json.encode(body)
+  end
+  return { status = status, headers = headers, body = body }
+end
+
+local function post_script(app, req, rid)
+  local body, st, err = decode_object(req, rid)
+  if not body then
+    return st, err
+  end
+  if type(body.responses) ~= "table" then
+    return invalid(rid, "The body must be {\"responses\":[...]}.")
+  end
+  local items = {}
+  for i, item in ipairs(body.responses) do
+    local parsed, msg = script_item(item, i)
+    if not parsed then
+      return invalid(rid, msg)
+    end
+    items[i] = parsed
+  end
+  for _, item in ipairs(items) do
+    app.script[#app.script + 1] = item
+  end
+  return 200, { ok = true, queued = #items, pending = #app.script }
+end
+
+local function post_credits(app, req, rid)
+  local body, st, err = decode_object(req, rid)
+  if not body then
+    return st, err
+  end
+  local n = json.integer(body.credits)
+  if not n or n < 0 or n > 1e12 then
+    return invalid(rid, "credits must be an integer from 0 to 1000000000000.")
+  end
+  app.state:set_credits(n, "set by /__sandbox/credits")
+  return 200, { ok = true, credits = n }
+end
+
+local routes = {
+  ["/health"] = {
+    GET = function(app)
+      return 200, { ok = true, version = app.version }
+    end,
+  },
+  ["/requests"] = {
+    GET = function(app, req)
+      local since = tonumber(http.parse_query(req.query).since)
+      return 200, { requests = app.log:list(since) }
+    end,
+    DELETE = function(app)
+      app.log:clear()
+      return 200, { ok = true }
+    end,
+  },
+  ["/script"] = {
+    GET = function(app)
+      return 200, { pending = #app.script }
+    end,
+    POST = post_script,
+    DELETE = function(app)
+      app.script = {}
+      return 200, { ok = true }
+    end,
+  },
+  ["/reset"] = {
+    POST = function(app)
+      app:reset()
+      return 200, { ok = true }
+    end,
+  },
+  ["/credits"] = {
+    GET = function(app)
+      return 200, { credits = app.state.credits, ledger = json.array(app.state.ledger) }
+    end,
+    POST = post_credits,
+  },
+}
+
+local function dispatch(app, req, rid)
+  local entry = routes[req.path:sub(#M.PREFIX + 1)]
+  if not entry then
+    return errors.build("not_found", rid, {
+      problem = "There is no sandbox control endpoint at " .. http.scrub(req.path) .. ".",
+      fix = "See `cleanlist sandbox --help` for the control endpoints.",
+    })
+  end
+  local fn = entry[req.method]
+  if not fn then
+    local allowed = {}
+    for m in pairs(entry) do
+      allowed[#allowed + 1] = m
+    end
+    table.sort(allowed)
+    local status, body = errors.build("method_not_allowed", rid, {
+      problem = format("%s is not allowed on %s.", req.method, req.path),
+    })
+    return status, body, { Allow = table.concat(allowed, ", ") }
+  end
+  return fn(app, req, rid)
+end
+
+--- Serves a /__sandbox/ request: status, headers, body (a JSON text).
+function M.handle(app, req)
+  local rid = app:control_request_id()
+  local ok, status, body, headers = pcall(dispatch, app, req, rid)
+  if not ok then
+    app:log_error(req, rid, status)
+    status, body = errors.build("internal_error", rid, {
+      cause = http.scrub(status):match("[^\n]*"),
+    })
+  end
+  headers = headers or {}
+  headers["X-Request-Id"] = rid
+  return status, headers, json.encode(body)
+end
+
+return M

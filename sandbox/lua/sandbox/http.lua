@@ -1,0 +1,61 @@
+--- Small HTTP helpers for handlers: query strings and credential redaction.
+local M = {}
+
+local char, tonumber = string.char, tonumber
+
+local function hex_char(h)
+  return char(tonumber(h, 16))
+end
+
+--- Percent-decodes s ("+" is a space, as in form-encoded query strings).
+function M.url_decode(s)
+  s = s:gsub("%+", " ")
+  return (s:gsub("%%(%x%x)", hex_char))
+end
+
+--- Parses a raw query string into a table name -> value (a repeated name -> array of values).
+function M.parse_query(qs)
+  local out = {}
+  if qs == nil or qs == "" then
+    return out
+  end
+  for pair in qs:gmatch("[^&]+") do
+    local k, v = pair:match("^([^=]*)=(.*)$")
+    k = M.url_decode(k or pair)
+    v = M.url_decode(v or "")
+    local prev = out[k]
+    if prev == nil then
+      out[k] = v
+    elseif type(prev) == "table" then
+      prev[#prev + 1] = v
+    else
+      out[k] = { prev, v }
+    end
+  end
+  return out
+end
+
+local ELLIPSIS = "\226\128\166" -- U+2026
+
+--- A credential header value with its secret removed: "Bearer clapi_…a4f9". Only the scheme
+-- (when it is a plain word), the clapi_ prefix and the last four characters of a token of at
+-- least 12 characters are kept.
+function M.redact_credential(value)
+  local scheme, token = value:match("^(%a+)%s+(.-)%s*$")
+  if not scheme or #scheme > 20 then
+    scheme, token = nil, value
+  end
+  local shown = #token >= 12 and token:sub(-4) or ""
+  local prefix = token:sub(1, 6) == "clapi_" and "clapi_" or ""
+  return (scheme and scheme .. " " or "") .. prefix .. ELLIPSIS .. shown
+end
+
+--- s with anything that looks like a clapi_ key cut down to "clapi_…" (for log lines).
+function M.scrub(s)
+  return (tostring(s):gsub("clapi_[%w_%-]+", "clapi_" .. ELLIPSIS))
+end
+
+--- Header names whose values are credentials, redacted wherever they are recorded.
+M.SECRET_HEADERS = { authorization = true, ["proxy-authorization"] = true, ["x-api-key"] = true }
+
+return M

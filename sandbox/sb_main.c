@@ -1,0 +1,272 @@
+/* `cleanlist sandbox [flags]`: parses the flags, starts the sandbox, prints the LISTENING line
+ * and serves until SIGTERM/SIGINT/SIGHUP or until stdin reaches end of file (when stdin is a
+ * pipe, socket or terminal). Returns an exit status; never calls exit(). */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/select.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sb_internal.h"
+
+#define SB_NSIGS 3
+
+static const int sb_stop_sigs[SB_NSIGS] = {SIGINT, SIGTERM, SIGHUP};
+static volatile sig_atomic_t sb_signalled;
+
+typedef struct sb_signals {
+  sigset_t old_mask;
+  sigset_t wait_mask; /* old_mask with the stop signals let through */
+  struct sigaction old[SB_NSIGS];
+  struct sigaction old_pipe;
+} sb_signals;
+
+static const char sb_usage[] =
+    "usage: cleanlist sandbox [flags]\n"
+    "\n"
+    "Runs a local emulator of the Cleanlist API on loopback. When ready it prints one line\n"
+    "  LISTENING http://127.0.0.1:PORT/api/v1/public\n"
+    "on stdout (the same API is also served under /api/v2), then serves until SIGTERM or\n"
+    "SIGINT, or until stdin reaches end of file when stdin is a pipe, socket or terminal.\n"
+    "\n"
+    "flags:\n"
+    "  --port N       TCP port; 0 (the default) lets the kernel pick a free one\n"
+    "  --bind ADDR    loopback address to listen on (default 127.0.0.1; ::1 and localhost\n"
+    "                 also work); any address that is not loopback is refused\n"
+    "  --api-key KEY  the clapi_ key that holds every scope (default: the built-in\n"
+    "                 full-access key below)\n"
+    "  --seed N       world seed for request ids and synthetic data (0 = built-in seed)\n"
+    "  --quiet        no request log and no error log on stderr\n"
+    "  --help         print this text and exit\n"
+    "\n"
+    "built-in keys (CL_SANDBOX_DEFAULT_KEY and CL_SANDBOX_READONLY_KEY in sandbox/sandbox.h;\n"
+    "shown redacted: the sandbox never prints a key):\n"
+    "  clapi_sandbox_full_access_...  every scope: people:read companies:read lists:read\n"
+    "                                 lists:write enrich:read enrich:write credits:read\n"
+    "                                 export:read sync:write smart_agents:read\n"
+    "                                 smart_agents:write admin:api_keys\n"
+    "  clapi_sandbox_read_only_...    people:read companies:read lists:read enrich:read\n"
+    "                                 (another user of the same organisation)\n"
+    "\n"
+    "control endpoints (no auth; outside the API path):\n"
+    "  GET /__sandbox/health              {\"ok\":true,\"version\":...}\n"
+    "  GET|DELETE /__sandbox/requests     the request log (Authorization redacted) / clear it\n"
+    "  POST|DELETE /__sandbox/script      queue canned responses {\"responses\":[...]} / clear\n"
+    "  POST /__sandbox/reset              restore the initial state\n"
+    "  POST /__sandbox/credits            {\"credits\":N} sets the organisation's balance\n";
+
+static void sb_on_signal(int sig) {
+  sb_signalled = sig;
+}
+
+/* ---- flags --------------------------------------------------------------------------- */
+
+static int sb_parse_uint(const char *s, unsigned long max, unsigned *out) {
+  char *end;
+  unsigned long v;
+  if (s == NULL || *s < '0' || *s > '9')
+    return 0;
+  errno = 0;
+  v = strtoul(s, &end, 10);
+  if (errno != 0 || *end != '\0' || v > max)
+    return 0;
+  *out = (unsigned)v;
+  return 1;
+}
+
+static int sb_valid_key(const char *key) {
+  size_t i, n = strlen(key);
+  if (n < 12 || n > 200 || strncmp(key, "clapi_", 6) != 0)
+    return 0;
+  for (i = 0; i < n; i++) {
+    char c = key[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+          c == '_' || c == '-'))
+      return 0;
+  }
+  return strcmp(key, CL_SANDBOX_READONLY_KEY) != 0;
+}
+
+/* Returns the value of flag `name` at argv[*i] ("--name V" or "--name=V"), NULL if argv[*i] is
+ * another flag; *missing is set when the flag is there without a value. */
+static const char *sb_flag(int argc, char **argv, int *i, const char *name, int *missing) {
+  size_t n = strlen(name);
+  const char *a = argv[*i];
+  if (strncmp(a, name, n) != 0)
+    return NULL;
+  if (a[n] == '=')
+    return a + n + 1;
+  if (a[n] != '\0')
+    return NULL;
+  if (*i + 1 >= argc) {
+    *missing = 1;
+    return NULL;
+  }
+  return argv[++*i];
+}
+
+static int sb_parse_value(cl_sandbox_opts *o, const char *flag, const char *v, char *err,
+                          size_t errlen) {
+  if (strcmp(flag, "--port") == 0 && !sb_parse_uint(v, 65535, &o->port))
+    snprintf(err, errlen, "--port needs a number from 0 to 65535");
+  else if (strcmp(flag, "--seed") == 0 && !sb_parse_uint(v, 0xffffffffUL, &o->seed))
+    snprintf(err, errlen, "--seed needs a number from 0 to 4294967295");
+  else if (strcmp(flag, "--bind") == 0 && !sb_is_loopback(v))
+    snprintf(err, errlen, "--bind accepts a loopback address only (127.0.0.1, ::1, localhost)");
+  else if (strcmp(flag, "--api-key") == 0 && !sb_valid_key(v))
+    snprintf(err, errlen,
+             "--api-key needs a clapi_ key of 12-200 letters, digits, '_' or '-' that is not "
+             "the built-in read-only key");
+  else {
+    if (strcmp(flag, "--bind") == 0)
+      o->bind = v;
+    else if (strcmp(flag, "--api-key") == 0)
+      o->api_key = v;
+    return 1;
+  }
+  return 0;
+}
+
+/* 0 = run, 1 = help, -1 = usage error (message in err). */
+static int sb_parse_args(int argc, char **argv, cl_sandbox_opts *o, char *err, size_t errlen) {
+  static const char *const valued[] = {"--port", "--bind", "--api-key", "--seed"};
+  int i, k;
+  memset(o, 0, sizeof *o);
+  for (i = 1; i < argc; i++) {
+    int missing = 0, matched = 0;
+    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+      return 1;
+    if (strcmp(argv[i], "--quiet") == 0) {
+      o->quiet = 1;
+      continue;
+    }
+    for (k = 0; k < 4 && !matched; k++) {
+      const char *v = sb_flag(argc, argv, &i, valued[k], &missing);
+      if (missing) {
+        snprintf(err, errlen, "%s needs a value", valued[k]);
+        return -1;
+      }
+      if (v != NULL && !sb_parse_value(o, valued[k], v, err, errlen))
+        return -1;
+      matched = v != NULL;
+    }
+    if (!matched) {
+      char arg[128];
+      sb_redact(arg, sizeof arg, argv[i]);
+      snprintf(err, errlen, "unknown flag '%s'", arg);
+      return -1;
+    }
+  }
+  return 0;
+}
+
+/* ---- signals and stdin --------------------------------------------------------------- */
+
+static void sb_signals_install(sb_signals *s) {
+  struct sigaction sa;
+  sigset_t block;
+  int k;
+  sigemptyset(&block);
+  for (k = 0; k < SB_NSIGS; k++)
+    sigaddset(&block, sb_stop_sigs[k]);
+  /* Blocked before MHD's thread starts, so only the pselect below ever takes them. */
+  pthread_sigmask(SIG_BLOCK, &block, &s->old_mask);
+  s->wait_mask = s->old_mask;
+  memset(&sa, 0, sizeof sa);
+  sigemptyset(&sa.sa_mask);
+  sa.sa_handler = sb_on_signal;
+  for (k = 0; k < SB_NSIGS; k++) {
+    sigdelset(&s->wait_mask, sb_stop_sigs[k]);
+    sigaction(sb_stop_sigs[k], &sa, &s->old[k]);
+  }
+  sa.sa_handler = SIG_IGN;
+  sigaction(SIGPIPE, &sa, &s->old_pipe);
+  sb_signalled = 0;
+}
+
+static void sb_signals_restore(sb_signals *s) {
+  int k;
+  /* Mask first, while our handler still takes any signal that is pending. */
+  pthread_sigmask(SIG_SETMASK, &s->old_mask, NULL);
+  for (k = 0; k < SB_NSIGS; k++)
+    sigaction(sb_stop_sigs[k], &s->old[k], NULL);
+  sigaction(SIGPIPE, &s->old_pipe, NULL);
+}
+
+/* stdin is watched for end of file only when something can close it: a pipe, FIFO, socket,
+ * or the terminal we are in the foreground of. /dev/null or a regular file would end at once. */
+static int sb_stdin_watchable(void) {
+  struct stat st;
+  if (fstat(STDIN_FILENO, &st) != 0)
+    return 0;
+  if (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))
+    return 1;
+  return isatty(STDIN_FILENO) && tcgetpgrp(STDIN_FILENO) == getpgrp();
+}
+
+static void sb_wait(const sb_signals *s) {
+  int watch = sb_stdin_watchable();
+  char buf[4096];
+  while (!sb_signalled) {
+    fd_set rfds;
+    int r;
+    FD_ZERO(&rfds);
+    if (watch)
+      FD_SET(STDIN_FILENO, &rfds);
+    r = pselect(watch ? STDIN_FILENO + 1 : 0, watch ? &rfds : NULL, NULL, NULL, NULL,
+                &s->wait_mask);
+    if (r < 0) {
+      if (errno != EINTR)
+        watch = 0;
+      continue;
+    }
+    if (r > 0 && FD_ISSET(STDIN_FILENO, &rfds)) {
+      ssize_t n = read(STDIN_FILENO, buf, sizeof buf);
+      if (n == 0)
+        return; /* end of file: whoever started us is gone */
+      if (n < 0 && errno != EINTR && errno != EAGAIN)
+        watch = 0;
+    }
+  }
+}
+
+/* ---- the command --------------------------------------------------------------------- */
+
+static void sb_print_listening(const cl_sandbox_opts *o, unsigned port) {
+  const char *host = o->bind ? o->bind : "127.0.0.1";
+  int v6 = strchr(host, ':') != NULL;
+  if (strcmp(host, "localhost") == 0)
+    host = "127.0.0.1";
+  printf("LISTENING http://%s%s%s:%u%s\n", v6 ? "[" : "", host, v6 ? "]" : "", port,
+         CL_SANDBOX_BASE_PATH);
+  fflush(stdout);
+}
+
+int cl_sandbox_main(int argc, char **argv) {
+  cl_sandbox_opts opts;
+  cl_sandbox *sb;
+  sb_signals sigs;
+  char err[512];
+  int r = sb_parse_args(argc, argv, &opts, err, sizeof err);
+  if (r != 0) {
+    if (r < 0)
+      fprintf(stderr, "cleanlist sandbox: %s\n\n", err);
+    fputs(sb_usage, r < 0 ? stderr : stdout);
+    return r < 0 ? 2 : 0;
+  }
+  sb_signals_install(&sigs);
+  sb = cl_sandbox_start(&opts, err, sizeof err);
+  if (sb == NULL) {
+    sb_signals_restore(&sigs);
+    fprintf(stderr, "cleanlist sandbox: %s\n", err);
+    return 1;
+  }
+  sb_print_listening(&opts, cl_sandbox_port(sb));
+  sb_wait(&sigs);
+  cl_sandbox_stop(sb);
+  sb_signals_restore(&sigs);
+  return 0;
+}

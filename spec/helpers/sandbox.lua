@@ -1,0 +1,319 @@
+--- Starts `cleanlist sandbox` for functional specs and talks to it over loopback with the curl
+-- CLI (so these specs do not depend on the project's own client).
+--
+--   local sandbox = require "spec.helpers.sandbox"
+--   local sb = sandbox.start{ args = {"--seed", "7"} }
+--   sb.base_url, sb.root, sb.port, sb.pid, sb.key, sb.readonly_key
+--   sb:control(method, path, body_table_or_nil) --> decoded JSON (or raw text), status
+--   sb:requests()                                --> the request log array
+--   sb:stop()                                    --> exit code; idempotent
+--
+-- The sandbox's stdin is a pipe held by this process: when the test process dies the pipe
+-- closes and the sandbox exits by itself. Works under Lua 5.4 and LuaJIT.
+local cjson = require "cjson"
+
+local M = {}
+
+M.KEY = "clapi_sandbox_full_access_0000000000000000" -- CL_SANDBOX_DEFAULT_KEY
+M.READONLY_KEY = "clapi_sandbox_read_only_00000000000000000" -- CL_SANDBOX_READONLY_KEY
+M.START_TIMEOUT = 5 -- seconds to wait for the LISTENING line
+M.STOP_TIMEOUT = 10 -- seconds stop() waits before it terminates the sandbox itself
+
+local POLL = 0.05
+
+--- Single-quotes s for /bin/sh.
+function M.quote(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+local q = M.quote
+
+local function read_file(path)
+  local f = io.open(path, "rb")
+  if not f then
+    return nil
+  end
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+
+local function write_file(path, data)
+  local f = assert(io.open(path, "wb"))
+  f:write(data)
+  f:close()
+end
+
+-- os.execute returns true/nil on Lua 5.2+ and a status number on LuaJIT/5.1.
+local function succeeded(r)
+  return r == true or r == 0
+end
+
+function M.sleep(seconds)
+  os.execute("sleep " .. tostring(seconds))
+end
+
+--- Runs a shell command and returns its stdout and its exit status.
+function M.run(cmd)
+  local p = assert(io.popen(cmd .. "; echo \"__rc=$?\""))
+  local out = p:read("*a")
+  p:close()
+  local rc = tonumber(out:match("__rc=(%d+)%s*$"))
+  return (out:gsub("__rc=%d+%s*$", "")), rc
+end
+
+--- The executable under test: $CLEANLIST_BIN or build/lua5.4/cleanlist (from the repo root).
+function M.binary()
+  local bin = os.getenv("CLEANLIST_BIN")
+  if bin and bin ~= "" then
+    return bin
+  end
+  return "build/lua5.4/cleanlist"
+end
+
+--- Decodes a JSON text; returns the raw text when it is not JSON.
+function M.decode(text)
+  local ok, v = pcall(cjson.decode, text)
+  if ok then
+    return v
+  end
+  return text
+end
+
+M.null = cjson.null
+
+--- One HTTP request with the curl CLI. opts: headers (table), body (string, or a table sent
+-- as JSON), key (adds "Authorization: Bearer <key>"). Returns status, body, headers (names
+-- lowercased).
+function M.http(method, url, opts)
+  opts = opts or {}
+  local base = os.tmpname()
+  local bodyf, hdrf, reqf = base .. ".body", base .. ".hdr", base .. ".req"
+  local parts = { "curl -sS --max-time 10 -o", q(bodyf), "-D", q(hdrf), "-w '%{http_code}'",
+    "-X", q(method) }
+  local headers = {}
+  for k, v in pairs(opts.headers or {}) do
+    headers[k] = v
+  end
+  if opts.key then
+    headers.Authorization = "Bearer " .. opts.key
+  end
+  local body = opts.body
+  if type(body) == "table" then
+    body = cjson.encode(body)
+    if not headers["Content-Type"] then
+      headers["Content-Type"] = "application/json"
+    end
+  end
+  for k, v in pairs(headers) do
+    parts[#parts + 1] = "-H " .. q(k .. ": " .. v)
+  end
+  if body then
+    write_file(reqf, body)
+    parts[#parts + 1] = "--data-binary @" .. q(reqf)
+  end
+  parts[#parts + 1] = q(url)
+  local out = M.run(table.concat(parts, " ") .. " 2>&1")
+  local status = tonumber(out:match("(%d%d%d)$"))
+  local text = read_file(bodyf) or ""
+  local raw = read_file(hdrf) or ""
+  for _, f in ipairs { base, bodyf, hdrf, reqf } do
+    os.remove(f)
+  end
+  local resp_headers = {}
+  -- The last header block wins (a 100 Continue may come first).
+  local last = raw:match(".*\r\n\r\n(HTTP/.-\r\n\r\n)$") or raw
+  for name, value in last:gmatch("([%w%-]+):%s*([^\r\n]*)\r\n") do
+    resp_headers[name:lower()] = value
+  end
+  if not status then
+    error("curl failed for " .. method .. " " .. url .. ": " .. out, 2)
+  end
+  return status, text, resp_headers
+end
+
+local Sandbox = {}
+Sandbox.__index = Sandbox
+
+local function alive(pid)
+  if not pid or not succeeded(os.execute("kill -0 " .. pid .. " 2>/dev/null")) then
+    return false
+  end
+  local stat = read_file("/proc/" .. pid .. "/stat")
+  return not (stat and stat:match("^%d+ %b() ([ZX])"))
+end
+
+--- True while the sandbox process exists (and is not a zombie).
+function Sandbox:alive()
+  return alive(self.pid)
+end
+
+--- Waits up to `timeout` seconds for the process to end; returns true when it has.
+function Sandbox:wait_exit(timeout)
+  for _ = 1, math.ceil((timeout or 5) / POLL) do
+    if not alive(self.pid) then
+      return true
+    end
+    M.sleep(POLL)
+  end
+  return not alive(self.pid)
+end
+
+--- Sends a signal ("TERM", "INT", ...) to the sandbox.
+function Sandbox:signal(sig)
+  return succeeded(os.execute("kill -" .. sig .. " " .. self.pid .. " 2>/dev/null"))
+end
+
+--- What the sandbox wrote so far (or in all, after stop): stdout, stderr.
+function Sandbox:output()
+  if self.stopped then
+    return self.stdout, self.stderr
+  end
+  return read_file(self.files.out) or "", read_file(self.files.err) or ""
+end
+
+--- An HTTP request to the sandbox: `target` is a full URL, or a path under base_url.
+function Sandbox:http(method, target, opts)
+  if not target:match("^https?://") then
+    target = self.base_url .. target
+  end
+  return M.http(method, target, opts)
+end
+
+--- GET/POST... under the API base with the full-access key unless opts.key says otherwise
+-- (opts.key = false sends no Authorization). Returns status, decoded body, headers, raw body.
+function Sandbox:api(method, path, opts)
+  opts = opts or {}
+  local o = { headers = opts.headers, body = opts.body, key = opts.key }
+  if opts.key == nil then
+    o.key = self.key
+  elseif opts.key == false then
+    o.key = nil
+  end
+  local status, text, headers = self:http(method, path, o)
+  return status, M.decode(text), headers, text
+end
+
+--- Calls a control endpoint ("/requests", "requests" or "/__sandbox/requests").
+function Sandbox:control(method, path, body)
+  if path:sub(1, 10) ~= "/__sandbox" then
+    path = "/__sandbox" .. (path:sub(1, 1) == "/" and "" or "/") .. path
+  end
+  local status, text = M.http(method, self.root .. path, { body = body })
+  return M.decode(text), status
+end
+
+--- The request log (API-path requests, oldest first).
+function Sandbox:requests()
+  local body, status = self:control("GET", "/requests")
+  if status ~= 200 then
+    error("GET /__sandbox/requests answered " .. tostring(status), 2)
+  end
+  return body.requests
+end
+
+local function cleanup(files)
+  for _, f in pairs(files) do
+    os.remove(f)
+  end
+end
+
+--- Stops the sandbox: closes its stdin (or sends SIGTERM when stdin is not our pipe) and waits
+-- for it to exit. Returns its exit code. Idempotent.
+function Sandbox:stop()
+  if self.stopped then
+    return self.exit_code
+  end
+  self.stopped = true
+  self.pid = self.pid or tonumber(read_file(self.files.pid) or "")
+  if self.pid and self.stdin_mode ~= "pipe" then
+    self:signal("TERM")
+  end
+  -- A watchdog turns "the sandbox ignored EOF" into a failure instead of a hung test run; it
+  -- exits as soon as the sandbox is gone.
+  local watchdog = string.format(
+    "(i=0; while kill -0 %d 2>/dev/null; do i=$((i+1)); if [ $i -gt %d ]; then "
+      .. "echo killed >%s; kill -KILL %d; exit; fi; sleep 0.1; done) >/dev/null 2>&1 &",
+    self.pid, M.STOP_TIMEOUT * 10, q(self.files.killed), self.pid)
+  local w = self.pid and io.popen(watchdog)
+  if w then
+    w:close()
+  end
+  self.pipe:close()
+  self.exit_code = tonumber(read_file(self.files.rc) or "")
+  self.killed_by_watchdog = read_file(self.files.killed) ~= nil
+  self.stdout = read_file(self.files.out) or ""
+  self.stderr = read_file(self.files.err) or ""
+  cleanup(self.files)
+  return self.exit_code
+end
+
+--- Starts a sandbox. opts: args (extra flags), quiet (default true), env (table of extra
+-- environment variables), stdin ("pipe", the default, or a file such as "/dev/null"),
+-- bin (executable; default M.binary()). Raises with a clear message on failure.
+function M.start(opts)
+  opts = opts or {}
+  local bin = opts.bin or M.binary()
+  local f = io.open(bin, "rb")
+  if not f then
+    error("cleanlist executable not found at '" .. bin .. "': build it with `make` "
+      .. "(or set CLEANLIST_BIN)", 2)
+  end
+  f:close()
+  local base = os.tmpname()
+  local files = { base = base, out = base .. ".out", err = base .. ".err", pid = base .. ".pid",
+    rc = base .. ".rc", killed = base .. ".killed" }
+  local args = { q(bin), "sandbox", "--port", "0" }
+  if opts.quiet ~= false then
+    args[#args + 1] = "--quiet"
+  end
+  local key = M.KEY
+  for i, a in ipairs(opts.args or {}) do
+    args[#args + 1] = q(a)
+    if a == "--api-key" then
+      key = opts.args[i + 1]
+    elseif a:sub(1, 10) == "--api-key=" then
+      key = a:sub(11)
+    end
+  end
+  local env = {}
+  for k, v in pairs(opts.env or {}) do
+    env[#env + 1] = k .. "=" .. q(v)
+  end
+  local stdin_mode = opts.stdin or "pipe"
+  local input = stdin_mode == "pipe" and "<&3" or ("<" .. q(stdin_mode))
+  -- sh keeps our pipe on fd 3 and gives it to the sandbox as stdin, records its pid, and
+  -- writes its exit status when it ends. A watcher sends SIGTERM if this test process ($PPID
+  -- of that sh) dies while a child of ours (os.execute inherits the pipe) keeps stdin open.
+  local cmd = string.format("exec 3<&0 </dev/null; %s %s %s >%s 2>%s 3<&- & sb=$!; "
+    .. "echo $sb >%s; (while kill -0 $PPID && kill -0 $sb; do sleep 0.5; done; "
+    .. "kill -0 $PPID || kill -TERM $sb) >/dev/null 2>&1 3<&- & wait $sb; echo $? >%s",
+    table.concat(env, " "), table.concat(args, " "), input, q(files.out), q(files.err),
+    q(files.pid), q(files.rc))
+  local pipe = assert(io.popen(cmd, "w"))
+  local self = setmetatable({ pipe = pipe, files = files, stdin_mode = stdin_mode,
+    key = key, readonly_key = M.READONLY_KEY }, Sandbox)
+  for _ = 1, math.ceil(M.START_TIMEOUT / POLL) do
+    self.pid = self.pid or tonumber(read_file(files.pid) or "")
+    local url = (read_file(files.out) or ""):match("LISTENING (http://%S+)")
+    if url then
+      self.base_url = url
+      self.root = url:match("^(http://[^/]+)")
+      self.port = tonumber(self.root:match(":(%d+)$"))
+      return self
+    end
+    if read_file(files.rc) then
+      break -- it exited before listening
+    end
+    M.sleep(POLL)
+  end
+  local exited = read_file(files.rc) ~= nil
+  self:stop()
+  if exited then
+    error(string.format("sandbox exited with code %s before printing LISTENING; stderr:\n%s",
+      tostring(self.exit_code), self.stderr), 2)
+  end
+  error(string.format("sandbox did not print LISTENING within %d s; stderr:\n%s",
+    M.START_TIMEOUT, self.stderr), 2)
+end
+
+return M
