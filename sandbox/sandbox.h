@@ -12,6 +12,8 @@ typedef struct cl_sandbox_opts {
   const char *api_key; /* key that holds every scope; NULL = CL_SANDBOX_DEFAULT_KEY */
   unsigned seed;       /* world seed; 0 = default */
   int quiet;           /* no request log on stderr */
+  const char *tls_cert; /* PEM certificate file: serve HTTPS (with tls_key) */
+  const char *tls_key;  /* PEM private key file */
 } cl_sandbox_opts;
 
 #define CL_SANDBOX_DEFAULT_KEY "clapi_sandbox_full_access_0000000000000000"

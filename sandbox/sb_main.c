@@ -39,6 +39,9 @@ static const char sb_usage[] =
     "  --api-key KEY  the clapi_ key that holds every scope (default: the built-in\n"
     "                 full-access key below)\n"
     "  --seed N       world seed for request ids and synthetic data (0 = built-in seed)\n"
+    "  --tls-cert PEM serve HTTPS with this certificate (needs --tls-key); the LISTENING\n"
+    "                 line then says https://\n"
+    "  --tls-key PEM  the certificate's private key\n"
     "  --quiet        no request log and no error log on stderr\n"
     "  --help         print this text and exit\n"
     "\n"
@@ -125,6 +128,10 @@ static int sb_parse_value(cl_sandbox_opts *o, const char *flag, const char *v, c
       o->bind = v;
     else if (strcmp(flag, "--api-key") == 0)
       o->api_key = v;
+    else if (strcmp(flag, "--tls-cert") == 0)
+      o->tls_cert = v;
+    else if (strcmp(flag, "--tls-key") == 0)
+      o->tls_key = v;
     return 1;
   }
   return 0;
@@ -132,7 +139,8 @@ static int sb_parse_value(cl_sandbox_opts *o, const char *flag, const char *v, c
 
 /* 0 = run, 1 = help, -1 = usage error (message in err). */
 static int sb_parse_args(int argc, char **argv, cl_sandbox_opts *o, char *err, size_t errlen) {
-  static const char *const valued[] = {"--port", "--bind", "--api-key", "--seed"};
+  static const char *const valued[] = {"--port", "--bind", "--api-key", "--seed",
+                                       "--tls-cert", "--tls-key"};
   int i, k;
   memset(o, 0, sizeof *o);
   for (i = 1; i < argc; i++) {
@@ -143,7 +151,7 @@ static int sb_parse_args(int argc, char **argv, cl_sandbox_opts *o, char *err, s
       o->quiet = 1;
       continue;
     }
-    for (k = 0; k < 4 && !matched; k++) {
+    for (k = 0; k < (int)(sizeof valued / sizeof *valued) && !matched; k++) {
       const char *v = sb_flag(argc, argv, &i, valued[k], &missing);
       if (missing) {
         snprintf(err, errlen, "%s needs a value", valued[k]);
@@ -240,8 +248,8 @@ static void sb_print_listening(const cl_sandbox_opts *o, unsigned port) {
   int v6 = strchr(host, ':') != NULL;
   if (strcmp(host, "localhost") == 0)
     host = "127.0.0.1";
-  printf("LISTENING http://%s%s%s:%u%s\n", v6 ? "[" : "", host, v6 ? "]" : "", port,
-         CL_SANDBOX_BASE_PATH);
+  printf("LISTENING %s://%s%s%s:%u%s\n", o->tls_cert ? "https" : "http", v6 ? "[" : "", host,
+         v6 ? "]" : "", port, CL_SANDBOX_BASE_PATH);
   fflush(stdout);
 }
 

@@ -26,6 +26,7 @@ struct cl_sandbox {
   unsigned port;
   unsigned long next_conn; /* touched only on the MHD thread */
   unsigned long c_errors;  /* C-built error responses (their request ids) */
+  char *tls_cert, *tls_key; /* PEM texts, kept for the daemon's life */
 };
 
 /* Per TCP connection state, reused by every request on that connection. */
@@ -234,6 +235,46 @@ static void sb_explain_bind(const sb_addr *addr, int family, const char *host, u
   snprintf(err, errlen, "cannot listen on %s port %u: %s", host, port, why);
 }
 
+/* Reads a whole (small) file into a NUL-terminated buffer; NULL with a message on failure. */
+static char *sb_slurp(const char *path, char *err, size_t errlen) {
+  FILE *f = fopen(path, "rb");
+  char *buf = NULL;
+  size_t n = 0, cap = 0, got;
+  if (f == NULL) {
+    snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+    return NULL;
+  }
+  do {
+    if (!sb_grow(&buf, &cap, n + 4096 + 1)) {
+      snprintf(err, errlen, "out of memory reading %s", path);
+      free(buf);
+      fclose(f);
+      return NULL;
+    }
+    got = fread(buf + n, 1, cap - n - 1, f);
+    n += got;
+  } while (got > 0 && n < 1024 * 1024);
+  fclose(f);
+  buf[n] = '\0';
+  return buf;
+}
+
+static int sb_load_tls(cl_sandbox *sb, const cl_sandbox_opts *opts, char *err, size_t errlen) {
+  if (!opts->tls_cert && !opts->tls_key)
+    return 0;
+  if (!opts->tls_cert || !opts->tls_key) {
+    snprintf(err, errlen, "HTTPS needs both a certificate and a key");
+    return -1;
+  }
+  if (!MHD_is_feature_supported(MHD_FEATURE_TLS)) {
+    snprintf(err, errlen, "this libmicrohttpd was built without TLS support");
+    return -1;
+  }
+  sb->tls_cert = sb_slurp(opts->tls_cert, err, errlen);
+  sb->tls_key = sb->tls_cert ? sb_slurp(opts->tls_key, err, errlen) : NULL;
+  return sb->tls_key ? 0 : -1;
+}
+
 static struct MHD_Daemon *sb_listen(cl_sandbox *sb, const cl_sandbox_opts *opts, char *err,
                                     size_t errlen) {
   const char *host = opts->bind ? opts->bind : "127.0.0.1";
@@ -249,11 +290,18 @@ static struct MHD_Daemon *sb_listen(cl_sandbox *sb, const cl_sandbox_opts *opts,
    * complaints (resets, malformed requests it answers itself) are noise in a test server. */
   if (family == AF_INET6)
     flags |= MHD_USE_IPv6;
+  if (sb_load_tls(sb, opts, err, errlen))
+    return NULL;
+  if (sb->tls_cert)
+    flags |= MHD_USE_TLS;
+  /* The PEM options come last: without TLS, MHD_OPTION_END in their place ends the list. */
   d = MHD_start_daemon(flags, (uint16_t)opts->port, NULL, NULL, sb_on_request, sb,
                        MHD_OPTION_SOCK_ADDR, &addr.sa,
                        MHD_OPTION_URI_LOG_CALLBACK, sb_on_uri, sb,
                        MHD_OPTION_NOTIFY_CONNECTION, sb_on_connection, sb,
                        MHD_OPTION_CONNECTION_TIMEOUT, SB_CONN_TIMEOUT,
+                       sb->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, sb->tls_cert,
+                       MHD_OPTION_HTTPS_MEM_KEY, sb->tls_key,
                        MHD_OPTION_END);
   if (d == NULL)
     sb_explain_bind(&addr, family, host, opts->port, err, errlen);
@@ -261,7 +309,7 @@ static struct MHD_Daemon *sb_listen(cl_sandbox *sb, const cl_sandbox_opts *opts,
 }
 
 cl_sandbox *cl_sandbox_start(const cl_sandbox_opts *opts, char *err, size_t errlen) {
-  static const cl_sandbox_opts defaults = {NULL, 0, NULL, 0, 0};
+  static const cl_sandbox_opts defaults = {NULL, 0, NULL, 0, 0, NULL, NULL};
   cl_sandbox *sb;
   const union MHD_DaemonInfo *info;
   if (opts == NULL)
@@ -295,5 +343,7 @@ void cl_sandbox_stop(cl_sandbox *sb) {
   if (sb->daemon != NULL)
     MHD_stop_daemon(sb->daemon);
   sb_lua_close(sb->lua);
+  free(sb->tls_cert);
+  free(sb->tls_key);
   free(sb);
 }

@@ -294,10 +294,10 @@ function M.start(opts)
     key = key, readonly_key = M.READONLY_KEY }, Sandbox)
   for _ = 1, math.ceil(M.START_TIMEOUT / POLL) do
     self.pid = self.pid or tonumber(read_file(files.pid) or "")
-    local url = (read_file(files.out) or ""):match("LISTENING (http://%S+)")
+    local url = (read_file(files.out) or ""):match("LISTENING (https?://%S+)")
     if url then
       self.base_url = url
-      self.root = url:match("^(http://[^/]+)")
+      self.root = url:match("^(https?://[^/]+)")
       self.port = tonumber(self.root:match(":(%d+)$"))
       return self
     end
