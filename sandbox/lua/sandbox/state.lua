@@ -1,9 +1,18 @@
---- The sandbox world: one organisation, its users, the built-in API keys and the credits
--- ledger. `State:reset()` restores everything to what `State.new` built.
+--- The sandbox's state: one organisation, its users, the built-in API keys (immutable), and
+-- `state.data`, the one table that holds everything that changes.
+--
+-- Rules for every module that keeps state:
+--   * all mutable state lives under `state.data.<area>` as plain JSON-serialisable values
+--     (strings, numbers, booleans, arrays, string-keyed tables; no functions, no metatables,
+--     no sparse arrays), so that `--state FILE` can save and restore it and reset can rebuild it;
+--   * an area is created by an initialiser registered with `M.register(area, fn)`, where
+--     fn(state) returns the area's fresh table; reset() calls every initialiser;
+--   * time comes from `state:now_ms()` (the sandbox clock, which --time-scale speeds up),
+--     never from os.time.
+-- `state.credits` and `state.ledger` are shorthands for data.credits and data.ledger.
 local json = require "sandbox.json"
 
 local M = {}
-M.__index = M
 
 --- Every scope of API.md §1.3, in the order the docs list them.
 M.ALL_SCOPES = {
@@ -77,10 +86,40 @@ function M.new(config)
   return self
 end
 
+local initialisers, areas = {}, {}
+
+--- Registers the initialiser of a state area (see the module comment). Idempotent per area.
+function M.register(area, fn)
+  if not initialisers[area] then areas[#areas + 1] = area end
+  initialisers[area] = fn
+end
+
+M.register("credits", function() return M.INITIAL_CREDITS end)
+M.register("ledger", function() return {} end)
+
+--- Rebuilds every area from its initialiser.
 function M:reset()
-  self.credits = M.INITIAL_CREDITS
-  self.ledger = {}
+  self.data = {}
+  for _, area in ipairs(areas) do self.data[area] = initialisers[area](self) end
   self:record(M.INITIAL_CREDITS, "initial grant")
+end
+
+--- Replaces the data with a saved copy (from --state); areas missing from it start fresh.
+function M:restore(data)
+  self:reset()
+  for area, v in pairs(data) do
+    if initialisers[area] then self.data[area] = v end
+  end
+end
+
+-- state.credits / state.ledger read and write data.credits / data.ledger.
+local SHORTHANDS = { credits = true, ledger = true }
+function M.__index(self, k)
+  if SHORTHANDS[k] then return rawget(self, "data")[k] end
+  return M[k]
+end
+function M.__newindex(self, k, v)
+  if SHORTHANDS[k] then rawget(self, "data")[k] = v else rawset(self, k, v) end
 end
 
 function M:now_ms()
