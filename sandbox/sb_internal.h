@@ -53,6 +53,10 @@ struct MHD_Response *sb_error_response(const char *code, const char *problem, co
 /// clapi_ key with "…", so that log lines never carry a key.
 void sb_redact(char *dst, size_t n, const char *src);
 
+/// luaopen function of `sandbox.native` (sb_native.c): HMAC-SHA256, SHA-256, constant-time
+/// comparison and base64 on OpenSSL, preloaded into the sandbox's state.
+int sb_open_native(struct lua_State *L);
+
 /// 1 when addr (IPv4 dotted quad, IPv6 literal or "localhost") is a loopback address.
 int sb_is_loopback(const char *addr);
 

@@ -76,6 +76,11 @@ static int sb_boot(lua_State *L) {
   const cl_sandbox_opts *opts = lua_touserdata(L, 1);
   luaL_openlibs(L);
   cl_embed_preload(L, cl_sandbox_lua, "CLEANLIST_SANDBOX_LUA_DIR");
+  lua_getglobal(L, "package");
+  lua_getfield(L, -1, "preload");
+  lua_pushcfunction(L, sb_open_native);
+  lua_setfield(L, -2, "sandbox.native");
+  lua_pop(L, 2);
   lua_getglobal(L, "require");
   lua_pushstring(L, "sandbox");
   lua_call(L, 1, 1);
