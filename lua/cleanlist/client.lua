@@ -5,6 +5,7 @@
 local core = require "cleanlist.core"
 local errors = require "cleanlist.errors"
 local ratelimit = require "cleanlist.ratelimit"
+local scheduler = require "cleanlist.scheduler"
 local json = require "cleanlist.json"
 
 local type, pairs, ipairs, tostring = type, pairs, ipairs, tostring
@@ -131,10 +132,15 @@ local function query_string(q)
   return #parts > 0 and ("?" .. concat(parts, "&")) or ""
 end
 
+--- Waits: a timer of the scheduler inside a task, the client's sleep elsewhere.
+function Client:_sleep(seconds)
+  if seconds <= 0 then return end
+  if scheduler.in_task() then scheduler.sleep(seconds) else self.sleep(seconds) end
+end
+
 function Client:_wait_for_slot()
   if not self.bucket then return end
-  local wait = self.bucket:acquire(self.clock())
-  if wait > 0 then self.sleep(wait) end
+  self:_sleep(self.bucket:acquire(self.clock()))
 end
 
 function Client:_error_from(res, ctx)
@@ -215,8 +221,15 @@ function Client:request(method, path, opts)
     e.attempts, e.retry_reason = attempt, reason
     if ambiguous then e.ambiguous = true end
     if not retry then return nil, e end
-    self.sleep(self:_retry_wait(e, attempt))
+    self:_sleep(self:_retry_wait(e, attempt))
   end
+end
+
+--- Runs functions concurrently on this client's connection pool; see cleanlist.gather.
+function Client:gather(fns, opts)
+  opts = opts or {}
+  return scheduler.gather(fns, { concurrency = opts.concurrency, clock = self.clock,
+    sleep = self.sleep })
 end
 
 --- Adds the methods of an API group module (a table of functions) to the client class.

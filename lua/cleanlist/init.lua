@@ -20,6 +20,10 @@ local M = {
 --- Creates a client. See README for the options.
 M.new = client.new
 
+--- Runs an array of functions concurrently (API calls inside them overlap on the clients'
+-- multi handles) and returns their results in order: results[i] = {ret1, ret2, ..., n = }.
+M.gather = require("cleanlist.scheduler").gather
+
 --- Returns res when err is nil; raises err otherwise (level 2: the caller's line).
 function M.check(res, err)
   if err ~= nil then error(err, 2) end

@@ -138,3 +138,39 @@ describe("client against the sandbox", function()
     assert.is_nil(all:find(sb.key, 1, true))
   end)
 end)
+
+describe("concurrent calls against the sandbox", function()
+  local sb
+  setup(function() sb = sandbox.start() end)
+  teardown(function() if sb then sb:stop() end end)
+
+  it("overlaps requests on several connections and returns results in order", function()
+    local c = cleanlist.new { api_key = sb.key, base_url = sb.base_url, rate_limit = false }
+    local fns = {}
+    for i = 1, 8 do
+      fns[i] = (i % 2 == 0) and function() return c:credits_balance() end
+        or function() return c:whoami() end
+    end
+    local r = c:gather(fns)
+    for i = 1, 8 do
+      assert.is_table(r[i][1])
+      if i % 2 == 0 then assert.is_number(r[i][1].credits) else assert.equals("api_key", r[i][1].auth_type) end
+    end
+    local conns = {}
+    for _, req in ipairs(sb:requests()) do conns[req.conn] = true end
+    local n = 0
+    for _ in pairs(conns) do n = n + 1 end
+    assert.truthy(n > 1, "all requests went over one connection: they did not overlap")
+  end)
+
+  it("runs tasks of two clients in one gather", function()
+    local a = cleanlist.new { api_key = sb.key, base_url = sb.base_url, rate_limit = false }
+    local b = cleanlist.new { api_key = sb.readonly_key, base_url = sb.base_url, rate_limit = false }
+    local r = cleanlist.gather {
+      function() return a:credits_balance() end,
+      function() return b:credits_balance() end,
+    }
+    assert.is_number(r[1][1].credits)
+    assert.equals("permission", r[2][2].kind)
+  end)
+end)

@@ -6,6 +6,7 @@
 --      | nil, {kind=, message=, cause=, sent=}
 --   transport:close()
 local curl = require "cleanlist.curl"
+local scheduler = require "cleanlist.scheduler"
 
 local M = {}
 local Transport = {}
@@ -24,16 +25,29 @@ function Transport:_emit(trace)
   for line in trace:gmatch("[^\n]+") do self.trace(line) end
 end
 
+--- Drives every transfer of this transport for up to `timeout` seconds (returns early on
+-- activity). Returns true, or nil and an error table when the multi handle fails.
+function Transport:poll(timeout)
+  local running, trace = self.handle:step(timeout)
+  if not running then return nil, trace end
+  if trace and self.trace then self:_emit(trace) end
+  return true
+end
+
+--- Inside a scheduler task the transfer yields while in flight; elsewhere this blocks.
 function Transport:request(req)
   local r, err = self.handle:start(req)
   if not r then return nil, err end
-  while not r:finished() do
-    local running, trace = self.handle:step(1.0)
-    if not running then
-      r:close()
-      return nil, trace
+  if scheduler.in_task() then
+    scheduler.wait_transfer(self, r)
+  else
+    while not r:finished() do
+      local ok, perr = self:poll(1.0)
+      if not ok then
+        r:close()
+        return nil, perr
+      end
     end
-    if trace and self.trace then self:_emit(trace) end
   end
   local res, rerr = r:result()
   r:close()

@@ -1,0 +1,146 @@
+--- cleanlist.scheduler: runs many API calls at once on one thread.
+-- Each task is a coroutine. A request made inside a task starts its transfer on the client's
+-- curl multi handle and yields; a backoff or rate-limit wait yields a timer. The loop drives
+-- every transport that has transfers in flight and resumes tasks as their transfers finish
+-- or their timers fall due. Outside a task, the same calls simply block (see transport/curl).
+--
+--   local results = cleanlist.gather({
+--     function() return client:whoami() end,
+--     function() return client:credits_balance() end,
+--   }, { concurrency = 8 })
+--   local me, err = results[1][1], results[1][2]
+local core = require "cleanlist.core"
+
+local cocreate, coresume, costatus, corunning, coyield =
+  coroutine.create, coroutine.resume, coroutine.status, coroutine.running, coroutine.yield
+local pack = table.pack or function(...) return { n = select("#", ...), ... } end -- luacheck: ignore 143
+local min, error, type, pairs = math.min, error, type, pairs
+
+local M = {}
+
+local owner = setmetatable({}, { __mode = "k" }) -- task coroutine -> scheduler
+
+--- True when the running code is a task of a scheduler (so waits must yield).
+function M.in_task()
+  local co = corunning()
+  return co ~= nil and owner[co] ~= nil
+end
+
+--- Waits for a transfer from inside a task: transport:poll(timeout) must make it progress.
+function M.wait_transfer(transport, transfer)
+  coyield("transfer", transport, transfer)
+end
+
+--- Waits `seconds` from inside a task.
+function M.sleep(seconds)
+  coyield("sleep", seconds)
+end
+
+local Scheduler = {}
+Scheduler.__index = Scheduler
+
+local function new(opts)
+  return setmetatable({
+    clock = opts.clock or core.monotonic, sleep = opts.sleep or core.sleep,
+    concurrency = opts.concurrency or math.huge, tasks = {}, active = 0, next_index = 1,
+  }, Scheduler)
+end
+
+-- What a task's resume returned: its results when it ended, else what it waits for.
+function Scheduler:_settle(task, ok, ...)
+  if not ok then
+    self.failure = self.failure or debug.traceback(task.co, tostring((...)))
+    task.done = true
+  elseif costatus(task.co) == "dead" then
+    task.done = true
+    task.results = pack(...)
+  else
+    local kind, a, b = ...
+    if kind == "transfer" then
+      task.wait = { transport = a, transfer = b }
+    elseif kind == "sleep" then
+      task.wait = { due = self.clock() + (a or 0) }
+    else
+      self.failure = self.failure or ("a task yielded an unknown value: " .. tostring(kind))
+      task.done = true
+    end
+  end
+  if task.done then self.active = self.active - 1 end
+end
+
+-- Resumes a task with its last wait satisfied.
+function Scheduler:_resume(task)
+  task.wait = nil
+  self:_settle(task, coresume(task.co))
+end
+
+function Scheduler:_start_more(fns)
+  while self.active < self.concurrency and self.next_index <= #fns do
+    local i = self.next_index
+    self.next_index = i + 1
+    local co = cocreate(fns[i])
+    owner[co] = self
+    local task = { co = co, index = i }
+    self.tasks[#self.tasks + 1] = task
+    self.active = self.active + 1
+    self:_resume(task)
+  end
+end
+
+-- One round: resume what is ready; otherwise wait for I/O or the next timer.
+function Scheduler:_round()
+  local now, progressed = self.clock(), false
+  local next_due, transports = math.huge, {}
+  for _, task in pairs(self.tasks) do
+    local w = task.wait
+    if not task.done and w then
+      if w.transfer and w.transfer:finished() then
+        self:_resume(task)
+        progressed = true
+      elseif w.due and w.due <= now then
+        self:_resume(task)
+        progressed = true
+      elseif w.due then
+        next_due = min(next_due, w.due)
+      elseif w.transport then
+        transports[w.transport] = true
+      end
+    end
+  end
+  if progressed then return end
+  local wait = next_due == math.huge and 1.0 or math.max(0, next_due - now)
+  local list = {}
+  for t in pairs(transports) do list[#list + 1] = t end
+  if #list == 0 then
+    if wait > 0 and next_due < math.huge then self.sleep(wait) end
+    return
+  end
+  -- One transport waits in poll; several share the time in short slices.
+  local slice = #list == 1 and wait or min(wait, 0.01)
+  for _, t in ipairs(list) do
+    local ok, err = t:poll(slice)
+    if not ok and err then self.failure = self.failure or tostring(err.message or err) end
+  end
+end
+
+--- Runs every function of `fns` as a task and returns their results, in order: results[i]
+-- is a table of what fns[i] returned (with field n). opts: concurrency (default: all at
+-- once), clock, sleep. A task that raises makes gather raise once every task has ended.
+function M.gather(fns, opts)
+  if type(fns) ~= "table" then error("gather expects an array of functions", 2) end
+  for i, f in ipairs(fns) do
+    if type(f) ~= "function" then error("gather: element " .. i .. " is not a function", 2) end
+  end
+  local s = new(opts or {})
+  s:_start_more(fns)
+  while s.active > 0 do
+    s:_round()
+    s:_start_more(fns)
+  end
+  if s.failure then error(s.failure, 2) end
+  local results = {}
+  for _, task in ipairs(s.tasks) do results[task.index] = task.results or { n = 0 } end
+  return results
+end
+
+return M
