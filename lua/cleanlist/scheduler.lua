@@ -42,7 +42,8 @@ Scheduler.__index = Scheduler
 local function new(opts)
   return setmetatable({
     clock = opts.clock or core.monotonic, sleep = opts.sleep or core.sleep,
-    concurrency = opts.concurrency or math.huge, tasks = {}, active = 0, next_index = 1,
+    concurrency = opts.concurrency or math.huge, live = {}, results = {}, active = 0,
+    next_index = 1,
   }, Scheduler)
 end
 
@@ -53,7 +54,7 @@ function Scheduler:_settle(task, ok, ...)
     task.done = true
   elseif costatus(task.co) == "dead" then
     task.done = true
-    task.results = pack(...)
+    self.results[task.index] = pack(...)
   else
     local kind, a, b = ...
     if kind == "transfer" then
@@ -81,7 +82,7 @@ function Scheduler:_start_more(fns)
     local co = cocreate(fns[i])
     owner[co] = self
     local task = { co = co, index = i }
-    self.tasks[#self.tasks + 1] = task
+    self.live[#self.live + 1] = task
     self.active = self.active + 1
     self:_resume(task)
   end
@@ -91,7 +92,9 @@ end
 function Scheduler:_round()
   local now, progressed = self.clock(), false
   local next_due, transports = math.huge, {}
-  for _, task in pairs(self.tasks) do
+  local live, kept = self.live, 0
+  for i = 1, #live do
+    local task = live[i]
     local w = task.wait
     if not task.done and w then
       if w.transfer and w.transfer:finished() then
@@ -106,7 +109,12 @@ function Scheduler:_round()
         transports[w.transport] = true
       end
     end
+    if not task.done then
+      kept = kept + 1
+      live[kept] = task
+    end
   end
+  for i = #live, kept + 1, -1 do live[i] = nil end
   if progressed then return end
   local wait = next_due == math.huge and 1.0 or math.max(0, next_due - now)
   local list = {}
@@ -138,9 +146,8 @@ function M.gather(fns, opts)
     s:_start_more(fns)
   end
   if s.failure then error(s.failure, 2) end
-  local results = {}
-  for _, task in ipairs(s.tasks) do results[task.index] = task.results or { n = 0 } end
-  return results
+  for i = 1, #fns do s.results[i] = s.results[i] or { n = 0 } end
+  return s.results
 end
 
 return M
