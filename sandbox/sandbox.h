@@ -14,6 +14,17 @@ typedef struct cl_sandbox_opts {
   int quiet;           /* no request log on stderr */
   const char *tls_cert; /* PEM certificate file: serve HTTPS (with tls_key) */
   const char *tls_key;  /* PEM private key file */
+  double time_scale;    /* speed of the sandbox clock; 0 = 1 (real time) */
+  int rate_limit_off;   /* 1 = no rate limits (benchmarks); 0 = the documented limits */
+  unsigned rate_limit_key; /* requests per minute per API key; 0 = 30 */
+  unsigned rate_limit_org; /* requests per minute per organisation; 0 = 60 */
+  double fault_rate;    /* probability (0..1) that an API request gets a random fault */
+  const char *faults;   /* comma-separated fault kinds drawn from; NULL = the default set */
+  unsigned stall_ms;    /* random `stall` faults: how long; 0 = 10000 */
+  unsigned dribble_ms;  /* random `dribble` faults: delay between chunks; 0 = 200 */
+  const char *workflow_fault; /* "normal" (NULL), "stuck" or "fail" */
+  const char *state_file; /* JSON file the state is restored from and saved to */
+  int strict_quotes;    /* 1 = POST /enrichment/by-task requires a quote_id (V2's rule) */
 } cl_sandbox_opts;
 
 #define CL_SANDBOX_DEFAULT_KEY "clapi_sandbox_full_access_0000000000000000"

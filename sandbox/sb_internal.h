@@ -4,6 +4,7 @@
 #define CL_SB_INTERNAL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "sandbox.h"
 
@@ -18,6 +19,31 @@ struct lua_State;
 /* Largest request body the sandbox accumulates; larger uploads get a 413 envelope. */
 #define SB_MAX_BODY ((size_t)16 * 1024 * 1024)
 
+/* The timer thread of sb_faults.c: resumes suspended connections when their time comes and
+ * calls a periodic tick. */
+typedef struct sb_timer sb_timer;
+
+/* A connection-level fault, decided by the Lua app (the fourth result of handle(req)) and
+ * carried out in C (sb_faults.c). Status-level faults (500, 429, bad JSON...) are plain
+ * responses built in Lua and never reach this struct. */
+enum {
+  SB_FAULT_NONE = 0,
+  SB_FAULT_RESET,     /* RST before any response byte */
+  SB_FAULT_EMPTY,     /* orderly close before any response byte */
+  SB_FAULT_PARTIAL,   /* headers + `bytes` of the body, then an orderly close */
+  SB_FAULT_RESET_MID, /* headers + `bytes` of the body, then RST */
+  SB_FAULT_STALL,     /* nothing for `ms`, then the answer (or a close when `close`) */
+  SB_FAULT_DRIBBLE    /* the body, `chunk` bytes every `ms` milliseconds */
+};
+
+typedef struct sb_fault {
+  int kind;
+  unsigned ms;
+  unsigned chunk;
+  size_t bytes;
+  int close;
+} sb_fault;
+
 /* One HTTP request as the Lua bridge sees it. Strings are not owned. */
 typedef struct sb_request {
   struct MHD_Connection *conn; /* for the request headers */
@@ -28,6 +54,7 @@ typedef struct sb_request {
   const char *body;
   size_t body_len;
   unsigned long conn_id; /* stable for the life of the TCP connection */
+  sb_timer *timer;       /* for faults that suspend the connection */
 } sb_request;
 
 /* The sandbox's own lua_State plus what it needs to serve a request. */
@@ -37,12 +64,52 @@ typedef struct sb_lua sb_lua;
 /// writes a message to err on failure.
 sb_lua *sb_lua_open(const cl_sandbox_opts *opts, char *err, size_t errlen);
 
-/// Runs the Lua handler for req and returns the response to queue (never NULL unless out of
-/// memory); *status receives the HTTP status. Lua errors become a 500 error envelope.
-struct MHD_Response *sb_lua_handle(sb_lua *sl, const sb_request *req, unsigned *status);
+/// Runs the Lua handler for req and returns the response to queue; *status receives the HTTP
+/// status and *fault the connection-level fault to carry out (kind SB_FAULT_NONE normally).
+/// NULL only when out of memory or when the fault sends no response (reset, empty, a stall
+/// that ends in a close). Lua errors become a 500 error envelope. Holds the Lua lock.
+struct MHD_Response *sb_lua_handle(sb_lua *sl, const sb_request *req, unsigned *status,
+                                   sb_fault *fault);
 
-/// Closes the state. NULL is a no-op.
+/// Calls app:tick() under the Lua lock (from the timer thread; --state saves there).
+void sb_lua_tick(void *sl);
+
+/// 1 when the app wants a periodic tick (it has a --state file).
+int sb_lua_wants_tick(const sb_lua *sl);
+
+/// Calls app:shutdown() (the final --state save), then closes the state. NULL is a no-op.
 void sb_lua_close(sb_lua *sl);
+
+/* ---- sb_faults.c ---- */
+
+/// Milliseconds of CLOCK_MONOTONIC.
+uint64_t sb_monotonic_ms(void);
+
+/// Starts the timer thread; tick(tick_cls) runs every tick_ms (none when tick is NULL).
+sb_timer *sb_timer_start(void (*tick)(void *), void *tick_cls, unsigned tick_ms);
+
+/// Suspends conn (call from the MHD thread, in the access handler or a content reader) and
+/// resumes it after ms. Returns 0 when it cannot (stopping, out of memory).
+int sb_timer_suspend(sb_timer *t, struct MHD_Connection *conn, unsigned ms);
+
+/// Called on the MHD thread when a connection suspended by sb_timer_suspend runs again.
+void sb_timer_resumed(sb_timer *t);
+
+/// 1 once sb_timer_stop has begun: resumed connections should close.
+int sb_timer_stopping(sb_timer *t);
+
+/// Stops the thread, resumes every suspended connection and waits (bounded) until MHD has
+/// taken them back, so that MHD_stop_daemon may follow. sb_timer_free releases it after.
+void sb_timer_stop(sb_timer *t);
+void sb_timer_free(sb_timer *t);
+
+/// Aborts the connection's TCP stream with a RST.
+void sb_fault_reset_socket(struct MHD_Connection *conn);
+
+/// A response whose body (copied) is served cut or slowly, as f says (partial, reset_mid_body,
+/// dribble).
+struct MHD_Response *sb_fault_body_response(const char *body, size_t len, const sb_fault *f,
+                                            struct MHD_Connection *conn, sb_timer *timer);
 
 /// A response built in C with an MCP error envelope (used when Lua cannot answer). The strings
 /// are written as they are (no JSON escaping): pass constants. `serial` makes the request id.
@@ -59,5 +126,28 @@ int sb_open_native(struct lua_State *L);
 
 /// 1 when addr (IPv4 dotted quad, IPv6 literal or "localhost") is a loopback address.
 int sb_is_loopback(const char *addr);
+
+/* ---- sb_webhook.c: the legacy API's webhook worker (one thread, libcurl multi) ---- */
+typedef struct sb_webhook sb_webhook;
+
+/// A worker with no thread yet (it starts at first use). NULL when out of memory.
+sb_webhook *sb_webhook_new(void);
+
+/// Where the sandbox listens (bind NULL = 127.0.0.1): the worker POSTs its self-ticks to
+/// http(s)://BIND:PORT/__sandbox/tick.
+void sb_webhook_set_self(sb_webhook *w, const char *bind, unsigned port, int tls);
+
+/// Attaches w to the sandbox's Lua state (sb_lua.c; under the Lua lock).
+void sb_lua_attach_webhook(sb_lua *sl, sb_webhook *w);
+
+/// Makes w the worker of the `sandbox.webhook_worker` module in L (a registry entry).
+void sb_webhook_attach(struct lua_State *L, sb_webhook *w);
+
+/// Stops the thread (aborting transfers still running), joins it and frees w. NULL is a no-op.
+/// Call after MHD_stop_daemon: no Lua may call the module afterwards.
+void sb_webhook_free(sb_webhook *w);
+
+/// luaopen function of `sandbox.webhook_worker` (post, drain, busy, ticks, stats, available).
+int sb_open_webhook(struct lua_State *L);
 
 #endif

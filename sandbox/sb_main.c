@@ -2,6 +2,7 @@
  * and serves until SIGTERM/SIGINT/SIGHUP or until stdin reaches end of file (when stdin is a
  * pipe, socket or terminal). Returns an exit status; never calls exit(). */
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,7 +44,47 @@ static const char sb_usage[] =
     "                 line then says https://\n"
     "  --tls-key PEM  the certificate's private key\n"
     "  --quiet        no request log and no error log on stderr\n"
+    "  --strict-quotes  POST /enrichment/by-task requires a quote_id (400 quote_required),\n"
+    "                 as the v2 schema says; by default it is optional there, as the docs\n"
+    "                 say (also POST /__sandbox/switches {\"strict_quotes\": true})\n"
     "  --help         print this text and exit\n"
+    "\n"
+    "time:\n"
+    "  --time-scale X run the sandbox clock X times faster than real time (a number > 0,\n"
+    "                 default 1): timestamps, rate-limit windows, quote and cohort expiry and\n"
+    "                 workflow progress all follow it (see also POST /__sandbox/clock)\n"
+    "\n"
+    "rate limits (API.md section 4; sliding 60 s windows of the sandbox clock):\n"
+    "  --rate-limit on|off    enforce the documented limits (default on); off for benchmarks\n"
+    "  --rate-limit-key N     requests per minute per API key (default 30)\n"
+    "  --rate-limit-org N     requests per minute per organisation, all keys (default 60)\n"
+    "                 Over a limit: 429, Retry-After (whole seconds, rounded up) and the\n"
+    "                 rate_limited envelope with retry_after_ms; the legacy endpoints answer\n"
+    "                 {\"detail\":\"Rate limit exceeded\"} and are limited per organisation and\n"
+    "                 endpoint. Refused requests do not use up the budget. Waits are given in\n"
+    "                 real time (the sandbox-clock wait divided by the time scale).\n"
+    "\n"
+    "faults (off unless asked; drawn from the seeded generator, so --seed reproduces them):\n"
+    "  --fault-rate P         probability (0 to 1) that an API request gets a random fault\n"
+    "  --faults K1,K2,...     the kinds drawn from (default: 500,503,429,502,reset,partial,\n"
+    "                         truncated,malformed); kinds:\n"
+    "      500 503 503_retry_after 429 429_date 429_missing 429_garbage 502\n"
+    "                         error responses (429: Retry-After as seconds, an HTTP date,\n"
+    "                         missing or garbage; 502: an HTML page from a proxy)\n"
+    "      reset empty        connection reset (RST) / closed before any response byte\n"
+    "      partial reset_mid_body  headers and half the body, then a close / a RST\n"
+    "      stall              no answer for --stall-ms, then the answer\n"
+    "      dribble            the body a few bytes every --dribble-ms\n"
+    "      truncated malformed  status 200 with cut / invalid JSON\n"
+    "  --stall-ms N           length of a random stall (default 10000)\n"
+    "  --dribble-ms N         delay between the 4-byte chunks of a dribble (default 200)\n"
+    "  --workflow-fault normal|stuck|fail   enrichment workflows progress normally (default),\n"
+    "                         never leave running, or end failed\n"
+    "\n"
+    "state:\n"
+    "  --state FILE   restore the state (lists, leads, credits, ledger, ...) from FILE when it\n"
+    "                 exists, and save it there (atomically) at most once a second after a\n"
+    "                 change and on a clean exit; a corrupt FILE stops the start (exit 1)\n"
     "\n"
     "built-in keys (CL_SANDBOX_DEFAULT_KEY and CL_SANDBOX_READONLY_KEY in sandbox/sandbox.h;\n"
     "shown redacted: the sandbox never prints a key):\n"
@@ -54,12 +95,49 @@ static const char sb_usage[] =
     "  clapi_sandbox_read_only_...    people:read companies:read lists:read enrich:read\n"
     "                                 (another user of the same organisation)\n"
     "\n"
-    "control endpoints (no auth; outside the API path):\n"
+    "sandbox Clerk sessions: fixed JWTs (HS256, secret cleanlist-sandbox-jwt-not-a-secret),\n"
+    "test credentials of the sandbox, not secrets. The key-management routes under\n"
+    "/api/v1/api-keys accept only these (a clapi_ key there gets 401); the public API\n"
+    "accepts them too. Up to 10 active keys per user (then 403 key_limit_reached); a new\n"
+    "key works at once with its user's scopes, a revoked one gets 401 at once.\n"
+    "  Vera Okafor (Sandbox Labs; every scope; owns the full-access key):\n"
+    "    eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJjbGVhbmxpc3Qtc2FuZGJveCIsInN1YiI6InVzZXJfMnNieFZlcmFPa2Fmb3IiLCJvcmdfaWQiOiJvcmdfMnNieFNhbmRib3hMYWJzIiwiZXhwIjo0MTAyNDQ0ODAwfQ.nTDycN4Igew-MG3VBwkswrjYtAX83dTav5OOdiJrPJ0\n"
+    "  Rowan Reed (Sandbox Labs; read-only scopes; owns the read-only key):\n"
+    "    eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJjbGVhbmxpc3Qtc2FuZGJveCIsInN1YiI6InVzZXJfMnNieFJvd2FuUmVlZCIsIm9yZ19pZCI6Im9yZ18yc2J4U2FuZGJveExhYnMiLCJleHAiOjQxMDI0NDQ4MDB9.DcDkYOGrpmwe2c9N1WfRGaizqZH8wLJe5KVlqRIUKpk\n"
+    "  Theo Lind (Sumo Garage, a plan without api_access: creating a key answers 403\n"
+    "  feature_gated; the public API refuses his session with 403 feature_gated):\n"
+    "    eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJjbGVhbmxpc3Qtc2FuZGJveCIsInN1YiI6InVzZXJfMnNieFRoZW9MaW5kIiwib3JnX2lkIjoib3JnXzJzYnhTdW1vR2FyYWdlIiwiZXhwIjo0MTAyNDQ0ODAwfQ.-f0gEQAgFnchIn09s77DlQHByYNLX63ELKKG5jH13OA\n"
+    "\n"
+    "control endpoints (no auth; outside the API path; never rate limited or faulted):\n"
     "  GET /__sandbox/health              {\"ok\":true,\"version\":...}\n"
-    "  GET|DELETE /__sandbox/requests     the request log (Authorization redacted) / clear it\n"
-    "  POST|DELETE /__sandbox/script      queue canned responses {\"responses\":[...]} / clear\n"
-    "  POST /__sandbox/reset              restore the initial state\n"
-    "  POST /__sandbox/credits            {\"credits\":N} sets the organisation's balance\n";
+    "  GET|DELETE /__sandbox/requests     the request log (Authorization redacted; a served\n"
+    "                                     fault is in \"fault\"; ?since=SEQ) / clear it\n"
+    "  GET|POST|DELETE /__sandbox/script  pending count / queue responses for the next API\n"
+    "                                     requests {\"responses\":[ITEM,...]} / clear; ITEM is\n"
+    "                                     {\"status\",\"headers\",\"body\"}, {\"raise\":MSG},\n"
+    "                                     {\"crash\":MSG} or {\"fault\":KIND, \"retry_after\",\n"
+    "                                     \"ms\", \"chunk\", \"bytes\", \"close\", \"execute\"};\n"
+    "                                     \"times\":N repeats an item\n"
+    "  POST /__sandbox/reset              back to the start: state, request log, script, clock\n"
+    "                                     offset and scale, rate-limit counters and settings,\n"
+    "                                     faults (all as the flags set them)\n"
+    "  GET|POST /__sandbox/credits        balance and ledger / {\"credits\":N} sets the balance\n"
+    "  GET|POST /__sandbox/clock          {\"now_ms\",\"time_scale\",\"offset_ms\"} /\n"
+    "                                     {\"advance_ms\":N, \"time_scale\":X} (either or both)\n"
+    "  GET|POST /__sandbox/rate-limit     settings / {\"enabled\":B, \"per_key\":N, \"per_org\":N}\n"
+    "                                     (a change of limits clears the counters)\n"
+    "  GET|POST|DELETE /__sandbox/faults  random faults / {\"rate\":P, \"kinds\":[...],\n"
+    "                                     \"stall_ms\":N, \"dribble_ms\":N, \"workflow\":W} /\n"
+    "                                     all off (random faults and workflow)\n"
+    "  GET|POST /__sandbox/switches       {\"strict_quotes\":B, \"csv_import\":B}: by-task\n"
+    "                                     needs a quote / the CSV-import flag (off: 503)\n"
+    "  POST /__sandbox/tick               run the legacy API's background work now (workflow\n"
+    "                                     completion, webhook deliveries and retries)\n"
+    "  GET|POST|DELETE /__sandbox/webhook-sink  a loopback webhook receiver for tests: what\n"
+    "                                     it received / receive one / forget everything\n"
+    "  POST /__sandbox/webhook-sink/config  {\"fail_next\":N, \"fail_status\":S} fails the\n"
+    "                                     next N deliveries; \"timeout_ms\":T how long any\n"
+    "                                     delivery waits for its receiver (default 10000)\n";
 
 static void sb_on_signal(int sig) {
   sb_signalled = sig;
@@ -78,6 +156,67 @@ static int sb_parse_uint(const char *s, unsigned long max, unsigned *out) {
     return 0;
   *out = (unsigned)v;
   return 1;
+}
+
+static int sb_parse_double(const char *s, double lo, double hi, double *out) {
+  char *end;
+  double v;
+  if (s == NULL || *s == '\0')
+    return 0;
+  errno = 0;
+  v = strtod(s, &end);
+  if (errno != 0 || *end != '\0' || !isfinite(v) || v < lo || v > hi)
+    return 0;
+  *out = v;
+  return 1;
+}
+
+/* The infrastructure flags. 1 = parsed, 0 = bad value (message in err), -1 = not one of them. */
+static int sb_parse_infra(cl_sandbox_opts *o, const char *flag, const char *v, char *err,
+                          size_t errlen) {
+  if (strcmp(flag, "--time-scale") == 0) {
+    if (sb_parse_double(v, 1e-6, 1e9, &o->time_scale))
+      return 1;
+    snprintf(err, errlen, "--time-scale needs a number > 0 (at most 1e9)");
+  } else if (strcmp(flag, "--rate-limit") == 0) {
+    if (strcmp(v, "on") == 0 || strcmp(v, "off") == 0) {
+      o->rate_limit_off = strcmp(v, "off") == 0;
+      return 1;
+    }
+    snprintf(err, errlen, "--rate-limit needs on or off");
+  } else if (strcmp(flag, "--rate-limit-key") == 0 || strcmp(flag, "--rate-limit-org") == 0) {
+    unsigned *dst = flag[13] == 'k' ? &o->rate_limit_key : &o->rate_limit_org;
+    if (sb_parse_uint(v, 1000000, dst) && *dst > 0)
+      return 1;
+    snprintf(err, errlen, "%s needs a number from 1 to 1000000", flag);
+  } else if (strcmp(flag, "--fault-rate") == 0) {
+    if (sb_parse_double(v, 0, 1, &o->fault_rate))
+      return 1;
+    snprintf(err, errlen, "--fault-rate needs a number from 0 to 1");
+  } else if (strcmp(flag, "--stall-ms") == 0 || strcmp(flag, "--dribble-ms") == 0) {
+    unsigned *dst = flag[2] == 's' ? &o->stall_ms : &o->dribble_ms;
+    if (sb_parse_uint(v, 3600000, dst) && *dst > 0)
+      return 1;
+    snprintf(err, errlen, "%s needs a number of milliseconds from 1 to 3600000", flag);
+  } else if (strcmp(flag, "--workflow-fault") == 0) {
+    if (strcmp(v, "normal") == 0 || strcmp(v, "stuck") == 0 || strcmp(v, "fail") == 0) {
+      o->workflow_fault = v;
+      return 1;
+    }
+    snprintf(err, errlen, "--workflow-fault needs normal, stuck or fail");
+  } else if (strcmp(flag, "--faults") == 0) {
+    o->faults = v; /* the kinds are checked by the Lua app (sandbox/lua/sandbox/faults.lua) */
+    return 1;
+  } else if (strcmp(flag, "--state") == 0) {
+    if (*v != '\0') {
+      o->state_file = v;
+      return 1;
+    }
+    snprintf(err, errlen, "--state needs a file name");
+  } else {
+    return -1;
+  }
+  return 0;
 }
 
 static int sb_valid_key(const char *key) {
@@ -113,6 +252,9 @@ static const char *sb_flag(int argc, char **argv, int *i, const char *name, int 
 
 static int sb_parse_value(cl_sandbox_opts *o, const char *flag, const char *v, char *err,
                           size_t errlen) {
+  int r = sb_parse_infra(o, flag, v, err, errlen);
+  if (r >= 0)
+    return r;
   if (strcmp(flag, "--port") == 0 && !sb_parse_uint(v, 65535, &o->port))
     snprintf(err, errlen, "--port needs a number from 0 to 65535");
   else if (strcmp(flag, "--seed") == 0 && !sb_parse_uint(v, 0xffffffffUL, &o->seed))
@@ -139,8 +281,10 @@ static int sb_parse_value(cl_sandbox_opts *o, const char *flag, const char *v, c
 
 /* 0 = run, 1 = help, -1 = usage error (message in err). */
 static int sb_parse_args(int argc, char **argv, cl_sandbox_opts *o, char *err, size_t errlen) {
-  static const char *const valued[] = {"--port", "--bind", "--api-key", "--seed",
-                                       "--tls-cert", "--tls-key"};
+  static const char *const valued[] = {
+      "--port", "--bind", "--api-key", "--seed", "--tls-cert", "--tls-key", "--time-scale",
+      "--rate-limit-key", "--rate-limit-org", "--rate-limit", "--fault-rate", "--faults",
+      "--stall-ms", "--dribble-ms", "--workflow-fault", "--state"};
   int i, k;
   memset(o, 0, sizeof *o);
   for (i = 1; i < argc; i++) {
@@ -149,6 +293,10 @@ static int sb_parse_args(int argc, char **argv, cl_sandbox_opts *o, char *err, s
       return 1;
     if (strcmp(argv[i], "--quiet") == 0) {
       o->quiet = 1;
+      continue;
+    }
+    if (strcmp(argv[i], "--strict-quotes") == 0) {
+      o->strict_quotes = 1;
       continue;
     }
     for (k = 0; k < (int)(sizeof valued / sizeof *valued) && !matched; k++) {

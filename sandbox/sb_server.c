@@ -1,6 +1,7 @@
 /* The sandbox's HTTP glue on libmicrohttpd: one internal polling thread (epoll where
  * available), keep-alive, per-connection ids, body accumulation; every request is handed to
- * the Lua bridge, which runs only on that thread, so the lua_State needs no lock. */
+ * the Lua bridge on that thread. Connection-level faults (sb_faults.c) suspend connections
+ * instead of blocking the thread; a timer thread resumes them. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -17,6 +18,13 @@
 
 /* Idle keep-alive connections are closed after this many seconds. */
 #define SB_CONN_TIMEOUT 120u
+/* MHD's per-connection pool (request line, headers, read and write buffers; bodies are kept
+ * by sb_conn). MHD zeroes the pool for every request, so its size is a per-request cost: the
+ * default 32 KiB made the memset half of the work of a GET /whoami. */
+#define SB_CONN_MEMORY ((size_t)SB_CONN_MEMORY_KIB * 1024)
+#ifndef SB_CONN_MEMORY_KIB
+#define SB_CONN_MEMORY_KIB 8
+#endif
 /* Buffers larger than this are freed after the request instead of kept for the next one. */
 #define SB_KEEP_BUFFER ((size_t)256 * 1024)
 
@@ -27,6 +35,8 @@ struct cl_sandbox {
   unsigned long next_conn; /* touched only on the MHD thread */
   unsigned long c_errors;  /* C-built error responses (their request ids) */
   char *tls_cert, *tls_key; /* PEM texts, kept for the daemon's life */
+  sb_timer *timer;          /* resumes stalled connections; ticks for --state */
+  sb_webhook *webhook;      /* the legacy API's webhook worker (sb_webhook.c) */
 };
 
 /* Per TCP connection state, reused by every request on that connection. */
@@ -38,6 +48,9 @@ typedef struct sb_conn {
   size_t query_len, query_cap;
   char *body;
   size_t body_len, body_cap;
+  int stalled;                   /* suspended by a stall fault, counted by the timer */
+  struct MHD_Response *pending;  /* the answer after the stall; NULL = close */
+  unsigned pending_status;
 } sb_conn;
 
 typedef union sb_addr {
@@ -61,9 +74,13 @@ static int sb_grow(char **buf, size_t *cap, size_t need) {
   return 1;
 }
 
-static void sb_conn_free(sb_conn *c) {
+static void sb_conn_free(cl_sandbox *sb, sb_conn *c) {
   if (c == NULL)
     return;
+  if (c->stalled)
+    sb_timer_resumed(sb->timer);
+  if (c->pending)
+    MHD_destroy_response(c->pending);
   free(c->query);
   free(c->body);
   free(c);
@@ -79,7 +96,7 @@ static void sb_on_connection(void *cls, struct MHD_Connection *connection, void 
       c->id = ++sb->next_conn;
     *socket_context = c;
   } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
-    sb_conn_free(*socket_context);
+    sb_conn_free(sb, *socket_context);
     *socket_context = NULL;
   }
 }
@@ -146,6 +163,7 @@ static enum MHD_Result sb_dispatch(cl_sandbox *sb, sb_conn *c, struct MHD_Connec
   sb_request req;
   unsigned status = 500;
   struct MHD_Response *resp;
+  sb_fault fault;
   if (c->too_large) {
     sb_release_buffers(c);
     return sb_reply(connection,
@@ -163,9 +181,33 @@ static enum MHD_Result sb_dispatch(cl_sandbox *sb, sb_conn *c, struct MHD_Connec
   req.body = c->body ? c->body : "";
   req.body_len = c->body_len;
   req.conn_id = c->id;
-  resp = sb_lua_handle(sb->lua, &req, &status);
+  req.timer = sb->timer;
+  resp = sb_lua_handle(sb->lua, &req, &status, &fault);
   sb_release_buffers(c);
-  return sb_reply(connection, resp, status);
+  if (fault.kind == SB_FAULT_RESET)
+    sb_fault_reset_socket(connection);
+  if (fault.kind == SB_FAULT_STALL && sb_timer_suspend(sb->timer, connection, fault.ms)) {
+    c->stalled = 1;
+    c->pending = resp;
+    c->pending_status = status;
+    return MHD_YES; /* the timer resumes the connection; sb_after_stall answers */
+  }
+  return sb_reply(connection, resp, status); /* NULL (reset, empty, close): MHD_NO closes */
+}
+
+/* A stalled connection runs again: send the answer kept for it, or close. */
+static enum MHD_Result sb_after_stall(cl_sandbox *sb, sb_conn *c,
+                                      struct MHD_Connection *connection) {
+  struct MHD_Response *resp = c->pending;
+  c->stalled = 0;
+  c->pending = NULL;
+  sb_timer_resumed(sb->timer);
+  if (sb_timer_stopping(sb->timer)) {
+    if (resp)
+      MHD_destroy_response(resp);
+    return MHD_NO;
+  }
+  return sb_reply(connection, resp, c->pending_status);
 }
 
 static enum MHD_Result sb_on_request(void *cls, struct MHD_Connection *connection,
@@ -176,6 +218,8 @@ static enum MHD_Result sb_on_request(void *cls, struct MHD_Connection *connectio
   (void)version;
   if (c == NULL)
     return MHD_NO; /* out of memory when the connection started: drop it */
+  if (c->stalled)
+    return sb_after_stall(cls, c, connection);
   if (c->phase == 0) {
     c->phase = 1;
     return MHD_YES;
@@ -280,7 +324,7 @@ static struct MHD_Daemon *sb_listen(cl_sandbox *sb, const cl_sandbox_opts *opts,
   const char *host = opts->bind ? opts->bind : "127.0.0.1";
   sb_addr addr;
   int family = sb_make_addr(host, opts->port, &addr);
-  unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC;
+  unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME;
   struct MHD_Daemon *d;
   if (!sb_is_loopback(host) || family == 0) {
     snprintf(err, errlen, "refusing to bind to '%s': the sandbox listens on loopback only", host);
@@ -300,6 +344,7 @@ static struct MHD_Daemon *sb_listen(cl_sandbox *sb, const cl_sandbox_opts *opts,
                        MHD_OPTION_URI_LOG_CALLBACK, sb_on_uri, sb,
                        MHD_OPTION_NOTIFY_CONNECTION, sb_on_connection, sb,
                        MHD_OPTION_CONNECTION_TIMEOUT, SB_CONN_TIMEOUT,
+                       MHD_OPTION_CONNECTION_MEMORY_LIMIT, SB_CONN_MEMORY,
                        sb->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, sb->tls_cert,
                        MHD_OPTION_HTTPS_MEM_KEY, sb->tls_key,
                        MHD_OPTION_END);
@@ -309,7 +354,7 @@ static struct MHD_Daemon *sb_listen(cl_sandbox *sb, const cl_sandbox_opts *opts,
 }
 
 cl_sandbox *cl_sandbox_start(const cl_sandbox_opts *opts, char *err, size_t errlen) {
-  static const cl_sandbox_opts defaults = {NULL, 0, NULL, 0, 0, NULL, NULL};
+  static const cl_sandbox_opts defaults;
   cl_sandbox *sb;
   const union MHD_DaemonInfo *info;
   if (opts == NULL)
@@ -324,12 +369,21 @@ cl_sandbox *cl_sandbox_start(const cl_sandbox_opts *opts, char *err, size_t errl
     return NULL;
   }
   sb->lua = sb_lua_open(opts, err, errlen);
-  if (sb->lua == NULL || (sb->daemon = sb_listen(sb, opts, err, errlen)) == NULL) {
+  if (sb->lua != NULL && (sb->webhook = sb_webhook_new()) != NULL)
+    sb_lua_attach_webhook(sb->lua, sb->webhook);
+  if (sb->lua != NULL) {
+    sb->timer = sb_timer_start(sb_lua_wants_tick(sb->lua) ? sb_lua_tick : NULL, sb->lua, 1000);
+    if (sb->timer == NULL)
+      snprintf(err, errlen, "cannot start the sandbox's timer thread");
+  }
+  if (sb->lua == NULL || sb->timer == NULL ||
+      (sb->daemon = sb_listen(sb, opts, err, errlen)) == NULL) {
     cl_sandbox_stop(sb);
     return NULL;
   }
   info = MHD_get_daemon_info(sb->daemon, MHD_DAEMON_INFO_BIND_PORT);
   sb->port = info ? info->port : opts->port;
+  sb_webhook_set_self(sb->webhook, opts->bind, sb->port, sb->tls_cert != NULL);
   return sb;
 }
 
@@ -340,8 +394,11 @@ unsigned cl_sandbox_port(const cl_sandbox *sb) {
 void cl_sandbox_stop(cl_sandbox *sb) {
   if (sb == NULL)
     return;
+  sb_timer_stop(sb->timer); /* first: MHD must not stop with suspended connections */
   if (sb->daemon != NULL)
     MHD_stop_daemon(sb->daemon);
+  sb_webhook_free(sb->webhook); /* joins the worker; no Lua runs after MHD has stopped */
+  sb_timer_free(sb->timer);
   sb_lua_close(sb->lua);
   free(sb->tls_cert);
   free(sb->tls_key);

@@ -59,9 +59,9 @@ function M.authenticate(state, req, rid)
     local f = failures[p.verdict]
     return fail("unauthenticated", rid, { problem = f.problem, cause = f.cause })
   end
-  local key = state:key(p.token)
+  local key, why = state:key(p.token, req)
   if not key then
-    return fail("invalid_api_key", rid)
+    return fail(why or "invalid_api_key", rid) -- why: "revoked_api_key", "feature_gated"
   end
   return key
 end

@@ -5,13 +5,24 @@
 --   DELETE /__sandbox/requests  clears the log (seq keeps counting)
 --   GET    /__sandbox/script    {"pending":N}
 --   POST   /__sandbox/script    {"responses":[{"status","headers","body"} | {"raise":"msg"} |
---                               {"crash":"msg"}, ...]} queues canned responses for the next
---                               API-path requests, one each, in order
+--                               {"crash":"msg"} | {"fault":KIND, ...}, ...]} queues canned
+--                               responses or faults (sandbox.faults) for the next API-path
+--                               requests, one each, in order; "times":N repeats an item
 --   DELETE /__sandbox/script    clears the queue
---   POST   /__sandbox/reset     restores the initial state (credits, log, script, id streams)
+--   POST   /__sandbox/reset     restores the initial state (state, log, script, id streams,
+--                               clock, rate-limit counters and settings, faults)
 --   GET    /__sandbox/credits   {"credits":N,"ledger":[...]}
 --   POST   /__sandbox/credits   {"credits":N} sets the organisation's balance
+--   GET    /__sandbox/clock     {"now_ms","time_scale","offset_ms"}
+--   POST   /__sandbox/clock     {"advance_ms":N (>= 0), "time_scale":X (> 0)}, either or both
+--   GET    /__sandbox/rate-limit  {"enabled","per_key","per_org","window_ms"}
+--   POST   /__sandbox/rate-limit  {"enabled":bool, "per_key":N, "per_org":N}, any of them
+--   GET    /__sandbox/faults    {"rate","kinds","stall_ms","dribble_ms","workflow"}
+--   POST   /__sandbox/faults    the same fields, any of them
+--   DELETE /__sandbox/faults    random faults off, workflow "normal"
+-- Every request but a GET marks the state as possibly changed (for --state).
 local errors = require "sandbox.errors"
+local faults = require "sandbox.faults"
 local http = require "sandbox.http"
 local json = require "sandbox.json"
 
@@ -57,6 +68,9 @@ local function script_item(item, i)
   if type(item) ~= "table" then
     return nil, where .. " must be an object"
   end
+  if item.fault ~= nil then
+    return faults.item(item, where)
+  end
   if item.crash ~= nil then -- raises outside the handler's own error trap (the C fallback)
     return { crash = tostring(item.crash) }
   end
@@ -94,7 +108,16 @@ local function post_script(app, req, rid)
     if not parsed then
       return invalid(rid, msg)
     end
-    items[i] = parsed
+    local times = 1
+    if type(item) == "table" and item.times ~= nil then
+      times = json.integer(item.times)
+      if not times or times < 1 or times > 10000 then
+        return invalid(rid, format("responses[%d].times must be an integer from 1 to 10000", i))
+      end
+    end
+    for _ = 1, times do
+      items[#items + 1] = parsed
+    end
   end
   for _, item in ipairs(items) do
     app.script[#app.script + 1] = item
@@ -113,6 +136,70 @@ local function post_credits(app, req, rid)
   end
   app.state:set_credits(n, "set by /__sandbox/credits")
   return 200, { ok = true, credits = n }
+end
+
+local function post_clock(app, req, rid)
+  local body, st, err = decode_object(req, rid)
+  if not body then
+    return st, err
+  end
+  local advance, scale = body.advance_ms, body.time_scale
+  if advance ~= nil then
+    advance = json.integer(advance)
+    if not advance or advance < 0 or advance > 1e15 then
+      return invalid(rid, "advance_ms must be an integer from 0 to 1e15.")
+    end
+  end
+  if scale ~= nil and (type(scale) ~= "number" or not (scale > 0) or scale > 1e9) then
+    return invalid(rid, "time_scale must be a number > 0 (at most 1e9).")
+  end
+  if advance == nil and scale == nil then
+    return invalid(rid, "Send advance_ms and/or time_scale.")
+  end
+  if scale then
+    app.clock:set_scale(scale)
+  end
+  if advance then
+    app.clock:advance(advance)
+  end
+  return 200, app.clock:info()
+end
+
+local function post_rate_limit(app, req, rid)
+  local body, st, err = decode_object(req, rid)
+  if not body then
+    return st, err
+  end
+  local t = {}
+  if body.enabled ~= nil then
+    if type(body.enabled) ~= "boolean" then
+      return invalid(rid, "enabled must be true or false.")
+    end
+    t.enabled = body.enabled
+  end
+  for _, name in ipairs { "per_key", "per_org" } do
+    if body[name] ~= nil then
+      local n = json.integer(body[name])
+      if not n or n < 1 or n > 1000000 then
+        return invalid(rid, name .. " must be an integer from 1 to 1000000.")
+      end
+      t[name] = n
+    end
+  end
+  app.ratelimit:configure(t)
+  return 200, app.ratelimit:info()
+end
+
+local function post_faults(app, req, rid)
+  local body, st, err = decode_object(req, rid)
+  if not body then
+    return st, err
+  end
+  local ok, msg = app.faults:configure(body)
+  if not ok then
+    return invalid(rid, msg .. ".")
+  end
+  return 200, app.faults:info()
 end
 
 local routes = {
@@ -153,7 +240,35 @@ local routes = {
     end,
     POST = post_credits,
   },
+  ["/clock"] = {
+    GET = function(app)
+      return 200, app.clock:info()
+    end,
+    POST = post_clock,
+  },
+  ["/rate-limit"] = {
+    GET = function(app)
+      return 200, app.ratelimit:info()
+    end,
+    POST = post_rate_limit,
+  },
+  ["/faults"] = {
+    GET = function(app)
+      return 200, app.faults:info()
+    end,
+    POST = post_faults,
+    DELETE = function(app)
+      app.faults:off()
+      return 200, app.faults:info()
+    end,
+  },
 }
+
+--- Adds a control endpoint from another module: fn(app, req, rid) -> status, body, headers.
+function M.add(path, method, fn)
+  routes[path] = routes[path] or {}
+  routes[path][method] = fn
+end
 
 local function dispatch(app, req, rid)
   local entry = routes[req.path:sub(#M.PREFIX + 1)]
@@ -190,6 +305,9 @@ function M.handle(app, req)
   end
   headers = headers or {}
   headers["X-Request-Id"] = rid
+  if app.persist and req.method ~= "GET" then
+    app.persist.dirty = true
+  end
   return status, headers, json.encode(body)
 end
 

@@ -24,6 +24,49 @@ M.catalogue = {
     problem = "The recomputed cost exceeds the quote.",
     fix = "Request a new estimate with POST /credits/estimate and retry with its quote_id.",
   },
+  -- Quotes (sandbox.quotes) and the other paid-call checks of the credits / enrichment /
+  -- smart-agent / CSV-import endpoints.
+  quote_required = {
+    status = 400, retryable = false,
+    problem = "This call requires a quote_id.",
+    fix = "Call POST /credits/estimate with the same parameters and retry with its quote_id.",
+  },
+  quote_invalid = {
+    status = 400, retryable = false,
+    problem = "The quote_id is not valid.",
+    fix = "Request a new estimate with POST /credits/estimate and pass its quote_id unchanged.",
+  },
+  quote_expired = {
+    status = 400, retryable = false,
+    problem = "The quote has expired.",
+    fix = "Quotes are valid for 5 minutes: request a new estimate and retry with its quote_id.",
+  },
+  quote_mismatch = {
+    status = 400, retryable = false,
+    problem = "The quote was issued for a different request.",
+    fix = "Estimate exactly the request you are making (same tool, list or cohort, scope and "
+      .. "options), then retry with that quote_id.",
+  },
+  quote_used = {
+    status = 409, retryable = false,
+    problem = "The quote has already been used.",
+    fix = "Quotes are single-use: request a new estimate for another run.",
+  },
+  approval_required = {
+    status = 400, retryable = false,
+    problem = "This run needs human approval.",
+    fix = "Narrow the run (lead_scope subset with max_rows) or route it for approval.",
+  },
+  missing_column = {
+    status = 400, retryable = false,
+    problem = "column_mapping names a header that is not in the CSV.",
+    fix = "Map each field to a header of the file's first row (details.missing_headers).",
+  },
+  csv_import_disabled = {
+    status = 503, retryable = true,
+    problem = "CSV import is temporarily disabled.",
+    fix = "Retry later with backoff.",
+  },
   unauthenticated = {
     status = 401, retryable = false,
     problem = "No valid credentials were sent.",
@@ -51,6 +94,28 @@ M.catalogue = {
     status = 404, retryable = false,
     problem = "The resource was not found.",
     fix = "Check the path and identifiers against the API reference.",
+  },
+  list_cap_reached = {
+    status = 403, retryable = false,
+    problem = "You have reached the maximum number of lead lists.",
+    fix = "Delete lists you no longer need, or reuse an existing list.",
+  },
+  list_protected = {
+    status = 403, retryable = false,
+    problem = "The list is protected.",
+    fix = "Protected lists cannot be deleted or edited; use another list.",
+  },
+  export_link_invalid = { -- the signed CSV download (outside the API path)
+    status = 403, retryable = false,
+    problem = "The download link's signature is not valid.",
+    cause = "The exp or sig query parameter is missing or was changed.",
+    fix = "Use the download_url exactly as POST /export/csv/signed-url returned it.",
+  },
+  export_link_expired = {
+    status = 410, retryable = false,
+    problem = "The download link has expired.",
+    cause = "Signed export links are valid for 24 hours.",
+    fix = "Request a new link with POST /export/csv/signed-url.",
   },
   method_not_allowed = {
     status = 405, retryable = false,

@@ -9,20 +9,35 @@
 --   body    the full request body, "" when none
 --   conn    integer id, stable for the life of the TCP connection
 -- Returns: status (integer), headers (table name -> string; Content-Type defaults to
--- application/json), body (string).
+-- application/json), body (string), and optionally a connection-level fault for the C side
+-- (sandbox.faults: {kind = "reset" | "stall" | ...}).
 --
 -- config (from sandbox/sb_lua.c): api_key, readonly_key, seed, quiet, version, base_path,
--- now_ms() (epoch milliseconds), monotonic_ms(). Every field is optional when the app is built
--- from plain Lua (unit tests).
+-- now_ms() (epoch milliseconds), monotonic_ms(), make_clock() (sandbox.clock's C half); the
+-- infrastructure flags time_scale,
+-- rate_limit, rate_limit_key, rate_limit_org, fault_rate, faults, stall_ms, dribble_ms,
+-- workflow_fault, state_file. Every field is optional when the app is built from plain Lua
+-- (unit tests).
+--
+-- Infrastructure on the app: app.clock (sandbox.clock; config.now_ms, app.now_ms, ctx.now_ms
+-- and state:now_ms() all read it), app.ratelimit (sandbox.ratelimit), app.faults
+-- (sandbox.faults; app.faults.workflow is the workflow knob), app.persist (sandbox.persist,
+-- with --state only).
 local auth = require "sandbox.auth"
+local clock = require "sandbox.clock"
 local control = require "sandbox.control"
 local errors = require "sandbox.errors"
+local faults = require "sandbox.faults"
 local http = require "sandbox.http"
 local json = require "sandbox.json"
+local persist = require "sandbox.persist"
 local prng = require "sandbox.prng"
+local ratelimit = require "sandbox.ratelimit"
 local reqlog = require "sandbox.reqlog"
 local router = require "sandbox.router"
 local state = require "sandbox.state"
+local usage = require "sandbox.usage"
+local workflows = require "sandbox.workflows"
 
 local M = {}
 
@@ -35,13 +50,38 @@ M.PREFIXES = { "/api/v1/public", "/api/v2" }
 
 --- Endpoint modules; each has register(router).
 M.ENDPOINTS = { "sandbox.endpoints.workspace" }
+-- Credits estimate, enrichment, smart agents, sync, CSV import, usage.
+for _, name in ipairs { "sandbox.endpoints.credits", "sandbox.endpoints.enrichment",
+  "sandbox.endpoints.agents", "sandbox.endpoints.sync", "sandbox.endpoints.csv_import",
+  "sandbox.endpoints.usage" } do
+  M.ENDPOINTS[#M.ENDPOINTS + 1] = name
+end
+
+-- Search, lead lists, export (and the signed CSV download below).
+for _, name in ipairs { "sandbox.endpoints.search", "sandbox.endpoints.lists",
+  "sandbox.endpoints.export" } do
+  M.ENDPOINTS[#M.ENDPOINTS + 1] = name
+end
+
+-- API keys (GET /api-keys and the /api/v1/api-keys management family), the legacy API.
+for _, name in ipairs { "sandbox.endpoints.apikeys", "sandbox.endpoints.legacy" } do
+  M.ENDPOINTS[#M.ENDPOINTS + 1] = name
+end
+
+--- Absolute API paths outside the prefixes (API-key management, API.md §6.7), served by the
+-- routes registered with `absolute = true` under their full path.
+M.ABSOLUTE = { "/api/v1/api-keys" }
+
+--- Downloads outside the API path (the signature in the query is their credential):
+-- GET /__files/exports/<id>.csv?exp=..&sig=.. (sandbox.endpoints.export.serve_file).
+M.FILES_PREFIX = "/__files/"
 
 local App = {}
 App.__index = App
 
 local format, find, sub, byte = string.format, string.find, string.sub, string.byte
 local encode = json.encode
-local PREFIXES = M.PREFIXES
+local PREFIXES, ABSOLUTE = M.PREFIXES, M.ABSOLUTE
 
 local function default_now_ms()
   return os.time() * 1000
@@ -51,9 +91,16 @@ function M.new(config)
   config = config or {}
   config.api_key = config.api_key or M.DEFAULT_KEY
   config.readonly_key = config.readonly_key or M.READONLY_KEY
-  config.now_ms = config.now_ms or default_now_ms
   config.seed = config.seed or 0
+  -- The sandbox clock replaces the wall clock everywhere (config.now_ms is what state reads).
+  local sandbox_clock = clock.new { wall_ms = config.now_ms or default_now_ms,
+    monotonic_ms = config.monotonic_ms, native = config.make_clock, scale = config.time_scale }
+  config.wall_ms = config.wall_ms or config.now_ms or default_now_ms
+  config.now_ms = sandbox_clock.now_ms
   local self = setmetatable({
+    clock = sandbox_clock,
+    ratelimit = ratelimit.new(config, sandbox_clock),
+    faults = faults.new(config),
     config = config,
     quiet = config.quiet,
     version = config.version or M.VERSION,
@@ -63,7 +110,10 @@ function M.new(config)
     router = router.new(),
   }, App)
   for _, name in ipairs(M.ENDPOINTS) do
-    require(name).register(self.router)
+    require(name).register(self.router, self)
+  end
+  if config.state_file then
+    self.persist = persist.new(self, config.state_file)
   end
   self:reset()
   self.handle = function(req)
@@ -74,6 +124,9 @@ end
 
 --- Restores the initial state: credits and ledger, request log, script queue, id streams.
 function App:reset()
+  self.clock:reset()
+  self.ratelimit:reset()
+  self.faults:reset()
   self.state:reset()
   self.log:reset()
   self.script = {}
@@ -98,6 +151,12 @@ local function api_subpath(path)
       if #path == n or byte(path, n + 1) == 47 then -- "/"
         return sub(path, n + 1)
       end
+    end
+  end
+  for i = 1, #ABSOLUTE do -- the whole path is the subpath of an absolute route
+    local p = ABSOLUTE[i]
+    if find(path, p, 1, true) == 1 and (#path == #p or byte(path, #p + 1) == 47) then
+      return path
     end
   end
   return nil
@@ -125,14 +184,29 @@ local function serve_script(item)
   return item.status, headers, item.body
 end
 
-local function serve_api(self, req, subpath, rid, item)
+local serve_api
+
+local function serve_fault(self, req, subpath, rid, item)
+  return faults.serve(self, item, rid, function()
+    return serve_api(self, req, subpath, rid)
+  end)
+end
+
+serve_api = function(self, req, subpath, rid, item)
   if item then
+    if item.fault then
+      return serve_fault(self, req, subpath, rid, item)
+    end
     return serve_script(item)
   end
   local path = req.path
   local entry, params
   if subpath then
     entry, params = self.router:match(subpath)
+    -- absolute routes only at their full path, the others only under an API prefix
+    if entry and (entry.absolute == true) ~= (subpath == path) then
+      entry = nil
+    end
   end
   if not entry then
     return fail("not_found", rid, {
@@ -141,19 +215,30 @@ local function serve_api(self, req, subpath, rid, item)
     })
   end
   local route = entry.methods[req.method]
+  if not route and entry.legacy then
+    return 405, { Allow = router.allowed(entry) }, '{"detail":"Method Not Allowed"}'
+  end
   if not route then
     return fail("method_not_allowed", rid, {
       problem = format("%s is not allowed on %s.", http.scrub(req.method), http.scrub(path)),
     }, { Allow = router.allowed(entry) })
   end
-  local key, status, body = auth.authenticate(self.state, req, rid)
+  local key, status, body = (route.authenticate or auth.authenticate)(self.state, req, rid)
   if not key then
     return status, { ["WWW-Authenticate"] = 'Bearer realm="cleanlist"' }, encode(body)
+  end
+  req.key_id, req.route = key.id, route.template -- for the usage log (sandbox.usage)
+  if self.ratelimit.enabled then -- after authentication, before the scope check
+    local rl_status, rl_headers, rl_body = self.ratelimit:check(key, route, rid)
+    if rl_status then
+      return rl_status, rl_headers, rl_body
+    end
   end
   status, body = auth.require_scope(key, route.scope, rid)
   if status then
     return status, {}, encode(body)
   end
+  workflows.tick(self.state) -- lazy workflow / smart-agent progress; O(1) when nothing is due
   local ctx = {
     app = self, state = self.state, req = req, request_id = rid, params = params,
     key = key, user = key.user, org = key.org, now_ms = self.now_ms,
@@ -188,9 +273,16 @@ end
 
 --- Serves one request (see the module comment for req and the results).
 function App:serve(req)
+  local pump = self.pump -- background progress of the legacy API (sandbox.legacy.pump)
+  if pump then
+    pump(self)
+  end
   local path = req.path
   if is_control(path) then
     return control.handle(self, req)
+  end
+  if byte(path, 3) == 95 and find(path, M.FILES_PREFIX, 1, true) == 1 then -- "/__files/"
+    return require("sandbox.endpoints.export").serve_file(self, req)
   end
   local rid = self:request_id()
   local subpath = api_subpath(path)
@@ -198,26 +290,60 @@ function App:serve(req)
   if subpath then
     entry = self.log:add(req, rid, self.now_ms())
     item = self.script[1] and table.remove(self.script, 1)
+    if not item and self.faults.rate > 0 then
+      item = self.faults:draw()
+    end
     if item and item.crash then
       entry.status = 500
       error("scripted crash: " .. item.crash, 0)
     end
   end
-  local ok, status, headers, body = xpcall(serve_api, trap, self, req, subpath, rid, item)
+  local ok, status, headers, body, fault = xpcall(serve_api, trap, self, req, subpath, rid, item)
   if not ok then
-    status, headers, body = internal_error(self, req, rid, status)
+    status, headers, body, fault = internal_error(self, req, rid, status)
   end
   if headers["X-Request-Id"] == nil and headers["x-request-id"] == nil then
     headers["X-Request-Id"] = rid
   end
   if entry then
     entry.status = status
+    usage.note(self, entry, status)
+    if item and item.fault then
+      faults.note(entry, item, fault)
+    end
+  end
+  if self.persist then
+    self.persist.dirty = true
   end
   if not self.quiet then
-    io.stderr:write(format("sandbox: %s %s -> %d %s conn=%d\n", http.scrub(req.method),
-      http.scrub(path), status, rid, req.conn or 0))
+    io.stderr:write(format("sandbox: %s %s -> %d %s conn=%d%s\n", http.scrub(req.method),
+      http.scrub(path), status, rid, req.conn or 0, item and item.fault
+        and (" fault=" .. item.fault) or ""))
   end
-  return status, headers, body
+  return status, headers, body, fault
+end
+
+--- --state: restores the saved state (called by sb_lua.c at start). true, or nil and a message.
+function App:load_state()
+  if not self.persist then
+    return true
+  end
+  return self.persist:load()
+end
+
+--- Called about once a second by the timer thread when --state is in use: saves if needed.
+function App:tick()
+  if self.persist then
+    self.persist:tick()
+  end
+end
+
+--- Called on a clean exit: the last save.
+function App:shutdown()
+  if self.persist then
+    self.persist.dirty = true
+    self.persist:tick()
+  end
 end
 
 return M

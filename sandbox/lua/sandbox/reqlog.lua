@@ -1,5 +1,6 @@
 --- The request log behind GET /__sandbox/requests: one entry per API-path request, bounded to
--- the newest `cap` entries. Recording is cheap (the req table itself is kept); credential
+-- the newest `cap` entries. `fault` names the fault served (sandbox.faults), when one was;
+-- `status` is null when no response was sent (reset, empty, a stall ending in a close). Recording is cheap (the req table itself is kept); credential
 -- headers are redacted and entries shaped only when the log is read.
 local json = require "sandbox.json"
 local http = require "sandbox.http"
@@ -70,7 +71,7 @@ local function entry(req)
   return {
     seq = req.seq, method = req.method, path = req.path, query = req.query, conn = req.conn,
     headers = headers, status = req.status or json.null, request_id = req.request_id,
-    time_ms = req.time_ms, body = body, body_truncated = cut,
+    time_ms = req.time_ms, body = body, body_truncated = cut, fault = req.fault,
   }
 end
 

@@ -19,7 +19,10 @@ local function compile(template)
   return "^" .. pattern .. "$", names
 end
 
---- Adds `route` for method + template. route: { scope = "x:y" or nil, handler = fn(ctx) }.
+--- Adds `route` for method + template. route: { scope = "x:y" or nil, handler = fn(ctx) },
+-- optionally absolute = true (template is a full path outside the API prefixes, e.g.
+-- "/api/v1/api-keys"), legacy = true (FastAPI {"detail"} errors), authenticate =
+-- fn(state, req, rid) -> key | nil, status, body (replaces sandbox.auth.authenticate).
 -- A handler returns status, body (table: JSON-encoded; string: sent as is), headers (optional).
 function Router:add(method, template, route)
   assert(type(route.handler) == "function", "route needs a handler")
@@ -45,6 +48,9 @@ function Router:add(method, template, route)
   end
   assert(not entry.methods[method], "duplicate route " .. method .. " " .. template)
   entry.methods[method] = route
+  -- absolute: served at its full path (not under an API prefix); legacy: FastAPI errors.
+  if route.absolute then entry.absolute = true end
+  if route.legacy then entry.legacy = true end
   return route
 end
 

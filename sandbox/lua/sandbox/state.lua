@@ -133,8 +133,13 @@ function M:record(delta, reason)
   }
 end
 
---- The key record for a bearer token, or nil.
-function M:key(token)
+--- The key record for a bearer token, or nil and an error code. M.resolve_key (installed by
+-- sandbox.apikeys) adds created keys, revocation, Clerk sessions and last_used_at.
+function M:key(token, req)
+  local resolve = M.resolve_key
+  if resolve then
+    return resolve(self, token, self.keys[token], req)
+  end
   return self.keys[token]
 end
 

@@ -1,0 +1,513 @@
+--- Enrichment (API.md §6.4): POST /enrichment/person (async), POST /enrichment/company (sync),
+-- POST /enrichment/by-task (person cohorts async, company cohorts sync), POST /enrichment/bulk
+-- (async, quote required), GET /enrichment/status/{workflow_id}. Workflows, billing and
+-- outcomes are in sandbox.workflows; quotes in sandbox.quotes; prices in sandbox.costs.
+--
+-- Quotes: required by /enrichment/bulk; optional (verified and redeemed when given) for person,
+-- company and by-task, unless strict quotes are on (`--strict-quotes`, or POST
+-- /__sandbox/switches {"strict_quotes": true}; sandbox.switches), which makes by-task answer
+-- 400 quote_required without one (V2's rule).
+local cohorts = require "sandbox.cohorts"
+local costs = require "sandbox.costs"
+local errors = require "sandbox.errors"
+local json = require "sandbox.json"
+local ledger = require "sandbox.ledger"
+local lists = require "sandbox.lists"
+local quotes = require "sandbox.quotes"
+local switches = require "sandbox.switches"
+local validate = require "sandbox.validate"
+local workflows = require "sandbox.workflows"
+local world = require "sandbox.world"
+
+local M = {}
+
+local null = json.null
+local format = string.format
+
+local function present(v)
+  return v ~= nil and v ~= null and v ~= ""
+end
+
+--- The API prefix the request came in on ("/api/v1/public" or "/api/v2").
+function M.prefix(ctx)
+  local path = ctx.req.path or ""
+  if path:sub(1, 7) == "/api/v2" then
+    return "/api/v2"
+  end
+  return "/api/v1/public"
+end
+
+function M.poll_url(ctx, id)
+  return M.prefix(ctx) .. "/enrichment/status/" .. id
+end
+
+function M.strict_quotes(ctx)
+  return switches.get(ctx.state).strict_quotes and true or false
+end
+
+--- The workflow fault knob at dispatch ("normal" | "stuck" | "fail").
+function M.fault(ctx)
+  local f = ctx.app.faults
+  return f and f.workflow or "normal"
+end
+
+function M.list_not_found(ctx, list_id)
+  return errors.build("not_found", ctx.request_id, {
+    problem = "The lead list " .. tostring(list_id):sub(1, 80) .. " was not found.",
+    cause = "No list with this id is accessible to your API key.",
+    fix = "List your lists with GET /lead-lists, or omit lead_list_id to use \"MCP Results\".",
+    details = { list_id = tostring(list_id):sub(1, 80) },
+  })
+end
+
+local function invalid(ctx, problem, details, fix)
+  return errors.build("validation_error", ctx.request_id, {
+    problem = problem, details = details, fix = fix,
+  })
+end
+
+local function envelope(ctx, body, note)
+  body.task_id = body.task_id or null
+  body.timestamp_ms = ctx.now_ms()
+  body.agent_instructions = note or null
+  body.usage = null
+  body.message = body.message or null
+  return body
+end
+
+local function credits_note(ctx, reserved)
+  return format("Reserved %d credits (you have %d left); unused credits are refunded when "
+    .. "the run settles. Poll poll_url every few seconds until the status is terminal.",
+    reserved, ctx.state.credits)
+end
+
+-- ---------------------------------------------------------------------------------------
+-- POST /enrichment/person
+
+local str = { type = "string", nullable = true }
+local TIER_ENUM = { "partial", "phone_only", "full", "phone-only" }
+
+M.PERSON_SCHEMA = validate.object {
+  lead_list_id = str,
+  email = str, linkedin_url = str, phone = str, first_name = str, last_name = str,
+  company_name = str, domain = str, person_id = str,
+  enrichment_type = { type = "string", nullable = true, enum = TIER_ENUM },
+  include_phone = { type = "boolean" },
+  quote_id = str,
+}
+
+--- "https://linkedin.com/in/<slug>" for any LinkedIn profile URL form, or nil.
+function M.canonical_linkedin(url)
+  local slug = world.linkedin_slug(url)
+  if not slug or slug == "" or slug:find("[%s/]") then
+    return nil
+  end
+  return "https://linkedin.com/in/" .. slug
+end
+
+local function identity_ok(b)
+  if present(b.email) or present(b.linkedin_url) or present(b.person_id) then
+    return true
+  end
+  return present(b.first_name) and present(b.last_name)
+    and (present(b.company_name) or present(b.domain))
+end
+
+function M.person(ctx)
+  local b, errs = validate.body(ctx.req, M.PERSON_SCHEMA)
+  if not b then
+    return validate.response(errs)
+  end
+  if not identity_ok(b) then
+    return invalid(ctx, "Identify the person with email, linkedin_url or person_id, or with "
+      .. "first_name + last_name + (company_name or domain).", { field = "email" })
+  end
+  local linkedin
+  if present(b.linkedin_url) then
+    linkedin = M.canonical_linkedin(b.linkedin_url)
+    if not linkedin then
+      return invalid(ctx, "linkedin_url is not a LinkedIn profile URL.",
+        { field = "linkedin_url" })
+    end
+  end
+  if present(b.email) and not tostring(b.email):match("^[^@%s]+@[^@%s]+%.[^@%s]+$") then
+    return invalid(ctx, "email is not a valid email address.", { field = "email" })
+  end
+  local tier = costs.tier(present(b.enrichment_type) and b.enrichment_type
+    or (b.include_phone and "phone_only" or "partial"))
+  local state = ctx.state
+  local list
+  if present(b.lead_list_id) then
+    list = lists.get(state, b.lead_list_id, ctx)
+    if not list then
+      return M.list_not_found(ctx, b.lead_list_id)
+    end
+  end
+  local priced = costs.compute(ctx, "enrich_person", { enrichment_type = tier })
+  local rec, qs, qb = quotes.verify(state, ctx.request_id, b.quote_id, priced.binding,
+    priced.cost, { what = "enrich_person" })
+  if rec == nil then
+    return qs, qb
+  end
+  if ledger.shortfall(state, priced.cost) then
+    return ledger.insufficient(ctx.request_id, state, priced.cost, "This enrich_person call")
+  end
+  if not list then
+    list = lists.ensure(state, ctx, lists.MCP_RESULTS)
+  end
+  local contact = {
+    email = present(b.email) and b.email or nil,
+    linkedin_url = linkedin,
+    phone = present(b.phone) and b.phone or nil,
+    first_name = present(b.first_name) and b.first_name or nil,
+    last_name = present(b.last_name) and b.last_name or nil,
+    company_name = present(b.company_name) and b.company_name or nil,
+    domain = present(b.domain) and b.domain:lower() or nil,
+    person_id = present(b.person_id) and b.person_id or nil,
+  }
+  local wf = workflows.dispatch(state, {
+    kind = "person", org_id = ctx.org.id, user_id = ctx.user.id, list_id = list.list_id,
+    tier = tier, contact = contact, fault = M.fault(ctx), reserve = priced.cost,
+  })
+  if not wf then
+    return ledger.insufficient(ctx.request_id, state, priced.cost, "This enrich_person call")
+  end
+  quotes.commit(state, rec)
+  return 200, envelope(ctx, {
+    workflow_id = wf.workflow_id,
+    status = "pending",
+    credits_reserved = wf.reserved,
+    lead_list_id = list.list_id,
+    poll_url = M.poll_url(ctx, wf.workflow_id),
+  }, credits_note(ctx, wf.reserved))
+end
+
+-- ---------------------------------------------------------------------------------------
+-- POST /enrichment/company
+
+M.COMPANY_SCHEMA = validate.object {
+  domain = str, company_name = str, company_ticker = str, company_id = str, quote_id = str,
+}
+
+local SUFFIXES = { inc = true, llc = true, ltd = true, corp = true, corporation = true,
+  co = true, company = true, gmbh = true, plc = true, the = true, group = true, sa = true,
+  ag = true, limited = true, incorporated = true }
+
+-- The significant words of a company name, joined by spaces.
+local function name_key(name)
+  local words = {}
+  for w in world.fold_text(name):gmatch("[%w]+") do
+    if not SUFFIXES[w] then
+      words[#words + 1] = w
+    end
+  end
+  return table.concat(words, " ")
+end
+
+--- The company for EnrichCompanyRequest fields: exact lookups first (sandbox.world), then a
+-- fuzzy name match (case, punctuation and corporate suffixes ignored; then a unique prefix).
+function M.find_company(w, b)
+  local c = world.find_company(w, b)
+  if c then
+    return c
+  end
+  local name = present(b.company_name) and b.company_name
+    or (present(b.company_ticker) and not present(b.domain) and b.company_ticker) or nil
+  if not name then
+    return nil
+  end
+  local want = name_key(name)
+  if want == "" then
+    return nil
+  end
+  local prefix_hit, hits = nil, 0
+  for _, co in ipairs(w.companies) do
+    local k = name_key(co.name)
+    if k == want then
+      return co
+    end
+    if #want >= 3 and k:sub(1, #want) == want then
+      prefix_hit, hits = co, hits + 1
+    end
+  end
+  if hits == 1 then
+    return prefix_hit
+  end
+  return nil
+end
+
+function M.company(ctx)
+  local b, errs = validate.body(ctx.req, M.COMPANY_SCHEMA)
+  if not b then
+    return validate.response(errs)
+  end
+  if not (present(b.domain) or present(b.company_name) or present(b.company_ticker)
+      or present(b.company_id)) then
+    return invalid(ctx, "Provide at least one of domain, company_name, company_ticker or "
+      .. "company_id.", { field = "domain" })
+  end
+  local state = ctx.state
+  local priced = require("sandbox.endpoints.credits").enrich_company(ctx)
+  local rec, qs, qb = quotes.verify(state, ctx.request_id, b.quote_id, priced.binding, 1,
+    { what = "enrich_company" })
+  if rec == nil then
+    return qs, qb
+  end
+  if not ledger.charge(state, 1, "enrich company", "enrichment/company") then
+    return ledger.insufficient(ctx.request_id, state, 1, "This enrich_company call")
+  end
+  quotes.commit(state, rec)
+  local w = world.of(state)
+  local c = M.find_company(w, b)
+  if not c then
+    ledger.refund(state, 1, "refund: company not found", "enrichment/company")
+    local asked = b.domain or b.company_id or b.company_ticker or b.company_name
+    return errors.build("not_found", ctx.request_id, {
+      problem = "No company matches " .. tostring(asked):sub(1, 80) .. ".",
+      cause = "The lookup found no company for the given domain, name, ticker or id; the "
+        .. "credit was refunded.",
+      fix = "Check the domain (the most reliable key) or try the company's legal name.",
+      credits_refunded = 1,
+    })
+  end
+  return 200, envelope(ctx, {
+    company = world.company_record(w, c),
+    credits_charged = 1,
+  }, format("Charged 1 credit; %d credits left.", state.credits))
+end
+
+-- ---------------------------------------------------------------------------------------
+-- POST /enrichment/by-task
+
+M.BY_TASK_SCHEMA = validate.object {
+  task_id = { type = "string", required = true },
+  data_points = { type = "array", required = true, min_items = 1, items = { type = "string" } },
+  entity_ids = { type = "array", nullable = true, items = { type = "string" } },
+  lead_list_id = str,
+  quote_id = str,
+}
+
+-- Company record fields per company data point (company_id and name are always included).
+local POINT_FIELDS = {
+  Industry = { "industry", "industries" },
+  Employees = { "employee_count", "employee_count_range" },
+  Revenue = { "revenue_range" },
+  Funding = { "funding_stage", "total_funding_usd" },
+  TechStack = { "tech_stack" },
+  Domain = { "domain", "linkedin_url" },
+}
+
+local function company_results(ctx, w, ids, points)
+  local results, enriched = json.array(), 0
+  for _, id in ipairs(ids) do
+    local c = w.company_by_id[id]
+    if not c then
+      results[#results + 1] = { entity_id = id, status = "failed",
+        error = "company not found", company = null }
+    else
+      local full = world.company_record(w, c)
+      local rec, any = { company_id = full.company_id, name = full.name }, false
+      for _, p in ipairs(points) do
+        for _, f in ipairs(POINT_FIELDS[p] or {}) do
+          local v = full[f]
+          rec[f] = v
+          if v ~= nil and v ~= null then
+            any = true
+          end
+        end
+      end
+      if any then
+        enriched = enriched + 1
+        results[#results + 1] = { entity_id = id, status = "enriched", error = null,
+          company = rec }
+      else
+        results[#results + 1] = { entity_id = id, status = "skipped",
+          error = "no data for the requested data points", company = null }
+      end
+    end
+  end
+  local _ = ctx
+  return results, enriched
+end
+
+function M.by_task(ctx)
+  local b, errs = validate.body(ctx.req, M.BY_TASK_SCHEMA)
+  if not b then
+    return validate.response(errs)
+  end
+  local state = ctx.state
+  local cohort, reason = cohorts.get(state, b.task_id, ctx.org.id)
+  if not cohort then
+    return cohorts.error(reason, ctx.request_id, b.task_id)
+  end
+  local tool = cohort.kind == "company" and "add_company_enrichments" or "add_person_enrichments"
+  local priced, ps, pb = costs.compute(ctx, tool, {
+    task_id = b.task_id, data_points = b.data_points,
+    entity_ids = b.entity_ids ~= null and b.entity_ids or nil,
+  })
+  if not priced then
+    return ps, pb
+  end
+  local rec, qs, qb = quotes.verify(state, ctx.request_id, b.quote_id, priced.binding,
+    priced.cost, { what = "enrichment/by-task", required = M.strict_quotes(ctx) })
+  if rec == nil then
+    return qs, qb
+  end
+  if ledger.shortfall(state, priced.cost) then
+    return ledger.insufficient(ctx.request_id, state, priced.cost, "This " .. tool .. " call")
+  end
+  local ids = priced.entity_ids
+  if cohort.kind == "company" then
+    local w = world.of(state)
+    local results, enriched = company_results(ctx, w, ids, b.data_points)
+    local billed = math.ceil(enriched / 10)
+    ledger.charge(state, billed, format("enrich %d companies (%s)", enriched, cohort.task_id),
+      cohort.task_id)
+    quotes.commit(state, rec)
+    return 200, envelope(ctx, {
+      task_id = cohort.task_id,
+      entity_kind = "company",
+      workflow_id = null,
+      status = "completed",
+      total_entities = #ids,
+      credits_reserved = billed,
+      results = results,
+    }, format("Enriched %d of %d companies for %d credits.", enriched, #ids, billed))
+  end
+  local list
+  if present(b.lead_list_id) then
+    list = lists.get(state, b.lead_list_id, ctx)
+    if not list then
+      return M.list_not_found(ctx, b.lead_list_id)
+    end
+  else
+    list = lists.ensure(state, ctx, lists.MCP_RESULTS)
+  end
+  local spec = {
+    kind = "cohort", org_id = ctx.org.id, user_id = ctx.user.id, list_id = list.list_id,
+    tier = priced.tier, fault = M.fault(ctx), reserve = priced.cost, task_id = cohort.task_id,
+  }
+  if cohort.ref == "lead" then
+    spec.lead_ids = ids
+  else
+    spec.person_ids = ids
+  end
+  local wf = workflows.dispatch(state, spec)
+  if not wf then
+    return ledger.insufficient(ctx.request_id, state, priced.cost, "This " .. tool .. " call")
+  end
+  quotes.commit(state, rec)
+  local results = json.array()
+  for i, id in ipairs(ids) do
+    results[i] = { entity_id = id, status = "queued", error = null, company = null }
+  end
+  return 200, envelope(ctx, {
+    task_id = cohort.task_id,
+    entity_kind = "person",
+    workflow_id = wf.workflow_id,
+    status = "pending",
+    total_entities = #ids,
+    credits_reserved = wf.reserved,
+    results = results,
+  }, credits_note(ctx, wf.reserved) .. " Results land in list " .. list.list_id .. ".")
+end
+
+-- ---------------------------------------------------------------------------------------
+-- POST /enrichment/bulk
+
+M.BULK_SCHEMA = validate.object {
+  list_id = str,
+  lead_list_id = str, -- the quickstart's spelling (API.md §10 #4)
+  scope = { type = "string", enum = { "partial", "full", "phone-only", "phone_only" } },
+  quote_id = { type = "string", required = true },
+}
+
+--- Dispatches a bulk workflow over lead_ids (used by /enrichment/bulk and CSV import).
+-- Returns wf, or nil when the balance is short.
+function M.dispatch_bulk(ctx, list, lead_ids, tier, cost, kind)
+  return workflows.dispatch(ctx.state, {
+    kind = kind or "bulk", org_id = ctx.org.id, user_id = ctx.user.id, list_id = list.list_id,
+    tier = tier, lead_ids = lead_ids, fault = M.fault(ctx), reserve = cost,
+  })
+end
+
+function M.bulk(ctx)
+  local b, errs = validate.body(ctx.req, M.BULK_SCHEMA)
+  if not b then
+    return validate.response(errs)
+  end
+  local list_id = present(b.list_id) and b.list_id or b.lead_list_id
+  if not present(list_id) then
+    return validate.response { validate.error({ "body", "list_id" }, "missing",
+      "Field required", json.decode(ctx.req.body)) }
+  end
+  local state = ctx.state
+  local list = lists.get(state, list_id, ctx)
+  if not list then
+    return M.list_not_found(ctx, list_id)
+  end
+  if lists.count(list) == 0 then
+    return invalid(ctx, "The list " .. list.list_id .. " has no leads to enrich.",
+      { list_id = list.list_id }, "Add leads first (POST /lead-lists/{list_id}/leads or "
+        .. "csv-import).")
+  end
+  local tier = costs.tier(b.scope or "partial")
+  local priced, ps, pb = costs.compute(ctx, "enrich_list", { list_id = list.list_id,
+    scope = tier })
+  if not priced then
+    return ps, pb
+  end
+  local rec, qs, qb = quotes.verify(state, ctx.request_id, b.quote_id, priced.binding,
+    priced.cost, { what = "enrichment/bulk", required = true })
+  if rec == nil then
+    return qs, qb
+  end
+  if ledger.shortfall(state, priced.cost) then
+    return ledger.insufficient(ctx.request_id, state, priced.cost, "This enrich_list call")
+  end
+  local ids = {}
+  for i, id in ipairs(lists.lead_ids(list)) do
+    ids[i] = id
+  end
+  local wf = M.dispatch_bulk(ctx, list, ids, tier, priced.cost)
+  if not wf then
+    return ledger.insufficient(ctx.request_id, state, priced.cost, "This enrich_list call")
+  end
+  quotes.commit(state, rec)
+  return 200, envelope(ctx, {
+    workflow_id = wf.workflow_id,
+    status = "pending",
+    total_leads = wf.total,
+    estimated_cost = priced.cost,
+    credits_reserved = wf.reserved,
+    poll_url = M.poll_url(ctx, wf.workflow_id),
+  }, credits_note(ctx, wf.reserved))
+end
+
+-- ---------------------------------------------------------------------------------------
+-- GET /enrichment/status/{workflow_id}
+
+function M.status(ctx)
+  local id = ctx.params.workflow_id
+  local wf = workflows.get(ctx.state, id, ctx.org.id)
+  if not wf then
+    return errors.build("not_found", ctx.request_id, {
+      problem = "No enrichment workflow " .. tostring(id):sub(1, 80) .. " was found.",
+      cause = "The id is not a workflow id (enrich-..., bulk-enrich-...) or a cl-task_ handle "
+        .. "bound to a workflow of your organization.",
+      fix = "Use the workflow_id returned by the enrichment call.",
+    })
+  end
+  return 200, workflows.status_body(ctx.state, wf, id)
+end
+
+function M.register(router)
+  router:add("POST", "/enrichment/person", { scope = "enrich:write", handler = M.person })
+  router:add("POST", "/enrichment/company", { scope = "enrich:write", handler = M.company })
+  router:add("POST", "/enrichment/by-task", { scope = "enrich:write", handler = M.by_task })
+  router:add("POST", "/enrichment/bulk", { scope = "enrich:write", handler = M.bulk })
+  router:add("GET", "/enrichment/status/{workflow_id}", { scope = "enrich:read",
+    handler = M.status })
+end
+
+return M

@@ -1,0 +1,479 @@
+--- Enrichment workflows (API.md §2.5, §6.4, §7): pending -> running -> completed /
+-- completed_with_errors / failed, driven by the sandbox clock and computed lazily: whenever
+-- the state is read (a status poll, or `tick` on any API request) a workflow is advanced to
+-- "now" by processing the leads whose time has come. No timers; --time-scale and
+-- POST /__sandbox/clock speed everything up.
+--
+-- Timing (virtual ms): a run starts START_MS after dispatch, then processes one lead per
+-- per_lead_ms (PERSON_MS for a single person, LEAD_MS = 1 lead/s for bulk, cohort and CSV runs;
+-- a 600-lead bulk run takes 10 minutes, 1 s with --time-scale 600).
+--
+-- A lead's outcome comes from the world's hidden truth (sandbox.world person.truth: email
+-- found ~85%, phone ~40%); a contact that matches no world person gets a seeded synthetic
+-- outcome (found less often); a lead with no usable identifier is an error (the run then ends
+-- completed_with_errors). Billing is pay-for-results: partial 1 credit per email found,
+-- phone_only 10 per phone found, full 1 + 10; at settle the unused reservation is refunded, so
+-- charged + refunded = reserved.
+--
+-- Faults (app.faults.workflow, captured at dispatch): "stuck" stops at half the leads and never
+-- leaves running; "fail" ends failed at half the leads and keeps the reservation charged
+-- (refund_status pending_review with a refund_message).
+--
+-- State area `workflows`: { by_id, active (ids of non-terminal runs), by_task (cl-task_ ->
+-- workflow id), seq, next_due (virtual ms of the next event of any active run; a request
+-- before then does no work) }.
+local json = require "sandbox.json"
+local ledger = require "sandbox.ledger"
+local leads = require "sandbox.leads"
+local lists = require "sandbox.lists"
+local native = require "sandbox.native"
+local state_mod = require "sandbox.state"
+local world = require "sandbox.world"
+
+local M = {}
+
+M.START_MS = 2000
+M.PERSON_MS = 3000
+M.LEAD_MS = 1000
+M.FAR = 2 ^ 52
+
+M.PRICE = { partial = 1, phone_only = 10, full = 11 }
+M.EMAIL_PRICE, M.PHONE_PRICE = 1, 10
+
+M.TERMINAL = { completed = true, completed_with_errors = true, failed = true, cancelled = true }
+
+M.REFUND_MESSAGE = "This prepaid run failed after credits were charged. The charge is under "
+  .. "review and will be refunded manually: contact support@cleanlist.ai with the workflow id."
+
+local null = json.null
+local floor, format = math.floor, string.format
+
+state_mod.register("workflows", function()
+  return { by_id = {}, active = json.array(), by_task = {}, seq = 0, next_due = M.FAR }
+end)
+
+local tickers = {}
+
+--- Registers fn(state, now) -> next_due (virtual ms or nil) to run on `tick` (smart agents).
+function M.on_tick(fn)
+  tickers[#tickers + 1] = fn
+end
+
+local function area(state)
+  return state.data.workflows
+end
+
+--- Lets `tick` run no later than virtual time t.
+function M.wake(state, t)
+  local a = area(state)
+  if t < a.next_due then
+    a.next_due = t
+  end
+end
+
+--- Normalises an enrichment type / bulk scope ("phone-only" -> "phone_only").
+function M.tier(s)
+  if s == "phone-only" then
+    return "phone_only"
+  end
+  return s
+end
+
+--- Credits per lead for a tier.
+function M.price(tier)
+  return M.PRICE[M.tier(tier)] or 1
+end
+
+-- A number in [0, 100) from a string, stable for a seed (for synthetic outcomes).
+local function roll(seed, s)
+  return tonumber(native.sha256_hex(seed .. "|" .. s):sub(1, 8), 16) % 100
+end
+
+local function nonempty(v)
+  return type(v) == "string" and v ~= "" and v or nil
+end
+
+--- Whether contact fields identify a person: a strong identifier, or first + last name with a
+-- company name or domain.
+function M.identifiable(f)
+  if nonempty(f.email) or nonempty(f.linkedin_url) or nonempty(f.person_id) then
+    return true
+  end
+  local first, last = nonempty(f.first_name), nonempty(f.last_name)
+  if not (first and last) and nonempty(f.full_name) then
+    first, last = f.full_name:match("^%s*(%S+)%s+(%S.-)%s*$")
+  end
+  return (first and last and (nonempty(f.company) or nonempty(f.domain)
+    or nonempty(f.company_name) or nonempty(f.company_domain))) and true or false
+end
+
+--- The hidden truth for a lead: the world person's, or a seeded synthetic one for a contact
+-- the world does not know; nil when the lead cannot be identified at all.
+function M.truth(state, lead)
+  local p = leads.person(state, lead)
+  if p then
+    return p.truth
+  end
+  if not M.identifiable(lead) then
+    return nil
+  end
+  local seed = tostring(state.config.seed or 0)
+  local ident = (lead.email or "") .. "|" .. (lead.linkedin_url or "") .. "|"
+    .. (lead.first_name or "") .. "|" .. (lead.last_name or "") .. "|" .. (lead.domain or "")
+    .. "|" .. (lead.company or "")
+  local domain = lead.domain or (lead.email and lead.email:match("@(.+)$"))
+  local email = lead.email
+  if not email and domain and lead.first_name and lead.last_name then
+    email = (world.fold(lead.first_name) .. "." .. world.fold(lead.last_name)):gsub("[^%w%.]", "")
+      .. "@" .. domain
+  end
+  local email_found = email ~= nil and (lead.email ~= nil or roll(seed, "e" .. ident) < 60)
+  local phone_found = roll(seed, "p" .. ident) < 25
+  local r = roll(seed, "n" .. ident)
+  return {
+    email = email, email_found = email_found,
+    email_status = email_found and "valid" or "invalid",
+    phone = lead.phone or format("+1415555%04d", (r * 97 + roll(seed, "q" .. ident)) % 10000),
+    phone_found = phone_found or lead.phone ~= nil,
+    provider = ({ "hunter", "prospeo", "leadmagic", "wiza" })[r % 4 + 1],
+  }
+end
+
+--- The outcome of enriching `lead` at `tier`: { found (bool), error (string|nil), email,
+-- email_status, phone, provider, cost } (email/phone nil when not found or not asked).
+function M.outcome(state, lead, tier)
+  local t = M.truth(state, lead)
+  if not t then
+    return { found = false, error = "not enough identifying data", cost = 0 }
+  end
+  local o = { provider = t.provider, cost = 0 }
+  if tier ~= "phone_only" and t.email_found then
+    o.email, o.email_status = t.email, t.email_status
+    o.cost = o.cost + M.EMAIL_PRICE
+  end
+  if tier ~= "partial" and t.phone_found then
+    o.phone = t.phone
+    o.cost = o.cost + M.PHONE_PRICE
+  end
+  o.found = o.email ~= nil or o.phone ~= nil
+  return o
+end
+
+local function copy(list)
+  if not list then
+    return nil
+  end
+  local t = json.array()
+  for i, v in ipairs(list) do
+    t[i] = v
+  end
+  return t
+end
+
+--- Creates a workflow and reserves its credits. spec: kind ("person" | "bulk" | "cohort" |
+-- "csv"), org_id, user_id, list_id, tier, lead_ids (array; for "cohort" runs with person refs
+-- use person_ids instead), person_ids, contact (person runs: the contact fields), fault,
+-- task_id (a cl-task_ handle to bind), reserve (credits to reserve; default price × total).
+-- Returns the workflow, or nil when the balance is short (nothing reserved).
+function M.dispatch(state, spec)
+  local a = area(state)
+  local now = state:now_ms()
+  local total = spec.kind == "person" and 1 or #(spec.lead_ids or spec.person_ids or {})
+  local tier = M.tier(spec.tier or "partial")
+  a.seq = a.seq + 1
+  local prefix = spec.kind == "person" and "enrich-" or "bulk-enrich-"
+  local wf = {
+    workflow_id = leads.mint(state, prefix, a.seq, 61),
+    kind = spec.kind, org_id = spec.org_id, user_id = spec.user_id, list_id = spec.list_id,
+    enrichment_type = tier, created_ms = now, start_ms = now + M.START_MS,
+    per_lead_ms = spec.kind == "person" and M.PERSON_MS or M.LEAD_MS,
+    lead_ids = copy(spec.lead_ids),
+    person_ids = copy(spec.person_ids),
+    contact = spec.contact,
+    total = total, processed = 0, completed = 0, failed = 0, errors = 0,
+    emails_found = 0, phones_found = 0, cost = 0,
+    status = "pending", fault = spec.fault or "normal", task_id = spec.task_id,
+    mcp = true,
+  }
+  local reserve = spec.reserve or M.price(tier) * total
+  if not ledger.reserve(state, wf, reserve, wf.workflow_id) then
+    a.seq = a.seq - 1
+    return nil
+  end
+  a.by_id[wf.workflow_id] = wf
+  a.active[#a.active + 1] = wf.workflow_id
+  if spec.task_id then
+    a.by_task[spec.task_id] = wf.workflow_id
+  end
+  M.wake(state, wf.start_ms)
+  return wf
+end
+
+--- The workflow for a workflow id or a cl-task_ handle bound at dispatch (same org), or nil.
+function M.get(state, id, org_id)
+  local a = area(state)
+  local wf = a.by_id[id]
+  if not wf and type(id) == "string" then
+    local wid = a.by_task[id]
+    wf = wid and a.by_id[wid]
+  end
+  if wf and org_id and wf.org_id ~= org_id then
+    return nil
+  end
+  return wf
+end
+
+-- The contact of a person run as lead-shaped fields (linked to its world person, if any).
+local function person_probe(state, wf)
+  local contact = wf.contact or {}
+  local probe = {
+    first_name = contact.first_name, last_name = contact.last_name,
+    full_name = contact.full_name, email = contact.email, phone = contact.phone,
+    linkedin_url = contact.linkedin_url, company = contact.company_name,
+    domain = contact.domain, person_id = contact.person_id,
+  }
+  local w = world.of(state)
+  local p = world.match(w, probe)
+  probe.person_id = p and p.id or nil
+  if p then -- what the provider cascade knows about the person, found or not
+    local c = world.company_of(w, p)
+    probe.first_name, probe.last_name = p.first_name, p.last_name
+    probe.full_name, probe.title = p.full_name, p.title
+    probe.linkedin_url = probe.linkedin_url or p.linkedin_url
+    probe.company, probe.domain = c.name, c.domain
+  elseif not probe.full_name and probe.first_name and probe.last_name then
+    probe.full_name = probe.first_name .. " " .. probe.last_name
+  end
+  return probe
+end
+
+-- The lead a successful person run writes (the world person's lead, or a new one).
+local function person_lead(state, wf, probe)
+  if probe.person_id then
+    return (leads.from_person(state, wf.org_id, probe.person_id))
+  end
+  local fields = { source = "enrichment" }
+  for k, v in pairs(probe) do
+    fields[k] = v
+  end
+  return leads.create(state, wf.org_id, fields)
+end
+
+local function target_list(state, wf)
+  local list = wf.list_id and state.data.lists.by_id[wf.list_id]
+  return list
+end
+
+local function process_one(state, wf, i)
+  local lead, probe
+  if wf.kind == "person" then
+    probe = person_probe(state, wf)
+  elseif wf.person_ids then
+    lead = leads.from_person(state, wf.org_id, wf.person_ids[i])
+  else
+    lead = leads.get(state, wf.lead_ids[i])
+  end
+  local o
+  if probe then
+    o = M.outcome(state, probe, wf.enrichment_type)
+    lead = o.found and person_lead(state, wf, probe) or nil
+  elseif lead then
+    o = M.outcome(state, lead, wf.enrichment_type)
+  else
+    o = { found = false, error = "lead no longer exists", cost = 0 }
+  end
+  if o.error then
+    wf.errors = wf.errors + 1
+  end
+  if o.found then
+    wf.completed = wf.completed + 1
+    leads.set_enrichment(state, lead, {
+      email = o.email, email_status = o.email_status, phone = o.phone, provider = o.provider,
+      enrichment_type = wf.enrichment_type,
+    })
+  else
+    wf.failed = wf.failed + 1
+  end
+  if o.email then
+    wf.emails_found = wf.emails_found + 1
+  end
+  if o.phone then
+    wf.phones_found = wf.phones_found + 1
+  end
+  wf.cost = wf.cost + o.cost
+  wf.processed = wf.processed + 1
+  local list = target_list(state, wf)
+  if lead and list and (wf.kind == "cohort" or (wf.kind == "person" and o.found)) then
+    lists.add_leads(state, list, { lead.lead_id })
+  end
+  if wf.kind == "person" then
+    local who = lead or probe
+    local r = {
+      lead_id = lead and lead.lead_id or "",
+      status = o.found and "completed" or "failed",
+      full_name = who.full_name or null,
+      first_name = who.first_name or null,
+      last_name = who.last_name or null,
+      email = o.email or null,
+      email_status = o.email_status or null,
+      phone = o.phone or null,
+      linkedin_url = who.linkedin_url or null,
+      title = who.title or null,
+      company = who.company or null,
+      enrichment_type = wf.enrichment_type,
+      provider = o.found and o.provider or null,
+    }
+    wf.result = r
+  end
+end
+
+-- How many leads a run may process in all (faults stop it half way).
+local function limit(wf)
+  if wf.fault == "stuck" or wf.fault == "fail" then
+    return floor(wf.total / 2)
+  end
+  return wf.total
+end
+
+local function finish(state, wf, status)
+  wf.status = status
+  if status == "failed" then
+    -- A prepaid run that fails keeps its charge for manual review (not auto-refunded).
+    ledger.settle(state, wf, wf.reserved or 0, wf.workflow_id)
+    if (wf.charged or 0) > 0 then
+      wf.refund_status = "pending_review"
+      wf.refund_message = M.REFUND_MESSAGE
+    else
+      wf.refund_status = "not_applicable"
+    end
+  else
+    ledger.settle(state, wf, wf.cost, wf.workflow_id)
+    wf.refund_status = "not_applicable"
+  end
+  wf.finished_ms = state:now_ms()
+end
+
+--- Advances wf to virtual time now. Returns the virtual time of its next event (M.FAR when
+-- terminal or stuck).
+function M.advance(state, wf, now)
+  if M.TERMINAL[wf.status] then
+    return M.FAR
+  end
+  if now < wf.start_ms then
+    return wf.start_ms
+  end
+  wf.status = "running"
+  local cap = limit(wf)
+  local due = floor((now - wf.start_ms) / wf.per_lead_ms)
+  if due > cap then
+    due = cap
+  end
+  if due > wf.processed then
+    ledger.background(state, function()
+      for i = wf.processed + 1, due do
+        process_one(state, wf, i)
+      end
+    end)
+  end
+  if wf.processed >= cap then
+    if wf.fault == "stuck" then
+      return M.FAR
+    end
+    local done_at = wf.start_ms + cap * wf.per_lead_ms
+    if wf.fault == "fail" then
+      done_at = done_at + wf.per_lead_ms
+      if now < done_at then
+        return done_at
+      end
+      ledger.background(state, finish, state, wf, "failed")
+    else
+      ledger.background(state, finish, state, wf, wf.errors > 0 and "completed_with_errors"
+        or "completed")
+    end
+    return M.FAR
+  end
+  return wf.start_ms + (wf.processed + 1) * wf.per_lead_ms
+end
+
+--- Advances every active workflow (and registered tickers) when something is due. O(1) when
+-- nothing is: this runs before every API request.
+function M.tick(state)
+  local a = area(state)
+  local now = state:now_ms()
+  if now < a.next_due then
+    return
+  end
+  local next_due = M.FAR
+  local active, keep = a.active, json.array()
+  for _, id in ipairs(active) do
+    local wf = a.by_id[id]
+    if wf then
+      local d = M.advance(state, wf, now)
+      if not M.TERMINAL[wf.status] then
+        keep[#keep + 1] = id
+      end
+      if d < next_due then
+        next_due = d
+      end
+    end
+  end
+  a.active = keep
+  for _, fn in ipairs(tickers) do
+    local d = fn(state, now)
+    if d and d < next_due then
+      next_due = d
+    end
+  end
+  a.next_due = next_due
+end
+
+--- WorkflowStatusResponse for wf (advanced to now first).
+function M.status_body(state, wf, handle)
+  local now = state:now_ms()
+  M.advance(state, wf, now)
+  local terminal = M.TERMINAL[wf.status]
+  local progress = null
+  if wf.status ~= "pending" then
+    progress = wf.total > 0 and floor(wf.processed * 100 / wf.total) or 100
+    if terminal and wf.status ~= "failed" then
+      progress = 100
+    end
+  end
+  local result = null
+  if terminal and wf.kind == "person" and wf.result then
+    result = wf.result
+  end
+  local summary = { emails_found = wf.emails_found, phones_found = wf.phones_found }
+  local note
+  if terminal then
+    note = format("Run %s: %d of %d leads enriched; charged %d credits, refunded %d.",
+      wf.status, wf.completed, wf.total, wf.charged or 0, wf.refunded or 0)
+  else
+    note = format("Run %s: %d of %d leads processed. Poll again in a few seconds.", wf.status,
+      wf.processed, wf.total)
+  end
+  return {
+    workflow_id = handle or wf.workflow_id,
+    status = wf.status,
+    progress = progress,
+    total = wf.total,
+    processed = wf.processed,
+    completed = wf.completed,
+    failed = wf.failed,
+    enrichment_type = wf.enrichment_type,
+    lead_list_id = wf.list_id or null,
+    summary = summary,
+    refund_status = terminal and wf.refund_status or null,
+    refund_message = terminal and wf.refund_message or null,
+    result = result,
+    credits_charged = terminal and wf.charged or null,
+    credits_refunded = terminal and wf.refunded or null,
+    task_id = wf.task_id or null,
+    timestamp_ms = now,
+    agent_instructions = note,
+    usage = null,
+    message = wf.status == "failed" and (wf.refund_message or "The run failed.") or null,
+  }
+end
+
+return M
