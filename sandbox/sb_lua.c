@@ -152,6 +152,8 @@ static void sb_push_config(lua_State *L, const cl_sandbox_opts *opts) {
   lua_setfield(L, -2, "seed");
   lua_pushboolean(L, opts->quiet);
   lua_setfield(L, -2, "quiet");
+  lua_pushboolean(L, opts->tls_cert != NULL);
+  lua_setfield(L, -2, "tls");
   lua_pushboolean(L, opts->strict_quotes);
   lua_setfield(L, -2, "strict_quotes");
   lua_pushcfunction(L, sb_now_ms);

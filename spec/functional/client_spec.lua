@@ -72,6 +72,15 @@ describe("client against the sandbox", function()
     assert.is_nil(tostring(err):find("clapi_not_a_key", 1, true))
   end)
 
+  it("authenticates a Clerk session token and reports it as such", function()
+    local jwt = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJjbGVhbmxpc3Qtc2FuZGJveCIsInN1YiI6InVz"
+      .. "ZXJfMnNieFZlcmFPa2Fmb3IiLCJvcmdfaWQiOiJvcmdfMnNieFNhbmRib3hMYWJzIiwiZXhwIjo0MTAyNDQ0OD"
+      .. "AwfQ.nTDycN4Igew-MG3VBwkswrjYtAX83dTav5OOdiJrPJ0"
+    local me = assert(client { api_key = jwt }:whoami())
+    assert.equals("clerk_jwt", me.auth_type)
+    assert.matches("^[^*]+@", me.user_email)
+  end)
+
   it("returns a 403 insufficient_scope for a key without credits:read", function()
     local c = client { api_key = sb.readonly_key }
     assert.truthy(c:whoami())

@@ -25,13 +25,15 @@ end
 -- The parts of WhoamiResponse that do not change between calls with the same key.
 local function whoami_static(key)
   local user, org = key.user, key.org
+  local auth_type = key.auth_type or "api_key"
   return {
-    user_email = M.mask_email(user.email),
+    -- masked for keys so a leaked key cannot reveal its creator's address; full for sessions
+    user_email = auth_type == "api_key" and M.mask_email(user.email) or (user.email or null),
     user_id = user.id,
     user_name = user.name,
     organization_id = org.id,
     organization_name = org.name,
-    auth_type = "api_key",
+    auth_type = auth_type,
     scopes = key.scopes,
     tier = org.tier,
     appsumo_tier = org.appsumo_tier,
