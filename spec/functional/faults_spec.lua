@@ -1,0 +1,120 @@
+-- The client's behaviour under the sandbox's injected faults (real libcurl, loopback).
+local cleanlist = require "cleanlist"
+local core = require "cleanlist.core"
+local sandbox = require "spec.helpers.sandbox"
+
+describe("client under faults", function()
+  local sb
+  setup(function() sb = sandbox.start() end)
+  teardown(function() if sb then sb:stop() end end)
+  before_each(function()
+    sb:control("DELETE", "/script")
+    sb:control("DELETE", "/requests")
+  end)
+
+  local function script(...)
+    local _, status = sb:control("POST", "/script", { responses = { ... } })
+    assert.equals(200, status)
+  end
+
+  local function client(opts)
+    local o = { api_key = sb.key, base_url = sb.base_url, rate_limit = false, max_retries = 0 }
+    for k, v in pairs(opts or {}) do o[k] = v end
+    return cleanlist.new(o)
+  end
+
+  local function recorder()
+    local slept = {}
+    return slept, function(s) slept[#slept + 1] = s end
+  end
+
+  it("times out on a stalled response and says so", function()
+    script { fault = "stall", ms = 3000 }
+    local t0 = core.monotonic()
+    local _, err = client { timeout = 0.5 }:whoami()
+    assert.equals("timeout", err.kind)
+    assert.truthy(core.monotonic() - t0 < 2.5, "the total timeout did not cut the stall")
+  end)
+
+  it("retries a GET that timed out, and the retry succeeds", function()
+    script { fault = "stall", ms = 3000 }
+    local slept, sleep = recorder()
+    local me = assert(client { timeout = 0.5, max_retries = 1, sleep = sleep }:whoami())
+    assert.equals("api_key", me.auth_type)
+    assert.equals(1, #slept)
+  end)
+
+  it("does not repeat a POST that timed out after the server acted: the outcome is unknown", function()
+    script { fault = "stall", ms = 3000 }
+    local slept, sleep = recorder()
+    local _, err = client { timeout = 0.5, max_retries = 3, sleep = sleep }:request("POST",
+      "/lead-lists", { body = { name = "Stalled list" } })
+    assert.equals("timeout", err.kind)
+    assert.is_true(err.ambiguous)
+    assert.equals(0, #slept)
+    assert.matches("outcome is unknown", tostring(err))
+  end)
+
+  it("retries a GET after a reset before any byte, and a partial body", function()
+    script({ fault = "reset" }, { fault = "partial" })
+    local slept, sleep = recorder()
+    assert(client { max_retries = 2, sleep = sleep }:whoami())
+    assert.equals(2, #slept)
+    assert.equals(3, #sb:requests())
+  end)
+
+  it("reports a reset on a POST as transport failure with an unknown outcome", function()
+    script { fault = "reset_mid_body" }
+    local _, err = client { max_retries = 2 }:request("POST", "/lead-lists", { body = { name = "Cut list" } })
+    assert.equals("transport", err.kind)
+    assert.is_true(err.ambiguous)
+    assert.equals(1, #sb:requests())
+  end)
+
+  it("waits as a Retry-After HTTP date says", function()
+    script { fault = "429_date", retry_after = 3 }
+    local slept, sleep = recorder()
+    assert(client { max_retries = 1, sleep = sleep }:whoami())
+    assert.equals(1, #slept)
+    assert.truthy(slept[1] >= 1 and slept[1] <= 4, "slept " .. slept[1])
+  end)
+
+  it("falls back to its own backoff when Retry-After is garbage or missing", function()
+    script({ fault = "429_garbage" }, { fault = "503" })
+    local slept, sleep = recorder()
+    assert(client { max_retries = 2, sleep = sleep }:whoami())
+    assert.equals(2, #slept)
+    assert.truthy(slept[1] <= 0.5 and slept[2] <= 1.0, "not the client's backoff")
+  end)
+
+  it("reports truncated and malformed JSON with 200 as decode errors", function()
+    script({ fault = "truncated" }, { fault = "malformed" })
+    local c = client()
+    local _, e1 = c:whoami()
+    local _, e2 = c:whoami()
+    assert.equals("decode", e1.kind)
+    assert.equals("decode", e2.kind)
+    assert.equals(200, e1.status)
+  end)
+
+  it("reads a dribbled body to the end", function()
+    script { fault = "dribble", chunk = 64, ms = 5 }
+    local me = assert(client():whoami())
+    assert.equals("api_key", me.auth_type)
+  end)
+
+  it("keeps other calls going while one stalls", function()
+    script { fault = "stall", ms = 1500 }
+    local c = client { timeout = 5 }
+    local done = {}
+    local t0 = core.monotonic()
+    local r = c:gather {
+      function() local res = c:whoami(); done[#done + 1] = "stalled"; return res end,
+      function() local res = c:credits_balance(); done[#done + 1] = "fast"; return res end,
+    }
+    assert.is_table(r[1][1])
+    assert.is_table(r[2][1])
+    assert.same({ "fast", "stalled" }, done)
+    assert.truthy(core.monotonic() - t0 < 3)
+  end)
+end)
