@@ -249,7 +249,9 @@ end
 
 --- Starts a sandbox. opts: args (extra flags), quiet (default true), env (table of extra
 -- environment variables), stdin ("pipe", the default, or a file such as "/dev/null"),
--- bin (executable; default M.binary()). Raises with a clear message on failure.
+-- bin (executable; default M.binary()), rate_limit (true keeps the documented rate limits;
+-- by default the sandbox starts with --rate-limit off, since specs make many requests).
+-- Raises with a clear message on failure.
 function M.start(opts)
   opts = opts or {}
   local bin = opts.bin or M.binary()
@@ -265,6 +267,10 @@ function M.start(opts)
   local args = { q(bin), "sandbox", "--port", "0" }
   if opts.quiet ~= false then
     args[#args + 1] = "--quiet"
+  end
+  if opts.rate_limit ~= true then
+    args[#args + 1] = "--rate-limit"
+    args[#args + 1] = "off"
   end
   local key = M.KEY
   for i, a in ipairs(opts.args or {}) do

@@ -150,7 +150,7 @@ local function post_clock(app, req, rid)
       return invalid(rid, "advance_ms must be an integer from 0 to 1e15.")
     end
   end
-  if scale ~= nil and (type(scale) ~= "number" or not (scale > 0) or scale > 1e9) then
+  if scale ~= nil and (type(scale) ~= "number" or scale ~= scale or scale <= 0 or scale > 1e9) then
     return invalid(rid, "time_scale must be a number > 0 (at most 1e9).")
   end
   if advance == nil and scale == nil then
@@ -306,7 +306,7 @@ function M.handle(app, req)
   headers = headers or {}
   headers["X-Request-Id"] = rid
   if app.persist and req.method ~= "GET" then
-    app.persist.dirty = true
+    app.persist:touch()
   end
   return status, headers, json.encode(body)
 end

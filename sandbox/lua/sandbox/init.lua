@@ -113,7 +113,7 @@ function M.new(config)
     require(name).register(self.router, self)
   end
   if config.state_file then
-    self.persist = persist.new(self, config.state_file)
+    self.persist = persist.new(self, config.state_file, config.monotonic_ms)
   end
   self:reset()
   self.handle = function(req)
@@ -313,7 +313,7 @@ function App:serve(req)
     end
   end
   if self.persist then
-    self.persist.dirty = true
+    self.persist:touch()
   end
   if not self.quiet then
     io.stderr:write(format("sandbox: %s %s -> %d %s conn=%d%s\n", http.scrub(req.method),

@@ -6,10 +6,11 @@
 -- * load(): a missing file is fine (it is created at the first save); anything else that is
 --   not such a document is refused with a message (the sandbox then exits 1; the file is left
 --   as it is).
--- * Saving writes FILE.tmp.<n> and renames it over FILE (atomic on POSIX). It happens from
---   tick() (called once a second by the timer thread, under the Lua lock) when a request may
---   have changed the state, and from shutdown() on a clean exit; a save that would write the
---   same text as the last one is skipped.
+-- * Saving writes FILE.tmp and renames it over FILE (atomic on POSIX). After a request that
+--   may have changed the state (touch()): at once when the last save is a second old or more,
+--   else from tick() (called once a second by the timer thread, under the Lua lock); and from
+--   shutdown() on a clean exit. A save that would write the same data as the last one is
+--   skipped, so read-only traffic costs at most one encoding of the state a second.
 -- * Decoding: lua-cjson gives floats for every number under Lua 5.4, so integral floats become
 --   integers again; arrays come back marked with json.array (an empty `[]` stays an array);
 --   JSON null is json.null.
@@ -26,8 +27,10 @@ local tointeger = rawget(math, "tointeger")
 local floor, find, sub = math.floor, string.find, string.sub
 local EMPTY = "\0sandbox-empty-array"
 
-function M.new(app, path)
-  return setmetatable({ app = app, path = path, dirty = false }, M)
+--- mono: a monotonic milliseconds function (for the once-a-second pace).
+function M.new(app, path, mono)
+  return setmetatable({ app = app, path = path, dirty = false, mono = mono or function() return os.time() * 1000 end,
+    saved_at = -math.huge }, M)
 end
 
 -- Replaces every `[]` outside strings by a one-element array holding EMPTY, so that the walk
@@ -188,11 +191,20 @@ function M:save()
   return true
 end
 
+--- Marks the state as possibly changed; saves at once when the last save is a second old.
+function M:touch()
+  self.dirty = true
+  if self.mono() - self.saved_at >= 1000 then
+    self:tick()
+  end
+end
+
 --- Saves if a request may have changed the state; reports a failure once on stderr.
 function M:tick()
   if not self.dirty then
     return
   end
+  self.saved_at = self.mono()
   local ok, err = self:save()
   if not ok and err ~= self.failed and not self.app.quiet then
     io.stderr:write("sandbox: --state: " .. err .. "\n")

@@ -62,7 +62,7 @@ end
 
 --- Empties every window.
 function M:clear()
-  self.rings = {}
+  self.key_rings, self.org_rings, self.legacy_rings = {}, {}, {}
 end
 
 --- Applies {enabled, per_key, per_org} (each optional; validated by the caller). A change of a
@@ -123,9 +123,8 @@ local LEGACY_BODY = '{"detail":"Rate limit exceeded"}'
 -- else status, headers, body of the 429 to send.
 function M:check(key, route, rid)
   local now = self.clock.now_ms()
-  local rings = self.rings
-  if M.is_legacy(route) then
-    local r = ring_of(rings, "legacy:" .. key.org.id .. ":" .. route.template)
+  if route.legacy == true or M.LEGACY_PATHS[route.template] then
+    local r = ring_of(self.legacy_rings, key.org.id .. " " .. route.template)
     local w = wait_ms(r, self.per_org, now)
     if w == 0 then
       push(r, self.per_org, now)
@@ -134,8 +133,8 @@ function M:check(key, route, rid)
     local real = self.clock:real_ms(w)
     return 429, { ["Retry-After"] = format("%d", M.seconds(real)) }, LEGACY_BODY
   end
-  local kr = ring_of(rings, "key:" .. key.id)
-  local orr = ring_of(rings, "org:" .. key.org.id)
+  local kr = ring_of(self.key_rings, key.id)
+  local orr = ring_of(self.org_rings, key.org.id)
   local wk = wait_ms(kr, self.per_key, now)
   local wo = wait_ms(orr, self.per_org, now)
   if wk == 0 and wo == 0 then

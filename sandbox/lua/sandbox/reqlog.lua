@@ -1,7 +1,8 @@
 --- The request log behind GET /__sandbox/requests: one entry per API-path request, bounded to
--- the newest `cap` entries. `fault` names the fault served (sandbox.faults), when one was;
--- `status` is null when no response was sent (reset, empty, a stall ending in a close). Recording is cheap (the req table itself is kept); credential
--- headers are redacted and entries shaped only when the log is read.
+-- the newest `cap` entries. Recording is cheap (the req table itself is kept); credential
+-- headers are redacted and entries shaped only when the log is read. `fault` names the fault
+-- served (sandbox.faults), when one was; `status` is null when no response was sent (reset,
+-- empty, a stall ending in a close).
 local json = require "sandbox.json"
 local http = require "sandbox.http"
 
