@@ -9,7 +9,7 @@ local scheduler = require "cleanlist.scheduler"
 local json = require "cleanlist.json"
 
 local type, pairs, ipairs, tostring = type, pairs, ipairs, tostring
-local setmetatable, error, max = setmetatable, error, math.max
+local setmetatable, error = setmetatable, error
 local concat, sort = table.concat, table.sort
 
 local M = {}
@@ -26,6 +26,7 @@ local OPTIONS = {
   max_retries = "number", transport = "table", clock = "function", sleep = "function",
   random = "function", wallclock = "function", trace = "function", ca_file = "string",
   rate_limit = "table|boolean", backoff_base = "number", backoff_cap = "number",
+  max_retry_wait = "number",
 }
 
 local function config_error(message)
@@ -79,6 +80,7 @@ function M.new(opts)
     max_retries = opts.max_retries or 2,
     backoff_base = opts.backoff_base or 0.5,
     backoff_cap = opts.backoff_cap or 8,
+    max_retry_wait = opts.max_retry_wait or 120,
     clock = opts.clock or core.monotonic,
     wallclock = opts.wallclock or os.time,
     sleep = opts.sleep or core.sleep,
@@ -181,10 +183,11 @@ function Client:_attempt(req, ctx)
   return nil, e, true
 end
 
+-- The wait before the next attempt: the server's Retry-After when it gave one, else
+-- exponential backoff with jitter.
 function Client:_retry_wait(e, attempt)
-  local wait = core.backoff(attempt, self.backoff_base, self.backoff_cap, self.random())
-  if e.retry_after then wait = max(wait, e.retry_after) end
-  return wait
+  if e.retry_after then return e.retry_after end
+  return core.backoff(attempt, self.backoff_base, self.backoff_cap, self.random())
 end
 
 --- The request pipeline. opts: query (table), body (table, JSON-encoded),
@@ -221,7 +224,13 @@ function Client:request(method, path, opts)
     e.attempts, e.retry_reason = attempt, reason
     if ambiguous then e.ambiguous = true end
     if not retry then return nil, e end
-    self:_sleep(self:_retry_wait(e, attempt))
+    local wait = self:_retry_wait(e, attempt)
+    if wait > self.max_retry_wait then
+      e.retry_reason = ("the server asks to wait %.0f s, more than max_retry_wait (%.0f s)")
+        :format(wait, self.max_retry_wait)
+      return nil, e
+    end
+    self:_sleep(wait)
   end
 end
 

@@ -190,6 +190,24 @@ describe("retries", function()
     assert.equals(2, #fake.requests)
   end)
 
+  it("lets a short Retry-After win over its own backoff", function()
+    local c, fake, sleeps = make { backoff_base = 2 }
+    fake:push { status = 503, body = "", headers = { ["retry-after"] = "0.2" } }
+    fake:push { status = 200, body = "{}" }
+    assert.truthy(c:whoami())
+    assert.same({ 0.2 }, sleeps)
+  end)
+
+  it("gives up rather than wait longer than max_retry_wait", function()
+    local c, fake, sleeps = make { max_retry_wait = 30 }
+    fake:push { status = 429, body = "", headers = { ["retry-after"] = "3600" } }
+    local _, err = c:whoami()
+    assert.equals("rate_limited", err.kind)
+    assert.equals(3600, err.retry_after)
+    assert.matches("max_retry_wait", err.retry_reason)
+    assert.same({}, sleeps)
+  end)
+
   it("reads Retry-After given as an HTTP date", function()
     local c, fake, sleeps = make()
     fake:push { status = 429, body = "", headers = { ["retry-after"] = "Sun, 06 Nov 1994 08:49:47 GMT" } }
