@@ -140,12 +140,65 @@ void sb_webhook_set_self(sb_webhook *w, const char *bind, unsigned port, int tls
 /// Attaches w to the sandbox's Lua state (sb_lua.c; under the Lua lock).
 void sb_lua_attach_webhook(sb_lua *sl, sb_webhook *w);
 
-/// Makes w the worker of the `sandbox.webhook_worker` module in L (a registry entry).
-void sb_webhook_attach(struct lua_State *L, sb_webhook *w);
-
 /// Stops the thread (aborting transfers still running), joins it and frees w. NULL is a no-op.
 /// Call after MHD_stop_daemon: no Lua may call the module afterwards.
 void sb_webhook_free(sb_webhook *w);
+
+/* The worker's queue, as the Lua module (sb_webhook_lua.c) drives it. The calls on a worker
+ * are thread-safe and take a non-NULL one (sb_wh_available also takes NULL). */
+typedef struct sb_wh_job sb_wh_job; /* one delivery to POST */
+
+typedef struct sb_wh_result {
+  struct sb_wh_result *next;
+  char *id;        /* the job's id */
+  long status;     /* HTTP status; 0 when no response came */
+  char error[256]; /* "" when the receiver answered (whatever the status) */
+  double ms;       /* real duration */
+} sb_wh_result;
+
+typedef struct sb_wh_stats {
+  unsigned long pending, ready, delivered, failed;
+  long tick_ms;
+  int started;
+} sb_wh_stats;
+
+/// 1 when w is a worker that can deliver (libcurl initialised).
+int sb_wh_available(const sb_webhook *w);
+
+/// A delivery of body to url under the caller's id (the strings are copied; a NULL id or url,
+/// or a copy that failed, leaves the job incomplete). timeout_ms outside 1..60000 means the
+/// default (10 s). NULL when out of memory.
+sb_wh_job *sb_wh_job_new(const char *id, size_t id_len, const char *url, size_t url_len,
+                         const char *body, size_t body_len, long timeout_ms);
+
+/// Adds a "Name: value" request header to j.
+void sb_wh_job_add_header(sb_wh_job *j, const char *line);
+
+/// 1 when j has its id, url and body.
+int sb_wh_job_complete(const sb_wh_job *j);
+
+void sb_wh_job_free(sb_wh_job *j);
+
+/// Queues j (taken, freed on failure) and starts the thread at first use: NULL, or why not.
+const char *sb_wh_post(sb_webhook *w, sb_wh_job *j);
+
+/// Takes the results ready so far (a list through `next`, oldest first; NULL when none).
+sb_wh_result *sb_wh_take_results(sb_webhook *w);
+void sb_wh_result_free(sb_wh_result *r);
+
+/// Deliveries queued or running plus results not taken yet.
+unsigned long sb_wh_busy(sb_webhook *w);
+
+/// While ms > 0 (at least 10) the worker POSTs its self-tick every ms real milliseconds; 0
+/// stops the ticks. Returns the previous interval.
+long sb_wh_set_ticks(sb_webhook *w, long ms);
+
+void sb_wh_get_stats(sb_webhook *w, sb_wh_stats *st);
+
+/* ---- sb_webhook_lua.c ---- */
+
+/// Makes w the worker of the `sandbox.webhook_worker` module in L (a registry entry).
+void sb_webhook_attach(struct lua_State *L, sb_webhook *w);
 
 /// luaopen function of `sandbox.webhook_worker` (post, drain, busy, ticks, stats, available).
 int sb_open_webhook(struct lua_State *L);

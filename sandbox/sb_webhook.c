@@ -13,7 +13,8 @@
  *
  * Deliveries go to loopback addresses only (checked again here, after the Lua check): no
  * redirects, no proxy, http/https only. The thread starts at first use and is joined by
- * sb_webhook_free (from cl_sandbox_stop), which aborts transfers still running. */
+ * sb_webhook_free (from cl_sandbox_stop), which aborts transfers still running. This file is
+ * the queue and the thread; sb_webhook_lua.c is the Lua module over its sb_wh_* calls. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -23,19 +24,16 @@
 
 #include <curl/curl.h>
 
-#include "lauxlib.h"
-#include "lua.h"
 #include "sb_internal.h"
 
-#define SB_WH_REGISTRY "sandbox.webhook_worker"
 #define SB_WH_DEFAULT_TIMEOUT_MS 10000L
 #define SB_WH_MAX_TIMEOUT_MS 60000L
 #define SB_WH_MAX_QUEUE 4096 /* jobs waiting or running; post refuses more */
 #define SB_WH_USER_AGENT "Cleanlist-Webhooks/1.0 (sandbox)"
 
-typedef struct sb_job {
-  struct sb_job *next; /* queue or active list */
-  char *id;            /* the delivery id Lua gave (NULL for a tick) */
+struct sb_wh_job {
+  struct sb_wh_job *next; /* queue or active list */
+  char *id;               /* the delivery id Lua gave (NULL for a tick) */
   char *url;
   char *body;
   size_t body_len;
@@ -45,24 +43,16 @@ typedef struct sb_job {
   CURL *easy;
   double started_ms;
   char errbuf[CURL_ERROR_SIZE];
-} sb_job;
-
-typedef struct sb_result {
-  struct sb_result *next;
-  char *id;
-  long status;     /* HTTP status; 0 when no response came */
-  char error[256]; /* "" when the receiver answered (whatever the status) */
-  double ms;       /* real duration */
-} sb_result;
+};
 
 struct sb_webhook {
   pthread_mutex_t mu;
   pthread_t thread;
   int started, stop, curl_ready;
   CURLM *multi;                   /* created with the thread; used by the worker only */
-  sb_job *queue, *queue_tail;     /* posted, not yet picked up by the worker */
-  sb_job *active;                 /* worker only: transfers in the multi handle */
-  sb_result *results, *results_tail;
+  sb_wh_job *queue, *queue_tail;  /* posted, not yet picked up by the worker */
+  sb_wh_job *active;              /* worker only: transfers in the multi handle */
+  sb_wh_result *results, *results_tail;
   unsigned long pending;          /* queued + running deliveries (not ticks) */
   unsigned long ready;            /* results not drained yet */
   unsigned long delivered, failed; /* totals, for stats() */
@@ -87,7 +77,7 @@ static char *sb_wh_dup(const char *s, size_t n) {
   return d;
 }
 
-static void sb_job_free(sb_job *j) {
+void sb_wh_job_free(sb_wh_job *j) {
   if (j == NULL)
     return;
   if (j->easy != NULL)
@@ -167,8 +157,8 @@ static int sb_wh_loopback_url(const char *url) {
 }
 
 /* Called with the lock held. */
-static void sb_wh_push_result(sb_webhook *w, sb_job *j, long status, const char *error) {
-  sb_result *r;
+static void sb_wh_push_result(sb_webhook *w, sb_wh_job *j, long status, const char *error) {
+  sb_wh_result *r;
   if (j->tick) {
     w->tick_busy = 0;
     return;
@@ -198,15 +188,15 @@ static void sb_wh_push_result(sb_webhook *w, sb_job *j, long status, const char 
   w->ready++;
 }
 
-static void sb_wh_finish(sb_webhook *w, sb_job *j, long status, const char *error) {
+static void sb_wh_finish(sb_webhook *w, sb_wh_job *j, long status, const char *error) {
   pthread_mutex_lock(&w->mu);
   sb_wh_push_result(w, j, status, error);
   pthread_mutex_unlock(&w->mu);
-  sb_job_free(j);
+  sb_wh_job_free(j);
 }
 
 /* Creates the easy handle and adds it to the multi handle; on failure reports the job. */
-static void sb_wh_start_job(sb_webhook *w, sb_job *j) {
+static void sb_wh_start_job(sb_webhook *w, sb_wh_job *j) {
   CURL *e;
   if (!j->tick && !sb_wh_loopback_url(j->url)) {
     sb_wh_finish(w, j, 0, "refused: the sandbox delivers webhooks to loopback addresses only");
@@ -248,8 +238,8 @@ static void sb_wh_start_job(sb_webhook *w, sb_job *j) {
   w->active = j;
 }
 
-static void sb_wh_unlink(sb_webhook *w, sb_job *j) {
-  sb_job **p;
+static void sb_wh_unlink(sb_webhook *w, sb_wh_job *j) {
+  sb_wh_job **p;
   for (p = &w->active; *p != NULL; p = &(*p)->next) {
     if (*p == j) {
       *p = j->next;
@@ -263,14 +253,14 @@ static int sb_wh_collect(sb_webhook *w) {
   CURLMsg *msg;
   int left, n = 0;
   while ((msg = curl_multi_info_read(w->multi, &left)) != NULL) {
-    sb_job *j;
+    sb_wh_job *j;
     char *priv = NULL;
     long status = 0;
     char error[256];
     if (msg->msg != CURLMSG_DONE)
       continue;
     curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
-    j = (sb_job *)(void *)priv;
+    j = (sb_wh_job *)(void *)priv;
     if (j == NULL)
       continue;
     curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &status);
@@ -287,8 +277,8 @@ static int sb_wh_collect(sb_webhook *w) {
 }
 
 /* Builds the next self-tick job; called with the lock held. */
-static sb_job *sb_wh_tick_job(sb_webhook *w, double now) {
-  sb_job *j;
+static sb_wh_job *sb_wh_tick_job(sb_webhook *w, double now) {
+  sb_wh_job *j;
   if (w->tick_ms <= 0 || w->tick_url == NULL || w->tick_busy || now < w->next_tick_ms)
     return NULL;
   j = calloc(1, sizeof *j);
@@ -306,7 +296,7 @@ static sb_job *sb_wh_tick_job(sb_webhook *w, double now) {
 static void *sb_wh_run(void *arg) {
   sb_webhook *w = arg;
   for (;;) {
-    sb_job *fresh, *tick;
+    sb_wh_job *fresh, *tick;
     double now;
     long wait_ms = 1000, curl_ms = -1;
     int running = 0;
@@ -326,7 +316,7 @@ static void *sb_wh_run(void *arg) {
     }
     pthread_mutex_unlock(&w->mu);
     while (fresh != NULL) {
-      sb_job *next = fresh->next;
+      sb_wh_job *next = fresh->next;
       fresh->next = NULL;
       sb_wh_start_job(w, fresh);
       fresh = next;
@@ -342,10 +332,10 @@ static void *sb_wh_run(void *arg) {
       curl_multi_poll(w->multi, NULL, 0, (int)wait_ms, NULL);
   }
   while (w->active != NULL) {
-    sb_job *j = w->active;
+    sb_wh_job *j = w->active;
     w->active = j->next;
     curl_multi_remove_handle(w->multi, j->easy);
-    sb_job_free(j);
+    sb_wh_job_free(j);
   }
   return NULL;
 }
@@ -381,8 +371,8 @@ static void sb_wh_wake(sb_webhook *w) {
 }
 
 void sb_webhook_free(sb_webhook *w) {
-  sb_job *j;
-  sb_result *r;
+  sb_wh_job *j;
+  sb_wh_result *r;
   if (w == NULL)
     return;
   pthread_mutex_lock(&w->mu);
@@ -395,12 +385,11 @@ void sb_webhook_free(sb_webhook *w) {
     curl_multi_cleanup(w->multi);
   while ((j = w->queue) != NULL) {
     w->queue = j->next;
-    sb_job_free(j);
+    sb_wh_job_free(j);
   }
   while ((r = w->results) != NULL) {
     w->results = r->next;
-    free(r->id);
-    free(r);
+    sb_wh_result_free(r);
   }
   free(w->tick_url);
   if (w->curl_ready)
@@ -409,165 +398,84 @@ void sb_webhook_free(sb_webhook *w) {
   free(w);
 }
 
-/* ---- Lua module sandbox.webhook_worker ----------------------------------------------- */
+/* ---- the calls behind the Lua module (sb_webhook_lua.c) ------------------------------ */
 
-static sb_webhook *sb_wh_of(lua_State *L) {
-  sb_webhook *w;
-  lua_getfield(L, LUA_REGISTRYINDEX, SB_WH_REGISTRY);
-  w = lua_touserdata(L, -1);
-  lua_pop(L, 1);
-  return w;
+int sb_wh_available(const sb_webhook *w) {
+  return w != NULL && w->curl_ready;
 }
 
-void sb_webhook_attach(struct lua_State *L, sb_webhook *w) {
-  lua_pushlightuserdata(L, (void *)w);
-  lua_setfield(L, LUA_REGISTRYINDEX, SB_WH_REGISTRY);
-}
-
-/// worker.available() -> true when a worker is attached (a real sandbox, not plain Lua)
-static int sb_wh_available(lua_State *L) {
-  sb_webhook *w = sb_wh_of(L);
-  lua_pushboolean(L, w != NULL && w->curl_ready);
-  return 1;
-}
-
-static int sb_wh_fail(lua_State *L, const char *msg) {
-  lua_pushnil(L);
-  lua_pushstring(L, msg);
-  return 2;
-}
-
-/// worker.post{id=, url=, body=, headers={"Name: value", ...}, timeout_ms=} -> true | nil, err
-static int sb_wh_post(lua_State *L) {
-  sb_webhook *w = sb_wh_of(L);
-  sb_job *j;
-  size_t n, blen = 0;
-  const char *s, *body;
-  int i, count, rc;
-  luaL_checktype(L, 1, LUA_TTABLE);
-  if (w == NULL)
-    return sb_wh_fail(L, "no webhook worker in this sandbox");
-  j = calloc(1, sizeof *j);
+sb_wh_job *sb_wh_job_new(const char *id, size_t id_len, const char *url, size_t url_len,
+                         const char *body, size_t body_len, long timeout_ms) {
+  sb_wh_job *j = calloc(1, sizeof *j);
   if (j == NULL)
-    return sb_wh_fail(L, "out of memory");
-  lua_getfield(L, 1, "id");
-  s = lua_tolstring(L, -1, &n);
-  j->id = s ? sb_wh_dup(s, n) : NULL;
-  lua_getfield(L, 1, "url");
-  s = lua_tolstring(L, -1, &n);
-  j->url = s ? sb_wh_dup(s, n) : NULL;
-  lua_getfield(L, 1, "body");
-  body = lua_tolstring(L, -1, &blen);
-  j->body = sb_wh_dup(body ? body : "", body ? blen : 0);
-  j->body_len = body ? blen : 0;
-  lua_getfield(L, 1, "timeout_ms");
-  j->timeout_ms = lua_isnumber(L, -1) ? (long)lua_tonumber(L, -1) : SB_WH_DEFAULT_TIMEOUT_MS;
+    return NULL;
+  j->id = id ? sb_wh_dup(id, id_len) : NULL;
+  j->url = url ? sb_wh_dup(url, url_len) : NULL;
+  j->body = sb_wh_dup(body ? body : "", body ? body_len : 0);
+  j->body_len = body ? body_len : 0;
+  j->timeout_ms = timeout_ms;
   if (j->timeout_ms < 1 || j->timeout_ms > SB_WH_MAX_TIMEOUT_MS)
     j->timeout_ms = SB_WH_DEFAULT_TIMEOUT_MS;
-  lua_pop(L, 4);
-  lua_getfield(L, 1, "headers");
-  if (lua_type(L, -1) == LUA_TTABLE) {
-#if LUA_VERSION_NUM >= 502
-    count = (int)lua_rawlen(L, -1);
-#else
-    count = (int)lua_objlen(L, -1);
-#endif
-    for (i = 1; i <= count; i++) {
-      struct curl_slist *l;
-      lua_rawgeti(L, -1, i);
-      s = lua_tostring(L, -1);
-      l = s ? curl_slist_append(j->headers, s) : j->headers;
-      if (l != NULL)
-        j->headers = l;
-      lua_pop(L, 1);
-    }
-  }
-  lua_pop(L, 1);
-  if (j->id == NULL || j->url == NULL || j->body == NULL) {
-    sb_job_free(j);
-    return sb_wh_fail(L, "post needs id, url and body strings");
-  }
-  pthread_mutex_lock(&w->mu);
-  if (w->pending >= SB_WH_MAX_QUEUE) {
-    pthread_mutex_unlock(&w->mu);
-    sb_job_free(j);
-    return sb_wh_fail(L, "too many webhook deliveries in flight");
-  }
-  rc = w->stop ? -1 : sb_wh_ensure_started(w);
-  if (rc != 0) {
-    pthread_mutex_unlock(&w->mu);
-    sb_job_free(j);
-    return sb_wh_fail(L, "the webhook worker could not start");
-  }
-  if (w->queue_tail)
-    w->queue_tail->next = j;
-  else
-    w->queue = j;
-  w->queue_tail = j;
-  w->pending++;
-  sb_wh_wake(w);
-  pthread_mutex_unlock(&w->mu);
-  lua_pushboolean(L, 1);
-  return 1;
+  return j;
 }
 
-/// worker.drain() -> array of {id, status, error (nil when answered), ms}, or nil when none
-static int sb_wh_drain(lua_State *L) {
-  sb_webhook *w = sb_wh_of(L);
-  sb_result *r, *list;
-  int i = 0;
-  if (w == NULL)
-    return 0;
+void sb_wh_job_add_header(sb_wh_job *j, const char *line) {
+  struct curl_slist *l = curl_slist_append(j->headers, line);
+  if (l != NULL)
+    j->headers = l;
+}
+
+int sb_wh_job_complete(const sb_wh_job *j) {
+  return j->id != NULL && j->url != NULL && j->body != NULL;
+}
+
+const char *sb_wh_post(sb_webhook *w, sb_wh_job *j) {
+  const char *err = NULL;
+  pthread_mutex_lock(&w->mu);
+  if (w->pending >= SB_WH_MAX_QUEUE) {
+    err = "too many webhook deliveries in flight";
+  } else if (w->stop || sb_wh_ensure_started(w) != 0) {
+    err = "the webhook worker could not start";
+  } else {
+    if (w->queue_tail)
+      w->queue_tail->next = j;
+    else
+      w->queue = j;
+    w->queue_tail = j;
+    w->pending++;
+    sb_wh_wake(w);
+  }
+  pthread_mutex_unlock(&w->mu);
+  if (err != NULL)
+    sb_wh_job_free(j);
+  return err;
+}
+
+sb_wh_result *sb_wh_take_results(sb_webhook *w) {
+  sb_wh_result *list;
   pthread_mutex_lock(&w->mu);
   list = w->results;
   w->results = w->results_tail = NULL;
   w->ready = 0;
   pthread_mutex_unlock(&w->mu);
-  if (list == NULL)
-    return 0;
-  lua_newtable(L);
-  while ((r = list) != NULL) {
-    list = r->next;
-    lua_createtable(L, 0, 4);
-    lua_pushstring(L, r->id ? r->id : "");
-    lua_setfield(L, -2, "id");
-    lua_pushinteger(L, (lua_Integer)r->status);
-    lua_setfield(L, -2, "status");
-    if (r->error[0]) {
-      lua_pushstring(L, r->error);
-      lua_setfield(L, -2, "error");
-    }
-    lua_pushinteger(L, (lua_Integer)r->ms);
-    lua_setfield(L, -2, "ms");
-    lua_rawseti(L, -2, ++i);
-    free(r->id);
-    free(r);
-  }
-  return 1;
+  return list;
 }
 
-/// worker.busy() -> deliveries queued or running + results not drained yet
-static int sb_wh_busy(lua_State *L) {
-  sb_webhook *w = sb_wh_of(L);
-  unsigned long n = 0;
-  if (w != NULL) {
-    pthread_mutex_lock(&w->mu);
-    n = w->pending + w->ready;
-    pthread_mutex_unlock(&w->mu);
-  }
-  lua_pushinteger(L, (lua_Integer)n);
-  return 1;
+void sb_wh_result_free(sb_wh_result *r) {
+  free(r->id);
+  free(r);
 }
 
-/// worker.ticks(ms) -> previous interval: while ms > 0 the worker POSTs <self>/__sandbox/tick
-/// every ms real milliseconds (0 stops the ticks). Returns false when there is no worker.
-static int sb_wh_ticks(lua_State *L) {
-  sb_webhook *w = sb_wh_of(L);
-  long ms = (long)luaL_checknumber(L, 1), prev;
-  if (w == NULL) {
-    lua_pushboolean(L, 0);
-    return 1;
-  }
+unsigned long sb_wh_busy(sb_webhook *w) {
+  unsigned long n;
+  pthread_mutex_lock(&w->mu);
+  n = w->pending + w->ready;
+  pthread_mutex_unlock(&w->mu);
+  return n;
+}
+
+long sb_wh_set_ticks(sb_webhook *w, long ms) {
+  long prev;
   if (ms < 0)
     ms = 0;
   if (ms > 0 && ms < 10)
@@ -585,46 +493,16 @@ static int sb_wh_ticks(lua_State *L) {
   if (ms != prev)
     sb_wh_wake(w);
   pthread_mutex_unlock(&w->mu);
-  lua_pushinteger(L, (lua_Integer)prev);
-  return 1;
+  return prev;
 }
 
-/// worker.stats() -> {pending, ready, delivered, failed, ticks, started}
-static int sb_wh_stats(lua_State *L) {
-  sb_webhook *w = sb_wh_of(L);
-  lua_createtable(L, 0, 6);
-  if (w == NULL)
-    return 1;
+void sb_wh_get_stats(sb_webhook *w, sb_wh_stats *st) {
   pthread_mutex_lock(&w->mu);
-  lua_pushinteger(L, (lua_Integer)w->pending);
-  lua_setfield(L, -2, "pending");
-  lua_pushinteger(L, (lua_Integer)w->ready);
-  lua_setfield(L, -2, "ready");
-  lua_pushinteger(L, (lua_Integer)w->delivered);
-  lua_setfield(L, -2, "answered");
-  lua_pushinteger(L, (lua_Integer)w->failed);
-  lua_setfield(L, -2, "failed");
-  lua_pushinteger(L, (lua_Integer)w->tick_ms);
-  lua_setfield(L, -2, "tick_ms");
-  lua_pushboolean(L, w->started);
-  lua_setfield(L, -2, "started");
+  st->pending = w->pending;
+  st->ready = w->ready;
+  st->delivered = w->delivered;
+  st->failed = w->failed;
+  st->tick_ms = w->tick_ms;
+  st->started = w->started;
   pthread_mutex_unlock(&w->mu);
-  return 1;
-}
-
-int sb_open_webhook(lua_State *L) {
-  static const luaL_Reg funcs[] = {{"available", sb_wh_available},
-                                   {"post", sb_wh_post},
-                                   {"drain", sb_wh_drain},
-                                   {"busy", sb_wh_busy},
-                                   {"ticks", sb_wh_ticks},
-                                   {"stats", sb_wh_stats},
-                                   {NULL, NULL}};
-  const luaL_Reg *f;
-  lua_newtable(L);
-  for (f = funcs; f->name; f++) {
-    lua_pushcfunction(L, f->func);
-    lua_setfield(L, -2, f->name);
-  }
-  return 1;
 }

@@ -1,20 +1,13 @@
 -- The client over the real libcurl transport against the sandbox on loopback.
 local cleanlist = require "cleanlist"
 local sandbox = require "spec.helpers.sandbox"
+local clients = require "spec.helpers.client"
 
 describe("client against the sandbox", function()
-  local sb
-  setup(function() sb = sandbox.start() end)
-  teardown(function() if sb then sb:stop() end end)
-  before_each(function()
-    sb:control("DELETE", "/requests")
-    sb:control("DELETE", "/script")
-  end)
+  local sb = sandbox.suite { clear = true }
 
   local function client(opts)
-    local o = { api_key = sb.key, base_url = sb.base_url, rate_limit = false, max_retries = 0 }
-    for k, v in pairs(opts or {}) do o[k] = v end
-    return cleanlist.new(o)
+    return clients.new(sb, opts)
   end
 
   it("reads whoami with the documented fields and envelope", function()
@@ -149,9 +142,7 @@ describe("client against the sandbox", function()
 end)
 
 describe("concurrent calls against the sandbox", function()
-  local sb
-  setup(function() sb = sandbox.start() end)
-  teardown(function() if sb then sb:stop() end end)
+  local sb = sandbox.suite()
 
   it("overlaps requests on several connections and returns results in order", function()
     local c = cleanlist.new { api_key = sb.key, base_url = sb.base_url, rate_limit = false }

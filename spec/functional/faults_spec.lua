@@ -1,16 +1,10 @@
 -- The client's behaviour under the sandbox's injected faults (real libcurl, loopback).
-local cleanlist = require "cleanlist"
 local core = require "cleanlist.core"
 local sandbox = require "spec.helpers.sandbox"
+local clients = require "spec.helpers.client"
 
 describe("client under faults", function()
-  local sb
-  setup(function() sb = sandbox.start() end)
-  teardown(function() if sb then sb:stop() end end)
-  before_each(function()
-    sb:control("DELETE", "/script")
-    sb:control("DELETE", "/requests")
-  end)
+  local sb = sandbox.suite { clear = true }
 
   local function script(...)
     local _, status = sb:control("POST", "/script", { responses = { ... } })
@@ -18,9 +12,7 @@ describe("client under faults", function()
   end
 
   local function client(opts)
-    local o = { api_key = sb.key, base_url = sb.base_url, rate_limit = false, max_retries = 0 }
-    for k, v in pairs(opts or {}) do o[k] = v end
-    return cleanlist.new(o)
+    return clients.new(sb, opts)
   end
 
   local function recorder()

@@ -1,12 +1,10 @@
 -- TLS verification of the libcurl transport, against the sandbox serving HTTPS on loopback
 -- with a throw-away self-signed certificate.
 local cleanlist = require "cleanlist"
+local run = require "spec.helpers.run"
 local sandbox = require "spec.helpers.sandbox"
 
-local function sh(cmd)
-  local ok = os.execute(cmd)
-  return ok == true or ok == 0
-end
+local sh = run.execute
 
 describe("TLS", function()
   local sb, dir

@@ -2,8 +2,8 @@
 -- CSV import, usage): a thin layer over spec.helpers.sandbox.
 --
 --   local paid = require "spec.helpers.paid"
---   local sb = sandbox.start { args = paid.ARGS }
---   local p = paid.new(sb)
+--   local sb, p = paid.suite()   -- in a describe block: one sandbox for it (paid.ARGS)
+--   (or: local sb = sandbox.start { args = paid.ARGS }; local p = paid.new(sb))
 --   p:post(path, body [, key]) / p:get(path [, key])  --> status, decoded body, headers
 --   p:new_list(name, n)       --> list_id holding n leads from people search (n <= 1000)
 --   p:search(n, filters)      --> task_id, person ids (one page, n <= 100)
@@ -14,7 +14,7 @@
 --   p:set_credits(n)
 --   p:status(id)              --> status, body of GET /enrichment/status/{id}
 --   p:settle(id)              --> the terminal status body (advances the clock as needed)
---   paid.b64(s)               --> base64 of s
+--   paid.code(body)           --> the error code of an MCP envelope body
 local sandbox = require "spec.helpers.sandbox"
 
 local M = {}
@@ -29,6 +29,16 @@ P.__index = P
 
 function M.new(sb)
   return setmetatable({ sb = sb }, P)
+end
+
+--- sandbox.suite with paid.ARGS (after `extra_args`, if any) for the enclosing describe block;
+-- returns the sandbox and its paid.new helper.
+function M.suite(extra_args)
+  local args = {}
+  for _, a in ipairs(extra_args or {}) do args[#args + 1] = a end
+  for _, a in ipairs(M.ARGS) do args[#args + 1] = a end
+  local sb = sandbox.suite { args = args }
+  return sb, M.new(sb)
 end
 
 function P:post(path, body, key)
@@ -119,24 +129,6 @@ function P:settle(id, step_ms, max_steps)
     self:advance(step_ms or 600000)
   end
   error("workflow " .. id .. " did not settle")
-end
-
-local ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-
---- Base64 (standard alphabet, padded) without bit operations.
-function M.b64(s)
-  local out = {}
-  for i = 1, #s, 3 do
-    local a, b, c = s:byte(i, i + 2)
-    local n = a * 65536 + (b or 0) * 256 + (c or 0)
-    local c1 = math.floor(n / 262144) % 64
-    local c2 = math.floor(n / 4096) % 64
-    local c3 = math.floor(n / 64) % 64
-    local c4 = n % 64
-    out[#out + 1] = ALPHABET:sub(c1 + 1, c1 + 1) .. ALPHABET:sub(c2 + 1, c2 + 1)
-      .. (b and ALPHABET:sub(c3 + 1, c3 + 1) or "=") .. (c and ALPHABET:sub(c4 + 1, c4 + 1) or "=")
-  end
-  return table.concat(out)
 end
 
 --- The error code of an MCP envelope body, or nil.

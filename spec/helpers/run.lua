@@ -1,34 +1,62 @@
---- Spawns commands for the host specs: exit status, stdout and stderr, with a time limit.
+--- Shell and file basics for the specs (spec.helpers.sandbox builds on them), and spawning the
+-- cleanlist executable for the host specs: exit status, stdout and stderr, with a time limit.
 local M = {}
 
-local function read_file(path)
+--- Single-quotes s for /bin/sh.
+function M.quote(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+
+--- The contents of a file, or nil when it cannot be opened.
+function M.read_file(path)
   local f = io.open(path, "rb")
-  if not f then return "" end
+  if not f then
+    return nil
+  end
   local s = f:read("*a")
   f:close()
   return s
 end
 
-function M.quote(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+--- Writes (replaces) a file; raises when it cannot be opened.
+function M.write_file(path, data)
+  local f = assert(io.open(path, "wb"))
+  f:write(data)
+  f:close()
 end
 
---- The cleanlist executable under test (CLEANLIST_BIN, else the Lua 5.4 build).
+--- Runs a shell command line with os.execute; true when it exited 0 (os.execute returns
+-- true/nil on Lua 5.2+ and a status number on LuaJIT/5.1).
+function M.execute(cmdline)
+  local r = os.execute(cmdline)
+  return r == true or r == 0
+end
+
+--- Runs a shell command line as it is and returns its stdout and its exit status.
+function M.capture(cmdline)
+  local p = assert(io.popen(cmdline .. "; echo \"__rc=$?\""))
+  local out = p:read("*a")
+  p:close()
+  local rc = tonumber(out:match("__rc=(%d+)%s*$"))
+  return (out:gsub("__rc=%d+%s*$", "")), rc
+end
+
+--- The cleanlist executable under test: $CLEANLIST_BIN, else the Lua 5.4 build (from the repo
+-- root).
 function M.bin()
-  return os.getenv("CLEANLIST_BIN") or "build/lua5.4/cleanlist"
+  local bin = os.getenv("CLEANLIST_BIN")
+  if bin and bin ~= "" then
+    return bin
+  end
+  return "build/lua5.4/cleanlist"
 end
 
 --- Runs a shell command line (stdin from /dev/null, 30 s limit).
 -- Returns {code = exit status, stdout = ..., stderr = ...}.
 function M.sh(cmdline)
   local errf = os.tmpname()
-  local p = io.popen("timeout 30 sh -c " .. M.quote(cmdline) .. " </dev/null 2>" .. errf
-    .. "; echo \"__EXIT:$?\"")
-  local out = p:read("*a")
-  p:close()
-  local code = tonumber(out:match("__EXIT:(%d+)%s*$"))
-  out = out:gsub("__EXIT:%d+%s*$", "")
-  local err = read_file(errf)
+  local out, code = M.capture("timeout 30 sh -c " .. M.quote(cmdline) .. " </dev/null 2>" .. errf)
+  local err = M.read_file(errf) or ""
   os.remove(errf)
   return { code = code, stdout = out, stderr = err }
 end
@@ -48,9 +76,7 @@ end
 --- Writes a temporary Lua script and returns its path.
 function M.script(source)
   local path = os.tmpname() .. ".lua"
-  local f = assert(io.open(path, "w"))
-  f:write(source)
-  f:close()
+  M.write_file(path, source)
   return path
 end
 

@@ -4,13 +4,26 @@
 --   local sandbox = require "spec.helpers.sandbox"
 --   local sb = sandbox.start{ args = {"--seed", "7"} }
 --   sb.base_url, sb.root, sb.port, sb.pid, sb.key, sb.readonly_key
+--   sb:api(method, path, opts)                   --> status, decoded body, headers, raw body
 --   sb:control(method, path, body_table_or_nil) --> decoded JSON (or raw text), status
 --   sb:requests()                                --> the request log array
+--   sb:reset() / sb:clear()                      --> fresh state / empty log and script
+--   sb:statuses(n [, path, key])                 --> "200 200 429 " (n requests, one connection)
 --   sb:stop()                                    --> exit code; idempotent
+--
+-- Or one sandbox for a whole describe block (started in setup, stopped in teardown):
+--
+--   describe("...", function()
+--     local sb = sandbox.suite { args = {"--seed", "7"}, reset = true }
+--
+-- Also: sandbox.poll(tries, interval, step) for waiting, sandbox.cli(args) / sandbox.help() /
+-- sandbox.jwts() for the executable's command line, sandbox.use_modules() for the sandbox's
+-- Lua modules in-process, and the shell and file basics of spec.helpers.run.
 --
 -- The sandbox's stdin is a pipe held by this process: when the test process dies the pipe
 -- closes and the sandbox exits by itself. Works under Lua 5.4 and LuaJIT.
 local cjson = require "cjson"
+local run = require "spec.helpers.run"
 
 local M = {}
 
@@ -21,53 +34,63 @@ M.STOP_TIMEOUT = 10 -- seconds stop() waits before it terminates the sandbox its
 
 local POLL = 0.05
 
---- Single-quotes s for /bin/sh.
-function M.quote(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
-local q = M.quote
-
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then
-    return nil
-  end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
-local function write_file(path, data)
-  local f = assert(io.open(path, "wb"))
-  f:write(data)
-  f:close()
-end
-
--- os.execute returns true/nil on Lua 5.2+ and a status number on LuaJIT/5.1.
-local function succeeded(r)
-  return r == true or r == 0
-end
+-- Shell and file basics, from spec.helpers.run.
+M.quote = run.quote -- single-quotes s for /bin/sh
+M.read_file = run.read_file -- contents, or nil
+M.write_file = run.write_file
+M.run = run.capture -- runs a shell command; returns its stdout and its exit status
+M.binary = run.bin -- the executable under test: $CLEANLIST_BIN or build/lua5.4/cleanlist
+local q, read_file, write_file, execute = M.quote, M.read_file, M.write_file, run.execute
 
 function M.sleep(seconds)
   os.execute("sleep " .. tostring(seconds))
 end
 
---- Runs a shell command and returns its stdout and its exit status.
-function M.run(cmd)
-  local p = assert(io.popen(cmd .. "; echo \"__rc=$?\""))
-  local out = p:read("*a")
-  p:close()
-  local rc = tonumber(out:match("__rc=(%d+)%s*$"))
-  return (out:gsub("__rc=%d+%s*$", "")), rc
+--- Calls step() up to `tries` times, `interval` seconds apart, until its first result is
+-- truthy. Returns the results of the last call (step returns done[, value]).
+function M.poll(tries, interval, step)
+  local done, value
+  for i = 1, tries do
+    done, value = step()
+    if done or i == tries then
+      break
+    end
+    M.sleep(interval)
+  end
+  return done, value
 end
 
---- The executable under test: $CLEANLIST_BIN or build/lua5.4/cleanlist (from the repo root).
-function M.binary()
-  local bin = os.getenv("CLEANLIST_BIN")
-  if bin and bin ~= "" then
-    return bin
+--- Runs the executable with a command line of arguments (as shell text), stdin from
+-- /dev/null, stderr joined to stdout. Returns the output and the exit status.
+function M.cli(args)
+  return M.run(q(M.binary()) .. " " .. args .. " </dev/null 2>&1")
+end
+
+--- `cleanlist sandbox --help`: its stdout and exit status.
+function M.help()
+  return M.run(q(M.binary()) .. " sandbox --help")
+end
+
+--- The sandbox Clerk JWTs by user (vera, rowan, theo), read from `cleanlist sandbox --help`.
+function M.jwts()
+  local out = M.help()
+  local t = {}
+  for who, token in out:gmatch("  (%a+) %a+ %b()[^\n]*\n%s+(eyJ[%w_%-]+%.[%w_%-]+%.[%w_%-]+)") do
+    t[who:lower()] = token
   end
-  return "build/lua5.4/cleanlist"
+  if not t.theo then -- Theo's description spans two lines
+    t.theo = out:match("Theo Lind.-\n.-\n%s+(eyJ[%w_%-]+%.[%w_%-]+%.[%w_%-]+)")
+  end
+  return t
+end
+
+local LUA_PATH = "sandbox/lua/?.lua;sandbox/lua/?/init.lua;"
+
+--- Lets a spec require the sandbox's own Lua modules (sandbox/lua) in-process.
+function M.use_modules()
+  if package.path:sub(1, #LUA_PATH) ~= LUA_PATH then
+    package.path = LUA_PATH .. package.path
+  end
 end
 
 --- Decodes a JSON text; returns the raw text when it is not JSON.
@@ -135,7 +158,7 @@ local Sandbox = {}
 Sandbox.__index = Sandbox
 
 local function alive(pid)
-  if not pid or not succeeded(os.execute("kill -0 " .. pid .. " 2>/dev/null")) then
+  if not pid or not execute("kill -0 " .. pid .. " 2>/dev/null") then
     return false
   end
   local stat = read_file("/proc/" .. pid .. "/stat")
@@ -149,18 +172,14 @@ end
 
 --- Waits up to `timeout` seconds for the process to end; returns true when it has.
 function Sandbox:wait_exit(timeout)
-  for _ = 1, math.ceil((timeout or 5) / POLL) do
-    if not alive(self.pid) then
-      return true
-    end
-    M.sleep(POLL)
-  end
-  return not alive(self.pid)
+  return (M.poll(math.ceil((timeout or 5) / POLL) + 1, POLL, function()
+    return not alive(self.pid)
+  end))
 end
 
 --- Sends a signal ("TERM", "INT", ...) to the sandbox.
 function Sandbox:signal(sig)
-  return succeeded(os.execute("kill -" .. sig .. " " .. self.pid .. " 2>/dev/null"))
+  return execute("kill -" .. sig .. " " .. self.pid .. " 2>/dev/null")
 end
 
 --- What the sandbox wrote so far (or in all, after stop): stdout, stderr.
@@ -200,6 +219,39 @@ function Sandbox:control(method, path, body)
   end
   local status, text = M.http(method, self.root .. path, { body = body })
   return M.decode(text), status
+end
+
+--- Resets the sandbox's state, clock, limits, faults and script (POST /__sandbox/reset);
+-- raises unless it answers 200.
+function Sandbox:reset()
+  local body, status = self:control("POST", "/reset")
+  if status ~= 200 then
+    error("POST /__sandbox/reset answered " .. tostring(status), 2)
+  end
+  return body
+end
+
+--- Empties the request log and drops any scripted responses (DELETE /__sandbox/requests and
+-- /__sandbox/script), keeping the state; raises unless both answer 200.
+function Sandbox:clear()
+  for _, path in ipairs { "/requests", "/script" } do
+    local _, status = self:control("DELETE", path)
+    if status ~= 200 then
+      error("DELETE /__sandbox" .. path .. " answered " .. tostring(status), 2)
+    end
+  end
+end
+
+--- n GET requests to an API path (default /whoami) on one kept-alive connection (one curl
+-- process), with `key` (default the full-access key). Returns the statuses as curl writes
+-- them, each followed by a space ("000" for a request that got no response).
+function Sandbox:statuses(n, path, key)
+  local parts = { "curl -s --max-time 5 -w '%{http_code} ' -H",
+    q("Authorization: Bearer " .. (key or self.key)) }
+  for _ = 1, n do
+    parts[#parts + 1] = "-o /dev/null " .. q(self.base_url .. (path or "/whoami"))
+  end
+  return (M.run(table.concat(parts, " ")))
 end
 
 --- The request log (API-path requests, oldest first).
@@ -247,18 +299,14 @@ function Sandbox:stop()
   return self.exit_code
 end
 
---- Starts a sandbox. opts: args (extra flags), quiet (default true), env (table of extra
--- environment variables), stdin ("pipe", the default, or a file such as "/dev/null"),
--- bin (executable; default M.binary()), rate_limit (true keeps the documented rate limits;
--- by default the sandbox starts with --rate-limit off, since specs make many requests).
--- Raises with a clear message on failure.
-function M.start(opts)
-  opts = opts or {}
+-- Starts the sandbox process described by opts (see M.start) and fills in `self`; raises
+-- (blaming the caller of its caller) on failure.
+local function launch(self, opts)
   local bin = opts.bin or M.binary()
   local f = io.open(bin, "rb")
   if not f then
     error("cleanlist executable not found at '" .. bin .. "': build it with `make` "
-      .. "(or set CLEANLIST_BIN)", 2)
+      .. "(or set CLEANLIST_BIN)", 3)
   end
   f:close()
   local base = os.tmpname()
@@ -295,9 +343,9 @@ function M.start(opts)
     .. "kill -0 $PPID || kill -TERM $sb) >/dev/null 2>&1 3<&- & wait $sb; echo $? >%s",
     table.concat(env, " "), table.concat(args, " "), input, q(files.out), q(files.err),
     q(files.pid), q(files.rc))
-  local pipe = assert(io.popen(cmd, "w"))
-  local self = setmetatable({ pipe = pipe, files = files, stdin_mode = stdin_mode,
-    key = key, readonly_key = M.READONLY_KEY }, Sandbox)
+  self.pipe = assert(io.popen(cmd, "w"))
+  self.files, self.stdin_mode, self.key, self.readonly_key = files, stdin_mode, key,
+    M.READONLY_KEY
   for _ = 1, math.ceil(M.START_TIMEOUT / POLL) do
     self.pid = self.pid or tonumber(read_file(files.pid) or "")
     local url = (read_file(files.out) or ""):match("LISTENING (https?://%S+)")
@@ -316,10 +364,50 @@ function M.start(opts)
   self:stop()
   if exited then
     error(string.format("sandbox exited with code %s before printing LISTENING; stderr:\n%s",
-      tostring(self.exit_code), self.stderr), 2)
+      tostring(self.exit_code), self.stderr), 3)
   end
   error(string.format("sandbox did not print LISTENING within %d s; stderr:\n%s",
-    M.START_TIMEOUT, self.stderr), 2)
+    M.START_TIMEOUT, self.stderr), 3)
+end
+
+--- Starts a sandbox. opts: args (extra flags), quiet (default true), env (table of extra
+-- environment variables), stdin ("pipe", the default, or a file such as "/dev/null"),
+-- bin (executable; default M.binary()), rate_limit (true keeps the documented rate limits;
+-- by default the sandbox starts with --rate-limit off, since specs make many requests).
+-- Raises with a clear message on failure.
+function M.start(opts)
+  local self = launch(setmetatable({}, Sandbox), opts or {})
+  return self
+end
+
+--- One sandbox for the enclosing describe block: call it in the block's body, before any
+-- setup that uses the sandbox. It starts in the block's setup (opts as for M.start) and stops
+-- in its teardown. Before each test, opts.reset resets its state (Sandbox:reset) and
+-- opts.clear empties its request log and script (Sandbox:clear).
+-- Returns the sandbox object, whose fields and methods are there once setup has run.
+function M.suite(opts)
+  opts = opts or {}
+  local busted = require "busted"
+  local self = setmetatable({}, Sandbox)
+  busted.setup(function()
+    launch(self, opts)
+  end)
+  busted.teardown(function()
+    if self.pipe then
+      self:stop()
+    end
+  end)
+  if opts.reset or opts.clear then
+    busted.before_each(function()
+      if opts.reset then
+        self:reset()
+      end
+      if opts.clear then
+        self:clear()
+      end
+    end)
+  end
+  return self
 end
 
 return M

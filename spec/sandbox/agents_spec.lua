@@ -8,15 +8,11 @@ local paid = require "spec.helpers.paid"
 local code, null = paid.code, sandbox.null
 
 describe("smart agents", function()
-  local sb, p, list_id
+  local sb, p = paid.suite()
+  local list_id
 
   setup(function()
-    sb = sandbox.start { args = paid.ARGS }
-    p = paid.new(sb)
     list_id = p:new_list("Agents spec list", 6)
-  end)
-  teardown(function()
-    if sb then sb:stop() end
   end)
 
   local function run(body)

@@ -7,21 +7,9 @@ local sandbox = require "spec.helpers.sandbox"
 local null = sandbox.null
 local STAMP = "^%d%d%d%d%-%d%d%-%d%d %d%d:%d%d:%d%d$"
 
---- The sandbox Clerk JWTs, read from `cleanlist sandbox --help` (so the help text is checked).
-local function jwts_from_help()
-  local out = sandbox.run(sandbox.quote(sandbox.binary()) .. " sandbox --help")
-  local t = {}
-  for who, token in out:gmatch("  (%a+) %a+ %b()[^\n]*\n%s+(eyJ[%w_%-]+%.[%w_%-]+%.[%w_%-]+)") do
-    t[who:lower()] = token
-  end
-  if not t.theo then -- Theo's description spans two lines
-    t.theo = out:match("Theo Lind.-\n.-\n%s+(eyJ[%w_%-]+%.[%w_%-]+%.[%w_%-]+)")
-  end
-  return t
-end
-
 describe("API keys", function()
-  local sb, jwt
+  local sb = sandbox.suite { reset = true }
+  local jwt
 
   local function mgmt(method, path, token, body)
     local status, text, headers = sb:http(method, sb.root .. "/api/v1/api-keys" .. (path or ""),
@@ -35,15 +23,9 @@ describe("API keys", function()
     return body
   end
 
+  -- The sandbox Clerk JWTs, read from `cleanlist sandbox --help` (so the help text is checked).
   setup(function()
-    sb = sandbox.start()
-    jwt = jwts_from_help()
-  end)
-  teardown(function()
-    if sb then sb:stop() end
-  end)
-  before_each(function()
-    sb:control("POST", "/reset")
+    jwt = sandbox.jwts()
   end)
 
   it("prints one three-part JWT per sandbox user in --help", function()

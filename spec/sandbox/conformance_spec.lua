@@ -2,15 +2,14 @@
 -- against that schema (spec/conformance/cleanlist-api-v2.openapi.json), checked with Debian's
 -- python3-jsonschema. The scenario walks the whole v2 surface once, under both prefixes.
 local sandbox = require "spec.helpers.sandbox"
+local api = require "spec.helpers.api"
 local cjson = require "cjson"
 
 local VALIDATOR = "spec/conformance/validate.py"
 
 local function validate(records)
   local input = os.tmpname()
-  local f = assert(io.open(input, "w"))
-  f:write(cjson.encode(records))
-  f:close()
+  sandbox.write_file(input, cjson.encode(records))
   local p = assert(io.popen("/usr/bin/python3 " .. VALIDATOR .. " < " .. input))
   local results = {}
   for line in p:lines() do results[#results + 1] = cjson.decode(line) end
@@ -20,7 +19,7 @@ local function validate(records)
 end
 
 describe("conformance with the v2 schema", function()
-  local sb
+  local sb = sandbox.suite { args = { "--rate-limit", "off" } }
   local records = {}
 
   -- Calls the API and records the exchange for validation; returns status and decoded body.
@@ -37,13 +36,6 @@ describe("conformance with the v2 schema", function()
     assert.equals(200, status, method .. " " .. path .. ": " .. tostring(raw))
     return status, sandbox.decode(raw or "")
   end
-
-  setup(function()
-    sb = sandbox.start { args = { "--rate-limit", "off" } }
-  end)
-  teardown(function()
-    if sb then sb:stop() end
-  end)
 
   it("walks the v2 surface and every response validates", function()
     local lid, task_id, lead_ids, quote, wf, run_id
@@ -71,8 +63,7 @@ describe("conformance with the v2 schema", function()
       call("POST", "/lead-lists/" .. lid .. "/leads", { lead_ids = { lead_ids[1] } })
     end
     local csv = "first_name,last_name,email,company\nJane,Doe,jane@acme.io,Acme\n"
-    local b64 = (io.popen("printf '%s' " .. sandbox.quote(csv) .. " | base64 -w0"):read("*a"))
-    call("POST", "/lead-lists/" .. lid .. "/csv-import", { csv_content_base64 = b64,
+    call("POST", "/lead-lists/" .. lid .. "/csv-import", { csv_content_base64 = api.b64(csv),
       column_mapping = { first_name = "first_name", last_name = "last_name", email = "email",
         company_name = "company" }, dispatch_enrichment = false })
     local _, est = call("POST", "/credits/estimate", { tool = "enrich_list", list_id = lid, scope = "partial" })

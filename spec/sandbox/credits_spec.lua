@@ -1,22 +1,17 @@
 -- luacheck: std +busted
 -- POST /credits/estimate and the credits ledger: quote format and signature, binding, expiry,
 -- single use, spend cap, insufficient credits, reservation and settlement arithmetic.
-local sandbox = require "spec.helpers.sandbox"
 local paid = require "spec.helpers.paid"
 
 local code = paid.code
 
 describe("credits: estimate, quotes and the ledger", function()
-  local sb, p, list_id, small_list
+  local sb, p = paid.suite()
+  local list_id, small_list
 
   setup(function()
-    sb = sandbox.start { args = paid.ARGS }
-    p = paid.new(sb)
     list_id = p:new_list("Credits spec list", 12)
     small_list = p:new_list("Credits spec small list", 3)
-  end)
-  teardown(function()
-    if sb then sb:stop() end
   end)
 
   describe("POST /credits/estimate", function()

@@ -5,7 +5,7 @@
 local sandbox = require "spec.helpers.sandbox"
 local paid = require "spec.helpers.paid"
 
-local code, null, b64 = paid.code, sandbox.null, paid.b64
+local code, null, b64 = paid.code, sandbox.null, require("spec.helpers.api").b64
 
 local MAPPING = { first_name = "First Name", last_name = "Last Name", email = "Email",
   company_name = "Company", linkedin_url = "LinkedIn" }
@@ -23,16 +23,12 @@ local CSV = table.concat({
 }, "\r\n") .. "\r\n"
 
 describe("CSV import", function()
-  local sb, p, list_id
+  local sb, p = paid.suite()
+  local list_id
 
   setup(function()
-    sb = sandbox.start { args = paid.ARGS }
-    p = paid.new(sb)
     local _, list = p:post("/lead-lists", { name = "CSV spec list" })
     list_id = list.list_id
-  end)
-  teardown(function()
-    if sb then sb:stop() end
   end)
 
   local function import(body, l, key)

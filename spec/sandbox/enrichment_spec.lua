@@ -20,15 +20,11 @@ local function invariants(s)
 end
 
 describe("enrichment", function()
-  local sb, p, list_id
+  local sb, p = paid.suite()
+  local list_id
 
   setup(function()
-    sb = sandbox.start { args = paid.ARGS }
-    p = paid.new(sb)
     list_id = p:new_list("Enrichment spec list", 10)
-  end)
-  teardown(function()
-    if sb then sb:stop() end
   end)
 
   describe("POST /enrichment/person", function()
@@ -371,17 +367,7 @@ describe("enrichment", function()
 end)
 
 describe("a 10-minute bulk enrichment under --time-scale 600", function()
-  local sb, p
-
-  setup(function()
-    local args = { "--time-scale", "600" }
-    for _, a in ipairs(paid.ARGS) do args[#args + 1] = a end
-    sb = sandbox.start { args = args }
-    p = paid.new(sb)
-  end)
-  teardown(function()
-    if sb then sb:stop() end
-  end)
+  local _, p = paid.suite { "--time-scale", "600" }
 
   it("enriches 600 leads (full) in seconds of real time", function()
     local l = p:new_list("Ten minute scenario", 600)
@@ -392,14 +378,11 @@ describe("a 10-minute bulk enrichment under --time-scale 600", function()
     assert.equals(600, body.total_leads)
     assert.equals(6600, body.credits_reserved)
     local started = os.time()
-    local s
-    for _ = 1, 80 do
+    local _, s = sandbox.poll(80, 0.1, function()
       local _, st = p:status(body.workflow_id)
-      s = st
-      invariants(s)
-      if paid.TERMINAL[s.status] then break end
-      sandbox.sleep(0.1)
-    end
+      invariants(st)
+      return paid.TERMINAL[st.status], st
+    end)
     assert.is_true(os.time() - started <= 8, "took too long")
     assert.equals("completed", s.status)
     assert.equals(600, s.processed)

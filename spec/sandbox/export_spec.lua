@@ -3,6 +3,7 @@
 -- path, HMAC-signed, expiring after 24 h of sandbox time) and the JSON export with its
 -- cursor; plus, in-process, the smart-agent columns that enrichment runs write on leads.
 local sandbox = require "spec.helpers.sandbox"
+local api = require "spec.helpers.api"
 local cjson = require "cjson"
 
 local null = sandbox.null
@@ -46,33 +47,13 @@ local function parse_csv(text)
   return rows
 end
 
-local function locs(body)
-  local out = {}
-  for i, d in ipairs(body.detail) do
-    local parts = {}
-    for j, x in ipairs(d.loc) do
-      parts[j] = type(x) == "number" and string.format("%d", x) or x
-    end
-    out[i] = table.concat(parts, ".") .. ":" .. d.type
-  end
-  return out
-end
+local locs = api.locs
 
 describe("sandbox export", function()
-  local sb, list_id, private_id
-
-  setup(function()
-    sb = sandbox.start { args = { "--rate-limit", "off" } }
-  end)
-
-  teardown(function()
-    if sb then
-      sb:stop()
-    end
-  end)
+  local sb = sandbox.suite { args = { "--rate-limit", "off" }, reset = true }
+  local list_id, private_id
 
   before_each(function()
-    sb:control("POST", "/reset")
     local _, body = sb:api("GET", "/lead-lists?limit=100", { key = sb.readonly_key })
     for _, l in ipairs(body.lists) do
       if l.name == "Example: Engineering leaders in Fintech" then
@@ -256,7 +237,7 @@ end)
 
 -- Smart-agent columns, in-process: leads carry them once a smart-agent run wrote values.
 describe("sandbox export (smart-agent columns)", function()
-  package.path = "sandbox/lua/?.lua;sandbox/lua/?/init.lua;" .. package.path
+  sandbox.use_modules()
   if not pcall(require, "sandbox.native") then
     -- A stand-in for the OpenSSL primitives of the binary (the signature only has to be
     -- stable and to depend on its inputs here).

@@ -9,16 +9,6 @@ local cjson = require "cjson"
 
 local q = sandbox.quote
 
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then
-    return ""
-  end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
 -- GET path under the API base with the curl CLI. Returns curl's exit code, the status (nil
 -- when none), the body, the headers (names lowercased) and the total time in seconds.
 local function get(sb, path, max_time)
@@ -28,7 +18,8 @@ local function get(sb, path, max_time)
     tostring(max_time or 10), q("Authorization: Bearer " .. sb.key), q(sb.base_url .. path))
   local out, rc = sandbox.run(cmd)
   local code, secs = out:match("(%d+) ([%d%.]+)")
-  local body, raw = read_file(base .. ".body"), read_file(base .. ".hdr")
+  local body = sandbox.read_file(base .. ".body") or ""
+  local raw = sandbox.read_file(base .. ".hdr") or ""
   for _, f in ipairs { base, base .. ".body", base .. ".hdr" } do
     os.remove(f)
   end
@@ -47,19 +38,7 @@ local function script(sb, items)
 end
 
 describe("sandbox faults", function()
-  local sb
-
-  setup(function()
-    sb = sandbox.start()
-  end)
-
-  teardown(function()
-    sb:stop()
-  end)
-
-  before_each(function()
-    sb:control("POST", "/reset")
-  end)
+  local sb = sandbox.suite { reset = true }
 
   it("500: an internal_error envelope, retryable unless told otherwise", function()
     script(sb, { { fault = "500" }, { fault = 500, retryable = false } })
@@ -254,23 +233,12 @@ describe("sandbox faults", function()
   end)
 end)
 
--- Statuses of n requests on one connection (one curl process), joined by spaces; "000" for a
--- request that got no response.
-local function statuses(sb, n)
-  local parts = { "curl -s --max-time 5 -w '%{http_code} ' -H",
-    q("Authorization: Bearer " .. sb.key) }
-  for _ = 1, n do
-    parts[#parts + 1] = "-o /dev/null " .. q(sb.base_url .. "/whoami")
-  end
-  return (sandbox.run(table.concat(parts, " ")))
-end
-
 describe("sandbox random faults", function()
   local FLAGS = { "--seed", "42", "--fault-rate", "0.5", "--faults", "500,503,429,502" }
 
   local function run_once(args)
     local sb = sandbox.start { args = args }
-    local ok, seq = pcall(statuses, sb, 24)
+    local ok, seq = pcall(sb.statuses, sb, 24)
     local log = ok and sb:requests()
     sb:stop()
     assert(ok, seq)
@@ -306,29 +274,28 @@ describe("sandbox random faults", function()
   it("are set by POST /__sandbox/faults, restart with reset, and stop with DELETE", function()
     local sb = sandbox.start { args = { "--seed", "42" } }
     local ok, err = pcall(function()
-      assert.are.equal(string.rep("200 ", 6), statuses(sb, 6))
+      assert.are.equal(string.rep("200 ", 6), sb:statuses(6))
       local body, status = sb:control("POST", "/faults", { rate = 1, kinds = { "503" } })
       assert.are.equal(200, status)
       assert.are.equal(1, body.rate)
-      assert.are.equal(string.rep("503 ", 3), statuses(sb, 3))
+      assert.are.equal(string.rep("503 ", 3), sb:statuses(3))
       -- reset goes back to the flags (no random faults)
       sb:control("POST", "/reset")
-      assert.are.equal(string.rep("200 ", 3), statuses(sb, 3))
+      assert.are.equal(string.rep("200 ", 3), sb:statuses(3))
       sb:control("POST", "/faults", { rate = 0.5, kinds = { "500", "503", "429", "502" } })
-      local first = statuses(sb, 24)
+      local first = sb:statuses(24)
       sb:control("POST", "/reset")
       sb:control("POST", "/faults", { rate = 0.5, kinds = { "500", "503", "429", "502" } })
-      assert.are.equal(first, statuses(sb, 24))
+      assert.are.equal(first, sb:statuses(24))
       sb:control("DELETE", "/faults")
-      assert.are.equal(string.rep("200 ", 4), statuses(sb, 4))
+      assert.are.equal(string.rep("200 ", 4), sb:statuses(4))
     end)
     sb:stop()
     assert(ok, err)
   end)
 
   it("refuse an unknown kind in --faults at start", function()
-    local out, rc = sandbox.run(q(sandbox.binary()) .. " sandbox --port 0 --faults 500,boom "
-      .. "</dev/null 2>&1")
+    local out, rc = sandbox.cli("sandbox --port 0 --faults 500,boom")
     assert.are.equal(1, rc)
     assert.is_truthy(out:find("--faults: unknown fault kind 'boom'", 1, true), out)
   end)

@@ -18,14 +18,8 @@ end
 -- n GET requests to an API path on one kept-alive connection (one curl process); returns the
 -- statuses in order. key: a key, or nil for the full-access key.
 local function burst(sb, n, path, key)
-  local parts = { "curl -s -w '%{http_code}\\n' -H",
-    sandbox.quote("Authorization: Bearer " .. (key or sb.key)) }
-  for _ = 1, n do
-    parts[#parts + 1] = "-o /dev/null " .. sandbox.quote(sb.base_url .. (path or "/whoami"))
-  end
-  local out = sandbox.run(table.concat(parts, " "))
   local codes = {}
-  for c in out:gmatch("%d+") do
+  for c in sb:statuses(n, path, key):gmatch("%d+") do
     codes[#codes + 1] = tonumber(c)
   end
   assert.are.equal(n, #codes, "curl answered " .. #codes .. " of " .. n)
@@ -40,19 +34,7 @@ local function all_are(want, codes, what)
 end
 
 describe("sandbox clock", function()
-  local sb
-
-  setup(function()
-    sb = sandbox.start()
-  end)
-
-  teardown(function()
-    sb:stop()
-  end)
-
-  before_each(function()
-    sb:control("POST", "/reset")
-  end)
+  local sb = sandbox.suite { reset = true }
 
   it("starts at the wall clock, at scale 1, and whoami's timestamp_ms reads it", function()
     local now, info = now_of(sb)
@@ -109,15 +91,7 @@ describe("sandbox clock", function()
 end)
 
 describe("sandbox --time-scale", function()
-  local sb
-
-  setup(function()
-    sb = sandbox.start { args = { "--time-scale", "5000" } }
-  end)
-
-  teardown(function()
-    sb:stop()
-  end)
+  local sb = sandbox.suite { args = { "--time-scale", "5000" } }
 
   it("runs the clock N times faster: ten minutes pass in well under a second", function()
     local t0, info = now_of(sb)
@@ -143,8 +117,7 @@ describe("sandbox --time-scale", function()
 
   it("rejects a non-positive or non-numeric scale on the command line", function()
     for _, v in ipairs { "0", "-2", "fast", "" } do
-      local out, rc = sandbox.run(sandbox.quote(sandbox.binary()) .. " sandbox --time-scale "
-        .. sandbox.quote(v) .. " </dev/null 2>&1")
+      local out, rc = sandbox.cli("sandbox --time-scale " .. sandbox.quote(v))
       assert.are.equal(2, rc)
       assert.is_truthy(out:find("--time-scale needs a number", 1, true))
     end
@@ -152,19 +125,7 @@ describe("sandbox --time-scale", function()
 end)
 
 describe("sandbox rate limits", function()
-  local sb
-
-  setup(function()
-    sb = sandbox.start { rate_limit = true }
-  end)
-
-  teardown(function()
-    sb:stop()
-  end)
-
-  before_each(function()
-    sb:control("POST", "/reset")
-  end)
+  local sb = sandbox.suite { rate_limit = true, reset = true }
 
   it("are on by default with the documented limits", function()
     local body, status = sb:control("GET", "/rate-limit")
@@ -291,8 +252,7 @@ describe("sandbox --rate-limit flags", function()
   it("refuse bad values", function()
     for _, args in ipairs { "--rate-limit maybe", "--rate-limit-key 0", "--rate-limit-org x",
       "--fault-rate 2", "--workflow-fault sometimes", "--stall-ms 0" } do
-      local out, rc = sandbox.run(sandbox.quote(sandbox.binary()) .. " sandbox " .. args
-        .. " </dev/null 2>&1")
+      local out, rc = sandbox.cli("sandbox " .. args)
       assert.are.equal(2, rc, args)
       assert.is_truthy(out:find("cleanlist sandbox: ", 1, true), args)
     end
@@ -329,7 +289,7 @@ end)
 
 describe("cleanlist sandbox --help", function()
   it("documents every flag and every control endpoint", function()
-    local out, rc = sandbox.run(sandbox.quote(sandbox.binary()) .. " sandbox --help")
+    local out, rc = sandbox.help()
     assert.are.equal(0, rc)
     for _, flag in ipairs { "--port", "--bind", "--api-key", "--seed", "--tls-cert",
       "--tls-key", "--quiet", "--help", "--time-scale", "--rate-limit ", "--rate-limit-key",

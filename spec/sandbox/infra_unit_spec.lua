@@ -2,7 +2,7 @@
 -- The sandbox's infrastructure modules in plain Lua (no server): the clock's arithmetic, the
 -- rate limiter's sliding windows, the fault catalogue and its seeded draws, and the --state
 -- decoder (integers, nulls, empty arrays versus empty objects).
-package.path = "sandbox/lua/?.lua;sandbox/lua/?/init.lua;" .. package.path
+require("spec.helpers.sandbox").use_modules()
 
 local clock = require "sandbox.clock"
 local faults = require "sandbox.faults"

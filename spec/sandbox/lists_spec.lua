@@ -7,18 +7,7 @@
 local sandbox = require "spec.helpers.sandbox"
 
 local null = sandbox.null
-
-local function locs(body)
-  local out = {}
-  for i, d in ipairs(body.detail) do
-    local parts = {}
-    for j, x in ipairs(d.loc) do
-      parts[j] = type(x) == "number" and string.format("%d", x) or x
-    end
-    out[i] = table.concat(parts, ".") .. ":" .. d.type
-  end
-  return out
-end
+local locs = require("spec.helpers.api").locs
 
 local function range(n, fmt)
   local t = {}
@@ -29,22 +18,7 @@ local function range(n, fmt)
 end
 
 describe("sandbox lead lists", function()
-  local sb
-
-  setup(function()
-    sb = sandbox.start { args = { "--rate-limit", "off" } }
-  end)
-
-  teardown(function()
-    if sb then
-      sb:stop()
-    end
-  end)
-
-  before_each(function()
-    local _, status = sb:control("POST", "/reset")
-    assert.equal(200, status)
-  end)
+  local sb = sandbox.suite { args = { "--rate-limit", "off" }, reset = true }
 
   local function api(method, path, body, key)
     return sb:api(method, path, { body = body, key = key })
@@ -550,7 +524,7 @@ end)
 
 -- The cohort module itself (sandbox/lua/sandbox/cohorts.lua), on a state with its own clock.
 describe("sandbox cohorts (module)", function()
-  package.path = "sandbox/lua/?.lua;sandbox/lua/?/init.lua;" .. package.path
+  sandbox.use_modules()
   local state_mod = require "sandbox.state"
   local cohorts = require "sandbox.cohorts"
   local now = 1751404800000

@@ -3,42 +3,14 @@
 -- sandbox/lua/sandbox/endpoints/search.lua): filter vocabularies, people and company search
 -- with filters, cursors and cohort task_ids, similar companies, and every error.
 local sandbox = require "spec.helpers.sandbox"
+local api = require "spec.helpers.api"
 local cjson = require "cjson"
 
 local null = sandbox.null
-
-local function set_of(list)
-  local s = {}
-  for _, v in ipairs(list) do
-    s[v] = true
-  end
-  return s
-end
-
-local function detail_locs(body)
-  local out = {}
-  for i, d in ipairs(body.detail) do
-    local parts = {}
-    for j, x in ipairs(d.loc) do
-      parts[j] = type(x) == "number" and string.format("%d", x) or x
-    end
-    out[i] = table.concat(parts, ".") .. ":" .. d.type
-  end
-  return out
-end
+local set_of, detail_locs = api.set_of, api.locs
 
 describe("sandbox search", function()
-  local sb
-
-  setup(function()
-    sb = sandbox.start { args = { "--rate-limit", "off" } }
-  end)
-
-  teardown(function()
-    if sb then
-      sb:stop()
-    end
-  end)
+  local sb = sandbox.suite { args = { "--rate-limit", "off" } }
 
   local function post(path, body, opts)
     opts = opts or {}
@@ -324,7 +296,7 @@ end)
 -- The built-in keys both hold people:read and companies:read, so the scope guard is checked
 -- on the routes themselves.
 describe("sandbox search scopes", function()
-  package.path = "sandbox/lua/?.lua;sandbox/lua/?/init.lua;" .. package.path
+  sandbox.use_modules()
   local router = require("sandbox.router").new()
   require("sandbox.endpoints.search").register(router)
   local auth = require "sandbox.auth"

@@ -3,6 +3,7 @@
 -- envelope, routing, request ids, the request log, keep-alive and scripted responses.
 -- Secrets and the process lifecycle are in process_spec.lua.
 local sandbox = require "spec.helpers.sandbox"
+local api = require "spec.helpers.api"
 
 local ALL_SCOPES = {
   "people:read", "companies:read", "lists:read", "lists:write", "enrich:read", "enrich:write",
@@ -11,14 +12,7 @@ local ALL_SCOPES = {
 }
 local ENVELOPE = { "task_id", "timestamp_ms", "agent_instructions", "usage", "message" }
 local null = sandbox.null
-
-local function set_of(list)
-  local s = {}
-  for _, v in ipairs(list) do
-    s[v] = true
-  end
-  return s
-end
+local set_of = api.set_of
 
 local function is_integer(v)
   return type(v) == "number" and v == math.floor(v)
@@ -110,22 +104,7 @@ local function assert_envelope(body, headers, code, retryable)
 end
 
 describe("sandbox", function()
-  local sb
-
-  setup(function()
-    sb = sandbox.start { args = { "--seed", "7" } }
-  end)
-
-  teardown(function()
-    if sb then
-      sb:stop()
-    end
-  end)
-
-  before_each(function()
-    local _, status = sb:control("POST", "/reset")
-    assert.are.equal(200, status)
-  end)
+  local sb = sandbox.suite { args = { "--seed", "7" }, reset = true }
 
   describe("GET /whoami", function()
     it("matches WhoamiResponse for the full-access key", function()

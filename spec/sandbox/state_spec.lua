@@ -5,21 +5,7 @@
 local sandbox = require "spec.helpers.sandbox"
 local cjson = require "cjson"
 
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then
-    return nil
-  end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
-local function write_file(path, data)
-  local f = assert(io.open(path, "wb"))
-  f:write(data)
-  f:close()
-end
+local read_file, write_file = sandbox.read_file, sandbox.write_file
 
 -- A path for a state file that does not exist yet.
 local function fresh_path()
@@ -80,16 +66,12 @@ describe("sandbox --state", function()
     local sb = sandbox.start { args = { "--state", path } }
     -- The saved balance once it is `want`, polling for up to 2 s; else the last one seen.
     local function saved(want)
-      local got
-      for _ = 1, 40 do
+      local _, got = sandbox.poll(40, 0.05, function()
         local text = read_file(path)
         local doc = text and cjson.decode(text)
-        got = doc and doc.data.credits
-        if got == want then
-          break
-        end
-        sandbox.sleep(0.05)
-      end
+        local credits = doc and doc.data.credits
+        return credits == want, credits
+      end)
       return got
     end
     local ok, err = pcall(function()
@@ -108,8 +90,7 @@ describe("sandbox --state", function()
     for _, text in ipairs { '{"format":"cleanlist-sandbox-state","data":{"credits":', "[1,2]",
       '{"format":"something-else","version":1,"data":{}}', "" } do
       write_file(path, text)
-      local out, rc = sandbox.run(sandbox.quote(sandbox.binary()) .. " sandbox --port 0 --state "
-        .. sandbox.quote(path) .. " </dev/null 2>&1")
+      local out, rc = sandbox.cli("sandbox --port 0 --state " .. sandbox.quote(path))
       assert.are.equal(1, rc, text)
       assert.is_truthy(out:find("cleanlist sandbox: --state: " .. path, 1, true), out)
       assert.is_nil(out:find("LISTENING", 1, true))

@@ -7,19 +7,15 @@ local paid = require "spec.helpers.paid"
 local code = paid.code
 
 describe("sync", function()
-  local sb, p, list_id
+  local sb, p = paid.suite()
+  local list_id
 
   setup(function()
-    sb = sandbox.start { args = paid.ARGS }
-    p = paid.new(sb)
     list_id = p:new_list("Sync spec list", 8)
     -- give the leads emails first (the CRM matches contacts by email)
     local q = p:quote { tool = "enrich_list", list_id = list_id }
     local _, run = p:post("/enrichment/bulk", { list_id = list_id, quote_id = q })
     p:settle(run.workflow_id)
-  end)
-  teardown(function()
-    if sb then sb:stop() end
   end)
 
   local function crm(body)

@@ -1,7 +1,6 @@
 -- luacheck: std +busted
 -- GET /usage: the usage log of API requests grouped by tool (route), key, day and error, with
 -- the credits each request spent and the `days` window on the sandbox clock.
-local sandbox = require "spec.helpers.sandbox"
 local paid = require "spec.helpers.paid"
 
 local code = paid.code
@@ -14,15 +13,7 @@ local function row(body, group)
 end
 
 describe("usage", function()
-  local sb, p
-
-  setup(function()
-    sb = sandbox.start { args = paid.ARGS }
-    p = paid.new(sb)
-  end)
-  teardown(function()
-    if sb then sb:stop() end
-  end)
+  local sb, p = paid.suite()
 
   it("counts calls, errors and credits per route", function()
     for _ = 1, 3 do p:get("/whoami") end

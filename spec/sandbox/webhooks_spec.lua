@@ -18,8 +18,30 @@ local function contacts(n)
   return t
 end
 
+-- A listener on a free loopback port that accepts connections (in the kernel backlog) but
+-- never answers (for 20 s at most). Returns its port (nil when it did not start within about
+-- 2 s) and a function that stops it.
+local function silent_listener()
+  local pyf = os.tmpname()
+  local p = assert(io.popen("python3 -c 'import socket,time\n"
+    .. "s=socket.socket(); s.bind((\"127.0.0.1\",0)); s.listen(8)\n"
+    .. "print(s.getsockname()[1], flush=True); time.sleep(20)' > " .. pyf
+    .. " 2>/dev/null & echo $!"))
+  local pid = tonumber(p:read("*l"))
+  p:close()
+  local _, port = sandbox.poll(40, 0.05, function()
+    local port = tonumber((sandbox.read_file(pyf) or ""):match("^[^\n]*"))
+    return port ~= nil, port
+  end)
+  return port, function()
+    os.execute("kill " .. pid .. " 2>/dev/null")
+    os.remove(pyf)
+  end
+end
+
 describe("webhooks", function()
-  local sb, sink_url
+  local sb = sandbox.suite { reset = true }
+  local sink_url
 
   local function submit(url, n, extra)
     local body = { contacts = contacts(n or 2), webhook_url = url or sink_url }
@@ -43,26 +65,15 @@ describe("webhooks", function()
 
   -- Polls (with requests, which also pump) until pred(deliveries body) or ~3 s.
   local function wait_for(wf, pred)
-    local body
-    for _ = 1, 60 do
-      body = deliveries(wf)
-      if pred(body) then
-        return body
-      end
-      sandbox.sleep(0.05)
-    end
+    local _, body = sandbox.poll(60, 0.05, function()
+      local b = deliveries(wf)
+      return pred(b), b
+    end)
     return body
   end
 
   setup(function()
-    sb = sandbox.start()
     sink_url = sb.root .. "/__sandbox/webhook-sink"
-  end)
-  teardown(function()
-    if sb then sb:stop() end
-  end)
-  before_each(function()
-    sb:control("POST", "/reset")
   end)
 
   it("POSTs the enrichment.completed payload once the workflow completes", function()
@@ -187,21 +198,7 @@ describe("webhooks", function()
 
   it("counts a receiver that does not answer in time as a failed attempt", function()
     -- A listener that accepts connections (in the kernel backlog) but never answers.
-    local pyf = os.tmpname()
-    local p = assert(io.popen("python3 -c 'import socket,time\n"
-      .. "s=socket.socket(); s.bind((\"127.0.0.1\",0)); s.listen(8)\n"
-      .. "print(s.getsockname()[1], flush=True); time.sleep(20)' > " .. pyf
-      .. " 2>/dev/null & echo $!"))
-    local pid = tonumber(p:read("*l"))
-    p:close()
-    local port
-    for _ = 1, 40 do
-      local f = io.open(pyf)
-      port = f and tonumber(f:read("*l") or "")
-      if f then f:close() end
-      if port then break end
-      sandbox.sleep(0.05)
-    end
+    local port, stop_listener = silent_listener()
     local ok, err = pcall(function()
       assert.is_number(port, "the silent listener did not start")
       sb:control("POST", "/webhook-sink/config", { timeout_ms = 300 })
@@ -214,8 +211,7 @@ describe("webhooks", function()
       assert.matches("[Tt]imed? ?out", d.deliveries[1].error_message)
       assert.is_true(d.deliveries[1].duration_ms >= 250)
     end)
-    os.execute("kill " .. pid .. " 2>/dev/null")
-    os.remove(pyf)
+    stop_listener()
     assert(ok, err)
   end)
 
@@ -238,10 +234,7 @@ describe("webhooks", function()
     submit()
     sb:control("POST", "/clock", { advance_ms = 5000 })
     sb:api("GET", "/auth/validate-key")
-    for _ = 1, 40 do
-      if received().count > 0 then break end
-      sandbox.sleep(0.05)
-    end
+    sandbox.poll(40, 0.05, function() return received().count > 0 end)
     assert.equals(1, received().count)
     sb:control("POST", "/reset")
     assert.equals(0, received().count)
@@ -253,21 +246,7 @@ describe("webhooks", function()
 
   it("stops promptly while a delivery is in flight (the worker is joined)", function()
     local other = sandbox.start()
-    local pyf = os.tmpname()
-    local p = assert(io.popen("python3 -c 'import socket,time\n"
-      .. "s=socket.socket(); s.bind((\"127.0.0.1\",0)); s.listen(8)\n"
-      .. "print(s.getsockname()[1], flush=True); time.sleep(20)' > " .. pyf
-      .. " 2>/dev/null & echo $!"))
-    local pid = tonumber(p:read("*l"))
-    p:close()
-    local port
-    for _ = 1, 40 do
-      local f = io.open(pyf)
-      port = f and tonumber(f:read("*l") or "")
-      if f then f:close() end
-      if port then break end
-      sandbox.sleep(0.05)
-    end
+    local port, stop_listener = silent_listener()
     local ok, err = pcall(function()
       local status = other:api("POST", "/enrich/bulk", { body = { contacts = contacts(1),
         webhook_url = "http://127.0.0.1:" .. port .. "/slow" } })
@@ -281,8 +260,7 @@ describe("webhooks", function()
       assert.is_false(other.killed_by_watchdog)
     end)
     other:stop()
-    os.execute("kill " .. pid .. " 2>/dev/null")
-    os.remove(pyf)
+    stop_listener()
     assert(ok, err)
   end)
 end)

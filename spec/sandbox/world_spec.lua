@@ -4,7 +4,7 @@
 -- seed -> same search results, on the same engine and across Lua 5.4 and LuaJIT builds).
 local sandbox = require "spec.helpers.sandbox"
 
-package.path = "sandbox/lua/?.lua;sandbox/lua/?/init.lua;" .. package.path
+sandbox.use_modules()
 local world = require "sandbox.world"
 
 local function digest(w)
@@ -204,22 +204,10 @@ end)
 
 -- Over HTTP: three sandboxes, two with seed 7 and one with seed 8.
 describe("sandbox world (HTTP)", function()
-  local a, b, c
+  local a = sandbox.suite { args = { "--seed", "7", "--rate-limit", "off" } }
+  local b = sandbox.suite { args = { "--seed", "7", "--rate-limit", "off" } }
+  local c = sandbox.suite { args = { "--seed", "8", "--rate-limit", "off" } }
   local FILTERS = { seniorities = { "vp", "director" }, departments = { "Sales" }, limit = 50 }
-
-  setup(function()
-    a = sandbox.start { args = { "--seed", "7", "--rate-limit", "off" } }
-    b = sandbox.start { args = { "--seed", "7", "--rate-limit", "off" } }
-    c = sandbox.start { args = { "--seed", "8", "--rate-limit", "off" } }
-  end)
-
-  teardown(function()
-    for _, sb in ipairs { a, b, c } do
-      if sb then
-        sb:stop()
-      end
-    end
-  end)
 
   local function ids(sb, path, body, field)
     local status, res = sb:api("POST", path, { body = body })

@@ -1,9 +1,8 @@
 -- The layering rules of DESIGN.md that the build cannot enforce by itself.
+local run = require "spec.helpers.run"
+
 local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("*a")
-  f:close()
-  return s
+  return assert(run.read_file(path), "cannot read " .. path)
 end
 
 local function lines_of(cmd)

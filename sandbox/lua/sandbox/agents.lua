@@ -18,11 +18,12 @@
 --
 -- State area `agents`: { by_id, order (run ids, oldest first), active (ids), seq }.
 local costs = require "sandbox.costs"
+local http = require "sandbox.http"
 local json = require "sandbox.json"
 local ledger = require "sandbox.ledger"
 local leads = require "sandbox.leads"
-local native = require "sandbox.native"
 local state_mod = require "sandbox.state"
+local util = require "sandbox.util"
 local workflows = require "sandbox.workflows"
 local world = require "sandbox.world"
 
@@ -44,8 +45,7 @@ local function area(state)
 end
 
 local function roll(state, s)
-  return tonumber(native.sha256_hex(tostring(state.config.seed or 0) .. "|agent|" .. s)
-    :sub(1, 8), 16) % 100
+  return util.roll(state, "agent|" .. s, 100)
 end
 
 -- Values ---------------------------------------------------------------------------------
@@ -375,7 +375,7 @@ function M.results_body(state, run)
     note = format("Run %s: %d of %d rows done. Poll again in a few seconds.", run.status,
       run.processed, run.total)
   end
-  return {
+  return http.envelope({
     smart_agent_task_id = run.run_id,
     status = run.status,
     progress = progress,
@@ -383,13 +383,9 @@ function M.results_body(state, run)
     succeeded = run.succeeded,
     failed = run.failed,
     results = json.array(run.results), -- (restored state loses the array mark)
-    task_id = null,
-    timestamp_ms = state:now_ms(),
-    agent_instructions = note,
-    usage = null,
     message = run.out_of_credits and "The run stopped: the organization ran out of credits."
       or null,
-  }
+  }, state:now_ms(), note)
 end
 
 return M

@@ -29,6 +29,7 @@ local errors = require "sandbox.errors"
 local json = require "sandbox.json"
 local prng = require "sandbox.prng"
 local state_mod = require "sandbox.state"
+local util = require "sandbox.util"
 
 local M = {}
 
@@ -81,23 +82,6 @@ function M.stamp(ms)
   return os.date("!%Y-%m-%d %H:%M:%S", floor(ms / 1000))
 end
 
-local function set_of(list)
-  local s = {}
-  for _, v in ipairs(list) do
-    s[v] = true
-  end
-  return s
-end
-
-local function sorted(list)
-  local t = {}
-  for i, v in ipairs(list) do
-    t[i] = v
-  end
-  table.sort(t)
-  return t
-end
-
 -- The identity around state's built-in one: users and orgs by id, per-user scopes, the
 -- second organisation and the JWT sessions. Built once per state (identity survives resets).
 local function identity(state)
@@ -114,7 +98,7 @@ local function identity(state)
   end
   local garage = {
     id = "org_2sbxSumoGarage", name = "Sumo Garage", tier = "free", appsumo_tier = 2,
-    features = json.array(sorted(gated_features)), api_access = false,
+    features = json.array(util.sorted_copy(gated_features)), api_access = false,
   }
   local theo = { id = "user_2sbxTheoLind", name = "Theo Lind", email = "theo.lind@example.com" }
   id = { orgs = {}, users = {}, scopes = {}, builtin = {}, jwts = {} }
@@ -122,7 +106,7 @@ local function identity(state)
   id.users[owner.id], id.users[reader.id], id.users[theo.id] = owner, reader, theo
   id.user_org = { [owner.id] = org, [reader.id] = org, [theo.id] = garage }
   local function grant(user, list)
-    id.scopes[user.id] = { list = json.array(list), set = set_of(list) }
+    id.scopes[user.id] = { list = json.array(list), set = util.set_of(list) }
   end
   grant(theo, state_mod.ALL_SCOPES)
   for _, k in pairs(state.keys) do

@@ -34,8 +34,10 @@
 local cohorts = require "sandbox.cohorts"
 local errors = require "sandbox.errors"
 local json = require "sandbox.json"
+local ledger = require "sandbox.ledger"
 local lists = require "sandbox.lists"
 local quotes = require "sandbox.quotes"
+local util = require "sandbox.util"
 
 local M = {}
 
@@ -144,18 +146,27 @@ local function tier_from(rid, r, field)
   return "partial"
 end
 
+--- 404 not_found for a lead list the caller cannot read: status, body. `fields` (optional)
+-- replaces or adds error fields (fix, details, ...).
+function M.list_not_found(ctx, list_id, fields)
+  local f = {
+    problem = "The lead list " .. tostring(list_id):sub(1, 80) .. " was not found.",
+    cause = "No list with this id is accessible to your API key.",
+    fix = "List your lists with GET /lead-lists.",
+  }
+  for k, v in pairs(fields or {}) do
+    f[k] = v
+  end
+  return errors.build("not_found", ctx.request_id, f)
+end
+
 local function need_list(ctx, r, tool)
   if not present(r.list_id) then
     return bad(ctx.request_id, tool .. " needs list_id.", { field = "list_id" })
   end
   local list = lists.get(ctx.state, r.list_id, ctx)
   if not list then
-    local status, body = errors.build("not_found", ctx.request_id, {
-      problem = "The lead list " .. tostring(r.list_id):sub(1, 80) .. " was not found.",
-      cause = "No list with this id is accessible to your API key.",
-      fix = "List your lists with GET /lead-lists.",
-    })
-    return nil, status, body
+    return nil, M.list_not_found(ctx, r.list_id)
   end
   return list
 end
@@ -201,11 +212,7 @@ local function check_points(ctx, r, kind)
   end
   for _, p in ipairs(r.data_points) do
     if not allowed[p] then
-      local names = {}
-      for k in pairs(allowed) do
-        names[#names + 1] = k
-      end
-      table.sort(names)
+      local names = util.sorted_keys(allowed)
       return bad(ctx.request_id, format("%s is not a %s data point (use %s).", tostring(p),
         kind, list_of(names)), { field = "data_points", allowed = json.array(names) })
     end
@@ -467,6 +474,32 @@ function M.compute(ctx, tool, r)
   end
   out.binding = quotes.binding(tool, ctx.org.id, out.binding_fields)
   return out
+end
+
+--- 400 insufficient_credits for a `tool` call costing `cost`: status, body.
+function M.insufficient(ctx, tool, cost)
+  return ledger.insufficient(ctx.request_id, ctx.state, cost, "This " .. tool .. " call")
+end
+
+--- The checks before a paid call runs: prices `tool` for r (M.compute), verifies quote_id
+-- against the price (quotes.verify; opts: what, required) and checks that the balance covers
+-- it. Returns priced and the quote record (false without a quote; pass it to quotes.commit
+-- once the call is done), or nil, status, body.
+function M.authorize(ctx, tool, r, quote_id, opts)
+  local priced, status, body = M.compute(ctx, tool, r)
+  if not priced then
+    return nil, status, body
+  end
+  local state = ctx.state
+  local rec, qs, qb = quotes.verify(state, ctx.request_id, quote_id, priced.binding,
+    priced.cost, opts)
+  if rec == nil then
+    return nil, qs, qb
+  end
+  if ledger.shortfall(state, priced.cost) then
+    return nil, M.insufficient(ctx, tool, priced.cost)
+  end
+  return priced, rec
 end
 
 return M

@@ -1,4 +1,7 @@
---- Small HTTP helpers for handlers: query strings and credential redaction.
+--- Small HTTP helpers for handlers: query strings, credential redaction and the envelope of
+-- MCP-style response bodies.
+local null = require("sandbox.json").null
+
 local M = {}
 
 local char, tonumber = string.char, tonumber
@@ -53,6 +56,18 @@ end
 --- s with anything that looks like a clapi_ key cut down to "clapi_…" (for log lines).
 function M.scrub(s)
   return (tostring(s):gsub("clapi_[%w_%-]+", "clapi_" .. ELLIPSIS))
+end
+
+--- body completed with the envelope fields: timestamp_ms = now_ms, agent_instructions = note
+-- and usage = usage (json.null when nil); task_id and message keep the values body already
+-- has (json.null when it has none). Returns body.
+function M.envelope(body, now_ms, note, usage)
+  body.task_id = body.task_id or null
+  body.timestamp_ms = now_ms
+  body.agent_instructions = note or null
+  body.usage = usage or null
+  body.message = body.message or null
+  return body
 end
 
 --- Header names whose values are credentials, redacted wherever they are recorded.

@@ -39,12 +39,13 @@
 local json = require "sandbox.json"
 local prng = require "sandbox.prng"
 local state_mod = require "sandbox.state"
+local util = require "sandbox.util"
 local world = require "sandbox.world"
 
 local M = {}
 
 local null = json.null
-local format, floor = string.format, math.floor
+local format = string.format
 
 state_mod.register("leads", function()
   return { by_id = {}, by_person = {}, seq = 0 }
@@ -55,9 +56,7 @@ local function area(state)
 end
 
 --- "YYYY-MM-DDTHH:MM:SSZ" for epoch milliseconds.
-function M.iso(ms)
-  return os.date("!%Y-%m-%dT%H:%M:%SZ", floor(ms / 1000))
-end
+M.iso = util.iso
 
 -- Ids: a counter scrambled by an odd multiplier modulo 2^32 (a bijection, so ids never
 -- collide), offset by a seed-derived salt. Exact on Lua 5.4 integers and LuaJIT doubles.
@@ -233,12 +232,7 @@ function M.is_enriched(lead)
   return lead.email ~= nil or lead.phone ~= nil
 end
 
-local function opt(v)
-  if v == nil then
-    return null
-  end
-  return v
-end
+local opt = util.or_null
 
 function M.row(lead)
   return {

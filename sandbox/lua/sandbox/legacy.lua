@@ -34,6 +34,7 @@ local ledger = require "sandbox.ledger"
 local lists = require "sandbox.lists"
 local prng = require "sandbox.prng"
 local state_mod = require "sandbox.state"
+local util = require "sandbox.util"
 local webhooks = require "sandbox.webhooks"
 local world = require "sandbox.world"
 
@@ -68,12 +69,7 @@ function M.uuid(g)
     h:sub(18, 20), h:sub(21, 32))
 end
 
-local function iso(ms)
-  if not ms then
-    return null
-  end
-  return leads.iso(ms)
-end
+local iso = util.iso_or_null
 
 -- Truth for a contact the world does not know: seeded by the contact's identity, so the same
 -- contact gives the same answer in every run with the same seed.
@@ -331,12 +327,7 @@ function M.task(app, who, task_id)
   return wf, t.i
 end
 
-local function opt(v)
-  if v == nil then
-    return null
-  end
-  return v
-end
+local opt = util.or_null
 
 --- One contact's result item (the webhook's `results` item, plus workflow_id and lead_id).
 function M.item(wf, c)
@@ -455,12 +446,7 @@ function M.pump(app)
     local now = state:now_ms()
     if a.active_n > 0 and a.next_due_ms and now >= a.next_due_ms then
       local fault = fault_of(app)
-      local due = {}
-      for id in pairs(a.active) do
-        due[#due + 1] = id
-      end
-      table.sort(due)
-      for _, id in ipairs(due) do
+      for _, id in ipairs(util.sorted_keys(a.active)) do
         local wf = a.workflows[id]
         if wf and wf.done_ms <= now then
           M.advance(state, wf, now, fault)

@@ -47,14 +47,15 @@
 --       list_protected), 3 leads;
 --   "Rowan's scratchpad"  owner Rowan Reed (the read-only key's user), private, 5 leads:
 --       invisible (404) to the full-access key's user.
+local http = require "sandbox.http"
 local json = require "sandbox.json"
 local leads = require "sandbox.leads"
 local state_mod = require "sandbox.state"
+local util = require "sandbox.util"
 local world = require "sandbox.world"
 
 local M = {}
 
-local null = json.null
 local lower = string.lower
 
 M.MCP_RESULTS = "MCP Results"
@@ -261,15 +262,10 @@ function M.accessible(state, who)
   return out
 end
 
-local function opt(v)
-  if v == nil then
-    return null
-  end
-  return v
-end
+local opt = util.or_null
 
 function M.detail(state, list, fields)
-  local body = {
+  local body = http.envelope({
     list_id = list.list_id,
     name = list.name,
     description = opt(list.description),
@@ -278,12 +274,7 @@ function M.detail(state, list, fields)
     folder_id = opt(list.folder_id),
     created_at = list.created_at,
     reused = false,
-    task_id = null,
-    timestamp_ms = state:now_ms(),
-    agent_instructions = null,
-    usage = null,
-    message = null,
-  }
+  }, state:now_ms())
   for k, v in pairs(fields or {}) do
     body[k] = v
   end

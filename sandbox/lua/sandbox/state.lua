@@ -11,6 +11,7 @@
 --     never from os.time.
 -- `state.credits` and `state.ledger` are shorthands for data.credits and data.ledger.
 local json = require "sandbox.json"
+local util = require "sandbox.util"
 
 local M = {}
 
@@ -30,22 +31,7 @@ M.FEATURES = {
 
 M.INITIAL_CREDITS = 5000
 
-local function set_of(list)
-  local s = {}
-  for _, v in ipairs(list) do
-    s[v] = true
-  end
-  return s
-end
-
-local function sorted_copy(list)
-  local t = {}
-  for i, v in ipairs(list) do
-    t[i] = v
-  end
-  table.sort(t)
-  return t
-end
+local set_of, sorted_copy = util.set_of, util.sorted_copy
 
 -- Immutable identity: built once per sandbox, shared by resets.
 local function build_identity(config)

@@ -23,6 +23,7 @@
 -- Messages and `type` codes follow pydantic v2 ("missing", "extra_forbidden", "string_type",
 -- "string_too_short", "too_long", "int_parsing", "greater_than_equal", "enum", ...).
 local json = require "sandbox.json"
+local util = require "sandbox.util"
 
 local M = {}
 
@@ -103,12 +104,7 @@ local function check_object(v, schema, loc, errs)
   for _, name in ipairs(missing) do
     errs[#errs + 1] = M.error(with(loc, name), "missing", "Field required", v)
   end
-  local keys = {}
-  for k in pairs(v) do
-    keys[#keys + 1] = k
-  end
-  table.sort(keys)
-  for _, k in ipairs(keys) do
+  for _, k in ipairs(util.sorted_keys(v)) do
     local field = schema.fields[k]
     if field then
       check_value(v[k], field, with(loc, k), errs)
@@ -205,12 +201,7 @@ check_value = function(v, f, loc, errs)
     if f.schema then
       check_object(v, f.schema, loc, errs)
     elseif f.values then
-      local keys = {}
-      for k in pairs(v) do
-        keys[#keys + 1] = k
-      end
-      table.sort(keys)
-      for _, k in ipairs(keys) do
+      for _, k in ipairs(util.sorted_keys(v)) do
         check_value(v[k], f.values, with(loc, k), errs)
       end
     end

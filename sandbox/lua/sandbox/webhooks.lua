@@ -26,6 +26,7 @@ local json = require "sandbox.json"
 local http = require "sandbox.http"
 local prng = require "sandbox.prng"
 local state_mod = require "sandbox.state"
+local util = require "sandbox.util"
 
 local M = {}
 
@@ -62,12 +63,7 @@ local function area(state)
   return state.data.webhooks
 end
 
-local function iso(ms)
-  if not ms then
-    return null
-  end
-  return os.date("!%Y-%m-%dT%H:%M:%SZ", floor(ms / 1000))
-end
+local iso = util.iso_or_null
 
 --- "http(s)://loopback[:port]/..." check for a webhook_url: true, or nil, pydantic error type
 -- and message.

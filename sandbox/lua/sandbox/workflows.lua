@@ -22,12 +22,13 @@
 -- State area `workflows`: { by_id, active (ids of non-terminal runs), by_task (cl-task_ ->
 -- workflow id), seq, next_due (virtual ms of the next event of any active run; a request
 -- before then does no work) }.
+local http = require "sandbox.http"
 local json = require "sandbox.json"
 local ledger = require "sandbox.ledger"
 local leads = require "sandbox.leads"
 local lists = require "sandbox.lists"
-local native = require "sandbox.native"
 local state_mod = require "sandbox.state"
+local util = require "sandbox.util"
 local world = require "sandbox.world"
 
 local M = {}
@@ -84,14 +85,12 @@ function M.price(tier)
   return M.PRICE[M.tier(tier)] or 1
 end
 
--- A number in [0, 100) from a string, stable for a seed (for synthetic outcomes).
-local function roll(seed, s)
-  return tonumber(native.sha256_hex(seed .. "|" .. s):sub(1, 8), 16) % 100
+-- A number in [0, 100) from a string, stable for the seed (for synthetic outcomes).
+local function roll(state, s)
+  return util.roll(state, s, 100)
 end
 
-local function nonempty(v)
-  return type(v) == "string" and v ~= "" and v or nil
-end
+local nonempty = util.nonempty
 
 --- Whether contact fields identify a person: a strong identifier, or first + last name with a
 -- company name or domain.
@@ -117,7 +116,6 @@ function M.truth(state, lead)
   if not M.identifiable(lead) then
     return nil
   end
-  local seed = tostring(state.config.seed or 0)
   local ident = (lead.email or "") .. "|" .. (lead.linkedin_url or "") .. "|"
     .. (lead.first_name or "") .. "|" .. (lead.last_name or "") .. "|" .. (lead.domain or "")
     .. "|" .. (lead.company or "")
@@ -127,13 +125,13 @@ function M.truth(state, lead)
     email = (world.fold(lead.first_name) .. "." .. world.fold(lead.last_name)):gsub("[^%w%.]", "")
       .. "@" .. domain
   end
-  local email_found = email ~= nil and (lead.email ~= nil or roll(seed, "e" .. ident) < 60)
-  local phone_found = roll(seed, "p" .. ident) < 25
-  local r = roll(seed, "n" .. ident)
+  local email_found = email ~= nil and (lead.email ~= nil or roll(state, "e" .. ident) < 60)
+  local phone_found = roll(state, "p" .. ident) < 25
+  local r = roll(state, "n" .. ident)
   return {
     email = email, email_found = email_found,
     email_status = email_found and "valid" or "invalid",
-    phone = lead.phone or format("+1415555%04d", (r * 97 + roll(seed, "q" .. ident)) % 10000),
+    phone = lead.phone or format("+1415555%04d", (r * 97 + roll(state, "q" .. ident)) % 10000),
     phone_found = phone_found or lead.phone ~= nil,
     provider = ({ "hunter", "prospeo", "leadmagic", "wiza" })[r % 4 + 1],
   }
@@ -452,7 +450,7 @@ function M.status_body(state, wf, handle)
     note = format("Run %s: %d of %d leads processed. Poll again in a few seconds.", wf.status,
       wf.processed, wf.total)
   end
-  return {
+  return http.envelope({
     workflow_id = handle or wf.workflow_id,
     status = wf.status,
     progress = progress,
@@ -469,11 +467,8 @@ function M.status_body(state, wf, handle)
     credits_charged = terminal and wf.charged or null,
     credits_refunded = terminal and wf.refunded or null,
     task_id = wf.task_id or null,
-    timestamp_ms = now,
-    agent_instructions = note,
-    usage = null,
     message = wf.status == "failed" and (wf.refund_message or "The run failed.") or null,
-  }
+  }, now, note)
 end
 
 return M

@@ -32,6 +32,7 @@
 --   funding_stage, total_funding_usd (nil when bootstrapped), tech_stack, linkedin_url, slug,
 --   founded_year, ticker (public companies), description, email_pattern, catch_all
 local prng = require "sandbox.prng"
+local util = require "sandbox.util"
 
 local M = {}
 
@@ -734,9 +735,7 @@ function M.linkedin_slug(url)
   return slug and lower(slug) or nil
 end
 
-local function nonempty(v)
-  return type(v) == "string" and v ~= "" and v or nil
-end
+local nonempty = util.nonempty
 
 --- Finds a company by company_id, domain, ticker or name (fields as in EnrichCompanyRequest).
 function M.find_company(w, f)

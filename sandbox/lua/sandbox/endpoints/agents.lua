@@ -12,7 +12,6 @@ local costs = require "sandbox.costs"
 local errors = require "sandbox.errors"
 local http = require "sandbox.http"
 local json = require "sandbox.json"
-local ledger = require "sandbox.ledger"
 local lists = require "sandbox.lists"
 local quotes = require "sandbox.quotes"
 local validate = require "sandbox.validate"
@@ -35,14 +34,6 @@ M.RUN_SCHEMA = validate.object {
   overwrite = { type = "boolean" },
 }
 
-local function list_not_found(ctx, list_id)
-  return errors.build("not_found", ctx.request_id, {
-    problem = "The lead list " .. tostring(list_id):sub(1, 80) .. " was not found.",
-    cause = "No list with this id is accessible to your API key.",
-    fix = "List your lists with GET /lead-lists.",
-  })
-end
-
 function M.run(ctx)
   local b, errs = validate.body(ctx.req, M.RUN_SCHEMA)
   if not b then
@@ -51,7 +42,7 @@ function M.run(ctx)
   local state = ctx.state
   local list = lists.get(state, b.list_id, ctx)
   if not list then
-    return list_not_found(ctx, b.list_id)
+    return costs.list_not_found(ctx, b.list_id)
   end
   local agent = b.agent_type or "custom_ai"
   local prompt = b.prompt ~= null and b.prompt or nil
@@ -71,20 +62,12 @@ function M.run(ctx)
       details = { lead_count = n, threshold = M.APPROVAL_THRESHOLD },
     })
   end
-  local priced, ps, pb = costs.compute(ctx, "run_smart_agent", {
+  local priced, rec, err = costs.authorize(ctx, "run_smart_agent", {
     list_id = list.list_id, agent_type = agent, column_name = b.column_name,
     lead_scope = scope, max_rows = b.max_rows,
-  })
+  }, b.quote_id, { what = "smart-agents/run", required = true })
   if not priced then
-    return ps, pb
-  end
-  local rec, qs, qb = quotes.verify(state, ctx.request_id, b.quote_id, priced.binding,
-    priced.cost, { what = "smart-agents/run", required = true })
-  if rec == nil then
-    return qs, qb
-  end
-  if ledger.shortfall(state, priced.cost) then
-    return ledger.insufficient(ctx.request_id, state, priced.cost, "This run_smart_agent call")
+    return rec, err
   end
   local ids = {}
   local all = lists.lead_ids(list)
@@ -97,7 +80,7 @@ function M.run(ctx)
     overwrite = b.overwrite, lead_ids = ids, estimated_cost = priced.cost,
   })
   quotes.commit(state, rec)
-  return 200, {
+  return 200, http.envelope({
     smart_agent_task_id = run.run_id,
     smart_agent_task_ids = { [agent] = run.run_id },
     status = "pending",
@@ -105,12 +88,8 @@ function M.run(ctx)
     column_name = b.column_name,
     estimated_cost = priced.cost,
     task_id = run.run_id,
-    timestamp_ms = ctx.now_ms(),
-    agent_instructions = format("Running %s on %d leads (about %s credits, debited as rows "
-      .. "complete). Poll GET /smart-agents/%s.", agent, #ids, priced.cost, run.run_id),
-    usage = null,
-    message = null,
-  }
+  }, ctx.now_ms(), format("Running %s on %d leads (about %s credits, debited as rows "
+    .. "complete). Poll GET /smart-agents/%s.", agent, #ids, priced.cost, run.run_id))
 end
 
 -- A run is visible to who when its list is readable, or when who launched it.
@@ -130,7 +109,7 @@ function M.list_runs(ctx)
   local state = ctx.state
   local list_id = validate.query_string(query, "list_id")
   if list_id and list_id ~= "" and not lists.get(state, list_id, ctx) then
-    return list_not_found(ctx, list_id)
+    return costs.list_not_found(ctx, list_id)
   end
   local runs = agents.recent(state, ctx.org.id, limit, function(run)
     if list_id and list_id ~= "" and run.list_id ~= list_id then
@@ -144,16 +123,9 @@ function M.list_runs(ctx)
     agents.advance(state, run, now)
     out[i] = agents.summary(run)
   end
-  return 200, {
-    runs = out,
-    total = #out,
-    task_id = null,
-    timestamp_ms = now,
-    agent_instructions = null,
-    usage = #out == 0 and "No smart-agent runs yet: start one with POST /smart-agents/run "
-      .. "(estimate it first with tool run_smart_agent)." or null,
-    message = null,
-  }
+  return 200, http.envelope({ runs = out, total = #out }, now, nil, #out == 0
+    and "No smart-agent runs yet: start one with POST /smart-agents/run (estimate it first "
+    .. "with tool run_smart_agent)." or nil)
 end
 
 function M.get_run(ctx)

@@ -127,19 +127,24 @@ function M.create(ctx)
   return 201, out
 end
 
-local function not_found(ctx, key_id)
-  return errors.build("not_found", ctx.request_id, {
-    problem = "There is no API key " .. http.scrub(tostring(key_id)) .. " for this user.",
-    cause = "The key id is unknown, or the key belongs to another user or organization.",
-    fix = "List your keys with GET /api/v1/api-keys.",
-  })
-end
-
-function M.revoke(ctx)
+-- The caller's key named by the key_id path parameter, or nil and a 404 status, body.
+local function own_key(ctx)
   local key_id = ctx.params.key_id
   local row = apikeys.find(ctx.state, key_id, ctx.user, ctx.org)
   if not row then
-    return not_found(ctx, key_id)
+    return nil, errors.build("not_found", ctx.request_id, {
+      problem = "There is no API key " .. http.scrub(tostring(key_id)) .. " for this user.",
+      cause = "The key id is unknown, or the key belongs to another user or organization.",
+      fix = "List your keys with GET /api/v1/api-keys.",
+    })
+  end
+  return row
+end
+
+function M.revoke(ctx)
+  local row, status, body = own_key(ctx)
+  if not row then
+    return status, body
   end
   local changed = apikeys.revoke(ctx.state, row)
   return 200, {
@@ -159,10 +164,9 @@ function M.revoke_all(ctx)
 end
 
 function M.requests(ctx)
-  local key_id = ctx.params.key_id
-  local row = apikeys.find(ctx.state, key_id, ctx.user, ctx.org)
+  local row, status, body = own_key(ctx)
   if not row then
-    return not_found(ctx, key_id)
+    return status, body
   end
   local query = http.parse_query(ctx.req.query)
   local limit, err = validate.query_int(query, "limit", 100, 1, 500)

@@ -14,6 +14,7 @@ local errors = require "sandbox.errors"
 local json = require "sandbox.json"
 local ledger = require "sandbox.ledger"
 local quotes = require "sandbox.quotes"
+local util = require "sandbox.util"
 local validate = require "sandbox.validate"
 
 local M = {}
@@ -71,12 +72,7 @@ function M.request(ctx, body)
     })
     return nil, status, err
   end
-  local r = {}
-  for k, v in pairs(body) do
-    if v ~= null then
-      r[k] = v
-    end
-  end
+  local r = util.without_nulls(body)
   if validate.is_list(body.extra) and next(body.extra) ~= nil then
     return nil, bad(ctx.request_id, "extra must be an object.", { field = "extra" })
   end
@@ -89,11 +85,7 @@ function M.request(ctx, body)
     end
     table.sort(unknown)
     if unknown[1] then
-      local allowed = {}
-      for k in pairs(def.extras) do
-        allowed[#allowed + 1] = k
-      end
-      table.sort(allowed)
+      local allowed = util.sorted_keys(def.extras)
       return nil, bad(ctx.request_id, "extra keys outside the canonical set of " .. tool .. ": "
         .. table.concat(unknown, ", ") .. ".", {
           field = "extra", unknown_keys = json.array(unknown), allowed = json.array(allowed),

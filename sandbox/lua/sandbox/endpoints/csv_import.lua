@@ -24,13 +24,12 @@ local csv = require "sandbox.csv"
 local enrichment = require "sandbox.endpoints.enrichment"
 local errors = require "sandbox.errors"
 local json = require "sandbox.json"
-local ledger = require "sandbox.ledger"
 local leads = require "sandbox.leads"
 local lists = require "sandbox.lists"
 local native = require "sandbox.native"
-local quotes = require "sandbox.quotes"
 local state_mod = require "sandbox.state"
 local switches = require "sandbox.switches"
+local util = require "sandbox.util"
 local validate = require "sandbox.validate"
 local world = require "sandbox.world"
 
@@ -47,10 +46,7 @@ local format = string.format
 M.FIELDS = { "first_name", "last_name", "full_name", "email", "phone", "mobile_phone",
   "work_phone", "linkedin_url", "company_name", "company_domain", "job_title", "city", "state",
   "country" }
-local FIELD_SET = {}
-for _, f in ipairs(M.FIELDS) do
-  FIELD_SET[f] = true
-end
+local FIELD_SET = util.set_of(M.FIELDS)
 
 state_mod.register("csv_imports", function()
   return { by_key = {}, seq = 0 }
@@ -92,14 +88,6 @@ end
 
 local function idem_area(state)
   return state.data.csv_imports
-end
-
-local function prune_idem(a, now)
-  for k, v in pairs(a.by_key) do
-    if v.time_ms + M.IDEMPOTENCY_MS < now then
-      a.by_key[k] = nil
-    end
-  end
 end
 
 local function nonempty(s)
@@ -244,12 +232,7 @@ function M.import(ctx)
   end
   local find = header_index(records[1])
   local columns, missing = {}, {}
-  local names = {}
-  for field in pairs(b.column_mapping) do
-    names[#names + 1] = field
-  end
-  table.sort(names)
-  for _, field in ipairs(names) do
+  for _, field in ipairs(util.sorted_keys(b.column_mapping)) do
     local header = b.column_mapping[field]
     local idx = find(header)
     if idx then
@@ -306,23 +289,14 @@ function M.import(ctx)
   end
   local parsed = #records - 1
   local tier = etype and costs.tier(etype)
-  local rec, cost
+  local priced, rec
   if dispatch then
-    local priced, ps, pb = costs.compute(ctx, "bulk_import_csv", {
+    local err
+    priced, rec, err = costs.authorize(ctx, "bulk_import_csv", {
       list_id = list.list_id, enrichment_type = tier, row_count = #rows,
-    })
+    }, b.quote_id, { what = "csv-import" })
     if not priced then
-      return ps, pb
-    end
-    cost = priced.cost
-    local qs, qb
-    rec, qs, qb = quotes.verify(state, ctx.request_id, b.quote_id, priced.binding, cost,
-      { what = "csv-import" })
-    if rec == nil then
-      return qs, qb
-    end
-    if ledger.shortfall(state, cost) then
-      return ledger.insufficient(ctx.request_id, state, cost, "This bulk_import_csv call")
+      return rec, err
     end
   end
   local ids = {}
@@ -339,11 +313,12 @@ function M.import(ctx)
   lists.add_leads(state, list, ids)
   local wf
   if dispatch and #ids > 0 then
-    wf = enrichment.dispatch_bulk(ctx, list, ids, tier, cost, "csv")
+    local status, err
+    wf, status, err = enrichment.launch(ctx, enrichment.bulk_spec(ctx, list, ids, tier,
+      priced.cost, "csv"), priced, rec)
     if not wf then -- cannot happen after the balance check; keep the rows, report it
-      return ledger.insufficient(ctx.request_id, state, cost, "This bulk_import_csv call")
+      return status, err
     end
-    quotes.commit(state, rec)
   end
   local skipped = parsed - #rows
   local body = {
@@ -369,7 +344,7 @@ function M.import(ctx)
   if skey then
     idem.seq = idem.seq + 1
     if idem.seq % 64 == 0 then
-      prune_idem(idem, now)
+      util.prune_expired(idem.by_key, now, M.IDEMPOTENCY_MS)
     end
     idem.by_key[skey] = { time_ms = now, list_id = list.list_id, body = body }
   end

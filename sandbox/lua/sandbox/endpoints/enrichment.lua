@@ -10,11 +10,13 @@
 local cohorts = require "sandbox.cohorts"
 local costs = require "sandbox.costs"
 local errors = require "sandbox.errors"
+local http = require "sandbox.http"
 local json = require "sandbox.json"
 local ledger = require "sandbox.ledger"
 local lists = require "sandbox.lists"
 local quotes = require "sandbox.quotes"
 local switches = require "sandbox.switches"
+local util = require "sandbox.util"
 local validate = require "sandbox.validate"
 local workflows = require "sandbox.workflows"
 local world = require "sandbox.world"
@@ -24,9 +26,7 @@ local M = {}
 local null = json.null
 local format = string.format
 
-local function present(v)
-  return v ~= nil and v ~= null and v ~= ""
-end
+local present = util.present
 
 --- The API prefix the request came in on ("/api/v1/public" or "/api/v2").
 function M.prefix(ctx)
@@ -52,9 +52,7 @@ function M.fault(ctx)
 end
 
 function M.list_not_found(ctx, list_id)
-  return errors.build("not_found", ctx.request_id, {
-    problem = "The lead list " .. tostring(list_id):sub(1, 80) .. " was not found.",
-    cause = "No list with this id is accessible to your API key.",
+  return costs.list_not_found(ctx, list_id, {
     fix = "List your lists with GET /lead-lists, or omit lead_list_id to use \"MCP Results\".",
     details = { list_id = tostring(list_id):sub(1, 80) },
   })
@@ -67,18 +65,35 @@ local function invalid(ctx, problem, details, fix)
 end
 
 local function envelope(ctx, body, note)
-  body.task_id = body.task_id or null
-  body.timestamp_ms = ctx.now_ms()
-  body.agent_instructions = note or null
-  body.usage = null
-  body.message = body.message or null
-  return body
+  return http.envelope(body, ctx.now_ms(), note)
+end
+
+--- Dispatches the workflow `spec` (workflows.dispatch, reserving priced.cost), then redeems
+-- the quote record rec (costs.authorize): the workflow, or nil, status, body when the balance
+-- is short.
+function M.launch(ctx, spec, priced, rec)
+  local wf = workflows.dispatch(ctx.state, spec)
+  if not wf then
+    return nil, costs.insufficient(ctx, priced.tool, priced.cost)
+  end
+  quotes.commit(ctx.state, rec)
+  return wf
 end
 
 local function credits_note(ctx, reserved)
   return format("Reserved %d credits (you have %d left); unused credits are refunded when "
     .. "the run settles. Poll poll_url every few seconds until the status is terminal.",
     reserved, ctx.state.credits)
+end
+
+-- 200 and the body of a dispatched person or bulk run: `fields` with the workflow, its
+-- reservation and where to poll it.
+local function accepted(ctx, wf, fields)
+  fields.workflow_id = wf.workflow_id
+  fields.status = "pending"
+  fields.credits_reserved = wf.reserved
+  fields.poll_url = M.poll_url(ctx, wf.workflow_id)
+  return 200, envelope(ctx, fields, credits_note(ctx, wf.reserved))
 end
 
 -- ---------------------------------------------------------------------------------------
@@ -143,14 +158,10 @@ function M.person(ctx)
       return M.list_not_found(ctx, b.lead_list_id)
     end
   end
-  local priced = costs.compute(ctx, "enrich_person", { enrichment_type = tier })
-  local rec, qs, qb = quotes.verify(state, ctx.request_id, b.quote_id, priced.binding,
-    priced.cost, { what = "enrich_person" })
-  if rec == nil then
-    return qs, qb
-  end
-  if ledger.shortfall(state, priced.cost) then
-    return ledger.insufficient(ctx.request_id, state, priced.cost, "This enrich_person call")
+  local priced, rec, err = costs.authorize(ctx, "enrich_person", { enrichment_type = tier },
+    b.quote_id, { what = "enrich_person" })
+  if not priced then
+    return rec, err
   end
   if not list then
     list = lists.ensure(state, ctx, lists.MCP_RESULTS)
@@ -165,21 +176,14 @@ function M.person(ctx)
     domain = present(b.domain) and b.domain:lower() or nil,
     person_id = present(b.person_id) and b.person_id or nil,
   }
-  local wf = workflows.dispatch(state, {
+  local wf, status, body = M.launch(ctx, {
     kind = "person", org_id = ctx.org.id, user_id = ctx.user.id, list_id = list.list_id,
     tier = tier, contact = contact, fault = M.fault(ctx), reserve = priced.cost,
-  })
+  }, priced, rec)
   if not wf then
-    return ledger.insufficient(ctx.request_id, state, priced.cost, "This enrich_person call")
+    return status, body
   end
-  quotes.commit(state, rec)
-  return 200, envelope(ctx, {
-    workflow_id = wf.workflow_id,
-    status = "pending",
-    credits_reserved = wf.reserved,
-    lead_list_id = list.list_id,
-    poll_url = M.poll_url(ctx, wf.workflow_id),
-  }, credits_note(ctx, wf.reserved))
+  return accepted(ctx, wf, { lead_list_id = list.list_id })
 end
 
 -- ---------------------------------------------------------------------------------------
@@ -254,7 +258,7 @@ function M.company(ctx)
     return qs, qb
   end
   if not ledger.charge(state, 1, "enrich company", "enrichment/company") then
-    return ledger.insufficient(ctx.request_id, state, 1, "This enrich_company call")
+    return costs.insufficient(ctx, "enrich_company", 1)
   end
   quotes.commit(state, rec)
   local w = world.of(state)
@@ -341,20 +345,12 @@ function M.by_task(ctx)
     return cohorts.error(reason, ctx.request_id, b.task_id)
   end
   local tool = cohort.kind == "company" and "add_company_enrichments" or "add_person_enrichments"
-  local priced, ps, pb = costs.compute(ctx, tool, {
+  local priced, rec, err = costs.authorize(ctx, tool, {
     task_id = b.task_id, data_points = b.data_points,
     entity_ids = b.entity_ids ~= null and b.entity_ids or nil,
-  })
+  }, b.quote_id, { what = "enrichment/by-task", required = M.strict_quotes(ctx) })
   if not priced then
-    return ps, pb
-  end
-  local rec, qs, qb = quotes.verify(state, ctx.request_id, b.quote_id, priced.binding,
-    priced.cost, { what = "enrichment/by-task", required = M.strict_quotes(ctx) })
-  if rec == nil then
-    return qs, qb
-  end
-  if ledger.shortfall(state, priced.cost) then
-    return ledger.insufficient(ctx.request_id, state, priced.cost, "This " .. tool .. " call")
+    return rec, err
   end
   local ids = priced.entity_ids
   if cohort.kind == "company" then
@@ -392,11 +388,10 @@ function M.by_task(ctx)
   else
     spec.person_ids = ids
   end
-  local wf = workflows.dispatch(state, spec)
+  local wf, status, body = M.launch(ctx, spec, priced, rec)
   if not wf then
-    return ledger.insufficient(ctx.request_id, state, priced.cost, "This " .. tool .. " call")
+    return status, body
   end
-  quotes.commit(state, rec)
   local results = json.array()
   for i, id in ipairs(ids) do
     results[i] = { entity_id = id, status = "queued", error = null, company = null }
@@ -422,13 +417,13 @@ M.BULK_SCHEMA = validate.object {
   quote_id = { type = "string", required = true },
 }
 
---- Dispatches a bulk workflow over lead_ids (used by /enrichment/bulk and CSV import).
--- Returns wf, or nil when the balance is short.
-function M.dispatch_bulk(ctx, list, lead_ids, tier, cost, kind)
-  return workflows.dispatch(ctx.state, {
+--- The workflows.dispatch spec of a bulk run over lead_ids reserving cost (kind "bulk", or
+-- "csv" for CSV import; M.launch dispatches it).
+function M.bulk_spec(ctx, list, lead_ids, tier, cost, kind)
+  return {
     kind = kind or "bulk", org_id = ctx.org.id, user_id = ctx.user.id, list_id = list.list_id,
     tier = tier, lead_ids = lead_ids, fault = M.fault(ctx), reserve = cost,
-  })
+  }
 end
 
 function M.bulk(ctx)
@@ -452,36 +447,21 @@ function M.bulk(ctx)
         .. "csv-import).")
   end
   local tier = costs.tier(b.scope or "partial")
-  local priced, ps, pb = costs.compute(ctx, "enrich_list", { list_id = list.list_id,
-    scope = tier })
+  local priced, rec, err = costs.authorize(ctx, "enrich_list", { list_id = list.list_id,
+    scope = tier }, b.quote_id, { what = "enrichment/bulk", required = true })
   if not priced then
-    return ps, pb
-  end
-  local rec, qs, qb = quotes.verify(state, ctx.request_id, b.quote_id, priced.binding,
-    priced.cost, { what = "enrichment/bulk", required = true })
-  if rec == nil then
-    return qs, qb
-  end
-  if ledger.shortfall(state, priced.cost) then
-    return ledger.insufficient(ctx.request_id, state, priced.cost, "This enrich_list call")
+    return rec, err
   end
   local ids = {}
   for i, id in ipairs(lists.lead_ids(list)) do
     ids[i] = id
   end
-  local wf = M.dispatch_bulk(ctx, list, ids, tier, priced.cost)
+  local wf, status, body = M.launch(ctx, M.bulk_spec(ctx, list, ids, tier, priced.cost), priced,
+    rec)
   if not wf then
-    return ledger.insufficient(ctx.request_id, state, priced.cost, "This enrich_list call")
+    return status, body
   end
-  quotes.commit(state, rec)
-  return 200, envelope(ctx, {
-    workflow_id = wf.workflow_id,
-    status = "pending",
-    total_leads = wf.total,
-    estimated_cost = priced.cost,
-    credits_reserved = wf.reserved,
-    poll_url = M.poll_url(ctx, wf.workflow_id),
-  }, credits_note(ctx, wf.reserved))
+  return accepted(ctx, wf, { total_leads = wf.total, estimated_cost = priced.cost })
 end
 
 -- ---------------------------------------------------------------------------------------

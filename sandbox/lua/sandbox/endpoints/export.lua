@@ -32,7 +32,9 @@ local http = require "sandbox.http"
 local json = require "sandbox.json"
 local leads = require "sandbox.leads"
 local lists = require "sandbox.lists"
+local paging = require "sandbox.paging"
 local state_mod = require "sandbox.state"
+local util = require "sandbox.util"
 local validate = require "sandbox.validate"
 
 local M = {}
@@ -86,12 +88,7 @@ local function smart_columns(state, list)
     local lead = by_id[id]
     local sa = lead and lead.smart_agents
     if sa then
-      local keys = {}
-      for k in pairs(sa) do
-        keys[#keys + 1] = k
-      end
-      table.sort(keys)
-      for _, k in ipairs(keys) do
+      for _, k in ipairs(util.sorted_keys(sa)) do
         if not seen[k] then
           seen[k] = true
           out[#out + 1] = k
@@ -105,10 +102,7 @@ end
 -- The final column list, or nil and 422 errors. `loc` is where `columns` came from.
 local function resolve_columns(state, list, columns, include_smart, loc)
   local smart = smart_columns(state, list)
-  local smart_set = {}
-  for _, k in ipairs(smart) do
-    smart_set[k] = true
-  end
+  local smart_set = util.set_of(smart)
   local out, errs = {}, {}
   if columns then
     for i, c in ipairs(columns) do
@@ -132,10 +126,7 @@ local function resolve_columns(state, list, columns, include_smart, loc)
     return nil, errs
   end
   if include_smart then
-    local have = {}
-    for _, c in ipairs(out) do
-      have[c] = true
-    end
+    local have = util.set_of(out)
     for _, k in ipairs(smart) do
       if not have[k] then
         out[#out + 1] = k
@@ -207,11 +198,7 @@ end
 
 local function store(state, file)
   local a = state.data.exports
-  a.files[file.id] = file
-  a.order[#a.order + 1] = file.id
-  while #a.order > M.KEEP do
-    a.files[table.remove(a.order, 1)] = nil
-  end
+  util.keep_newest(a.files, a.order, file.id, file, M.KEEP)
 end
 
 function M.signed_url(ctx)
@@ -293,18 +280,10 @@ function M.json(ctx)
     return validate.response(errs)
   end
   local cursor = validate.query_string(q, "cursor")
-  local offset = 0
-  if cursor and cursor ~= "" then
-    offset = cursor:match("^%d+$") and #cursor <= 9 and tonumber(cursor)
-    if not offset then
-      return errors.build("validation_error", ctx.request_id, {
-        problem = "The cursor is malformed.",
-        cause = "A cursor must be passed back exactly as a previous response returned it; "
-          .. "the export does not rewind silently to the first page.",
-        fix = "Pass the cursor from the previous page unchanged, or omit it to start at the "
-          .. "top.",
-      })
-    end
+  local offset = paging.offset(cursor ~= "" and cursor or nil)
+  if not offset then
+    return paging.bad_cursor(ctx.request_id, "A cursor must be passed back exactly as a "
+      .. "previous response returned it; the export does not rewind silently to the first page.")
   end
   local ids, by_id = list.leads, state.data.leads.by_id
   local total = #ids
@@ -323,22 +302,11 @@ function M.json(ctx)
       rows[#rows + 1] = row
     end
   end
-  local next_cursor = null
-  if offset + limit < total then
-    next_cursor = format("%d", offset + limit)
-  end
-  return 200, {
-    list_id = list.list_id,
-    leads = rows,
-    total = total,
-    cursor = next_cursor,
-    task_id = null,
-    timestamp_ms = ctx.now_ms(),
-    agent_instructions = next_cursor ~= null and format("Showing %d of %d leads; pass "
-      .. "cursor %q for the next page.", #rows, total, next_cursor) or null,
-    usage = total == 0 and "The list is empty: nothing to export." or null,
-    message = null,
-  }
+  local next_cursor = paging.next_cursor(offset, limit, total)
+  return 200, http.envelope({ list_id = list.list_id, leads = rows, total = total,
+    cursor = next_cursor }, ctx.now_ms(), next_cursor ~= null and format("Showing %d of %d "
+    .. "leads; pass cursor %q for the next page.", #rows, total, next_cursor) or nil,
+    total == 0 and "The list is empty: nothing to export." or nil)
 end
 
 -- The signed download ------------------------------------------------------------------------

@@ -182,6 +182,15 @@ local function query_value(q, name)
   return v
 end
 
+-- 200 and body_of(state, wf) for the caller's workflow workflow_id, or 404.
+local function workflow_reply(ctx, workflow_id, body_of)
+  local wf = legacy.workflow(ctx.app, ctx, workflow_id)
+  if not wf then
+    return detail(404, "Workflow not found")
+  end
+  return 200, body_of(ctx.state, wf)
+end
+
 function M.status(ctx)
   local q = http.parse_query(ctx.req.query)
   local workflow_id, task_id = query_value(q, "workflow_id"), query_value(q, "task_id")
@@ -189,11 +198,7 @@ function M.status(ctx)
     return detail(400, M.EXACTLY_ONE)
   end
   if workflow_id then
-    local wf = legacy.workflow(ctx.app, ctx, workflow_id)
-    if not wf then
-      return detail(404, "Workflow not found")
-    end
-    return 200, legacy.status_body(ctx.state, wf)
+    return workflow_reply(ctx, workflow_id, legacy.status_body)
   end
   local wf, i = legacy.task(ctx.app, ctx, task_id)
   if not wf then
@@ -209,11 +214,7 @@ function M.deliveries(ctx)
     return validate.response({ validate.error({ "query", "workflow_id" }, "missing",
       "Field required", null) })
   end
-  local wf = legacy.workflow(ctx.app, ctx, workflow_id)
-  if not wf then
-    return detail(404, "Workflow not found")
-  end
-  return 200, webhooks.deliveries_body(ctx.state, wf)
+  return workflow_reply(ctx, workflow_id, webhooks.deliveries_body)
 end
 
 -- Control endpoints (no auth, outside the API path):

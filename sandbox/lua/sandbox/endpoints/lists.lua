@@ -25,6 +25,8 @@ local http = require "sandbox.http"
 local json = require "sandbox.json"
 local leads = require "sandbox.leads"
 local lists = require "sandbox.lists"
+local paging = require "sandbox.paging"
+local util = require "sandbox.util"
 local validate = require "sandbox.validate"
 
 local M = {}
@@ -80,25 +82,6 @@ local function folder_not_found(ctx, folder_id)
   })
 end
 
-local function bad_cursor(ctx)
-  return errors.build("validation_error", ctx.request_id, {
-    problem = "The cursor is malformed.",
-    cause = "A cursor must be passed back exactly as a previous response returned it.",
-    fix = "Pass the cursor from the previous page unchanged, or omit it to start at the top.",
-  })
-end
-
---- The offset an opaque cursor stands for: 0 when absent, nil when malformed.
-function M.parse_cursor(cursor)
-  if cursor == nil then
-    return 0
-  end
-  if not cursor:match("^%d+$") or #cursor > 9 then
-    return nil
-  end
-  return tonumber(cursor)
-end
-
 local function query(ctx)
   return http.parse_query(ctx.req.query)
 end
@@ -148,9 +131,9 @@ function M.index(ctx)
   if err then
     return validate.response { err }
   end
-  local offset = M.parse_cursor(validate.query_string(q, "cursor"))
+  local offset = paging.offset(validate.query_string(q, "cursor"))
   if not offset then
-    return bad_cursor(ctx)
+    return paging.bad_cursor(ctx.request_id)
   end
   local folder = validate.query_string(q, "folder_id")
   local all = lists.accessible(ctx.state, ctx)
@@ -167,22 +150,11 @@ function M.index(ctx)
   for i = offset + 1, math.min(offset + limit, #all) do
     page[#page + 1] = lists.summary(ctx.state, all[i])
   end
-  local cursor = null
-  if offset + limit < #all then
-    cursor = format("%d", offset + limit)
-  end
-  return 200, {
-    lists = page,
-    total = #all,
-    cursor = cursor,
-    task_id = null,
-    timestamp_ms = ctx.now_ms(),
-    agent_instructions = cursor ~= null and format("Showing %d of %d lists; pass cursor %q "
-      .. "for the next page.", #page, #all, cursor) or null,
-    usage = #all == 0 and "You have no lead lists yet: create one with POST /lead-lists."
-      or null,
-    message = null,
-  }
+  local cursor = paging.next_cursor(offset, limit, #all)
+  return 200, http.envelope({ lists = page, total = #all, cursor = cursor }, ctx.now_ms(),
+    cursor ~= null and format("Showing %d of %d lists; pass cursor %q for the next page.",
+      #page, #all, cursor) or nil,
+    #all == 0 and "You have no lead lists yet: create one with POST /lead-lists." or nil)
 end
 
 -- GET / PATCH / DELETE /lead-lists/{list_id} -----------------------------------------------
@@ -254,15 +226,8 @@ function M.delete(ctx)
     return protected(ctx, list, "deleted")
   end
   lists.delete(ctx.state, list)
-  return 200, {
-    list_id = list.list_id,
-    deleted = true,
-    task_id = null,
-    timestamp_ms = ctx.now_ms(),
-    agent_instructions = null,
-    usage = null,
-    message = "List deleted.",
-  }
+  return 200, http.envelope({ list_id = list.list_id, deleted = true, message = "List deleted." },
+    ctx.now_ms())
 end
 
 -- GET /lead-lists/{list_id}/leads ------------------------------------------------------------
@@ -277,9 +242,9 @@ function M.leads_page(ctx)
   if not list then
     return not_found(ctx, ctx.params.list_id)
   end
-  local offset = M.parse_cursor(validate.query_string(q, "cursor"))
+  local offset = paging.offset(validate.query_string(q, "cursor"))
   if not offset then
-    return bad_cursor(ctx)
+    return paging.bad_cursor(ctx.request_id)
   end
   local ids = list.leads
   local total = #ids
@@ -292,10 +257,7 @@ function M.leads_page(ctx)
       page_ids[#page_ids + 1] = lead.lead_id
     end
   end
-  local cursor = null
-  if offset + limit < total then
-    cursor = format("%d", offset + limit)
-  end
+  local cursor = paging.next_cursor(offset, limit, total)
   local task_id = null
   if page_ids[1] then
     task_id = cohorts.create(ctx.state, ctx.org.id, "person", page_ids, "list_page",
@@ -310,18 +272,10 @@ function M.leads_page(ctx)
     note = note .. " task_id is a cohort of this page's leads (valid for one hour): pass it to "
       .. "POST /enrichment/by-task to enrich them."
   end
-  return 200, {
-    list_id = list.list_id,
-    leads = rows,
-    total = total,
-    cursor = cursor,
-    task_id = task_id,
-    timestamp_ms = ctx.now_ms(),
-    agent_instructions = note,
-    usage = total == 0 and ("This list is empty. Add leads with POST /lead-lists/"
-      .. list.list_id .. "/leads or import a CSV.") or null,
-    message = null,
-  }
+  return 200, http.envelope({
+    list_id = list.list_id, leads = rows, total = total, cursor = cursor, task_id = task_id,
+  }, ctx.now_ms(), note, total == 0 and ("This list is empty. Add leads with POST /lead-lists/"
+    .. list.list_id .. "/leads or import a CSV.") or nil)
 end
 
 -- POST /lead-lists/{list_id}/leads -------------------------------------------------------
@@ -330,14 +284,6 @@ local function idem_store(state)
   local a = state.data.lists
   a.idempotency = a.idempotency or {}
   return a.idempotency
-end
-
-local function prune_idem(store, now)
-  for k, e in pairs(store) do
-    if e.time_ms + IDEMPOTENCY_TTL_MS < now then
-      store[k] = nil
-    end
-  end
 end
 
 local function add_mode_errors(v)
@@ -424,10 +370,7 @@ function M.add_leads(ctx)
     end
     local wanted = cohort.entity_ids
     if v.entity_ids ~= nil and v.entity_ids ~= null then
-      local set = {}
-      for _, id in ipairs(cohort.entity_ids) do
-        set[id] = true
-      end
+      local set = util.set_of(cohort.entity_ids)
       errs = {}
       for i, id in ipairs(v.entity_ids) do
         if not set[id] then
@@ -468,7 +411,7 @@ function M.add_leads(ctx)
     local a = state.data.lists
     a.idem_count = (a.idem_count or 0) + 1
     if a.idem_count % 64 == 0 then
-      prune_idem(store, now)
+      util.prune_expired(store, now, IDEMPOTENCY_TTL_MS)
     end
     store[skey] = { time_ms = now, list_id = list.list_id, body = body }
   end

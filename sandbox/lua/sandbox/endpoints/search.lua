@@ -60,7 +60,9 @@
 -- or belongs to another search; 401; 403 insufficient_scope.
 local cohorts = require "sandbox.cohorts"
 local errors = require "sandbox.errors"
+local http = require "sandbox.http"
 local json = require "sandbox.json"
+local util = require "sandbox.util"
 local validate = require "sandbox.validate"
 local world = require "sandbox.world"
 
@@ -230,12 +232,7 @@ end
 -- Cursors: "<offset>.<fingerprint of the filters>" (opaque to clients).
 local function fingerprint(kind, filters)
   local parts = { kind }
-  local keys = {}
-  for k in pairs(filters) do
-    keys[#keys + 1] = k
-  end
-  table.sort(keys)
-  for _, k in ipairs(keys) do
+  for _, k in ipairs(util.sorted_keys(filters)) do
     local v = filters[k]
     local items = {}
     if type(v) == "table" then
@@ -409,22 +406,22 @@ local function person_text(p, c)
   return t
 end
 
-local function person_location(p)
-  local t = p.location_lc
+-- world.fold_text(r[field]), cached on the (immutable) record as r[key].
+local function folded(r, field, key)
+  local t = r[key]
   if not t then
-    t = world.fold_text(p.location)
-    p.location_lc = t
+    t = world.fold_text(r[field])
+    r[key] = t
   end
   return t
 end
 
+local function person_location(p)
+  return folded(p, "location", "location_lc")
+end
+
 local function title_lc(p)
-  local t = p.title_lc
-  if not t then
-    t = world.fold_text(p.title)
-    p.title_lc = t
-  end
-  return t
+  return folded(p, "title", "title_lc")
 end
 
 -- Envelope helpers --------------------------------------------------------------------------
@@ -524,23 +521,19 @@ local function run_search(ctx, schema, spec, kind, limits)
   if kind == "company" then
     one, many = "company", "companies"
   end
-  local usage = null
+  local usage
   if total == 0 then
     usage = format("No %s matched these filters. Loosen them (fewer filters, broader "
       .. "terms), or read GET /search/%s/filters for the accepted values and their counts.",
       many, kind == "person" and "people" or "companies")
   end
-  return 200, {
+  return 200, http.envelope({
     [kind == "person" and "people" or "companies"] = rows,
     total = total,
     returned = #rows,
     cursor = cursor,
     task_id = task_id,
-    timestamp_ms = ctx.now_ms(),
-    agent_instructions = page_note(one, many, total, offset, #rows, cursor),
-    usage = usage,
-    message = null,
-  }
+  }, ctx.now_ms(), page_note(one, many, total, offset, #rows, cursor), usage)
 end
 
 function M.search_people(ctx)
@@ -636,19 +629,14 @@ function M.similar(ctx)
     ids[k] = c.id
   end
   local task_id = cohorts.create(ctx.state, ctx.org.id, "company", ids, "similar_companies")
-  return 200, {
+  return 200, http.envelope({
     seed_company = world.company_record(w, seed),
     companies = rows,
     total = #rows,
     task_id = task_id.task_id,
-    timestamp_ms = ctx.now_ms(),
-    agent_instructions = format("The %s most similar to %s (%s), best first; the seed "
-      .. "company is excluded. task_id is a company cohort of these rows: pass it to "
-      .. "POST /enrichment/by-task.", plural(#rows, "company", "companies"), seed.name,
-      seed.domain),
-    usage = null,
-    message = null,
-  }
+  }, ctx.now_ms(), format("The %s most similar to %s (%s), best first; the seed company is "
+    .. "excluded. task_id is a company cohort of these rows: pass it to POST "
+    .. "/enrichment/by-task.", plural(#rows, "company", "companies"), seed.name, seed.domain))
 end
 
 -- Filter vocabularies ---------------------------------------------------------------------
@@ -676,31 +664,8 @@ local function count_by(list, fn)
   return t
 end
 
-local function countries_of(records)
-  local counts, names = {}, {}
-  for _, r in ipairs(records) do
-    counts[r.country_code] = (counts[r.country_code] or 0) + 1
-    names[r.country_code] = r.country
-  end
-  local codes = {}
-  for code in pairs(counts) do
-    codes[#codes + 1] = code
-  end
-  table.sort(codes, function(a, b)
-    if counts[a] ~= counts[b] then
-      return counts[a] > counts[b]
-    end
-    return a < b
-  end)
-  local out = json.array()
-  for _, code in ipairs(codes) do
-    out[#out + 1] = { value = code, label = names[code], count = counts[code] }
-  end
-  return out
-end
-
-local function top(records, field, n)
-  local counts = count_by(records, function(r) return r[field] end)
+-- The keys of counts (key -> count), most counted first, then in key order.
+local function by_count(counts)
   local keys = {}
   for k in pairs(counts) do
     keys[#keys + 1] = k
@@ -711,6 +676,25 @@ local function top(records, field, n)
     end
     return a < b
   end)
+  return keys
+end
+
+local function countries_of(records)
+  local counts, names = {}, {}
+  for _, r in ipairs(records) do
+    counts[r.country_code] = (counts[r.country_code] or 0) + 1
+    names[r.country_code] = r.country
+  end
+  local out = json.array()
+  for _, code in ipairs(by_count(counts)) do
+    out[#out + 1] = { value = code, label = names[code], count = counts[code] }
+  end
+  return out
+end
+
+local function top(records, field, n)
+  local counts = count_by(records, function(r) return r[field] end)
+  local keys = by_count(counts)
   local out = json.array()
   for i = 1, math.min(n, #keys) do
     out[i] = keys[i]
@@ -807,39 +791,31 @@ local function company_filters(w)
   return f
 end
 
+-- The body of a filters endpoint: the filters, `total_key` = how many records there are, the
+-- limit bounds and a usage hint.
+local function filters_body(ctx, filters, total_key, total, limits, usage)
+  return http.envelope({
+    filters = filters,
+    [total_key] = total,
+    limit = { min = limits.min, max = limits.max, default = limits.default },
+  }, ctx.now_ms(), nil, usage)
+end
+
 function M.people_filters(ctx)
   local w = world.of(ctx.state)
-  return 200, {
-    filters = people_filters(w),
-    total_people = #w.people,
-    limit = { min = M.PEOPLE_LIMIT.min, max = M.PEOPLE_LIMIT.max,
-      default = M.PEOPLE_LIMIT.default },
-    task_id = null,
-    timestamp_ms = ctx.now_ms(),
-    agent_instructions = null,
-    usage = "POST /search/people with any of these filters (e.g. {\"seniorities\": [\"vp\"], "
+  return 200, filters_body(ctx, people_filters(w), "total_people", #w.people, M.PEOPLE_LIMIT,
+    "POST /search/people with any of these filters (e.g. {\"seniorities\": [\"vp\"], "
       .. "\"departments\": [\"Sales\"], \"limit\": 25}); every filter is optional, values of "
       .. "one filter are OR-ed and different filters are AND-ed. Search is free; rows carry no "
-      .. "email or phone: enrich the returned task_id with POST /enrichment/by-task.",
-    message = null,
-  }
+      .. "email or phone: enrich the returned task_id with POST /enrichment/by-task.")
 end
 
 function M.company_filters(ctx)
   local w = world.of(ctx.state)
-  return 200, {
-    filters = company_filters(w),
-    total_companies = #w.companies,
-    limit = { min = M.COMPANY_LIMIT.min, max = M.COMPANY_LIMIT.max,
-      default = M.COMPANY_LIMIT.default },
-    task_id = null,
-    timestamp_ms = ctx.now_ms(),
-    agent_instructions = null,
-    usage = "POST /search/companies with any of these filters (e.g. {\"industries\": "
+  return 200, filters_body(ctx, company_filters(w), "total_companies", #w.companies,
+    M.COMPANY_LIMIT, "POST /search/companies with any of these filters (e.g. {\"industries\": "
       .. "[\"Computer Software\"], \"company_sizes\": [\"51-200\"]}), or POST "
-      .. "/search/companies/similar with a domain. Search is free.",
-    message = null,
-  }
+      .. "/search/companies/similar with a domain. Search is free.")
 end
 
 function M.register(router)

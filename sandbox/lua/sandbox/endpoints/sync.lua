@@ -24,6 +24,7 @@
 -- a second sync of the same lead to the same provider is an update.
 local costs = require "sandbox.costs"
 local errors = require "sandbox.errors"
+local http = require "sandbox.http"
 local json = require "sandbox.json"
 local ledger = require "sandbox.ledger"
 local leads = require "sandbox.leads"
@@ -31,6 +32,7 @@ local lists = require "sandbox.lists"
 local native = require "sandbox.native"
 local quotes = require "sandbox.quotes"
 local state_mod = require "sandbox.state"
+local util = require "sandbox.util"
 local validate = require "sandbox.validate"
 
 local M = {}
@@ -62,13 +64,10 @@ M.SEQUENCER_SCHEMA = validate.object {
   quote_id = { type = "string", required = true },
 }
 
-local function present(v)
-  return v ~= nil and v ~= null and v ~= ""
-end
+local present = util.present
 
 local function roll(state, s)
-  return tonumber(native.sha256_hex(tostring(state.config.seed or 0) .. "|sync|" .. s)
-    :sub(1, 8), 16) % 1000
+  return util.roll(state, "sync|" .. s, 1000)
 end
 
 -- The leads a sync covers: the list's leads, or the cohort's (person ids become the org's
@@ -112,12 +111,7 @@ end
 
 local function store(state, rec)
   local a = state.data.syncs
-  a.by_id[rec.sync_id] = rec
-  a.order[#a.order + 1] = rec.sync_id
-  if #a.order > M.KEEP then
-    local drop = table.remove(a.order, 1)
-    a.by_id[drop] = nil
-  end
+  util.keep_newest(a.by_id, a.order, rec.sync_id, rec, M.KEEP)
 end
 
 local function crm_record(state, provider, objects, lead)
@@ -203,24 +197,11 @@ local function run(ctx, kind)
     })
   end
   local tool = kind == "crm" and "sync_to_crm" or "sync_to_sequencer"
-  local r = {}
-  for k, v in pairs(b) do
-    if v ~= null then
-      r[k] = v
-    end
-  end
   local state = ctx.state
-  local priced, ps, pb = costs.compute(ctx, tool, r)
+  local priced, rec, err = costs.authorize(ctx, tool, util.without_nulls(b), b.quote_id,
+    { what = "sync/" .. kind, required = true })
   if not priced then
-    return ps, pb
-  end
-  local rec, qs, qb = quotes.verify(state, ctx.request_id, b.quote_id, priced.binding,
-    priced.cost, { what = "sync/" .. kind, required = true })
-  if rec == nil then
-    return qs, qb
-  end
-  if ledger.shortfall(state, priced.cost) then
-    return ledger.insufficient(ctx.request_id, state, priced.cost, "This " .. tool .. " call")
+    return rec, err
   end
   quotes.commit(state, rec)
   local a = state.data.syncs
@@ -253,7 +234,7 @@ local function run(ctx, kind)
   end
   ledger.charge(state, billed, format("%s %s (%s)", tool, priced.provider, sync_id), sync_id)
   local status = counts.failed > 0 and "completed_with_errors" or "completed"
-  local body = {
+  local body = http.envelope({
     sync_id = sync_id,
     provider = priced.provider,
     status = status,
@@ -266,13 +247,10 @@ local function run(ctx, kind)
     records = records,
     list_id = priced.list and priced.list.list_id or null,
     task_id = priced.cohort and priced.cohort.task_id or null,
-    timestamp_ms = ctx.now_ms(),
-    agent_instructions = format("Synced %d of %d records to %s for %d credits.",
-      #records - counts.skipped - counts.failed, #records, priced.provider, billed),
-    usage = null,
     message = counts.failed > 0 and format("%d record(s) failed at the provider; sync them "
       .. "again later.", counts.failed) or null,
-  }
+  }, ctx.now_ms(), format("Synced %d of %d records to %s for %d credits.",
+    #records - counts.skipped - counts.failed, #records, priced.provider, billed))
   if kind == "crm" then
     body.sub_action = priced.sub_action or null
   else

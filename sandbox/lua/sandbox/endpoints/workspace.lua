@@ -1,4 +1,5 @@
 --- Workspace & identity (API.md §6.1): GET /whoami, GET /credits/balance.
+local http = require "sandbox.http"
 local json = require "sandbox.json"
 
 local M = {}
@@ -64,15 +65,8 @@ end
 --- CreditsBalanceResponse + envelope fields.
 function M.balance(ctx)
   local credits = ctx.state.credits
-  return 200, {
-    organization_id = ctx.org.id,
-    credits = credits,
-    timestamp_ms = ctx.now_ms(),
-    task_id = null,
-    agent_instructions = credits_note(credits),
-    usage = null,
-    message = null,
-  }
+  return 200, http.envelope({ organization_id = ctx.org.id, credits = credits }, ctx.now_ms(),
+    credits_note(credits))
 end
 
 function M.register(router)
