@@ -96,6 +96,17 @@ describe("conformance with the v2 schema", function()
       call("DELETE", "/lead-lists/" .. lid .. "/leads", { lead_ids = { lead_ids[1] } })
     end
     call("GET", "/lead-lists?limit=0") -- 422 HTTPValidationError
+    -- the same reads once every run has ended (terminal bodies carry more fields)
+    local _, cs = sb:control("POST", "/clock", { advance_ms = 3600 * 1000 })
+    assert.equals(200, cs)
+    if wf then call("GET", "/enrichment/status/" .. wf) end
+    if type(person) == "table" and person.workflow_id then
+      call("GET", "/enrichment/status/" .. person.workflow_id, nil, "/api/v2")
+    end
+    if run_id then call("GET", "/smart-agents/" .. run_id) end
+    call("GET", "/smart-agents")
+    call("GET", "/lead-lists/" .. lid .. "/leads?limit=50")
+    call("GET", "/export/json?list_id=" .. lid)
     call("DELETE", "/lead-lists/" .. lid)
 
     local results = validate(records)
