@@ -319,6 +319,18 @@ const char *cl_request_body(const cl_request *r, size_t *len) {
   return r->body.p ? r->body.p : "";
 }
 
+void cl_request_body_clear(cl_request *r) {
+  r->body.n = 0;
+  if (r->body.p) r->body.p[0] = '\0';
+}
+
+long cl_request_status_now(const cl_request *r) {
+  long status = 0;
+  if (r->finished) return r->status;
+  if (r->easy) curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+  return status;
+}
+
 const char *cl_request_headers(const cl_request *r, size_t *len) {
   *len = r->headers.n;
   return r->headers.p ? r->headers.p : "";

@@ -55,6 +55,11 @@ int cl_request_finished(const cl_request *r);
 /// 0 and the status, or -1 and the transport error in *err (kind, cause, sent).
 int cl_request_result(const cl_request *r, long *status, cl_error *err);
 const char *cl_request_body(const cl_request *r, size_t *len);
+/// Forgets the body received so far (after the caller has taken it from cl_request_body), so
+/// a streamed download holds no more than what arrived since the last call.
+void cl_request_body_clear(cl_request *r);
+/// The HTTP status of the response being received: 0 until its status line has arrived.
+long cl_request_status_now(const cl_request *r);
 /// Response header lines "Name: value\r\n" of the final response, concatenated.
 const char *cl_request_headers(const cl_request *r, size_t *len);
 /// Seconds spent, and whether this request reused a kept-alive connection.

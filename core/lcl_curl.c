@@ -242,6 +242,29 @@ static int lcl_request_result(lua_State *L) {
   return 1;
 }
 
+/// request:drain() -> the body received so far (forgotten by the request), and the HTTP status
+/// of the response being received (0 until its status line has arrived).
+static int lcl_request_drain(lua_State *L) {
+  lcl_request *q = check_request(L, 1);
+  size_t len;
+  const char *body = cl_request_body(q->r, &len);
+  lua_pushlstring(L, body, len);
+  cl_request_body_clear(q->r);
+  lua_pushinteger(L, cl_request_status_now(q->r));
+  return 2;
+}
+
+/// request:status() -> the HTTP status of the response being received (0 until known), and the
+/// number of body bytes received and not yet drained.
+static int lcl_request_status(lua_State *L) {
+  lcl_request *q = check_request(L, 1);
+  size_t len;
+  cl_request_body(q->r, &len);
+  lua_pushinteger(L, cl_request_status_now(q->r));
+  lua_pushinteger(L, (lua_Integer)len);
+  return 2;
+}
+
 static int lcl_request_close(lua_State *L) {
   lcl_request *q = luaL_checkudata(L, 1, REQUEST_MT);
   request_close(q);
@@ -255,6 +278,8 @@ int luaopen_cleanlist_curl(lua_State *L) {
                                                {NULL, NULL}};
   static const luaL_Reg request_methods[] = {{"finished", lcl_request_finished},
                                              {"result", lcl_request_result},
+                                             {"drain", lcl_request_drain},
+                                             {"status", lcl_request_status},
                                              {"close", lcl_request_close},
                                              {NULL, NULL}};
   static const luaL_Reg funcs[] = {{"transport", lcl_transport_new}, {NULL, NULL}};

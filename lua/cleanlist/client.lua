@@ -26,21 +26,34 @@ local OPTIONS = {
   max_retries = "number", transport = "table", clock = "function", sleep = "function",
   random = "function", wallclock = "function", trace = "function", ca_file = "string",
   rate_limit = "table|boolean", backoff_base = "number", backoff_cap = "number",
-  max_retry_wait = "number",
+  max_retry_wait = "number", on_wait = "function", organization_id = "string",
+  time_scale = "number",
 }
+
+-- Waits shorter than this are not announced through on_wait.
+local ANNOUNCE_AFTER = 1.0
+
+-- The options of client:request.
+local REQUEST_OPTIONS = {
+  query = "table", body = "table", idempotency_key = "string", sign = "boolean",
+  on_chunk = "function", root = "boolean",
+}
+local METHODS = { GET = true, POST = true, PATCH = true, PUT = true, DELETE = true, HEAD = true }
 
 local function config_error(message)
   return errors.new { kind = "config", message = message }
 end
 
-local function check_options(opts)
+-- Raises a config error for an unknown option or one of the wrong type; `what` names the call.
+local function check_options(opts, known, what, level)
   for k, v in pairs(opts) do
-    local want = OPTIONS[k]
+    local want = known[k]
     if not want then
-      error(config_error("unknown option '" .. tostring(k) .. "' for cleanlist.new"), 3)
+      error(config_error("unknown option '" .. tostring(k) .. "' for " .. what), level + 1)
     end
     if not want:find(type(v), 1, true) then
-      error(config_error("option '" .. k .. "' must be a " .. want .. ", not a " .. type(v)), 3)
+      error(config_error("option '" .. k .. "' of " .. what .. " must be a " .. want .. ", not a "
+        .. type(v)), level + 1)
     end
   end
 end
@@ -51,7 +64,8 @@ local function rate_limits(opt)
   for k, v in pairs(ratelimit.DEFAULTS) do limits[k] = v end
   if type(opt) == "table" then
     for k, v in pairs(opt) do
-      if limits[k] == nil or type(v) ~= "number" or v <= 0 then
+      local off = k == "per_org" and v == false
+      if limits[k] == nil or (not off and (type(v) ~= "number" or v <= 0)) then
         error(config_error("rate_limit." .. tostring(k) .. " is not a positive known limit"), 4)
       end
       limits[k] = v
@@ -60,12 +74,24 @@ local function rate_limits(opt)
   return limits
 end
 
+-- The sandbox started by `cleanlist --sandbox --time-scale X` exports its speed; a client
+-- pointed at a loopback sandbox agrees with it on time. Never applied to a remote API.
+local function time_scale_of(opt, loopback)
+  if opt then
+    if opt <= 0 then error(config_error("time_scale must be positive"), 4) end
+    return opt
+  end
+  local env = tonumber(os.getenv("CLEANLIST_TIME_SCALE") or "")
+  if loopback and env and env > 0 then return env end
+  return 1
+end
+
 --- cleanlist.new{...}: see README. Configuration problems (no key, a malformed key, a bad
 -- base URL, unknown options) raise a cleanlist.Error of kind "config" before anything is sent.
 function M.new(opts)
   opts = opts or {}
   if type(opts) ~= "table" then error(config_error("cleanlist.new expects a table of options"), 2) end
-  check_options(opts)
+  check_options(opts, OPTIONS, "cleanlist.new", 2)
   local credential, kerr = core.credential(opts.api_key)
   if not credential then error(config_error(kerr), 2) end
   local base_url = opts.base_url or os.getenv(core.BASE_URL_ENV) or core.DEFAULT_BASE_URL
@@ -85,12 +111,26 @@ function M.new(opts)
     wallclock = opts.wallclock or os.time,
     sleep = opts.sleep or core.sleep,
     random = opts.random or math.random,
+    on_wait = opts.on_wait,
+    organization_id = opts.organization_id,
+    time_scale = time_scale_of(opts.time_scale, parsed.loopback),
   }, Client)
+  self.origin = self.base_url:match("^(https?://[^/]+)")
   if self.timeout <= 0 or self.connect_timeout <= 0 then
     error(config_error("timeout and connect_timeout must be positive"), 2)
   end
   local limits = rate_limits(opts.rate_limit)
-  if limits then self.bucket = ratelimit.bucket(credential, limits) end
+  if limits then
+    limits.window = limits.window / self.time_scale
+    self.limits = limits
+    self.bucket = ratelimit.bucket(credential, limits)
+    if limits.per_org then
+      self.organization_id = self.organization_id or ratelimit.organization_of(credential)
+      if self.organization_id then
+        self.org_bucket = ratelimit.org_bucket(self.organization_id, limits)
+      end
+    end
+  end
   local transport, terr = opts.transport
   if not transport then
     transport, terr = require("cleanlist.transport.curl").new {
@@ -134,15 +174,54 @@ local function query_string(q)
   return #parts > 0 and ("?" .. concat(parts, "&")) or ""
 end
 
---- Waits: a timer of the scheduler inside a task, the client's sleep elsewhere.
-function Client:_sleep(seconds)
+local WAIT_MESSAGES = {
+  rate_limit = "rate limit: waiting %s before %s",
+  retry_after = "rate limited: waiting %s (Retry-After) before retrying %s",
+  backoff = "waiting %s before retrying %s",
+  poll = "waiting %s before polling %s again",
+}
+
+local function seconds_text(s)
+  if s < 10 then return ("%.1f s"):format(s) end
+  return ("%.0f s"):format(s)
+end
+
+--- Waits: a timer of the scheduler inside a task, the client's sleep elsewhere. A wait of a
+-- second or more is announced first through on_wait (the option, else cleanlist.on_wait):
+-- on_wait{reason = "rate_limit" | "retry_after" | "backoff" | "poll", seconds =, what =, message =}.
+function Client:_sleep(seconds, reason, what)
   if seconds <= 0 then return end
+  local hook = self.on_wait or package.loaded.cleanlist and package.loaded.cleanlist.on_wait
+  if hook and reason and seconds >= ANNOUNCE_AFTER then
+    what = what or "the request"
+    hook { reason = reason, seconds = seconds, what = what,
+      message = WAIT_MESSAGES[reason]:format(seconds_text(seconds), what) }
+  end
   if scheduler.in_task() then scheduler.sleep(seconds) else self.sleep(seconds) end
 end
 
-function Client:_wait_for_slot()
+-- The per-organisation bucket needs the organisation's id: given as an option, learned by
+-- another client of the process, or asked of /whoami once (free; it counts against the key).
+function Client:_learn_organization()
+  self._asked_org = true
+  local me = self:request("GET", "/whoami")
+  local org = me and type(me.organization_id) == "string" and me.organization_id
+  if org then
+    self.organization_id = org
+    ratelimit.remember_organization(self.credential, org)
+    self.org_bucket = ratelimit.org_bucket(org, self.limits)
+  end
+end
+
+function Client:_wait_for_slot(ctx)
   if not self.bucket then return end
-  self:_sleep(self.bucket:acquire(self.clock()))
+  if self.limits.per_org and not self.org_bucket and not self._asked_org then
+    self:_learn_organization()
+  end
+  local now = self.clock()
+  local wait = self.bucket:acquire(now)
+  if self.org_bucket then wait = wait + self.org_bucket:acquire(now + wait) end
+  self:_sleep(wait, "rate_limit", ctx.method .. " " .. ctx.path)
 end
 
 function Client:_error_from(res, ctx)
@@ -155,7 +234,7 @@ end
 
 -- One attempt: returns data or nil, err (err carries `sent` for the retry decision).
 function Client:_attempt(req, ctx)
-  self:_wait_for_slot()
+  self:_wait_for_slot(ctx)
   local res, terr = self.transport:request(req)
   if not res then
     local e = errors.new({
@@ -165,6 +244,7 @@ function Client:_attempt(req, ctx)
     return nil, e, terr.sent ~= false
   end
   if res.status >= 200 and res.status < 300 then
+    if ctx.raw then return res end
     if res.status == 204 or res.body == "" then return {} end
     local data, derr = json.decode(res.body)
     if type(data) ~= "table" then
@@ -178,7 +258,9 @@ function Client:_attempt(req, ctx)
   end
   local e = self:_error_from(res, ctx)
   if res.status == 429 and self.bucket then
-    self.bucket:penalize(self.clock(), e.retry_after or self.backoff_base)
+    local now = self.clock()
+    self.bucket:penalize(now, e.retry_after or self.backoff_base)
+    if self.org_bucket then self.org_bucket:penalize(now, e.retry_after or self.backoff_base) end
   end
   return nil, e, true
 end
@@ -190,11 +272,48 @@ function Client:_retry_wait(e, attempt)
   return core.backoff(attempt, self.backoff_base, self.backoff_cap, self.random())
 end
 
---- The request pipeline. opts: query (table), body (table, JSON-encoded),
--- idempotency_key (string: the body carries one, so the request may be repeated).
--- Returns the decoded body, or nil and a cleanlist.Error.
+-- The URL of a request: a path under the base URL, a path under the origin (opts.root), or
+-- an absolute URL (a pre-signed download link). nil and a message when it is not acceptable.
+function Client:_url(path, opts)
+  if path:find("^https?://") then
+    local ok, uerr = core.check_base_url(path:match("^[^?#]*"))
+    if not ok then return nil, uerr end
+    return path
+  end
+  if path:sub(1, 1) ~= "/" then return nil, "the path must start with '/' or be an https:// URL" end
+  if path:find("[%c%s]") then return nil, "the path contains spaces or control characters" end
+  for seg in path:gmatch("[^/?#]+") do
+    if seg == ".." or seg == "." then return nil, "the path may not contain '.' or '..' segments" end
+  end
+  return (opts.root and self.origin or self.base_url) .. path .. query_string(opts.query or {})
+end
+
+local function usage_error(message)
+  return errors.new { kind = "invalid_request", message = message }
+end
+
+--- The request pipeline, and the escape hatch for anything the methods do not cover.
+-- method: GET, POST, PATCH, PUT, DELETE or HEAD. path: under the base URL ("/whoami"), or an
+-- absolute https:// URL. opts: query (table), body (table, JSON-encoded), idempotency_key
+-- (string: the body carries one, so the request may be repeated), root (the path is under the
+-- API's origin, not the base URL), sign = false (no Authorization: pre-signed links),
+-- on_chunk (function(bytes): a 2xx body streamed to it; the result is then the response
+-- {status, headers}). Returns the decoded body, or nil and a cleanlist.Error. A malformed
+-- call (unknown option, bad method or path) raises.
 function Client:request(method, path, opts)
-  opts = opts or {}
+  if opts == nil then opts = {} end
+  if type(opts) ~= "table" then
+    error(usage_error("client:request expects a table of options, not a " .. type(opts)), 2)
+  end
+  check_options(opts, REQUEST_OPTIONS, "client:request", 2)
+  if type(method) ~= "string" or not METHODS[method] then
+    error(usage_error("client:request: unknown method " .. (type(method) == "string"
+      and ("'" .. method:sub(1, 20):gsub("%c", "?") .. "'") or type(method))), 2)
+  end
+  if type(path) ~= "string" then error(usage_error("client:request: the path must be a string"), 2) end
+  local url, uerr = self:_url(path, opts)
+  if not url then error(usage_error("client:request: " .. uerr), 2) end
+  if not self.transport then error(usage_error("the client is closed"), 2) end
   local headers = { "Accept: application/json" }
   local body
   if opts.body ~= nil then
@@ -206,11 +325,18 @@ function Client:request(method, path, opts)
     headers[#headers + 1] = "Content-Type: application/json"
   end
   local req = {
-    method = method, url = self.base_url .. path .. query_string(opts.query or {}),
-    headers = headers, body = body, credential = self.credential,
+    method = method, url = url, headers = headers, body = body,
+    credential = opts.sign ~= false and self.credential or nil,
     timeout = self.timeout, connect_timeout = self.connect_timeout,
   }
-  local ctx = { method = method, path = path }
+  local delivered = false -- a streamed body that began is never fetched again (no repeats)
+  if opts.on_chunk then
+    req.on_chunk = function(bytes)
+      delivered = true
+      return opts.on_chunk(bytes)
+    end
+  end
+  local ctx = { method = method, path = path:match("^[^?]*"), raw = opts.on_chunk ~= nil }
   local safe = method == "GET" or method == "HEAD"
   local attempt = 0
   while true do
@@ -223,14 +349,14 @@ function Client:request(method, path, opts)
     }
     e.attempts, e.retry_reason = attempt, reason
     if ambiguous then e.ambiguous = true end
-    if not retry then return nil, e end
+    if not retry or delivered then return nil, e end
     local wait = self:_retry_wait(e, attempt)
     if wait > self.max_retry_wait then
       e.retry_reason = ("the server asks to wait %.0f s, more than max_retry_wait (%.0f s)")
         :format(wait, self.max_retry_wait)
       return nil, e
     end
-    self:_sleep(wait)
+    self:_sleep(wait, e.retry_after and "retry_after" or "backoff", method .. " " .. ctx.path)
   end
 end
 
@@ -244,12 +370,17 @@ end
 --- Adds the methods of an API group module (a table of functions) to the client class.
 function M.mixin(group)
   for name, fn in pairs(group) do
-    if Client[name] then error("BUG: method '" .. name .. "' defined twice") end
-    Client[name] = fn
+    if type(fn) == "function" then
+      if Client[name] then error("BUG: method '" .. name .. "' defined twice") end
+      Client[name] = fn
+    end
   end
 end
 
-M.mixin(require "cleanlist.api.workspace")
+for _, group in ipairs { "workspace", "search", "lists", "enrichment", "agents", "export",
+  "keys", "legacy", "waiting" } do
+  M.mixin(require("cleanlist.api." .. group))
+end
 
 
 return M

@@ -42,12 +42,22 @@ function Error:__tostring()
   return concat(parts, "; ")
 end
 
+-- A copy of v with the key scrubbed from every string, at any depth (a server may echo the
+-- Authorization value inside error.details or a 422 detail[].msg).
+local function scrub(v, redactor, depth)
+  if type(v) == "string" then return redactor:redact(v) end
+  if type(v) ~= "table" or v == json.null or depth > 16 or getmetatable(v) then return v end
+  local c = {}
+  for k, item in pairs(v) do c[scrub(k, redactor, depth + 1)] = scrub(item, redactor, depth + 1) end
+  return c
+end
+
 --- Builds an error from fields. `redactor`, when given, is a credential whose key is
--- scrubbed from every string field.
+-- scrubbed from every string, nested ones included.
 function M.new(fields, redactor)
   local e = {}
   for k, v in pairs(fields) do
-    if type(v) == "string" and redactor then v = redactor:redact(v) end
+    if redactor then v = scrub(v, redactor, 0) end
     e[k] = v
   end
   return setmetatable(e, Error)
@@ -91,7 +101,18 @@ local CODE_KINDS = {
   insufficient_credits = "insufficient_credits",
   rate_limited = "rate_limited",
   validation_error = "invalid_request",
-  spend_cap_exceeded = "invalid_request",
+  spend_cap_exceeded = "spend_cap",
+  quote_required = "quote", quote_invalid = "quote", quote_expired = "quote",
+  quote_used = "quote", quote_mismatch = "quote",
+}
+M.CODE_KINDS = CODE_KINDS
+
+-- The code of a legacy {"detail": ...} error, which carries none: named after its status.
+local LEGACY_CODES = {
+  [400] = "bad_request", [401] = "not_authenticated", [402] = "insufficient_credits",
+  [403] = "forbidden", [404] = "not_found", [409] = "conflict", [413] = "payload_too_large",
+  [422] = "validation_error", [429] = "rate_limited", [500] = "internal_error",
+  [502] = "bad_gateway", [503] = "service_unavailable", [504] = "gateway_timeout",
 }
 
 --- Turns a non-2xx response into an error. ctx: {kind_for_status=fn, retry_after=fn(v),
@@ -104,6 +125,7 @@ function M.from_response(res, ctx)
     from_envelope(e, body.error)
   elseif type(body) == "table" and body.detail ~= nil then
     from_detail(e, body.detail)
+    e.code = LEGACY_CODES[res.status] or ("http_" .. tostring(res.status))
   else
     local ctype = res.headers and res.headers["content-type"] or "no content type"
     e.message = "HTTP " .. tostring(res.status) .. " with a body that is not an API error ("

@@ -1,24 +1,44 @@
 --- cleanlist.ratelimit: the client-side limiter, shared by every client of the process.
--- One paced bucket per API key (the API allows 30 requests/minute per key); the buckets
--- live for the process, so two clients built with one key share one budget.
+-- The API allows 30 requests a minute per key and 60 per organisation (all its keys and
+-- members). One paced bucket per key and one per organisation; the buckets live for the
+-- process, so two clients built with one key share one budget, and clients of three keys of
+-- one organisation share the organisation's.
 local core = require "cleanlist.core"
 
 local M = {}
 
-local buckets = {} -- fingerprint .. limits -> bucket
+local buckets = {} -- "key:" fingerprint or "org:" id, .. limits -> bucket
+local organizations = {} -- key fingerprint -> organisation id (learned from /whoami)
 
-M.DEFAULTS = { per_key = 30, window = 60, burst = 5 }
+M.DEFAULTS = { per_key = 30, per_org = 60, window = 60, burst = 5 }
 
---- Returns the bucket for a credential under the given limits (a table like DEFAULTS).
-function M.bucket(credential, limits)
-  local id = credential:fingerprint() .. "/" .. limits.per_key .. "/" .. limits.window
-    .. "/" .. limits.burst
+local function shared(id, limit, limits)
+  id = id .. "/" .. limit .. "/" .. limits.window .. "/" .. limits.burst
   local b = buckets[id]
   if not b then
-    b = core.bucket(limits.per_key, limits.window, limits.burst)
+    b = core.bucket(limit, limits.window, limits.burst)
     buckets[id] = b
   end
   return b
+end
+
+--- Returns the bucket for a credential under the given limits (a table like DEFAULTS).
+function M.bucket(credential, limits)
+  return shared("key:" .. credential:fingerprint(), limits.per_key, limits)
+end
+
+--- Returns the bucket of an organisation (limits.per_org requests per window).
+function M.org_bucket(organization_id, limits)
+  return shared("org:" .. organization_id, limits.per_org, limits)
+end
+
+--- The organisation a key belongs to, when a client of the process has learned it.
+function M.organization_of(credential)
+  return organizations[credential:fingerprint()]
+end
+
+function M.remember_organization(credential, organization_id)
+  organizations[credential:fingerprint()] = organization_id
 end
 
 return M

@@ -275,7 +275,7 @@ end)
 describe("client-side rate limiting", function()
   it("paces requests beyond the burst", function()
     local now = 0
-    local c, fake, sleeps = make { rate_limit = { per_key = 3, window = 60, burst = 1 },
+    local c, fake, sleeps = make { rate_limit = { per_key = 3, window = 60, burst = 1, per_org = false },
       clock = function() return now end }
     c.sleep = function(s) sleeps[#sleeps + 1] = s; now = now + s end
     for _ = 1, 3 do fake:push { status = 200, body = "{}" } end
@@ -290,7 +290,7 @@ describe("client-side rate limiting", function()
     local function mk()
       return cleanlist.new { api_key = k, transport = fake, clock = function() return 5 end,
         sleep = function(s) sleeps[#sleeps + 1] = s end,
-        rate_limit = { per_key = 2, window = 60, burst = 1 } }
+        rate_limit = { per_key = 2, window = 60, burst = 1, per_org = false } }
     end
     local a, b = mk(), mk()
     fake:push { status = 200, body = "{}" }

@@ -34,20 +34,59 @@ function Transport:poll(timeout)
   return true
 end
 
+-- A transfer as the scheduler sees it while a download streams: ready when it has finished or
+-- when enough of the body waits to be handed on.
+local STREAM_CHUNK = 64 * 1024
+
+local function streaming(r)
+  return {
+    finished = function()
+      if r:finished() then return true end
+      local _, buffered = r:status()
+      return buffered >= STREAM_CHUNK
+    end,
+  }
+end
+
+-- Hands what arrived of a 2xx body to on_chunk. Returns nil, or the error on_chunk returned.
+local function pass_on(r, on_chunk)
+  local status = r:status()
+  if status < 200 or status >= 300 then return nil end
+  local chunk = r:drain()
+  if chunk ~= "" then return on_chunk(chunk) end
+  return nil
+end
+
+-- Waits for r to finish: yields inside a scheduler task, blocks elsewhere. With on_chunk, the
+-- 2xx body is handed on as it arrives (the result's body is then empty).
+function Transport:_await(r, on_chunk)
+  local in_task = scheduler.in_task()
+  while not r:finished() do
+    if in_task then
+      scheduler.wait_transfer(self, on_chunk and streaming(r) or r)
+    else
+      local ok, perr = self:poll(on_chunk and 0.05 or 1.0)
+      if not ok then return nil, perr end
+    end
+    if on_chunk then
+      local serr = pass_on(r, on_chunk)
+      if serr then return nil, serr end
+    end
+  end
+  if on_chunk then return nil, pass_on(r, on_chunk) end
+  return nil
+end
+
 --- Inside a scheduler task the transfer yields while in flight; elsewhere this blocks.
+-- req.on_chunk(bytes), when given, receives a 2xx body as it arrives instead of the result's
+-- body, and may return an error table to stop the transfer.
 function Transport:request(req)
   local r, err = self.handle:start(req)
   if not r then return nil, err end
-  if scheduler.in_task() then
-    scheduler.wait_transfer(self, r)
-  else
-    while not r:finished() do
-      local ok, perr = self:poll(1.0)
-      if not ok then
-        r:close()
-        return nil, perr
-      end
-    end
+  local _, werr = self:_await(r, req.on_chunk)
+  if werr then
+    r:close()
+    return nil, werr
   end
   local res, rerr = r:result()
   r:close()
