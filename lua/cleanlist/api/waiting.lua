@@ -54,8 +54,8 @@ end
 
 --- Polls a run until it reaches a terminal status and returns that status (with `result` for
 -- a single person's enrichment; `polls` = requests made). opts: timeout (seconds; then nil
--- and an error of kind "timeout" with `last_status`), interval (first wait, default 1 s),
--- max_interval (default 30 s), on_progress(status) after every poll, kind ("enrichment" |
+-- and an error of kind "timeout" with `last_status`), interval (first wait, default 2 s),
+-- max_interval (default 300 s), on_progress(status) after every poll, kind ("enrichment" |
 -- "smart_agent" | "legacy") when the id does not tell. A failed poll returns nil, err (after
 -- the client's own retries). Intervals follow the client's time_scale.
 ---@param target string|table
@@ -70,12 +70,17 @@ function M:wait(target, opts)
       .. "cl-task_ handle, a smart-agent run id, a legacy workflow id, or the result that named one" }
   end
   local scale = self.time_scale or 1
-  local interval = (opts.interval or 1) / scale
-  local cap = (opts.max_interval or 30) / scale
+  local interval = (opts.interval or 2) / scale
+  local cap = (opts.max_interval or 300) / scale
   local start = self.clock()
   local deadline = opts.timeout and start + opts.timeout
   local polls, last, seen = 0, nil, nil
+  local idle_at = start -- the last time the run was seen with nothing done
   local wait = interval
+  -- A run that its dispatching call just returned as pending has nothing to show yet.
+  if type(target) == "table" and (target.status == "pending" or target.status == "processing") then
+    self:_sleep(interval, "poll", id)
+  end
   while true do
     local st, err = FETCH[kind](self, id)
     polls = polls + 1
@@ -92,14 +97,16 @@ function M:wait(target, opts)
     local now = self.clock()
     local share = done_share(st)
     if share and share > 0 and share < 1 then
-      -- The rate since the previous sighting (or since the wait began) predicts the end.
-      local t0, s0 = start, 0
+      -- The rate since the previous sighting (or since the run was last seen idle) predicts
+      -- the end.
+      local t0, s0 = idle_at, 0
       if seen and share > seen.share then t0, s0 = seen.t, seen.share end
       local rate = (share - s0) / max(now - t0, 1e-3)
       wait = (1 - share) / rate * 1.02 + interval / 4
       seen = { t = now, share = share }
-    elseif polls > 1 then
-      wait = wait * 2
+    else
+      if not share or share == 0 then idle_at = now end
+      if polls > 1 then wait = wait * 2 end
     end
     wait = min(max(wait, interval / 2), cap)
     if deadline then
