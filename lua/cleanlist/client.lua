@@ -13,6 +13,7 @@ local setmetatable, error = setmetatable, error
 local concat, sort = table.concat, table.sort
 
 local M = {}
+---@class cleanlist.Client
 local Client = {}
 Client.__index = Client
 M.Client = Client
@@ -88,6 +89,8 @@ end
 
 --- cleanlist.new{...}: see README. Configuration problems (no key, a malformed key, a bad
 -- base URL, unknown options) raise a cleanlist.Error of kind "config" before anything is sent.
+---@param opts? table
+---@return cleanlist.Client
 function M.new(opts)
   opts = opts or {}
   if type(opts) ~= "table" then error(config_error("cleanlist.new expects a table of options"), 2) end
@@ -146,6 +149,7 @@ function Client:__tostring()
   return "cleanlist.Client(" .. self.base_url .. ", " .. self.credential:mask() .. ")"
 end
 
+--- Closes the client's connections; a closed client refuses further calls.
 function Client:close()
   if self.transport then self.transport:close() end
   self.transport = nil
@@ -300,6 +304,11 @@ end
 -- on_chunk (function(bytes): a 2xx body streamed to it; the result is then the response
 -- {status, headers}). Returns the decoded body, or nil and a cleanlist.Error. A malformed
 -- call (unknown option, bad method or path) raises.
+---@param method "GET"|"POST"|"PATCH"|"PUT"|"DELETE"|"HEAD"
+---@param path string
+---@param opts? {query?: table, body?: table, idempotency_key?: string, root?: boolean, sign?: boolean, on_chunk?: fun(bytes: string): any}
+---@return table|nil
+---@return cleanlist.Error|nil
 function Client:request(method, path, opts)
   if opts == nil then opts = {} end
   if type(opts) ~= "table" then
@@ -361,6 +370,9 @@ function Client:request(method, path, opts)
 end
 
 --- Runs functions concurrently on this client's connection pool; see cleanlist.gather.
+---@param fns function[]
+---@param opts? {concurrency?: integer}
+---@return table[]
 function Client:gather(fns, opts)
   opts = opts or {}
   return scheduler.gather(fns, { concurrency = opts.concurrency, clock = self.clock,

@@ -18,13 +18,24 @@ local M = {
 }
 
 --- Creates a client. See README for the options.
+---@type fun(opts?: {api_key?: string, base_url?: string, timeout?: number, connect_timeout?: number, max_retries?: integer, max_retry_wait?: number, rate_limit?: table|false, organization_id?: string, time_scale?: number, on_wait?: fun(info: table), trace?: fun(line: string), ca_file?: string}): cleanlist.Client
 M.new = client.new
+
+--- The default of every client's on_wait hook (the cleanlist executable prints the waits on
+-- stderr); nil in a library.
+---@type fun(info: {reason: string, seconds: number, what: string, message: string})|nil
+M.on_wait = nil
 
 --- Runs an array of functions concurrently (API calls inside them overlap on the clients'
 -- multi handles) and returns their results in order: results[i] = {ret1, ret2, ..., n = }.
+---@type fun(fns: function[], opts?: {concurrency?: integer}): table[]
 M.gather = require("cleanlist.scheduler").gather
 
 --- Returns res when err is nil; raises err otherwise (level 2: the caller's line).
+---@generic T
+---@param res T|nil
+---@param err cleanlist.Error|nil
+---@return T
 function M.check(res, err)
   if err ~= nil then error(err, 2) end
   if res == nil then error(errors.new { kind = "api", message = "no result and no error" }, 2) end
