@@ -1,25 +1,8 @@
 -- Unit specs of the API surface over the fake transport: kinds by code, legacy codes, nested
 -- redaction, JSON null, request options, announced waits, the time scale, quote flow.
 local cleanlist = require "cleanlist"
-local fake_transport = require "cleanlist.transport.fake"
 local json = require "cjson"
-
-local KEY = "clapi_surface_secret_key_0123456789"
-local n = 0
-
-local function make(opts)
-  n = n + 1
-  local fake = fake_transport.new()
-  local sleeps = {}
-  local o = {
-    api_key = KEY .. n, base_url = "https://api.example.test/api/v1/public", transport = fake,
-    sleep = function(s) sleeps[#sleeps + 1] = s end, random = function() return 0 end,
-    clock = function() return 1000 end, wallclock = function() return 784111777 end,
-    rate_limit = false,
-  }
-  for k, v in pairs(opts or {}) do o[k] = v end
-  return cleanlist.new(o), fake, sleeps, o.api_key
-end
+local make = require("spec.helpers.fake_client").new
 
 local function mcp_error(status, code, extra)
   local e = { code = code, problem = code .. " happened", retryable = false, request_id = "req_1" }

@@ -3,24 +3,10 @@ local cleanlist = require "cleanlist"
 local fake_transport = require "cleanlist.transport.fake"
 local json = require "cjson"
 
-local KEY = "clapi_unit_secret_key_0123456789"
-local n = 0
+local fake_client = require "spec.helpers.fake_client"
 
--- A client over a fresh fake transport; sleeps and clocks are recorded, not real.
-local function make(opts)
-  n = n + 1
-  local fake = fake_transport.new()
-  local sleeps = {}
-  local o = {
-    api_key = KEY .. n, -- a key per client: rate-limit buckets are per key and process-wide
-    base_url = "https://api.example.test/api/v1/public",
-    transport = fake, sleep = function(s) sleeps[#sleeps + 1] = s end,
-    random = function() return 0 end, clock = function() return 1000 end,
-    wallclock = function() return 784111777 end, rate_limit = false,
-  }
-  for k, v in pairs(opts or {}) do o[k] = v end
-  return cleanlist.new(o), fake, sleeps, o.api_key
-end
+local KEY = fake_client.KEY
+local make = fake_client.new
 
 local function envelope(code, status, extra)
   local e = { code = code, problem = code .. " happened", cause = json.null, fix = "do the fix",
