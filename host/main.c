@@ -24,6 +24,7 @@ static const char *progname = "cleanlist";
 
 static const char usage_text[] =
     "usage: cleanlist [options] [script.lua [args...]]\n"
+    "       cleanlist --sandbox [sandbox flags] [options] [script.lua [args...]]\n"
     "       cleanlist sandbox [sandbox options]   (see cleanlist sandbox --help)\n"
     "\n"
     "Runs a Lua script with the cleanlist module available (local cleanlist = require\n"
@@ -33,18 +34,40 @@ static const char usage_text[] =
     "options:\n"
     "  -e CODE        run CODE (may be repeated; runs before the script)\n"
     "  --sandbox      start a local sandbox of the API and point the client at it:\n"
-    "                 CLEANLIST_BASE_URL and CLEANLIST_API_KEY are set for the script\n"
+    "                 CLEANLIST_BASE_URL and CLEANLIST_API_KEY are set for the script,\n"
+    "                 and CLEANLIST_TIME_SCALE when the sandbox clock is not real time\n"
     "  -v, --version  print the version and exit\n"
     "  -h, --help     print this help and exit\n"
     "  --             stop handling options\n"
+    "\n"
+    "sandbox flags (after --sandbox, before the script; \"--flag V\" or \"--flag=V\"):\n"
+    "  the flags of cleanlist sandbox --help, for the sandbox started for the script:\n"
+    "  --time-scale X, --seed N, --rate-limit on|off, --rate-limit-key N,\n"
+    "  --rate-limit-org N, --fault-rate P, --faults K1,K2,..., --stall-ms N,\n"
+    "  --dribble-ms N, --workflow-fault normal|stuck|fail, --state FILE, --strict-quotes,\n"
+    "  --api-key KEY (then CLEANLIST_API_KEY is KEY). That sandbox always listens quietly\n"
+    "  on 127.0.0.1 on a free port: --port, --bind, --tls-cert, --tls-key and --quiet are\n"
+    "  for cleanlist sandbox only.\n"
+    "  example: cleanlist --sandbox --time-scale 600 script.lua\n"
     "\n"
     "environment:\n"
     "  CLEANLIST_API_KEY   the API key (clapi_...) used by cleanlist.new()\n"
     "  CLEANLIST_BASE_URL  the API base URL (default https://api.cleanlist.ai/api/v1/public)\n"
     "  CLEANLIST_LUA_DIR   load the cleanlist Lua sources from this directory instead of\n"
     "                      the copies built into the executable\n"
+    "  CLEANLIST_TIME_SCALE  how much faster than real time the API's clock runs (set by\n"
+    "                      --sandbox --time-scale X)\n"
     "\n"
-    "An uncaught error prints a traceback to standard error and exits with status 1.\n";
+    "The client's long waits (rate limits, Retry-After) are announced on standard error\n"
+    "(cleanlist.on_wait). An uncaught error prints a traceback to standard error and exits\n"
+    "with status 1.\n";
+
+/* Run once in every new state: the default announcer of long waits. A module that cannot be
+ * loaded here is left for the script's own require to report. */
+static const char on_wait_chunk[] =
+    "local ok, cl = pcall(require, \"cleanlist\"); if ok and type(cl) == \"table\" then "
+    "cl.on_wait = function(info) io.stderr:write(\"cleanlist: \", info.message, \"\\n\") end "
+    "end";
 
 /* Message handler: turns any error value into a string with a traceback. */
 static int msghandler(lua_State *L) {
@@ -87,6 +110,48 @@ static void preload_c(lua_State *L, const char *name, lua_CFunction f) {
   lua_pop(L, 2);
 }
 
+/* Pushes a set of the names in package.loaded. */
+static void push_loaded_names(lua_State *L) {
+  lua_newtable(L);
+  lua_getglobal(L, "package");
+  lua_getfield(L, -1, "loaded");
+  lua_pushnil(L);
+  while (lua_next(L, -2) != 0) {
+    lua_pop(L, 1);
+    lua_pushvalue(L, -1);
+    lua_pushboolean(L, 1);
+    lua_rawset(L, -6);
+  }
+  lua_pop(L, 2);
+}
+
+/* When "cleanlist" did not load, forgets every module loaded since the set of names at the
+ * top of the stack was taken (and pops it): on LuaJIT a failed require leaves a mark there,
+ * and the script's own require must report the real error, not "loop or previous error". */
+static void forget_failed_load(lua_State *L) {
+  lua_getglobal(L, "package");
+  lua_getfield(L, -1, "loaded");
+  lua_getfield(L, -1, "cleanlist");
+  int loaded = lua_type(L, -1) == LUA_TTABLE;
+  lua_pop(L, 1);
+  if (!loaded) {
+    lua_pushnil(L);
+    while (lua_next(L, -2) != 0) {
+      lua_pop(L, 1);
+      lua_pushvalue(L, -1);
+      lua_rawget(L, -5);
+      int known = lua_toboolean(L, -1);
+      lua_pop(L, 1);
+      if (!known) {
+        lua_pushvalue(L, -1);
+        lua_pushnil(L);
+        lua_rawset(L, -4); /* clearing an existing field during lua_next is allowed */
+      }
+    }
+  }
+  lua_pop(L, 3);
+}
+
 static lua_State *new_state(void) {
   lua_State *L = luaL_newstate();
   if (!L) return NULL;
@@ -94,6 +159,11 @@ static lua_State *new_state(void) {
   preload_c(L, "cleanlist.core", luaopen_cleanlist_core);
   preload_c(L, "cleanlist.curl", luaopen_cleanlist_curl);
   cl_embed_preload(L, cl_client_lua, "CLEANLIST_LUA_DIR");
+  push_loaded_names(L);
+  if (luaL_loadbuffer(L, on_wait_chunk, sizeof on_wait_chunk - 1, "=(on_wait)") != 0 ||
+      lua_pcall(L, 0, 0, 0) != 0)
+    lua_pop(L, 1); /* silently: the default announcer is a convenience */
+  forget_failed_load(L);
   return L;
 }
 
@@ -178,8 +248,47 @@ typedef struct host_opts {
   const char *code[16];
   int ncode;
   int sandbox;
-  int script; /* index of the script in argv, or 0 */
+  cl_sandbox_opts sb; /* sandbox flags given after --sandbox */
+  int script;         /* index of the script in argv, or 0 */
 } host_opts;
+
+/* Flags of `cleanlist sandbox` that the sandbox started for a script does without. */
+static const char *const listener_flags[] = {"--port", "--bind", "--tls-cert", "--tls-key",
+                                             "--quiet"};
+
+/* A sandbox flag at argv[*i]: 1 = taken, 0 = not one, -1 = refused (said on stderr). Messages
+ * name the flag only (up to any '='), never its value: that may be an API key. */
+static int sandbox_flag(int argc, char **argv, int *i, host_opts *o) {
+  char name[64], err[256];
+  size_t len = strcspn(argv[*i], "=");
+  snprintf(name, sizeof name, "%.*s", (int)(len < sizeof name ? len : sizeof name - 1),
+           argv[*i]);
+  for (size_t k = 0; k < sizeof listener_flags / sizeof *listener_flags; k++) {
+    if (strcmp(name, listener_flags[k]) == 0) {
+      fprintf(stderr,
+              "%s: %s is a flag of `cleanlist sandbox` only: the sandbox of --sandbox always "
+              "listens quietly on 127.0.0.1, on a free port\n",
+              progname, name);
+      return -1;
+    }
+  }
+  cl_sandbox_opts scratch;
+  memset(&scratch, 0, sizeof scratch);
+  int r = cl_sandbox_parse_flag(argc, argv, i, o->sandbox ? &o->sb : &scratch, err, sizeof err);
+  if (r == 0) return 0;
+  if (!o->sandbox) {
+    fprintf(stderr,
+            "%s: %s is a sandbox flag: add --sandbox before it (cleanlist --sandbox %s ... "
+            "script.lua)\n",
+            progname, name, name);
+    return -1;
+  }
+  if (r < 0) {
+    fprintf(stderr, "%s: %s\n", progname, err);
+    return -1;
+  }
+  return 1;
+}
 
 /* Returns -1 to continue, else an exit status. */
 static int parse_args(int argc, char **argv, host_opts *o) {
@@ -204,8 +313,13 @@ static int parse_args(int argc, char **argv, host_opts *o) {
       }
       o->code[o->ncode++] = argv[++i];
     } else {
-      fprintf(stderr, "%s: unknown option '%s'\n%s", progname, a, usage_text);
-      return 2;
+      int r = sandbox_flag(argc, argv, &i, o);
+      if (r < 0) return 2;
+      if (r == 0) {
+        fprintf(stderr, "%s: unknown option '%.*s'\n%s", progname, (int)strcspn(a, "="), a,
+                usage_text);
+        return 2;
+      }
     }
   }
   o->script = i < argc ? i : 0;
@@ -229,10 +343,17 @@ static int run(lua_State *L, int argc, char **argv, const host_opts *o) {
   return 0;
 }
 
-static cl_sandbox *start_sandbox(void) {
-  char err[256], url[96];
-  cl_sandbox_opts so;
-  memset(&so, 0, sizeof so);
+/* x in the fewest digits that read back as x. */
+static void format_number(char *buf, size_t n, double x) {
+  for (int prec = 15; prec <= 17; prec++) {
+    snprintf(buf, n, "%.*g", prec, x);
+    if (strtod(buf, NULL) == x) return;
+  }
+}
+
+static cl_sandbox *start_sandbox(const cl_sandbox_opts *flags) {
+  char err[512], url[96], scale[32];
+  cl_sandbox_opts so = *flags;
   so.quiet = 1;
   cl_sandbox *sb = cl_sandbox_start(&so, err, sizeof err);
   if (!sb) {
@@ -241,7 +362,13 @@ static cl_sandbox *start_sandbox(void) {
   }
   snprintf(url, sizeof url, "http://127.0.0.1:%u%s", cl_sandbox_port(sb), CL_SANDBOX_BASE_PATH);
   setenv("CLEANLIST_BASE_URL", url, 1);
-  setenv("CLEANLIST_API_KEY", CL_SANDBOX_DEFAULT_KEY, 1);
+  setenv("CLEANLIST_API_KEY", so.api_key ? so.api_key : CL_SANDBOX_DEFAULT_KEY, 1);
+  if (so.time_scale > 0 && so.time_scale != 1) {
+    format_number(scale, sizeof scale, so.time_scale);
+    setenv("CLEANLIST_TIME_SCALE", scale, 1);
+  } else {
+    unsetenv("CLEANLIST_TIME_SCALE"); /* the sandbox runs in real time, whatever was inherited */
+  }
   return sb;
 }
 
@@ -252,7 +379,7 @@ int main(int argc, char **argv) {
   int status = parse_args(argc, argv, &o);
   if (status >= 0) return status;
   cl_sandbox *sb = NULL;
-  if (o.sandbox && !(sb = start_sandbox())) return 1;
+  if (o.sandbox && !(sb = start_sandbox(&o.sb))) return 1;
   lua_State *L = new_state();
   if (!L) {
     fprintf(stderr, "%s: cannot create a Lua state (out of memory)\n", progname);

@@ -41,6 +41,15 @@ unsigned cl_sandbox_port(const cl_sandbox *sb);
 /// Stops the server, joins its thread, closes its lua_State and frees sb. NULL is a no-op.
 void cl_sandbox_stop(cl_sandbox *sb);
 
+/// Parses the sandbox flag at argv[*i] (the flags of `cleanlist sandbox --help` but --help,
+/// as "--flag V" or "--flag=V") into o. Returns 1 when it was one and it (with its value) was
+/// taken: *i is then the index of the last argument taken. Returns 0 when argv[*i] is not a
+/// sandbox flag, and -1 when its value is missing or bad: err says which flag and why, and
+/// never contains an API key (the kinds of --faults are checked later, by cl_sandbox_start).
+/// Strings in o point into argv. `cleanlist sandbox` and `cleanlist --sandbox` both use it.
+int cl_sandbox_parse_flag(int argc, char **argv, int *i, cl_sandbox_opts *o, char *err,
+                          size_t errlen);
+
 /// `cleanlist sandbox [flags]`: argv[0] is "sandbox". Prints
 /// "LISTENING http://127.0.0.1:PORT/api/v1/public" on stdout once ready, then serves until
 /// SIGTERM/SIGINT or until stdin reaches end of file (when stdin is a pipe or terminal).

@@ -282,37 +282,45 @@ static int sb_parse_value(cl_sandbox_opts *o, const char *flag, const char *v, c
   return 0;
 }
 
-/* 0 = run, 1 = help, -1 = usage error (message in err). */
-static int sb_parse_args(int argc, char **argv, cl_sandbox_opts *o, char *err, size_t errlen) {
+int cl_sandbox_parse_flag(int argc, char **argv, int *i, cl_sandbox_opts *o, char *err,
+                          size_t errlen) {
   static const char *const valued[] = {
       "--port", "--bind", "--api-key", "--seed", "--tls-cert", "--tls-key", "--time-scale",
       "--rate-limit-key", "--rate-limit-org", "--rate-limit", "--fault-rate", "--faults",
       "--stall-ms", "--dribble-ms", "--workflow-fault", "--state"};
-  int i, k;
+  int k;
+  if (strcmp(argv[*i], "--quiet") == 0) {
+    o->quiet = 1;
+    return 1;
+  }
+  if (strcmp(argv[*i], "--strict-quotes") == 0) {
+    o->strict_quotes = 1;
+    return 1;
+  }
+  for (k = 0; k < (int)(sizeof valued / sizeof *valued); k++) {
+    int missing = 0;
+    const char *v = sb_flag(argc, argv, i, valued[k], &missing);
+    if (missing) {
+      snprintf(err, errlen, "%s needs a value", valued[k]);
+      return -1;
+    }
+    if (v != NULL)
+      return sb_parse_value(o, valued[k], v, err, errlen) ? 1 : -1;
+  }
+  return 0;
+}
+
+/* 0 = run, 1 = help, -1 = usage error (message in err). */
+static int sb_parse_args(int argc, char **argv, cl_sandbox_opts *o, char *err, size_t errlen) {
+  int i, r;
   memset(o, 0, sizeof *o);
   for (i = 1; i < argc; i++) {
-    int missing = 0, matched = 0;
     if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
       return 1;
-    if (strcmp(argv[i], "--quiet") == 0) {
-      o->quiet = 1;
-      continue;
-    }
-    if (strcmp(argv[i], "--strict-quotes") == 0) {
-      o->strict_quotes = 1;
-      continue;
-    }
-    for (k = 0; k < (int)(sizeof valued / sizeof *valued) && !matched; k++) {
-      const char *v = sb_flag(argc, argv, &i, valued[k], &missing);
-      if (missing) {
-        snprintf(err, errlen, "%s needs a value", valued[k]);
-        return -1;
-      }
-      if (v != NULL && !sb_parse_value(o, valued[k], v, err, errlen))
-        return -1;
-      matched = v != NULL;
-    }
-    if (!matched) {
+    r = cl_sandbox_parse_flag(argc, argv, &i, o, err, errlen);
+    if (r < 0)
+      return -1;
+    if (r == 0) {
       char arg[128];
       sb_redact(arg, sizeof arg, argv[i]);
       snprintf(err, errlen, "unknown flag '%s'", arg);
