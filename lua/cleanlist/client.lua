@@ -207,8 +207,9 @@ end
 -- The per-organisation bucket needs the organisation's id: given as an option, learned by
 -- another client of the process, or asked of /whoami once (free; it counts against the key).
 function Client:_learn_organization()
-  self._asked_org = true
+  self._asked_org, self._learning_org = true, coroutine.running() or "main"
   local me = self:request("GET", "/whoami")
+  self._learning_org = nil
   local org = me and type(me.organization_id) == "string" and me.organization_id
   if org then
     self.organization_id = org
@@ -221,6 +222,11 @@ function Client:_wait_for_slot(ctx)
   if not self.bucket then return end
   if self.limits.per_org and not self.org_bucket and not self._asked_org then
     self:_learn_organization()
+  end
+  -- Calls that overlap the lookup (inside cleanlist.gather) wait for its answer, so that none
+  -- goes out without the organisation's slot.
+  while self._learning_org and self._learning_org ~= (coroutine.running() or "main") do
+    self:_sleep(0.005)
   end
   local now = self.clock()
   local wait = self.bucket:acquire(now)

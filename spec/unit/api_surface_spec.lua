@@ -143,3 +143,13 @@ describe("paid calls", function()
     assert.same({ list_id = "l1", scope = "phone-only", quote_id = "q2" }, json.decode(fake.requests[4].body))
   end)
 end)
+
+describe("client:wait", function()
+  it("returns a result that is already final (a company cohort) without polling", function()
+    local c, fake = make()
+    local done = { status = "completed", entity_kind = "company", workflow_id = cleanlist.null,
+      task_id = "cl-task_1" }
+    assert.equals(done, (c:wait(done)))
+    assert.equals(0, #fake.requests)
+  end)
+end)

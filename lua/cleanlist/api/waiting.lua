@@ -69,6 +69,11 @@ function M:wait(target, opts)
     return nil, errors.new { kind = "invalid_request", message = "wait needs a workflow id, a "
       .. "cl-task_ handle, a smart-agent run id, a legacy workflow id, or the result that named one" }
   end
+  -- A result that is already final (a company cohort, enriched at once) is its own answer.
+  if type(target) == "table" and M.TERMINAL[kind][target.status]
+    and type(target.workflow_id) ~= "string" and type(target.smart_agent_task_id) ~= "string" then
+    return target
+  end
   local scale = self.time_scale or 1
   local interval = (opts.interval or 2) / scale
   local cap = (opts.max_interval or 300) / scale
