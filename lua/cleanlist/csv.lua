@@ -46,6 +46,13 @@ function M.shape(text)
   return header or {}, rows
 end
 
+--- s without leading and trailing white space.
+---@param s string
+---@return string
+function M.trim(s)
+  return (s:gsub("^%s+", ""):gsub("%s+$", ""))
+end
+
 local function quote(v)
   if v == nil then return "" end
   v = tostring(v)

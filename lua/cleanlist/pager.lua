@@ -22,6 +22,26 @@ function M.new(fetch, field, max)
     index = 0, items = nil, cursor = nil, done = false }, Pager)
 end
 
+--- A pager over `fetch(query)` where each page's query is the caller's `query` as given
+-- (so a misspelt field is refused as the page method refuses it) without `max`, and with the
+-- cursor of the page before (a caller's own `cursor` starts the walk there).
+---@param query table?
+---@param field string
+---@param fetch fun(q: table): table|nil, cleanlist.Error|nil
+function M.over(query, field, fetch)
+  query = query or {}
+  local p = M.new(function(cursor)
+    local q = {}
+    for k, v in pairs(query) do
+      if k ~= "max" then q[k] = v end
+    end
+    q.cursor = cursor
+    return fetch(q)
+  end, field, query.max)
+  p.cursor = query.cursor
+  return p
+end
+
 function Pager:_next_page()
   local page, err = self.fetch(self.cursor)
   if not page then

@@ -8,10 +8,12 @@ local cjson = require "cjson"
 local cleanlist = require "cleanlist"
 local sandbox = require "spec.helpers.sandbox"
 local clients = require "spec.helpers.client"
+local wire = require "spec.helpers.wire"
 local paid = require "spec.helpers.paid"
 
 local ARGS = { "--time-scale", "600", "--rate-limit", "off", "--seed", "7" }
-local PREFIX = "/api/v1/public"
+local PREFIX = wire.PREFIX
+local calls, list_named, refused = wire.calls, wire.list_named, wire.refused_result
 local SALES = "Example: Sales leaders in Software (US)" -- 25 leads, seeded by every reset
 local FINTECH = "Example: Engineering leaders in Fintech" -- 40 leads
 local null = cleanlist.null
@@ -23,51 +25,7 @@ local function suite(args)
   return sandbox.suite { args = args or ARGS, reset = true, clear = true }
 end
 
-local function client(sb, opts)
-  local o = { time_scale = 600 }
-  for k, v in pairs(opts or {}) do o[k] = v end
-  return clients.new(sb, o)
-end
-
--- The API requests of the log as "METHOD /path" (under the base path), oldest first.
-local function calls(sb)
-  local out = {}
-  for i, r in ipairs(sb:requests()) do
-    local path = r.path
-    if path:sub(1, #PREFIX) == PREFIX then path = path:sub(#PREFIX + 1) end
-    out[i] = r.method .. " " .. path
-  end
-  return out
-end
-
-local function list_named(c, name)
-  local page = assert(c:list_lists { limit = 100 })
-  for _, l in ipairs(page.lists) do
-    if l.name == name then return l.list_id end
-  end
-  error("no list named " .. name)
-end
-
-local function loc_text(loc)
-  local parts = {}
-  for i, p in ipairs(loc) do parts[i] = type(p) == "number" and ("%d"):format(p) or tostring(p) end
-  return table.concat(parts, ".")
-end
-
--- The call was refused before sending: an invalid_request error whose detail names `loc`,
--- and nothing in the sandbox's log.
-local function refused(sb, res, err, loc, typ)
-  assert.is_nil(res)
-  assert.is_table(err, "expected an error")
-  assert.equals("invalid_request", err.kind)
-  local want, seen, hit = loc_text(loc), {}, nil
-  for _, d in ipairs(err.detail or {}) do
-    seen[#seen + 1] = loc_text(d.loc) .. ":" .. d.type
-    if loc_text(d.loc) == want and (not typ or d.type == typ) then hit = d end
-  end
-  assert.truthy(hit, "no detail at " .. want .. " in " .. table.concat(seen, ", "))
-  assert.same({}, calls(sb))
-end
+local client = clients.scaled(600)
 
 local function legacy_contacts(n)
   local t = {}

@@ -4,6 +4,8 @@
 --   api.set_of(list)  --> { [value] = true, ... }
 --   api.locs(body)    --> the 422 detail entries as "loc.path:type" strings
 --   api.b64(s)        --> base64 of s
+--   api.parse_csv(t)  --> the rows of RFC 4180 text
+--   api.CSV, api.CSV_MAPPING: an import file with a row for each skip reason
 local M = {}
 
 --- The values of an array as the keys of a set.
@@ -46,5 +48,61 @@ function M.b64(s)
   end
   return table.concat(out)
 end
+
+--- Parses RFC 4180 text (CRLF records) into rows of fields; raises on a malformed quote, a
+-- bare LF or a last record without its CRLF.
+function M.parse_csv(text)
+  local rows, row, field, i, n = {}, {}, {}, 1, #text
+  local quoted = false
+  while i <= n do
+    local ch = text:sub(i, i)
+    if quoted then
+      if ch == '"' then
+        if text:sub(i + 1, i + 1) == '"' then
+          field[#field + 1] = '"'
+          i = i + 1
+        else
+          quoted = false
+        end
+      else
+        field[#field + 1] = ch
+      end
+    elseif ch == '"' then
+      assert(#field == 0, "quote inside an unquoted field at byte " .. i)
+      quoted = true
+    elseif ch == "," then
+      row[#row + 1] = table.concat(field)
+      field = {}
+    elseif ch == "\r" and text:sub(i + 1, i + 1) == "\n" then
+      row[#row + 1] = table.concat(field)
+      rows[#rows + 1] = row
+      row, field = {}, {}
+      i = i + 1
+    else
+      assert(ch ~= "\n", "bare LF at byte " .. i)
+      field[#field + 1] = ch
+    end
+    i = i + 1
+  end
+  assert(not quoted, "unterminated quote")
+  assert(#field == 0 and #row == 0, "the last record lacks its CRLF")
+  return rows
+end
+
+--- A CSV for import with a BOM, quoting, a multi-line field and one row for each skip reason,
+-- and the column_mapping that reads it.
+M.CSV_MAPPING = { first_name = "First Name", last_name = "Last Name", email = "Email",
+  company_name = "Company", linkedin_url = "LinkedIn" }
+M.CSV = table.concat({
+  "\239\187\191First Name,Last Name,Email,Company,LinkedIn,Notes",     -- row 1 (BOM)
+  "Ada,Lovelace,ada@analytical.io,Analytical Engines,,\"likes, commas\"", -- 2
+  "Grace,Hopper,grace@navy.example,\"US Navy, Inc.\",,",                 -- 3
+  "Alan,Turing,ADA@analytical.io,Bletchley,,",                           -- 4 duplicate email
+  ",,,,,orphan row",                                                     -- 5 missing required
+  "Katherine,Johnson,,NASA,https://www.linkedin.com/in/kjohnson,",       -- 6
+  "Kathy,J,,NASA,linkedin.com/in/KJohnson/,",                            -- 7 duplicate linkedin
+  "\"Quoted \"\"Q\"\"\",Name,q@quoted.example,Quotes Ltd,,\"multi",
+  "line note\"",                                                         -- 8
+}, "\r\n") .. "\r\n"
 
 return M

@@ -14,4 +14,14 @@ function M.new(sb, opts)
   return cleanlist.new(o)
 end
 
+--- A maker of clients (as new) that run on a sandbox started with `--time-scale scale`: their
+-- waits and announced delays are scaled to match.
+function M.scaled(scale)
+  return function(sb, opts)
+    local o = { time_scale = scale }
+    for k, v in pairs(opts or {}) do o[k] = v end
+    return M.new(sb, o)
+  end
+end
+
 return M

@@ -80,4 +80,17 @@ function M.script(source)
   return path
 end
 
+--- A maker of temporary scripts (as script) and the function that removes every one it made:
+--   local script, remove_scripts = run.scripts(); teardown(remove_scripts)
+function M.scripts()
+  local made = {}
+  return function(source)
+    local path = M.script(source)
+    made[#made + 1] = path
+    return path
+  end, function()
+    for _, path in ipairs(made) do os.remove(path) end
+  end
+end
+
 return M

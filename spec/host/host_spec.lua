@@ -8,15 +8,8 @@ local function abs(path)
 end
 
 describe("cleanlist executable", function()
-  local scripts = {}
-  local function script(src)
-    local p = run.script(src)
-    scripts[#scripts + 1] = p
-    return p
-  end
-  teardown(function()
-    for _, p in ipairs(scripts) do os.remove(p) end
-  end)
+  local script, remove_scripts = run.scripts()
+  teardown(remove_scripts)
 
   it("prints its version", function()
     local r = run.host { "--version" }

@@ -6,14 +6,10 @@ local run = require "spec.helpers.run"
 local KEY = "clapi_sandbox_flags_spec_5555555555"
 
 describe("cleanlist --sandbox with sandbox flags", function()
-  local scripts, files = {}, {}
-  local function script(src)
-    local p = run.script(src)
-    scripts[#scripts + 1] = p
-    return p
-  end
+  local script, remove_scripts = run.scripts()
+  local files = {}
   teardown(function()
-    for _, p in ipairs(scripts) do os.remove(p) end
+    remove_scripts()
     for _, p in ipairs(files) do os.remove(p) end
   end)
 

@@ -4,23 +4,11 @@
 -- with its reservation, the optional quote, and idempotent replay.
 local sandbox = require "spec.helpers.sandbox"
 local paid = require "spec.helpers.paid"
+local api = require "spec.helpers.api"
 
-local code, null, b64 = paid.code, sandbox.null, require("spec.helpers.api").b64
+local code, null, b64 = paid.code, sandbox.null, api.b64
 
-local MAPPING = { first_name = "First Name", last_name = "Last Name", email = "Email",
-  company_name = "Company", linkedin_url = "LinkedIn" }
-
-local CSV = table.concat({
-  "\239\187\191First Name,Last Name,Email,Company,LinkedIn,Notes",     -- row 1 (BOM)
-  "Ada,Lovelace,ada@analytical.io,Analytical Engines,,\"likes, commas\"", -- 2
-  "Grace,Hopper,grace@navy.example,\"US Navy, Inc.\",,",                 -- 3
-  "Alan,Turing,ADA@analytical.io,Bletchley,,",                           -- 4 duplicate email
-  ",,,,,orphan row",                                                     -- 5 missing required
-  "Katherine,Johnson,,NASA,https://www.linkedin.com/in/kjohnson,",       -- 6
-  "Kathy,J,,NASA,linkedin.com/in/KJohnson/,",                            -- 7 duplicate linkedin
-  "\"Quoted \"\"Q\"\"\",Name,q@quoted.example,Quotes Ltd,,\"multi",
-  "line note\"",                                                         -- 8
-}, "\r\n") .. "\r\n"
+local MAPPING, CSV = api.CSV_MAPPING, api.CSV
 
 describe("CSV import", function()
   local sb, p = paid.suite()

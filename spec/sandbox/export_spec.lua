@@ -8,46 +8,7 @@ local cjson = require "cjson"
 
 local null = sandbox.null
 
---- Parses RFC 4180 text into rows of fields; raises on a malformed quote.
-local function parse_csv(text)
-  local rows, row, field, i, n = {}, {}, {}, 1, #text
-  local quoted = false
-  while i <= n do
-    local ch = text:sub(i, i)
-    if quoted then
-      if ch == '"' then
-        if text:sub(i + 1, i + 1) == '"' then
-          field[#field + 1] = '"'
-          i = i + 1
-        else
-          quoted = false
-        end
-      else
-        field[#field + 1] = ch
-      end
-    elseif ch == '"' then
-      assert(#field == 0, "quote inside an unquoted field at byte " .. i)
-      quoted = true
-    elseif ch == "," then
-      row[#row + 1] = table.concat(field)
-      field = {}
-    elseif ch == "\r" and text:sub(i + 1, i + 1) == "\n" then
-      row[#row + 1] = table.concat(field)
-      rows[#rows + 1] = row
-      row, field = {}, {}
-      i = i + 1
-    else
-      assert(ch ~= "\n", "bare LF at byte " .. i)
-      field[#field + 1] = ch
-    end
-    i = i + 1
-  end
-  assert(not quoted, "unterminated quote")
-  assert(#field == 0 and #row == 0, "the last record lacks its CRLF")
-  return rows
-end
-
-local locs = api.locs
+local locs, parse_csv = api.locs, api.parse_csv
 
 describe("sandbox export", function()
   local sb = sandbox.suite { args = { "--rate-limit", "off" }, reset = true }

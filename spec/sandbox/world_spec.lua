@@ -238,8 +238,9 @@ describe("sandbox world (HTTP)", function()
   end)
 
   it("builds the same world on Lua 5.4 and LuaJIT", function()
-    local other = sandbox.binary():find("luajit", 1, true) and "build/lua5.4/cleanlist"
-      or "build/luajit/cleanlist"
+    local bin = sandbox.binary()
+    local other = bin:find("/luajit/", 1, true) and bin:gsub("/luajit/", "/lua5.4/")
+      or bin:gsub("/lua5%.4/", "/luajit/")
     local f = io.open(other, "rb")
     if not f then
       pending("the other engine's build (" .. other .. ") is missing")

@@ -155,11 +155,7 @@ end
 ---@param query {list_id: string, limit?: integer, columns?: string[], max?: integer}
 ---@return cleanlist.Pager
 function M:iter_export_json(query)
-  query = query or {}
-  return pager.new(function(cursor)
-    return call(self, JSON, { list_id = query.list_id, limit = query.limit,
-      columns = query.columns, cursor = cursor })
-  end, "leads", query.max)
+  return pager.over(query, "leads", function(q) return call(self, JSON, q) end)
 end
 
 return M

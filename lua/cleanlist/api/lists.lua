@@ -61,7 +61,9 @@ local REMOVE = define { "DELETE", "/lead-lists/{list_id}/leads", body = {
 -- CSV import: `file` (a path) or `csv` (the text) are read and encoded by the client.
 local function prepare_csv(t, opts)
   local text, source = t.csv, "csv"
-  if t.file ~= nil then
+  if t.file ~= nil and t.csv ~= nil then
+    opts.problem = { { "body", "file" }, "conflict", "and csv both give the rows: pass one" }
+  elseif t.file ~= nil then
     source = "file"
     if type(t.file) ~= "string" then
       opts.problem = { { "body", "file" }, "string_type", "should be the path of a CSV file" }
@@ -116,12 +118,16 @@ local CSV_IMPORT = define { "POST", "/lead-lists/{list_id}/csv-import", idempote
   for _, f in ipairs(M.CSV_FIELDS) do known[f] = true end
   local header
   if o.text then header, o.rows = csv.shape(o.text) end
-  for _, h in ipairs(header or {}) do present[h] = true end
+  -- As the API matches: exact after trimming, else without regard to case.
+  for _, h in ipairs(header or {}) do
+    present[csv.trim(h)], present[csv.trim(h):lower()] = true, true
+  end
   for field, col in pairs(t.column_mapping) do
     if not known[field] then
       validate.add(errs, { "body", "column_mapping", field }, "enum",
         "is not a field a column can be mapped to (" .. table.concat(M.CSV_FIELDS, ", ") .. ")")
-    elseif header and type(col) == "string" and not present[col] then
+    elseif header and type(col) == "string" and not present[csv.trim(col)]
+        and not present[csv.trim(col):lower()] then
       validate.add(errs, { "body", "column_mapping", field }, "missing_column",
         "names the column '" .. col .. "', which the file's header does not have")
     end
@@ -155,10 +161,7 @@ end
 ---@param query? {folder_id?: string, limit?: integer, max?: integer}
 ---@return cleanlist.Pager
 function M:iter_lists(query)
-  query = query or {}
-  return pager.new(function(cursor)
-    return call(self, INDEX, { folder_id = query.folder_id, limit = query.limit, cursor = cursor })
-  end, "lists", query.max)
+  return pager.over(query, "lists", function(q) return call(self, INDEX, q) end)
 end
 
 --- GET /lead-lists/{list_id}: one list with live lead and enriched counts. Free; lists:read.
@@ -203,10 +206,7 @@ end
 ---@param query? {limit?: integer, max?: integer}
 ---@return cleanlist.Pager
 function M:iter_leads(list_id, query)
-  query = query or {}
-  return pager.new(function(cursor)
-    return call(self, LEADS, list_id, { limit = query.limit, cursor = cursor })
-  end, "leads", query.max)
+  return pager.over(query, "leads", function(q) return call(self, LEADS, list_id, q) end)
 end
 
 --- POST /lead-lists/{list_id}/leads: adds leads by id (lead_ids) or a cohort (task_id, with an

@@ -25,6 +25,9 @@ local SIMILAR = define { "POST", "/search/companies/similar", body = {
   if t.domain == nil and t.company_id == nil then
     require("cleanlist.validate").add(errs, { "body" }, "missing",
       "needs a domain or a company_id")
+  elseif t.domain ~= nil and t.company_id ~= nil then
+    require("cleanlist.validate").add(errs, { "body" }, "conflict",
+      "names the seed company twice (domain and company_id): pass one")
   end
 end }
 
@@ -70,15 +73,7 @@ end
 
 -- An iterator over every row of a search, page after page (`max` caps the rows).
 local function iter_search(self, def, field, body)
-  body = body or {}
-  local max = body.max
-  local fetch = function(cursor)
-    local b = {}
-    for k, v in pairs(body) do if k ~= "max" then b[k] = v end end
-    b.cursor = cursor
-    return call(self, def, b)
-  end
-  return pager.new(fetch, field, max)
+  return pager.over(body, field, function(b) return call(self, def, b) end)
 end
 
 --- Every person a search matches, fetched page by page as the loop consumes them (see
