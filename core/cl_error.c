@@ -4,13 +4,19 @@
 #include <stdio.h>
 
 static const char *const kind_names[] = {
-#define X(e, name, retry) name,
+#define X(e, name, retry, exit_status) name,
 #include "cl_errors.def"
 #undef X
 };
 
 static const unsigned char kind_retry[] = {
-#define X(e, name, retry) retry,
+#define X(e, name, retry, exit_status) retry,
+#include "cl_errors.def"
+#undef X
+};
+
+static const unsigned char kind_exit[] = {
+#define X(e, name, retry, exit_status) exit_status,
 #include "cl_errors.def"
 #undef X
 };
@@ -21,6 +27,10 @@ const char *cl_kind_name(cl_kind kind) {
 
 int cl_kind_retryable(cl_kind kind) {
   return (kind >= 0 && kind < CL_KIND_COUNT) ? kind_retry[kind] : 0;
+}
+
+int cl_kind_exit_status(cl_kind kind) {
+  return (kind >= 0 && kind < CL_KIND_COUNT) ? kind_exit[kind] : 1;
 }
 
 cl_kind cl_kind_from_status(long status) {

@@ -5,7 +5,7 @@
 #include <stddef.h>
 
 typedef enum cl_kind {
-#define X(e, name, retry) e,
+#define X(e, name, retry, exit_status) e,
 #include "cl_errors.def"
 #undef X
   CL_KIND_COUNT
@@ -22,6 +22,8 @@ typedef struct cl_error {
 const char *cl_kind_name(cl_kind kind);
 /// Whether a failure of this kind can succeed when tried again (the default of the table).
 int cl_kind_retryable(cl_kind kind);
+/// The exit status of a run that ends on an error of this kind (1 for an unknown kind).
+int cl_kind_exit_status(cl_kind kind);
 /// The kind an HTTP status maps to (0..199 and 2xx/3xx map to CL_EAPI).
 cl_kind cl_kind_from_status(long status);
 /// Fills err (which may be NULL) and returns -1, so callers can `return cl_error_set(...)`.

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cl_auth.h"
 #include "cl_error.h"
@@ -249,16 +250,30 @@ static int lcl_monotonic(lua_State *L) {
   return 1;
 }
 
-/// core.sleep(seconds): blocks the calling thread (plain scripts; schedulers use timers)
+/// core.sleep(seconds) -> seconds left: blocks the calling thread (plain scripts; schedulers
+/// use timers). A signal ends the sleep early and the time left is returned (else 0), so a
+/// Lua hook the signal set (Ctrl-C in the cleanlist executable) runs before sleeping on.
 static int lcl_sleep(lua_State *L) {
   double s = luaL_checknumber(L, 1);
-  if (s <= 0) return 0;
-  struct timespec ts;
+  if (s <= 0) {
+    lua_pushnumber(L, 0);
+    return 1;
+  }
+  struct timespec ts, left = {0, 0};
   ts.tv_sec = (time_t)s;
   ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  if (nanosleep(&ts, &left) != 0 && errno == EINTR) {
+    lua_pushnumber(L, (double)left.tv_sec + (double)left.tv_nsec / 1e9);
+    return 1;
   }
-  return 0;
+  lua_pushnumber(L, 0);
+  return 1;
+}
+
+/// core.isatty(fd) -> whether the file descriptor (0, 1, 2) is a terminal
+static int lcl_isatty(lua_State *L) {
+  lua_pushboolean(L, isatty((int)luaL_checkinteger(L, 1)) == 1);
+  return 1;
 }
 
 /* ---- module ---------------------------------------------------------------------------- */
@@ -275,10 +290,11 @@ static void new_class(lua_State *L, const char *name, const luaL_Reg *methods,
   lua_pop(L, 1);
 }
 
-static void push_kinds(lua_State *L) {
+/* core.exit_status: error kind name -> the exit status of a run that ends on it. */
+static void push_exit_status(lua_State *L) {
   lua_createtable(L, 0, CL_KIND_COUNT);
   for (int k = 1; k < CL_KIND_COUNT; k++) {
-    lua_pushboolean(L, cl_kind_retryable((cl_kind)k));
+    lua_pushinteger(L, cl_kind_exit_status((cl_kind)k));
     lua_setfield(L, -2, cl_kind_name((cl_kind)k));
   }
 }
@@ -307,6 +323,7 @@ int luaopen_cleanlist_core(lua_State *L) {
                                    {"bucket", lcl_bucket_new},
                                    {"monotonic", lcl_monotonic},
                                    {"sleep", lcl_sleep},
+                                   {"isatty", lcl_isatty},
                                    {NULL, NULL}};
   new_class(L, LCL_CREDENTIAL_MT, cred_methods, cred_meta);
   new_class(L, BUCKET_MT, bucket_methods, no_meta);
@@ -319,7 +336,7 @@ int luaopen_cleanlist_core(lua_State *L) {
   lua_setfield(L, -2, "API_KEY_ENV");
   lua_pushliteral(L, CL_BASE_URL_ENV);
   lua_setfield(L, -2, "BASE_URL_ENV");
-  push_kinds(L);
-  lua_setfield(L, -2, "kinds");
+  push_exit_status(L);
+  lua_setfield(L, -2, "exit_status");
   return 1;
 }

@@ -33,3 +33,26 @@ void cl_embed_preload(lua_State *L, const cl_embedded *mods, const char *env_dir
   }
   lua_pop(L, 2);
 }
+
+static int recipes_table(lua_State *L) {
+  const cl_embedded *r = (const cl_embedded *)lua_touserdata(L, lua_upvalueindex(1));
+  lua_newtable(L);
+  for (; r->name; r++) {
+    lua_createtable(L, 0, 2);
+    lua_pushlstring(L, (const char *)r->data, r->len);
+    lua_setfield(L, -2, "source");
+    lua_pushstring(L, r->chunkname);
+    lua_setfield(L, -2, "chunkname");
+    lua_setfield(L, -2, r->name);
+  }
+  return 1;
+}
+
+void cl_embed_recipes(lua_State *L, const cl_embedded *recipes) {
+  lua_getglobal(L, "package");
+  lua_getfield(L, -1, "preload");
+  lua_pushlightuserdata(L, (void *)recipes);
+  lua_pushcclosure(L, recipes_table, 1);
+  lua_setfield(L, -2, "cleanlist.builtin_recipes");
+  lua_pop(L, 2);
+}

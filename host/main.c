@@ -1,10 +1,12 @@
 /* The cleanlist executable: runs user scripts with the cleanlist module preloaded, and
  * serves the local API sandbox. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "cl_error.h"
 #include "embed.h"
 #include "lauxlib.h"
 #include "lua.h"
@@ -24,12 +26,16 @@ static const char *progname = "cleanlist";
 
 static const char usage_text[] =
     "usage: cleanlist [options] [script.lua [args...]]\n"
-    "       cleanlist --sandbox [sandbox flags] [options] [script.lua [args...]]\n"
+    "       cleanlist [options] run RECIPE [recipe options]   (cleanlist run RECIPE --help)\n"
+    "       cleanlist recipes                      list the recipes and what each does\n"
+    "       cleanlist --sandbox [sandbox flags] [options] [script.lua | run RECIPE ...]\n"
     "       cleanlist sandbox [sandbox options]   (see cleanlist sandbox --help)\n"
     "\n"
     "Runs a Lua script with the cleanlist module available (local cleanlist = require\n"
-    "\"cleanlist\"). With no script: an interactive prompt on a terminal, else the script\n"
-    "is read from standard input.\n"
+    "\"cleanlist\"), or a recipe by name: from the directories of CLEANLIST_RECIPES, then\n"
+    "./recipes, then those built in. With no script: an interactive prompt on a terminal\n"
+    "(with a ready `client` when CLEANLIST_API_KEY is set or --sandbox given), else the\n"
+    "script is read from standard input. A script named run or recipes is run as ./run.\n"
     "\n"
     "options:\n"
     "  -e CODE        run CODE (may be repeated; runs before the script)\n"
@@ -58,9 +64,28 @@ static const char usage_text[] =
     "  CLEANLIST_TIME_SCALE  how much faster than real time the API's clock runs (set by\n"
     "                      --sandbox --time-scale X)\n"
     "\n"
+    "  CLEANLIST_RECIPES   directories (separated by ':') searched for recipes first\n"
+    "\n"
     "The client's long waits (rate limits, Retry-After) are announced on standard error\n"
-    "(cleanlist.on_wait). An uncaught error prints a traceback to standard error and exits\n"
-    "with status 1.\n";
+    "(cleanlist.on_wait). A script that returns an integer exits with it; an uncaught error\n"
+    "prints a traceback to standard error and exits with status 1. Ctrl-C interrupts the\n"
+    "script (a recipe says how to resume) and exits with status 130.\n"
+    "\n"
+    "exit status (the same for every recipe):\n"
+    "    0  done\n"
+    "    1  a script error (the traceback says where)\n"
+    "    2  bad arguments\n";
+
+/* The exit statuses of the error kinds (core/cl_errors.def), after usage_text. */
+static void print_help(void) {
+  fputs(usage_text, stdout);
+  for (int k = 1; k < CL_KIND_COUNT; k++)
+    printf("  %3d  an error of kind %s\n", cl_kind_exit_status((cl_kind)k),
+           cl_kind_name((cl_kind)k));
+  fputs("   19  a call an earlier run sent has no known outcome (a recipe's --resend-unknown)\n"
+        "  130  interrupted (Ctrl-C)\n",
+        stdout);
+}
 
 /* Run once in every new state: the default announcer of long waits. A module that cannot be
  * loaded here is left for the script's own require to report. */
@@ -68,6 +93,32 @@ static const char on_wait_chunk[] =
     "local ok, cl = pcall(require, \"cleanlist\"); if ok and type(cl) == \"table\" then "
     "cl.on_wait = function(info) io.stderr:write(\"cleanlist: \", info.message, \"\\n\") end "
     "end";
+
+/* Ctrl-C, as the lua interpreter does it: the first one makes the running Lua code raise
+ * "interrupted!" at its next instruction (a recipe catches it and says how to resume); a
+ * second one, before that, ends the process. */
+static lua_State *running_state = NULL;
+
+static void interrupted_hook(lua_State *L, lua_Debug *ar) {
+  (void)ar;
+  lua_sethook(L, NULL, 0, 0);
+  luaL_error(L, "interrupted!");
+}
+
+static void on_sigint(int sig) {
+  signal(sig, SIG_DFL);
+  if (running_state)
+    lua_sethook(running_state, interrupted_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
+}
+
+static void catch_sigint(lua_State *L) {
+  running_state = L;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_sigint; /* no SA_RESTART: a sleep or poll in progress ends early */
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+}
 
 /* Message handler: turns any error value into a string with a traceback. */
 static int msghandler(lua_State *L) {
@@ -93,13 +144,30 @@ static int report(lua_State *L, int status) {
   return status;
 }
 
-static int docall(lua_State *L, int narg) {
+static int docall(lua_State *L, int narg, int nres) {
   int base = lua_gettop(L) - narg;
   lua_pushcfunction(L, msghandler);
   lua_insert(L, base);
-  int status = lua_pcall(L, narg, 0, base);
+  int status = lua_pcall(L, narg, nres, base);
   lua_remove(L, base);
   return status;
+}
+
+/* Calls the function below its narg arguments; returns the exit status: 1 when it raised an
+ * error (reported), the integer it returned (0..255), else 0. */
+static int call_for_status(lua_State *L, int narg) {
+  int status = docall(L, narg, 1);
+  if (status != 0) {
+    report(L, status);
+    return 1;
+  }
+  int code = 0;
+  if (lua_type(L, -1) == LUA_TNUMBER) {
+    lua_Number n = lua_tonumber(L, -1);
+    code = n >= 0 && n <= 255 ? (int)n : 1;
+  }
+  lua_pop(L, 1);
+  return code;
 }
 
 static void preload_c(lua_State *L, const char *name, lua_CFunction f) {
@@ -159,6 +227,13 @@ static lua_State *new_state(void) {
   preload_c(L, "cleanlist.core", luaopen_cleanlist_core);
   preload_c(L, "cleanlist.curl", luaopen_cleanlist_curl);
   cl_embed_preload(L, cl_client_lua, "CLEANLIST_LUA_DIR");
+  cl_embed_recipes(L, cl_recipes_lua);
+  /* cleanlist.recipe: a recipe returns its exit status to the host instead of exiting. */
+  lua_getglobal(L, "package");
+  lua_getfield(L, -1, "loaded");
+  lua_pushboolean(L, 1);
+  lua_setfield(L, -2, "cleanlist.hosted");
+  lua_pop(L, 2);
   push_loaded_names(L);
   if (luaL_loadbuffer(L, on_wait_chunk, sizeof on_wait_chunk - 1, "=(on_wait)") != 0 ||
       lua_pcall(L, 0, 0, 0) != 0)
@@ -179,10 +254,41 @@ static void set_arg(lua_State *L, char **argv, int argc, int script) {
 
 static int run_script(lua_State *L, const char *path, char **argv, int argc, int script) {
   int status = luaL_loadfile(L, strcmp(path, "-") == 0 ? NULL : path);
-  if (status != 0) return report(L, status);
+  if (status != 0) return report(L, status) ? 1 : 0;
   int n = 0;
   for (int i = script + 1; i < argc; i++, n++) lua_pushstring(L, argv[i]);
-  return report(L, docall(L, n));
+  return call_for_status(L, n);
+}
+
+/* `cleanlist run NAME args...` (argv[cmd] is "run") and `cleanlist recipes`, through
+ * cleanlist.recipes. */
+static int run_command(lua_State *L, char **argv, int argc, int cmd) {
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "cleanlist.recipes");
+  if (report(L, docall(L, 1, 1))) return 1;
+  if (strcmp(argv[cmd], "recipes") == 0) {
+    lua_getfield(L, -1, "listing");
+    lua_remove(L, -2);
+    if (report(L, docall(L, 0, 1))) return 1;
+    fputs(lua_tostring(L, -1), stdout);
+    lua_pop(L, 1);
+    return 0;
+  }
+  if (cmd + 1 >= argc) {
+    fprintf(stderr, "%s: run needs the name of a recipe (cleanlist recipes lists them)\n",
+            progname);
+    lua_pop(L, 1);
+    return 2;
+  }
+  lua_getfield(L, -1, "run");
+  lua_remove(L, -2);
+  lua_pushstring(L, argv[cmd + 1]);
+  lua_createtable(L, argc - cmd - 2, 0);
+  for (int i = cmd + 2; i < argc; i++) {
+    lua_pushstring(L, argv[i]);
+    lua_rawseti(L, -2, i - cmd - 1);
+  }
+  return call_for_status(L, 2);
 }
 
 /* Loads one REPL chunk: first as an expression ("return <line>"), else as statements. Returns
@@ -302,7 +408,7 @@ static int parse_args(int argc, char **argv, host_opts *o) {
       printf("cleanlist %s (%s)\n", CL_VERSION, ENGINE_NAME);
       return 0;
     } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-      fputs(usage_text, stdout);
+      print_help();
       return 0;
     } else if (strcmp(a, "--sandbox") == 0) {
       o->sandbox = 1;
@@ -316,8 +422,8 @@ static int parse_args(int argc, char **argv, host_opts *o) {
       int r = sandbox_flag(argc, argv, &i, o);
       if (r < 0) return 2;
       if (r == 0) {
-        fprintf(stderr, "%s: unknown option '%.*s'\n%s", progname, (int)strcspn(a, "="), a,
-                usage_text);
+        fprintf(stderr, "%s: unknown option '%.*s' (cleanlist --help lists them)\n", progname,
+                (int)strcspn(a, "="), a);
         return 2;
       }
     }
@@ -330,12 +436,18 @@ static int run(lua_State *L, int argc, char **argv, const host_opts *o) {
   set_arg(L, argv, argc, o->script ? o->script : argc);
   for (int i = 0; i < o->ncode; i++) {
     int status = luaL_loadbuffer(L, o->code[i], strlen(o->code[i]), "=(command line)");
-    if (status == 0) status = docall(L, 0);
+    if (status == 0) status = docall(L, 0, 0);
     if (report(L, status)) return 1;
   }
-  if (o->script) return run_script(L, argv[o->script], argv, argc, o->script) ? 1 : 0;
+  catch_sigint(L);
+  if (o->script) {
+    const char *s = argv[o->script];
+    if (strcmp(s, "run") == 0 || strcmp(s, "recipes") == 0)
+      return run_command(L, argv, argc, o->script);
+    return run_script(L, s, argv, argc, o->script);
+  }
   if (o->ncode == 0) {
-    if (!isatty(0)) return run_script(L, "-", argv, argc, argc - 1) ? 1 : 0;
+    if (!isatty(0)) return run_script(L, "-", argv, argc, argc - 1);
     printf("cleanlist %s (%s): Lua with the cleanlist module; Ctrl-D to leave\n", CL_VERSION,
            ENGINE_NAME);
     repl(L);

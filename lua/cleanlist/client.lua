@@ -201,7 +201,13 @@ function Client:_sleep(seconds, reason, what)
     hook { reason = reason, seconds = seconds, what = what,
       message = WAIT_MESSAGES[reason]:format(seconds_text(seconds), what) }
   end
-  if scheduler.in_task() then scheduler.sleep(seconds) else self.sleep(seconds) end
+  if scheduler.in_task() then
+    scheduler.sleep(seconds)
+    return
+  end
+  -- A signal ends core.sleep early (Ctrl-C's hook runs between the pieces): sleep the rest.
+  local left = self.sleep(seconds)
+  while type(left) == "number" and left > 0 do left = self.sleep(left) end
 end
 
 -- The per-organisation bucket needs the organisation's id: given as an option, learned by

@@ -5,6 +5,7 @@
 -- starts short, backs off, and once the run shows progress sleeps until the end its rate
 -- predicts. Status values it does not know are not terminal.
 local errors = require "cleanlist.errors"
+local progress = require "cleanlist.progress"
 
 local type, max, min = type, math.max, math.min
 
@@ -43,13 +44,7 @@ end
 
 -- The share of the run done (0..1), or nil when the status does not say.
 local function done_share(st)
-  local total = tonumber(st.total) or (type(st.summary) == "table" and tonumber(st.summary.total))
-  local processed = tonumber(st.processed)
-  if not processed and tonumber(st.succeeded) then processed = st.succeeded + (tonumber(st.failed) or 0) end
-  if total and total > 0 and processed then return processed / total end
-  local p = tonumber(st.progress)
-  if p then return p / 100 end
-  return nil
+  return progress.of(st).share
 end
 
 --- Polls a run until it reaches a terminal status and returns that status (with `result` for

@@ -1,0 +1,131 @@
+--- Running recipes (`cleanlist run NAME ...`) against a sandbox of spec.helpers.sandbox, in
+-- the foreground or in the background (to kill them), each run with its own state directory.
+--
+--   local recipe = require "spec.helpers.recipe"
+--   local r = recipe.run(sb, "prospect_to_crm", { "--title", "VP Sales" })  --> {code, stdout, stderr}
+--   local bg = recipe.spawn(sb, "prospect_to_crm", {...}); bg:kill("KILL"); bg:wait()
+local run = require "spec.helpers.run"
+
+local M = {}
+
+--- A fresh directory for XDG_STATE_HOME (state files land in DIR/cleanlist).
+function M.state_home()
+  local dir = os.tmpname()
+  os.remove(dir)
+  assert(run.execute("mkdir -p " .. run.quote(dir .. "/cleanlist")))
+  return dir
+end
+
+--- Removes a directory made by state_home.
+function M.remove(dir)
+  run.execute("rm -rf " .. run.quote(dir))
+end
+
+--- The environment of a recipe run against sb: its URL and key, its time scale (opts.scale),
+-- a state home (opts.home), and opts.env on top.
+function M.env(sb, opts)
+  opts = opts or {}
+  local env = { CLEANLIST_BASE_URL = sb.base_url, CLEANLIST_API_KEY = sb.key,
+    CLEANLIST_TIME_SCALE = opts.scale and tostring(opts.scale) or false,
+    XDG_STATE_HOME = opts.home or M.state_home(), CLEANLIST_RECIPES = false }
+  for k, v in pairs(opts.env or {}) do env[k] = v end
+  return env
+end
+
+local function command(env, name, args)
+  local unset, set = {}, {}
+  for k, v in pairs(env) do
+    if v == false then unset[#unset + 1] = "-u " .. k else set[#set + 1] = k .. "=" .. run.quote(v) end
+  end
+  local parts = unset -- env takes -u before the assignments
+  for _, a in ipairs(set) do parts[#parts + 1] = a end
+  local argv = { run.quote(run.bin()), "run", run.quote(name) }
+  for _, a in ipairs(args or {}) do argv[#argv + 1] = run.quote(a) end
+  return "env " .. table.concat(parts, " ") .. " " .. table.concat(argv, " ")
+end
+
+--- Runs a recipe to its end (30 s limit): {code =, stdout =, stderr =}.
+function M.run(sb, name, args, opts)
+  return run.sh(command(M.env(sb, opts), name, args))
+end
+
+local Background = {}
+Background.__index = Background
+
+--- Starts a recipe in the background; returns a handle with pid, kill(sig), wait(), output().
+function M.spawn(sb, name, args, opts)
+  local out, err, rc = os.tmpname(), os.tmpname(), os.tmpname()
+  local line = "(" .. command(M.env(sb, opts), name, args) .. " </dev/null >" .. run.quote(out)
+    .. " 2>" .. run.quote(err) .. "; echo $? >" .. run.quote(rc) .. ") >/dev/null 2>&1 & echo $!"
+  -- The subshell's pid; the recipe is its child (found with pgrep -P to signal it).
+  local pid = tonumber((run.capture(line)))
+  assert(pid, "could not start the recipe")
+  return setmetatable({ pid = pid, out = out, err = err, rc = rc }, Background)
+end
+
+--- The pid of the cleanlist process itself (the subshell's child).
+function Background:child()
+  for _ = 1, 100 do
+    local text = run.capture("pgrep -P " .. self.pid)
+    local pid = tonumber(text:match("%d+"))
+    if pid then return pid end
+    run.execute("sleep 0.05")
+  end
+  error("the recipe process did not start")
+end
+
+--- Sends a signal ("KILL", "INT") to the recipe process.
+function Background:kill(sig)
+  assert(run.execute("kill -" .. sig .. " " .. self:child()))
+end
+
+--- Waits (up to 30 s) for the run to end; returns {code, stdout, stderr} and removes the files.
+function Background:wait()
+  for _ = 1, 600 do
+    local rc = run.read_file(self.rc)
+    if rc and rc:match("%d") then
+      local r = { code = tonumber(rc:match("%d+")), stdout = run.read_file(self.out) or "",
+        stderr = run.read_file(self.err) or "" }
+      os.remove(self.out)
+      os.remove(self.err)
+      os.remove(self.rc)
+      return r
+    end
+    run.execute("sleep 0.05")
+  end
+  error("the recipe did not end within 30 s")
+end
+
+--- Waits (up to `seconds`, default 20) until pred(text of the state file) is true; returns the
+-- text. The state file is the one file under home/cleanlist.
+function M.wait_for_state(home, pred, seconds)
+  local deadline = os.time() + (seconds or 20)
+  repeat
+    local name = run.capture("ls " .. run.quote(home .. "/cleanlist") .. " 2>/dev/null | grep -v tmp | head -n 1")
+    name = name:gsub("%s+$", "")
+    if name ~= "" then
+      local text = run.read_file(home .. "/cleanlist/" .. name)
+      if text and pred(text) then return text, home .. "/cleanlist/" .. name end
+    end
+    run.execute("sleep 0.05")
+  until os.time() > deadline
+  error("the state file never showed what was waited for")
+end
+
+--- The ledger rows of the sandbox whose ref is `ref`.
+function M.ledger_of(sb, ref)
+  local rows = {}
+  for _, row in ipairs((sb:control("GET", "/credits")).ledger) do
+    if row.ref == ref then rows[#rows + 1] = row end
+  end
+  return rows
+end
+
+--- The JSON lines of a --json run's stdout, decoded.
+function M.json_lines(stdout)
+  local out = {}
+  for line in stdout:gmatch("[^\n]+") do out[#out + 1] = require("cjson").decode(line) end
+  return out
+end
+
+return M
