@@ -1,6 +1,6 @@
 # Thin wrapper over CMake. `make` builds everything for Lua 5.4; `make LUA=luajit` builds the
 # same for OpenResty's LuaJIT. `make test` installs what is missing, builds both engines and
-# runs every suite; `make demo` runs the whoami recipe against the built-in sandbox.
+# runs every suite; `make demo` runs the flagship recipe against the built-in sandbox.
 LUA ?= lua5.4
 BUILD ?= build/$(LUA)
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
@@ -18,7 +18,8 @@ deps:
 
 demo: deps
 	@$(MAKE) --no-print-directory build
-	@$(BUILD)/cleanlist --sandbox recipes/whoami.lua
+	@$(BUILD)/cleanlist --sandbox --time-scale 30 run prospect_to_crm --title "VP Sales" \
+		--country US --max-credits 100
 
 test: deps
 	@$(MAKE) --no-print-directory build LUA=lua5.4

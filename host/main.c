@@ -12,6 +12,9 @@
 #include "lua.h"
 #include "lualib.h"
 #include "sandbox.h"
+#if defined(CL_HAVE_EDITLINE)
+#include <editline/readline.h>
+#endif
 #if defined(LUA_JITLIBNAME)
 #include "luajit.h"
 #define ENGINE_NAME LUAJIT_VERSION
@@ -303,7 +306,9 @@ static int repl_load(lua_State *L, const char *code) {
   if (status == LUA_ERRSYNTAX) {
     size_t len;
     const char *msg = lua_tolstring(L, -1, &len);
-    if (len >= 5 && strcmp(msg + len - 5, "<eof>") == 0) {
+    /* "... near <eof>" (Lua 5.x), "... near '<eof>'" (LuaJIT): the chunk goes on */
+    if ((len >= 5 && strcmp(msg + len - 5, "<eof>") == 0) ||
+        (len >= 7 && strcmp(msg + len - 7, "'<eof>'") == 0)) {
       lua_pop(L, 1);
       return 1;
     }
@@ -320,18 +325,63 @@ static void repl_print(lua_State *L, int base) {
   if (lua_pcall(L, n, 0, 0) != 0) report(L, 1);
 }
 
+/* One line of input with the prompt: malloc'd, without its newline; NULL at the end. With
+ * libedit: line editing and history. */
+static char *read_line(const char *prompt) {
+#if defined(CL_HAVE_EDITLINE)
+  char *line = readline(prompt);
+  if (line && *line) add_history(line);
+  return line;
+#else
+  char buf[4096];
+  fputs(prompt, stdout);
+  fflush(stdout);
+  if (!fgets(buf, sizeof buf, stdin)) return NULL;
+  buf[strcspn(buf, "\n")] = '\0';
+  return strdup(buf);
+#endif
+}
+
+/* ~/.cleanlist_history, or NULL when HOME is not set. */
+static const char *history_path(void) {
+  static char path[1024];
+  const char *home = getenv("HOME");
+  if (!home || !*home) return NULL;
+  snprintf(path, sizeof path, "%s/.cleanlist_history", home);
+  return path;
+}
+
+/* In the prompt: the module as `cleanlist`, and a ready `client` when a key is at hand
+ * (CLEANLIST_API_KEY, set by --sandbox too). */
+static const char repl_prelude[] =
+    "cleanlist = require \"cleanlist\"\n"
+    "if (os.getenv(\"CLEANLIST_API_KEY\") or \"\") ~= \"\" then\n"
+    "  local ok, c = pcall(cleanlist.new)\n"
+    "  if ok then client = c; print(\"client: \" .. tostring(c) .. \" (try client:whoami())\")\n"
+    "  else print(\"no client: \" .. tostring(c)) end\n"
+    "else print(\"no client: set CLEANLIST_API_KEY, or start with --sandbox\") end\n";
+
 /* An interactive loop for terminals: expressions print their values. */
 static void repl(lua_State *L) {
-  char line[4096];
+  const char *hist = history_path();
+#if defined(CL_HAVE_EDITLINE)
+  stifle_history(1000);
+  if (hist) read_history(hist);
+#endif
+  if (luaL_loadbuffer(L, repl_prelude, sizeof repl_prelude - 1, "=(prompt)") == 0)
+    report(L, docall(L, 0, 0));
+  else
+    report(L, 1);
   lua_pushliteral(L, "");
   for (;;) {
     size_t pending;
     lua_tolstring(L, -1, &pending);
-    fputs(pending ? ">> " : "> ", stdout);
-    fflush(stdout);
-    if (!fgets(line, sizeof line, stdin)) break;
+    char *line = read_line(pending ? ">> " : "> ");
+    if (!line) break;
     lua_pushstring(L, line);
-    lua_concat(L, 2);
+    lua_pushliteral(L, "\n");
+    free(line);
+    lua_concat(L, 3);
     int base = lua_gettop(L);
     int status = repl_load(L, lua_tostring(L, -1));
     if (status == 1) continue;
@@ -348,6 +398,11 @@ static void repl(lua_State *L) {
   }
   fputc('\n', stdout);
   lua_pop(L, 1);
+#if defined(CL_HAVE_EDITLINE)
+  if (hist) write_history(hist);
+#else
+  (void)hist;
+#endif
 }
 
 typedef struct host_opts {

@@ -101,7 +101,7 @@ describe("cleanlist executable", function()
     local r = run.sh("printf 'x = 20 + 1\\nx * 2\\nerror(\"oops\")\\n' | script -qec "
       .. run.quote(run.bin()) .. " /dev/null")
     assert.equals(0, r.code)
-    assert.matches("> > 42", r.stdout)
+    assert.matches("> x %* 2\r?\n42\r?\n", r.stdout)
     assert.matches("cleanlist: .*oops", r.stdout)
   end)
 
