@@ -618,7 +618,13 @@ local function print_summary(r, summary)
   for _, k in ipairs(keys) do
     if summary[k] ~= nil then
       local v = summary[k]
-      if type(v) == "table" then v = json.encode(v) end
+      if type(v) == "table" and #v > 0 and type(v[1]) ~= "table" then
+        local parts = {}
+        for i, x in ipairs(v) do parts[i] = tostring(x) end
+        v = table.concat(parts, ", ")
+      elseif type(v) == "table" then
+        v = json.encode(v)
+      end
       io.stdout:write(("%-22s %s\n"):format(k:gsub("_", " ") .. ":", tostring(v)))
     end
   end

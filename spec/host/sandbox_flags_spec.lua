@@ -138,7 +138,7 @@ describe("cleanlist --sandbox with sandbox flags", function()
       local r = ok(run.host({ "--sandbox", "--api-key", KEY, p }, { CLEANLIST_API_KEY = false }))
       assert.equals("true\ntrue\nauth\n", r.stdout)
       r = ok(run.host({ "--sandbox", "--api-key=" .. KEY, "recipes/whoami.lua" }))
-      assert.matches("Tier:", r.stdout)
+      assert.matches("tier: +pro", r.stdout)
     end)
 
     it("is not echoed by any refusal", function()
