@@ -182,6 +182,7 @@ static void configure(cl_transport *t, cl_request *r, const cl_request_spec *spe
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
   if (t->ca_file) curl_easy_setopt(e, CURLOPT_CAINFO, t->ca_file);
   curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+  if (spec->fresh_connect) curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
   curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(spec->connect_timeout * 1000));
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(spec->timeout * 1000));

@@ -26,6 +26,9 @@ typedef struct cl_request_spec {
   size_t body_len;
   double connect_timeout;    /* seconds, > 0 */
   double timeout;            /* seconds for the whole transfer, > 0 */
+  int fresh_connect;         /* 1: on a new connection. libcurl sends a request again by itself
+                                when a reused connection turns out dead before any answer; a
+                                paid call must never be repeated behind the caller's back. */
 } cl_request_spec;
 
 /// Creates a transport (calls curl_global_init once per process). NULL + err on failure.

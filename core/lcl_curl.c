@@ -128,7 +128,7 @@ static int read_headers(lua_State *L, int spec, const char **lines) {
 }
 
 /// transport:start{method=, url=, credential=, headers={...}, body=, connect_timeout=,
-///                 timeout=} -> request | nil, err
+///                 timeout=, fresh_connect=} -> request | nil, err
 static int lcl_transport_start(lua_State *L) {
   lcl_transport *t = check_transport(L, 1);
   luaL_checktype(L, 2, LUA_TTABLE);
@@ -148,6 +148,9 @@ static int lcl_transport_start(lua_State *L) {
   lua_pop(L, 1);
   s.connect_timeout = opt_number_field(L, 2, "connect_timeout", 10);
   s.timeout = opt_number_field(L, 2, "timeout", 60);
+  lua_getfield(L, 2, "fresh_connect");
+  s.fresh_connect = lua_toboolean(L, -1);
+  lua_pop(L, 1);
   luaL_argcheck(L, s.connect_timeout > 0 && s.timeout > 0, 2, "timeouts must be positive");
 
   lcl_request *q = lua_newuserdata(L, sizeof *q);

@@ -37,7 +37,7 @@ local ANNOUNCE_AFTER = 1.0
 -- The options of client:request.
 local REQUEST_OPTIONS = {
   query = "table", body = "table", idempotency_key = "string", sign = "boolean",
-  on_chunk = "function", root = "boolean",
+  on_chunk = "function", root = "boolean", fresh_connection = "boolean",
 }
 local METHODS = { GET = true, POST = true, PATCH = true, PUT = true, DELETE = true, HEAD = true }
 
@@ -251,6 +251,9 @@ end
 -- One attempt: returns data or nil, err (err carries `sent` for the retry decision).
 function Client:_attempt(req, ctx)
   self:_wait_for_slot(ctx)
+  -- client.on_send(method, path): told right before each attempt goes on the wire, after the
+  -- rate limiter's wait (a recipe records "sent" there, not while the call is still queued).
+  if self.on_send then self.on_send(ctx.method, ctx.path) end
   local res, terr = self.transport:request(req)
   if not res then
     local e = errors.new({
@@ -314,11 +317,13 @@ end
 -- (string: the body carries one, so the request may be repeated), root (the path is under the
 -- API's origin, not the base URL), sign = false (no Authorization: pre-signed links),
 -- on_chunk (function(bytes): a 2xx body streamed to it; the result is then the response
--- {status, headers}). Returns the decoded body, or nil and a cleanlist.Error. A malformed
+-- {status, headers}), fresh_connection = true (a new connection, so that libcurl never sends
+-- the request a second time on its own after a kept-alive connection died: the paid methods
+-- set it). Returns the decoded body, or nil and a cleanlist.Error. A malformed
 -- call (unknown option, bad method or path) raises.
 ---@param method "GET"|"POST"|"PATCH"|"PUT"|"DELETE"|"HEAD"
 ---@param path string
----@param opts? {query?: table, body?: table, idempotency_key?: string, root?: boolean, sign?: boolean, on_chunk?: fun(bytes: string): any}
+---@param opts? {query?: table, body?: table, idempotency_key?: string, root?: boolean, sign?: boolean, on_chunk?: fun(bytes: string): any, fresh_connection?: boolean}
 ---@return table|nil
 ---@return cleanlist.Error|nil
 function Client:request(method, path, opts)
@@ -349,6 +354,7 @@ function Client:request(method, path, opts)
     method = method, url = url, headers = headers, body = body,
     credential = opts.sign ~= false and self.credential or nil,
     timeout = self.timeout, connect_timeout = self.connect_timeout,
+    fresh_connect = opts.fresh_connection == true,
   }
   local delivered = false -- a streamed body that began is never fetched again (no repeats)
   if opts.on_chunk then
@@ -369,6 +375,7 @@ function Client:request(method, path, opts)
       status = e.status, retryable = e.retryable, attempt = attempt, max_retries = self.max_retries,
     }
     e.attempts, e.retry_reason = attempt, reason
+    e.sent = sent and true or false -- false: no byte of the last attempt reached the server
     if ambiguous then e.ambiguous = true end
     if not retry or delivered then return nil, e end
     local wait = self:_retry_wait(e, attempt)

@@ -9,6 +9,8 @@
 --   }
 --
 -- The run `r` gives: r.opts (options by name, dashes as underscores), r.args (the operands),
+-- r.stdout_busy (set it when the recipe writes its records on stdout: the summary then goes to
+-- stderr),
 -- r.client (a client from the environment), r:say(fmt, ...) (a line for a person: stdout, or
 -- stderr under --json, nothing under --quiet), r:emit(record) (a JSON line under --json),
 -- r:progress(label) (an on_progress function for client:wait that draws a bar on stderr),
@@ -67,7 +69,13 @@ end
 local function all_options(def)
   local list = {}
   for _, group in ipairs { def.options or {}, def.paid and PAID or {}, COMMON } do
-    for _, o in ipairs(group) do list[#list + 1] = option(o) end
+    for _, o in ipairs(group) do
+      if type(o[1]) == "table" then -- a group of options (recipe.list_options)
+        for _, inner in ipairs(o) do list[#list + 1] = option(inner) end
+      else
+        list[#list + 1] = option(o)
+      end
+    end
   end
   return list
 end
@@ -202,7 +210,7 @@ end
 function Run:say(fmt, ...)
   if self.opts.quiet then return end
   local line = select("#", ...) > 0 and fmt:format(...) or fmt
-  local out = self.opts.json and io.stderr or io.stdout
+  local out = (self.opts.json or self.stdout_busy) and io.stderr or io.stdout
   self:_clear_bar()
   out:write(line, "\n")
   out:flush()
@@ -310,6 +318,46 @@ function Run:wait(run, label, opts)
     end
   end
   return self.client:wait(run, o)
+end
+
+--- The options that name a list, --list-id ID and --list NAME, as one entry of `options`
+-- (r:find_list reads them).
+function M.list_options(what)
+  return { { "--list-id ID", "the list " .. what .. ", by id" }, { "--list NAME", "the list " .. what
+    .. ", by name (exact, else without regard to case)" } }
+end
+
+--- The list that --list-id ID or --list NAME names (one of them is required): the list as
+-- the API gives it (list_id, name, lead_count, ...). Ends the run when no list or several
+-- have that name. Free: one GET /lead-lists/{id}, or the pages of GET /lead-lists.
+function Run:find_list()
+  local o = self.opts
+  if (o.list_id == nil) == (o.list == nil) then
+    self:fail(errors.new { kind = "invalid_request", exit_status = M.EXIT_USAGE,
+      message = "give one of --list-id ID or --list NAME" })
+  end
+  if o.list_id then return self:check(self.client:get_list(o.list_id)) end
+  local exact, folded = {}, {}
+  local lists = self.client:iter_lists { limit = 100 }
+  for l in lists do
+    if l.name == o.list then exact[#exact + 1] = l end
+    if type(l.name) == "string" and l.name:lower() == o.list:lower() then folded[#folded + 1] = l end
+  end
+  if lists.err then self:fail(lists.err) end
+  local hits = #exact > 0 and exact or folded
+  if #hits == 0 then
+    self:fail(errors.new { kind = "not_found", code = "not_found",
+      message = ("no list called %q among the %d lists this key can see"):format(o.list, lists.count),
+      fix = "give --list-id ID, or check the name (cleanlist -e 'for l in "
+        .. "require(\"cleanlist\").new():iter_lists() do print(l.list_id, l.name) end')" })
+  elseif #hits > 1 then
+    local ids = {}
+    for i, l in ipairs(hits) do ids[i] = l.list_id end
+    self:fail(errors.new { kind = "invalid_request", code = "ambiguous_list", exit_status = M.EXIT_USAGE,
+      message = ("%d lists are called %q (%s): give --list-id"):format(#hits, o.list,
+        table.concat(ids, ", ")) })
+  end
+  return hits[1]
 end
 
 ---------------------------------------------------------------------------------------------
@@ -442,6 +490,7 @@ local REFUSED_BEFORE_SENDING = { invalid_request = true, spend_cap = true,
 
 local function refused(err)
   if err.status then return err.status >= 400 and err.status < 500 end
+  if err.sent == false then return true end -- the connection failed before the request left
   return not err.ambiguous and REFUSED_BEFORE_SENDING[err.kind] == true
 end
 
@@ -449,8 +498,9 @@ end
 -- default res itself) is recorded and returned by any later run. opts.quote: the call is paid
 -- and takes a quote: `quote()` returns the estimate (with quote_id) or nil, err; the quote is
 -- recorded before sending and `send` gets { quote_id = } to send with, so a second sending is
--- refused by the API (quote_used) rather than paid twice. Returns the result, or nil and the
--- error.
+-- refused by the API (quote_used) rather than paid twice. opts.idempotent: `send` carries
+-- its own idempotency key, so a call whose outcome was lost is sent again. Returns the result,
+-- or nil and the error.
 function Run:once(key, send, opts)
   opts = opts or {}
   local calls = self.state and self.state.calls or {}
@@ -461,8 +511,8 @@ function Run:once(key, send, opts)
   if call and call.sent_at then
     if call.quote_id and not call.quote_expired then
       resent = true -- sent again with its quote: the API refuses a second use
-    elseif self.opts.resend_unknown then
-      call = nil
+    elseif self.opts.resend_unknown or opts.idempotent then
+      call = nil -- (an idempotent call, sent again with the same key, acts once)
     else
       return nil, unknown_error(key, call, call.quote_expired and " (its quote has expired)")
     end
@@ -476,10 +526,25 @@ function Run:once(key, send, opts)
         call.quote_id, call.estimate = est.quote_id, est
       end
     end
-    call.sent_at = now_text()
+    -- Recorded as sent when the request leaves, not before: a run killed while the call
+    -- waits for the rate limiter has sent nothing. (Quoted calls are recorded at once: the
+    -- quote makes a second sending safe.)
     calls[key] = call
-    self:save()
-    local res, err = send({ quote_id = call.quote_id })
+    local client, sent = self.client, false
+    local function mark_sent()
+      if sent then return end
+      sent, call.sent_at = true, now_text()
+      self:save()
+    end
+    if call.quote_id then mark_sent() end
+    local previous = client.on_send
+    client.on_send = function(...)
+      mark_sent()
+      if previous then previous(...) end
+    end
+    local ok, res, err = pcall(send, { quote_id = call.quote_id })
+    client.on_send = previous
+    if not ok then error(res, 0) end
     if res then
       call.done, call.result = true, (opts.keep or function(x) return x end)(res)
       self:save()
@@ -609,6 +674,8 @@ local function print_summary(r, summary)
     return
   end
   if r.opts.quiet then return end
+  -- Records on stdout (r.stdout_busy): the summary for a person goes to stderr.
+  local out = r.stdout_busy and io.stderr or io.stdout
   local keys = order
   if not keys then
     keys = {}
@@ -616,7 +683,7 @@ local function print_summary(r, summary)
     table.sort(keys)
   end
   for _, k in ipairs(keys) do
-    if summary[k] ~= nil then
+    if summary[k] ~= nil and not (type(summary[k]) == "table" and next(summary[k]) == nil) then
       local v = summary[k]
       if type(v) == "table" and #v > 0 and type(v[1]) ~= "table" then
         local parts = {}
@@ -625,7 +692,7 @@ local function print_summary(r, summary)
       elseif type(v) == "table" then
         v = json.encode(v)
       end
-      io.stdout:write(("%-22s %s\n"):format(k:gsub("_", " ") .. ":", tostring(v)))
+      out:write(("%-22s %s\n"):format(k:gsub("_", " ") .. ":", tostring(v)))
     end
   end
 end

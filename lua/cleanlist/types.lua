@@ -11,6 +11,7 @@
 ---@field fix string?
 ---@field retryable boolean?
 ---@field ambiguous boolean? the server may have acted on the request
+---@field sent boolean? false when no byte of the last attempt reached the server
 ---@field request_id string?
 ---@field retry_after number? seconds
 ---@field detail table[]? validation problems {loc, msg, type}

@@ -348,6 +348,22 @@ describe("enrich_company against the sandbox", function()
     assert.equals(START, balance(sb))
   end)
 
+  -- libcurl sends a request again by itself when a kept-alive connection turns out dead
+  -- before any answer; for a paid call that would be a second charge behind the caller's back.
+  it("is never sent twice when the connection dies after the server acted (one charge)", function()
+    local c = client(sb)
+    local row = assert(c:search_people { limit = 1 }).people[1] -- the connection is now kept alive
+    sb:clear()
+    sb:control("POST", "/script", { responses = { { fault = "reset", execute = true } } })
+    local res, err = c:enrich_company { domain = row.company_domain }
+    assert.is_nil(res)
+    assert.equals("transport", err.kind)
+    assert.is_true(err.ambiguous)
+    assert.is_true(err.sent)
+    assert.same({ "POST /enrichment/company" }, calls(sb))
+    assert.equals(START - 1, balance(sb))
+  end)
+
   it("returns insufficient_credits when the balance is 0", function()
     sb:control("POST", "/credits", { credits = 0 })
     local res, err = client(sb):enrich_company { domain = "example.com" }

@@ -5,6 +5,7 @@
 --   local r = recipe.run(sb, "prospect_to_crm", { "--title", "VP Sales" })  --> {code, stdout, stderr}
 --   local bg = recipe.spawn(sb, "prospect_to_crm", {...}); bg:kill("KILL"); bg:wait()
 local run = require "spec.helpers.run"
+local assert = require "luassert"
 
 local M = {}
 
@@ -121,11 +122,51 @@ function M.ledger_of(sb, ref)
   return rows
 end
 
---- The JSON lines of a --json run's stdout, decoded.
-function M.json_lines(stdout)
+--- The lines of a text (empty ones left out).
+function M.lines_of(text)
   local out = {}
-  for line in stdout:gmatch("[^\n]+") do out[#out + 1] = require("cjson").decode(line) end
+  for l in (text or ""):gmatch("[^\n]+") do out[#out + 1] = l end
   return out
+end
+
+--- The JSON lines of a text (a --json run's stdout, a .jsonl file), decoded.
+function M.json_lines(text)
+  local out = {}
+  for i, line in ipairs(M.lines_of(text)) do out[i] = require("cjson").decode(line) end
+  return out
+end
+
+--- The summary of a --json run (its last line, {"summary": ...}), and all its lines.
+function M.summary_of(r)
+  local lines = M.json_lines(r.stdout)
+  local last = lines[#lines]
+  assert.is_table(last and last.summary, "no summary line in: " .. r.stdout)
+  return last.summary, lines
+end
+
+--- The first line of a --json run's lines whose step is `name`.
+function M.step(lines, name)
+  for _, l in ipairs(lines) do if l.step == name then return l end end
+  error("no step " .. name)
+end
+
+--- How many items of a list equal value.
+function M.count(list, value)
+  local n = 0
+  for _, v in ipairs(list) do if v == value then n = n + 1 end end
+  return n
+end
+
+--- The organisation's credits in the sandbox.
+function M.balance(sb)
+  return (sb:control("GET", "/credits")).credits
+end
+
+--- A path for a temporary file ending in ext (nothing is created).
+function M.tmp_path(ext)
+  local p = os.tmpname()
+  os.remove(p)
+  return p .. (ext or "")
 end
 
 return M

@@ -4,6 +4,7 @@
 -- SIGKILL and Ctrl-C with one charge.
 local sandbox = require "spec.helpers.sandbox"
 local recipe = require "spec.helpers.recipe"
+local count, balance, summary_of, step = recipe.count, recipe.balance, recipe.summary_of, recipe.step
 local clients = require "spec.helpers.client"
 local wire = require "spec.helpers.wire"
 
@@ -15,29 +16,6 @@ local function args(...)
   for _, a in ipairs(SEARCH) do out[#out + 1] = a end
   for _, a in ipairs { ... } do out[#out + 1] = a end
   return out
-end
-
-local function count(list, value)
-  local n = 0
-  for _, v in ipairs(list) do if v == value then n = n + 1 end end
-  return n
-end
-
-local function balance(sb)
-  return (sb:control("GET", "/credits")).credits
-end
-
--- The summary line of a --json run.
-local function summary_of(r)
-  local lines = recipe.json_lines(r.stdout)
-  local last = lines[#lines]
-  assert.is_table(last and last.summary, "no summary line in: " .. r.stdout)
-  return last.summary, lines
-end
-
-local function step(lines, name)
-  for _, l in ipairs(lines) do if l.step == name then return l end end
-  error("no step " .. name)
 end
 
 describe("recipe prospect_to_crm", function()

@@ -11,6 +11,11 @@ local M = {}
 M.AGENT_TYPES = { "custom_ai", "cold_intro_email", "title_normalizer", "company_intel",
   "pain_point_hypothesis" }
 
+--- Credits per succeeded row by agent type (API.md §5); a run bills the rows that succeed,
+-- the total rounded up.
+M.AGENT_RATES = { custom_ai = 1, cold_intro_email = 3, title_normalizer = 0.5, company_intel = 2,
+  pain_point_hypothesis = 2 }
+
 local RUN = define { "POST", "/smart-agents/run", body = {
   list_id = { "string", required = true, min_len = 1 },
   column_name = { "string", required = true, min_len = 1, max_len = 100 },

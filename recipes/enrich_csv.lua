@@ -1,0 +1,244 @@
+-- enrich_csv: import a CSV of contacts into a lead list, enrich the list, and write it out as CSV.
+-- Run: cleanlist run enrich_csv contacts.csv --type partial --max-credits 100
+local csv = require "cleanlist.csv"
+local lists_api = require "cleanlist.api.lists"
+local recipe = require "cleanlist.recipe"
+
+-- Headers recognised without --map: the header lowered, with everything but letters and digits
+-- removed -> the field it is mapped to (the first such column of the file wins).
+local ALIASES = {
+  email = { "email", "emailaddress", "workemail", "businessemail" },
+  first_name = { "firstname", "first", "givenname" },
+  last_name = { "lastname", "last", "surname", "familyname" },
+  full_name = { "fullname", "name", "contactname" },
+  company_name = { "company", "companyname", "organization", "organisation", "account",
+    "accountname", "employer" },
+  company_domain = { "companydomain", "domain", "website", "companywebsite" },
+  linkedin_url = { "linkedin", "linkedinurl", "linkedinprofile", "linkedinprofileurl",
+    "personlinkedinurl" },
+  job_title = { "jobtitle", "title", "position" },
+  phone = { "phone", "phonenumber" },
+  mobile_phone = { "mobilephone", "mobile", "cellphone" },
+  work_phone = { "workphone", "officephone" },
+  city = { "city" }, state = { "state", "region" }, country = { "country" },
+}
+
+local function squash(s)
+  return (csv.trim(s):lower():gsub("[^%w]", ""))
+end
+
+-- The default mapping {field = header} of a header row.
+local function detect(header)
+  local by_alias = {}
+  for field, names in pairs(ALIASES) do
+    for _, n in ipairs(names) do by_alias[n] = field end
+  end
+  local mapping = {}
+  for _, h in ipairs(header) do
+    local field = by_alias[squash(h)]
+    if field and not mapping[field] and csv.trim(h) ~= "" then mapping[field] = csv.trim(h) end
+  end
+  return mapping
+end
+
+-- The mapping with the --map FIELD=HEADER entries on top (FIELD= drops the field), or nil and
+-- what is wrong with an entry.
+local function apply_maps(mapping, maps, header)
+  local known, present = {}, {}
+  for _, f in ipairs(lists_api.CSV_FIELDS) do known[f] = true end
+  for _, h in ipairs(header) do present[csv.trim(h):lower()] = true end
+  for _, m in ipairs(maps or {}) do
+    local field, col = m:match("^%s*([%w_]+)%s*=(.*)$")
+    if not field then return nil, ("--map takes FIELD=HEADER, not '%s'"):format(m) end
+    if not known[field] then
+      return nil, ("--map: '%s' is not a field a column can be mapped to (%s)"):format(field,
+        table.concat(lists_api.CSV_FIELDS, ", "))
+    end
+    col = csv.trim(col)
+    if col == "" then
+      mapping[field] = nil
+    elseif not present[col:lower()] then
+      return nil, ("--map %s=%s: the file's header has no column '%s' (it has: %s)"):format(field,
+        col, col, table.concat(header, ", "))
+    else
+      mapping[field] = col
+    end
+  end
+  return mapping
+end
+
+local function mapping_text(mapping)
+  local keys = {}
+  for k in pairs(mapping) do keys[#keys + 1] = k end
+  table.sort(keys)
+  for i, k in ipairs(keys) do keys[i] = k .. "=" .. mapping[k] end
+  return table.concat(keys, ", ")
+end
+
+local function usage(r, fmt, ...)
+  r:fail { exit_status = recipe.EXIT_USAGE, message = fmt:format(...) }
+end
+
+return recipe.main {
+  name = "enrich_csv",
+  purpose = "import a CSV of contacts into a lead list, enrich the list, and write it out as CSV.",
+  description = [[
+Creates the lead list --list (or reuses the caller's list of that name: then its leads already
+there are enriched and written out too), imports FILE.csv into it without enrichment (free),
+gets a quote for enriching the whole list at --type and enriches it (within --max-credits),
+waits with progress, and downloads the enriched list to --out; the summary gives the rows
+read, imported and skipped (with the API's reasons), what was found, the credits and the
+rows written.
+Columns are mapped from the header row: Email, First Name, Last Name, Full Name / Name,
+Company, Domain / Website, LinkedIn, Title, Phone, Mobile, City, State and Country (any case
+and spacing) are recognised; --map FIELD=HEADER adds or overrides one (FIELD= drops it).
+A row needs an email, a LinkedIn URL, or a name and a company; the API skips others.
+--dry-run creates the list and imports the rows (both free, so the API can price the list as
+it will be enriched), prints the quote, and enriches nothing: the same command without
+--dry-run then goes on from there without importing again.
+Killed or interrupted, the same command resumes: the import and the enrichment each go out
+once, and are never paid twice (the import also carries an idempotency key made of the list,
+the mapping and the file's contents, so importing the same file into the same list again
+within 24 hours imports nothing twice).]],
+  paid = true,
+  operands = { name = "FILE.csv", min = 1 },
+  options = {
+    { "--list NAME", "the lead list to import into (default: the file's name without .csv)" },
+    { "--map FIELD=HEADER", "map the column HEADER to FIELD (email, company_name, ...)",
+      many = true },
+    { "--type TIER", "partial (email: 1 credit a lead), phone_only (10) or full (11)",
+      choices = { "partial", "phone_only", "full" }, default = "partial" },
+    { "--out FILE", "where to write the enriched list (default: FILE-enriched.csv)",
+      resume = false },
+    { "--timeout SECONDS", "give up waiting for the enrichment after this long", number = true,
+      default = 3600, resume = false },
+  },
+  examples = {
+    "cleanlist run enrich_csv contacts.csv --dry-run",
+    "cleanlist run enrich_csv contacts.csv --type full --max-credits 600 --out enriched.csv",
+    "cleanlist run enrich_csv export.csv --list 'Event leads' --map email='E-mail Address' \\",
+    "    --map company_name=Organisation",
+    "cleanlist --sandbox --time-scale 600 run enrich_csv contacts.csv",
+  },
+  run = function(r)
+    local client, o = r.client, r.opts
+    local path = r.args[1]
+    if #r.args > 1 then usage(r, "takes one FILE.csv, not %d", #r.args) end
+
+    -- 0. The file: its header decides the mapping; its rows are counted (nothing is sent yet).
+    local f, ferr = io.open(path, "rb")
+    if not f then usage(r, "cannot read %s: %s", path, tostring(ferr)) end
+    local text = f:read("*a")
+    f:close()
+    local header, rows_read = csv.shape(text)
+    if #header == 0 then usage(r, "%s is empty: it needs a header row", path) end
+    local mapping, merr = apply_maps(detect(header), o.map, header)
+    if not mapping then usage(r, "%s", merr) end
+    if next(mapping) == nil then
+      usage(r, "no column of %s is one the recipe knows (%s): map them with --map FIELD=HEADER",
+        path, table.concat(header, ", "))
+    end
+    local stem = path:gsub("%.[Cc][Ss][Vv]$", "")
+    local out_path = o.out or stem .. "-enriched.csv"
+    if out_path == path then usage(r, "--out %s would overwrite the input", out_path) end
+    local name = o.list or stem:match("([^/]+)$")
+    r:say("%s: %d rows; columns %s", path, rows_read, mapping_text(mapping))
+
+    -- 1. The list (free; create_list returns the caller's list of that name when there is one).
+    local list = r:check(client:create_list { name = name })
+    if list.reused and (list.lead_count or 0) > 0 and not r.resumed then
+      r:note("the list '%s' (%s) already has %d leads: they are enriched and written out too",
+        list.name, list.list_id, list.lead_count)
+    end
+
+    -- 2. The import (free, once): its idempotency key is made of the list, the mapping and the
+    -- file, so a run that lost its state and imports again is answered with the first import.
+    local digest = recipe.digest(text)
+    local key = "enrich_csv-" .. recipe.digest(list.list_id .. "\0" .. mapping_text(mapping)
+      .. "\0" .. digest) .. digest
+    local imported = r:check(r:once("import", function()
+      return client:csv_import(list.list_id, { file = path, column_mapping = mapping,
+        dispatch_enrichment = false, idempotency_key = key })
+    end, { keep = function(res)
+      return { list_id = res.list_id, rows_parsed = res.rows_parsed, rows_imported = res.rows_imported,
+        rows_skipped = res.rows_skipped, skip_reasons = res.skip_reasons,
+        sample_skip_rows = res.sample_skip_rows, replayed = res.idempotency_replayed,
+        idempotency_key = key }
+    end, idempotent = true }))
+    if imported.idempotency_key ~= key then
+      r:note("%s (or the list) changed since an earlier run of this command imported it: the "
+        .. "list holds the rows imported then (--fresh imports the file again)", path)
+    end
+    local reasons = {}
+    for k, v in pairs(imported.skip_reasons or {}) do reasons[#reasons + 1] = k .. " " .. tostring(v) end
+    table.sort(reasons)
+    r:say("imported %d of %d rows into '%s' (%s)%s%s", imported.rows_imported or 0,
+      imported.rows_parsed or rows_read, list.name, list.list_id,
+      (imported.rows_skipped or 0) > 0 and ("; skipped %d: %s"):format(imported.rows_skipped,
+        table.concat(reasons, ", ")) or "",
+      imported.replayed and " (replayed: imported by an earlier run)" or "")
+    r:emit { step = "import", list_id = list.list_id, list = list.name,
+      rows_parsed = imported.rows_parsed, rows_imported = imported.rows_imported,
+      rows_skipped = imported.rows_skipped, skip_reasons = imported.skip_reasons,
+      sample_skip_rows = imported.sample_skip_rows, replayed = imported.replayed,
+      idempotency_key = key }
+
+    local leads = r:check(client:get_list(list.list_id)).lead_count or 0
+    local out = {
+      _order = { "file", "list", "list_id", "rows_read", "imported", "skipped", "skip_reasons",
+        "list_leads", "estimated_cost", "quote_id", "dry_run", "enriched", "status",
+        "emails_found", "phones_found", "credits_reserved", "credits_charged",
+        "credits_refunded", "out", "out_rows" },
+      file = path, list = list.name, list_id = list.list_id, rows_read = rows_read,
+      imported = imported.rows_imported, skipped = imported.rows_skipped,
+      skip_reasons = imported.skip_reasons, list_leads = leads,
+    }
+
+    local enrich_body = { list_id = list.list_id, scope = o.type }
+    local enrich = function(b) return client:enrich_list(b) end
+    if o.dry_run then
+      if leads == 0 then
+        r:say("dry run: the list has no leads, so there is nothing to enrich")
+        out.estimated_cost, out.dry_run = 0, true
+        return out
+      end
+      local est = r:check(r:quote("enrichment", enrich, enrich_body))
+      r:say("dry run: the rows were imported (free); nothing was enriched or spent")
+      out.estimated_cost, out.quote_id, out.dry_run = est.estimated_cost, est.quote_id, true
+      return out
+    end
+
+    -- 3. Enrich the list (paid, quoted first, once), and wait with progress.
+    if leads == 0 then
+      r:say("the list has no leads: nothing to enrich")
+      out.enriched = 0
+    else
+      local run = r:check(r:paid("enrich", enrich, enrich_body, { keep = function(res)
+        return { workflow_id = res.workflow_id, credits_reserved = res.credits_reserved,
+          total_leads = res.total_leads }
+      end }))
+      r:say("enrichment %s of %s leads: %s credits reserved", run.workflow_id,
+        tostring(run.total_leads), tostring(run.credits_reserved))
+      r:emit { step = "enrich", workflow_id = run.workflow_id, total_leads = run.total_leads,
+        credits_reserved = run.credits_reserved }
+      local done = r:check(r:wait(run.workflow_id, "enriching", { timeout = o.timeout }))
+      local summary = type(done.summary) == "table" and done.summary or {}
+      r:say("enrichment %s: %s", run.workflow_id, tostring(done.status))
+      r:emit { step = "enriched", status = done.status, completed = done.completed,
+        failed = done.failed, emails_found = summary.emails_found,
+        phones_found = summary.phones_found, credits_charged = done.credits_charged,
+        credits_refunded = done.credits_refunded }
+      out.enriched, out.status = done.completed or done.processed, done.status
+      out.emails_found, out.phones_found = summary.emails_found, summary.phones_found
+      out.credits_reserved, out.credits_charged = run.credits_reserved, done.credits_charged
+      out.credits_refunded = done.credits_refunded
+    end
+
+    -- 4. The list as CSV (free), streamed to --out.
+    local export = r:check(client:export_csv { list_id = list.list_id, to = out_path })
+    r:say("wrote %d rows to %s", export.row_count or 0, out_path)
+    r:emit { step = "export", path = out_path, row_count = export.row_count, bytes = export.bytes }
+    out.out, out.out_rows = out_path, export.row_count
+    return out
+  end,
+}

@@ -1,0 +1,381 @@
+-- legacy_bulk: enrich a CSV of contacts with the legacy enrich/bulk API, in jobs of 250, and merge the results.
+-- Run: cleanlist run legacy_bulk contacts.csv --type partial --max-credits 600 --out enriched.csv
+local csv = require "cleanlist.csv"
+local json = require "cleanlist.json"
+local legacy_api = require "cleanlist.api.legacy"
+local recipe = require "cleanlist.recipe"
+
+local TYPES = { "none", "partial", "phone_only", "full", "prospecting_only" }
+
+-- Headers recognised (the header lowered, without anything but letters and digits) -> the
+-- contact field its column fills (the first such column of the file wins).
+local ALIASES = {
+  first_name = { "firstname", "first", "givenname" },
+  last_name = { "lastname", "last", "surname", "familyname" },
+  email = { "email", "emailaddress", "workemail" },
+  company_domain = { "companydomain", "domain", "website", "companywebsite" },
+  company_name = { "companyname", "company", "organization", "organisation", "account" },
+  linkedin_url = { "linkedinurl", "linkedin", "linkedinprofile", "linkedinprofileurl" },
+  title = { "title", "jobtitle" },
+}
+
+-- The columns of the merged results, in order.
+local COLUMNS = { "row", "task_id", "workflow_id", "status", "first_name", "last_name",
+  "full_name", "email", "email_status", "phone", "company_name", "company_domain",
+  "linkedin_url", "credits_charged" }
+
+local function usage(r, fmt, ...)
+  r:fail { exit_status = recipe.EXIT_USAGE, message = ("legacy_bulk: " .. fmt):format(...)
+    .. "\nrun `cleanlist run legacy_bulk --help` for its options" }
+end
+
+local function squash(s)
+  return (csv.trim(s):lower():gsub("[^%w]", ""))
+end
+
+-- {field = column index} of a header row.
+local function mapping_of(header)
+  local by_alias = {}
+  for field, names in pairs(ALIASES) do
+    for _, n in ipairs(names) do by_alias[n] = field end
+  end
+  local mapping = {}
+  for i, h in ipairs(header) do
+    local field = by_alias[squash(h)]
+    if field and not mapping[field] then mapping[field] = i end
+  end
+  return mapping
+end
+
+local function mapping_text(mapping, header)
+  local keys = {}
+  for k in pairs(mapping) do keys[#keys + 1] = k end
+  table.sort(keys)
+  for i, k in ipairs(keys) do keys[i] = k .. "=" .. csv.trim(header[mapping[k]]) end
+  return table.concat(keys, ", ")
+end
+
+-- The contacts of the file, in order: { row = data row number, contact = {field = value} }.
+local function read_contacts(r, path)
+  local f, ferr = io.open(path, "rb")
+  if not f then usage(r, "cannot read %s: %s", path, tostring(ferr)) end
+  local text = f:read("*a")
+  f:close()
+  local header, mapping, rows, n = nil, nil, {}, 0
+  csv.each_record(text, function(fields)
+    if not header then
+      header, mapping = fields, mapping_of(fields)
+      return
+    end
+    n = n + 1
+    local c = {}
+    for field, i in pairs(mapping) do
+      local v = fields[i] and csv.trim(fields[i]) or ""
+      if v ~= "" then c[field] = v end
+    end
+    rows[#rows + 1] = { row = n, contact = c }
+  end)
+  if not header then usage(r, "%s is empty: it needs a header row", path) end
+  if next(mapping) == nil then
+    usage(r, "no column of %s is one the recipe knows (first_name, last_name, email, "
+      .. "company_domain, company_name, linkedin_url, title); it has: %s", path,
+      table.concat(header, ", "))
+  end
+  return rows, text, mapping_text(mapping, header)
+end
+
+-- The indices (1-based) of the contacts a validation error names, or nil when it names
+-- anything else.
+local function bad_contacts(err)
+  if type(err) ~= "table" or err.kind ~= "invalid_request" or type(err.detail) ~= "table" then
+    return nil
+  end
+  local out = {}
+  for _, d in ipairs(err.detail) do
+    local loc = type(d) == "table" and d.loc
+    if type(loc) ~= "table" or loc[1] ~= "body" or loc[2] ~= "contacts" or type(loc[3]) ~= "number" then
+      return nil
+    end
+    out[#out + 1] = { index = math.floor(loc[3]) + 1, msg = d.msg }
+  end
+  return out[1] and out or nil
+end
+
+local function str(v)
+  if v == nil or v == json.null then return nil end
+  return tostring(v)
+end
+
+-- One merged result row from a legacy result item.
+local function result_row(row_no, item)
+  local p = type(item.prospect) == "table" and item.prospect or {}
+  local co = type(item.company) == "table" and item.company or {}
+  local phones = {}
+  if type(item.personal_phone_numbers) == "table" then
+    for _, ph in ipairs(item.personal_phone_numbers) do phones[#phones + 1] = tostring(ph) end
+  end
+  return { row = row_no, task_id = str(item.task_id), workflow_id = str(item.workflow_id),
+    status = str(item.status), first_name = str(p.first_name), last_name = str(p.last_name),
+    full_name = str(p.full_name), email = str(item.primary_email),
+    email_status = str(item.primary_email_status),
+    phone = phones[1] and table.concat(phones, ";") or nil,
+    company_name = str(co.name), company_domain = str(co.domain),
+    linkedin_url = str(p.linkedin_url),
+    credits_charged = type(item.credits_charged) == "number" and item.credits_charged or nil }
+end
+
+-- Whether --out gets JSON lines: a .jsonl, .ndjson or .json file does, a .csv file does not,
+-- another under --json does.
+local function is_jsonl(path, opts)
+  local ext = (path:match("%.(%w+)$") or ""):lower()
+  if ext == "jsonl" or ext == "ndjson" or ext == "json" then return true end
+  return ext ~= "csv" and opts.json and true or false
+end
+
+local function write_rows(r, path, rows)
+  local f, err = io.open(path, "wb")
+  if not f then r:fail { message = ("cannot write %s: %s"):format(path, tostring(err)) } end
+  if is_jsonl(path, r.opts) then
+    for _, row in ipairs(rows) do
+      local rec = {}
+      for _, k in ipairs(COLUMNS) do
+        if row[k] == nil then rec[k] = json.null else rec[k] = row[k] end
+      end
+      f:write(json.encode(rec), "\n")
+    end
+  else
+    f:write(csv.row(COLUMNS))
+    for _, row in ipairs(rows) do
+      local values = {}
+      for i, k in ipairs(COLUMNS) do values[i] = row[k] == nil and "" or row[k] end
+      f:write(csv.row(values))
+    end
+  end
+  f:close()
+end
+
+local function add(a, b)
+  if type(b) ~= "number" then return a end
+  return (a or 0) + b
+end
+
+return recipe.main {
+  name = "legacy_bulk",
+  purpose = "enrich a CSV of contacts with the legacy enrich/bulk API, in jobs of 250, and merge the results.",
+  description = [[
+Reads contacts from FILE.csv (columns found by their header, any case and spacing:
+first_name / first, last_name / last, email, company_domain / domain / website,
+company_name / company, linkedin_url / linkedin, title), sends them to the legacy
+POST /enrich/bulk in jobs of 250 (the API's cap), waits for every job with progress, and
+writes the merged results to --out (CSV, or JSON lines for a FILE ending in .jsonl or, under
+--json, not in .csv): one row per contact with its row number in the file, its status,
+email, phone and company. A contact needs a linkedin_url, or a first and last name and a
+company domain or name: other rows are skipped (and counted). With --webhook URL each job
+also posts its results there when it ends; the recipe then reads the webhook deliveries of
+every job.
+The legacy API has no quotes: the client prices the contacts (the most each can cost at
+--type), --dry-run prints that price and the balance, and --max-credits refuses beforehand.
+Each job's id is recorded as it is dispatched: killed or interrupted, the same command
+resumes, waits on the recorded jobs and never sends a recorded job again (a job sent whose
+answer was lost stops the run, exit 19: see --resend-unknown).]],
+  paid = true,
+  operands = { name = "FILE.csv", min = 1 },
+  options = {
+    { "--type TIER", "none (free), partial (email: 1 credit), phone_only (10), full (11) or "
+      .. "prospecting_only (1)", choices = TYPES, default = "partial" },
+    { "--webhook URL", "a URL each job posts its results to when it ends" },
+    { "--out FILE", "where to write the merged results (default: FILE-enriched.csv, or .jsonl "
+      .. "under --json)", resume = false },
+    { "--timeout SECONDS", "give up waiting for a job after this long", number = true,
+      default = 3600, resume = false },
+  },
+  examples = {
+    "cleanlist run legacy_bulk contacts.csv --dry-run",
+    "cleanlist run legacy_bulk contacts.csv --type full --max-credits 6600 --out enriched.csv",
+    "cleanlist run legacy_bulk contacts.csv --webhook https://hooks.example.com/cleanlist --json",
+    "cleanlist --sandbox --time-scale 600 run legacy_bulk contacts.csv",
+  },
+  run = function(r)
+    local client, o = r.client, r.opts
+    local path = r.args[1]
+    if #r.args > 1 then usage(r, "takes one FILE.csv, not %d", #r.args) end
+    local rows, text, mapped = read_contacts(r, path)
+    local stem = path:gsub("%.[Cc][Ss][Vv]$", "")
+    local out_path = o.out or stem .. (o.json and "-enriched.jsonl" or "-enriched.csv")
+    if out_path == path then usage(r, "--out %s would overwrite the input", out_path) end
+    r:say("%s: %d rows; columns %s", path, #rows, mapped)
+
+    local state = r.state
+    local digest = recipe.digest(text)
+    if state.plan and state.plan.input ~= digest then
+      usage(r, "%s changed since the earlier run of this command recorded its jobs: run it "
+        .. "with --fresh to start over (the jobs already sent are not cancelled)", path)
+    end
+    local bulk = function(b) return client:legacy_enrich_bulk(b) end
+    local function body(contacts)
+      local list = {}
+      for i, c in ipairs(contacts) do list[i] = c.contact end
+      return { contacts = list, enrichment_type = o.type, webhook_url = o.webhook }
+    end
+
+    -- 1. The contacts to send: a fresh run prices them (a dry run, which also checks each
+    -- contact as the client does: the rows it refuses are skipped); a resumed run takes the
+    -- rows its plan recorded.
+    local valid, skipped, est = {}, {}, nil
+    if state.plan then
+      local skip = {}
+      for _, n in ipairs(state.plan.skipped) do skip[n] = true end
+      for _, c in ipairs(rows) do
+        if skip[c.row] then skipped[#skipped + 1] = c.row else valid[#valid + 1] = c end
+      end
+    else
+      for i, c in ipairs(rows) do valid[i] = c end
+      while #valid > 0 do
+        local res, err = r:quote("legacy bulk", bulk, body(valid))
+        if res then
+          est = res
+          break
+        end
+        local bad = bad_contacts(err)
+        if not bad then r:fail(err) end
+        local drop = {}
+        for _, b in ipairs(bad) do
+          local c = valid[b.index]
+          if c and not drop[b.index] then
+            drop[b.index] = true
+            skipped[#skipped + 1] = c.row
+            r:note("row %d skipped: %s", c.row, tostring(b.msg))
+          end
+        end
+        local keep = {}
+        for i, c in ipairs(valid) do if not drop[i] then keep[#keep + 1] = c end end
+        valid = keep
+      end
+      table.sort(skipped)
+    end
+    local batch = legacy_api.LEGACY_BATCH
+    local jobs = math.floor((#valid + batch - 1) / batch)
+    local out = {
+      _order = { "file", "contacts", "skipped", "jobs", "estimated_cost", "available_credits",
+        "dry_run", "completed", "successful", "failed", "emails_found", "phones_found",
+        "credits_reserved", "credits_charged", "credits_refunded", "webhook", "out", "out_rows" },
+      file = path, contacts = #valid, skipped = #skipped, jobs = jobs,
+    }
+    if #valid == 0 then
+      r:say("no contact to send")
+      return out
+    end
+    if o.dry_run then
+      out.estimated_cost, out.available_credits, out.dry_run = est.estimated_cost,
+        est.available_credits, true
+      r:say("dry run: %d contacts in %d jobs; nothing was sent or spent", #valid, jobs)
+      return out
+    end
+
+    -- The jobs: chunks of 250 in file order; those the state records were dispatched.
+    local chunks = {}
+    for j = 1, jobs do
+      local chunk = {}
+      for i = (j - 1) * batch + 1, math.min(j * batch, #valid) do chunk[#chunk + 1] = valid[i] end
+      chunks[j] = chunk
+    end
+    local calls = state.calls or {}
+    local function recorded(j)
+      local call = calls["chunk:" .. j]
+      return call and call.done and call.result or nil
+    end
+    if state.plan then
+      -- A resumed run prices what it has left to send, within what is left of the budget.
+      local pending, spent = {}, 0
+      for j, chunk in ipairs(chunks) do
+        local rec = recorded(j)
+        if rec then
+          spent = spent + (rec.price or 0)
+        else
+          for _, c in ipairs(chunk) do pending[#pending + 1] = c end
+        end
+      end
+      if #pending > 0 then
+        est = r:check(r:quote("legacy bulk (the contacts left)", bulk, body(pending),
+          o.max_credits and math.max(0, o.max_credits - spent) or nil))
+      end
+      state.plan.per_contact = est and est.estimated_cost / #pending or state.plan.per_contact
+    else
+      state.plan = { input = digest, skipped = skipped, per_contact = est.estimated_cost / #valid }
+      r:save()
+    end
+
+    -- 2. Dispatch each job once, its id recorded as it goes out.
+    local wfs = {}
+    for j, chunk in ipairs(chunks) do
+      local earlier = recorded(j) ~= nil
+      local job = r:check(r:once("chunk:" .. j, function()
+        return client:legacy_enrich_bulk(body(chunk))
+      end, { paid = true, keep = function(res)
+        return { workflow_id = res.workflow_id, task_ids = res.task_ids,
+          contacts = res.total_contacts or #chunk,
+          price = state.plan.per_contact and state.plan.per_contact * #chunk or nil }
+      end }))
+      calls = state.calls
+      wfs[j] = job
+      r:say("job %d/%d: %s, %d contacts (rows %d-%d)%s", j, jobs, tostring(job.workflow_id),
+        job.contacts, chunk[1].row, chunk[#chunk].row, earlier and ", dispatched earlier" or "")
+      r:emit { step = "dispatch", job = j, workflow_id = job.workflow_id, contacts = job.contacts,
+        first_row = chunk[1].row, last_row = chunk[#chunk].row, earlier = earlier }
+    end
+
+    -- 3. Wait for every job (free polls), with progress; merge the results in file order.
+    local merged = {}
+    out.completed = 0
+    for j, job in ipairs(wfs) do
+      local st = r:check(r:wait(job.workflow_id, ("job %d/%d"):format(j, jobs),
+        { timeout = o.timeout, kind = "legacy" }))
+      local summary = type(st.summary) == "table" and st.summary or {}
+      if st.status == "completed" then out.completed = out.completed + 1 end
+      out.successful = add(out.successful, summary.successful)
+      out.failed = add(out.failed, summary.failed)
+      out.emails_found = add(out.emails_found, summary.emails_found)
+      out.phones_found = add(out.phones_found, summary.phones_found)
+      out.credits_reserved = add(out.credits_reserved, st.credits_reserved)
+      out.credits_charged = add(out.credits_charged, st.credits_charged)
+      out.credits_refunded = add(out.credits_refunded, st.credits_refunded)
+      r:emit { step = "job", job = j, workflow_id = job.workflow_id, status = st.status,
+        summary = summary, credits_charged = st.credits_charged,
+        credits_refunded = st.credits_refunded }
+      local row_of = {}
+      for i, id in ipairs(job.task_ids or {}) do row_of[id] = chunks[j][i] and chunks[j][i].row end
+      local results = type(st.results) == "table" and st.results or {}
+      if #results < job.contacts then
+        r:note("job %d/%d returned %d of its %d results", j, jobs, #results, job.contacts)
+      end
+      for i, item in ipairs(results) do
+        merged[#merged + 1] = result_row(row_of[item.task_id] or (chunks[j][i] and chunks[j][i].row), item)
+      end
+    end
+    r:say("%d of %d jobs completed: %s emails and %s phones found, %s failed; %s credits charged",
+      out.completed, jobs, tostring(out.emails_found), tostring(out.phones_found),
+      tostring(out.failed), tostring(out.credits_charged))
+
+    -- 4. With --webhook: what each job's deliveries say (free).
+    if o.webhook then
+      local delivered = 0
+      for j, job in ipairs(wfs) do
+        local d = r:check(client:legacy_webhook_deliveries { workflow_id = job.workflow_id })
+        local attempts = type(d.deliveries) == "table" and #d.deliveries or 0
+        if d.status == "delivered" then delivered = delivered + 1 end
+        r:say("job %d/%d: webhook %s after %d attempt%s", j, jobs, tostring(d.status), attempts,
+          attempts == 1 and "" or "s")
+        r:emit { step = "webhook", job = j, workflow_id = job.workflow_id, status = d.status,
+          attempts = attempts }
+      end
+      out.webhook = ("%d of %d delivered"):format(delivered, jobs)
+    end
+
+    -- 5. The merged results.
+    write_rows(r, out_path, merged)
+    r:say("wrote %d rows to %s", #merged, out_path)
+    r:emit { step = "out", path = out_path, rows = #merged }
+    out.out, out.out_rows = out_path, #merged
+    return out
+  end,
+}
