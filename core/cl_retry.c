@@ -16,7 +16,9 @@ cl_retry_out cl_retry_decide(const cl_retry_in *in) {
   int failed = in->kind != CL_OK;
   int transport = in->kind == CL_ETRANSPORT || in->kind == CL_ETIMEOUT;
   int server = in->status >= 500 && in->status <= 599;
-  int may_have_acted = (transport && in->sent) || server;
+  /* A 2xx whose body cannot be decoded: the server acted, the answer was lost on the way. */
+  int broken = in->kind == CL_EDECODE && in->status >= 200 && in->status <= 299;
+  int may_have_acted = (transport && in->sent) || server || broken;
   int ambiguous = failed && !repeatable && may_have_acted && in->retryable != 1;
   const char *why;
 
@@ -26,6 +28,7 @@ cl_retry_out cl_retry_decide(const cl_retry_in *in) {
   else if (in->retryable == 1) why = "the server marked the error retryable";
   else if (repeatable && transport) why = "connection failed on a repeatable request";
   else if (repeatable && server && in->retryable != 0) why = "server error on a repeatable request";
+  else if (repeatable && broken) why = "an unreadable answer to a repeatable request";
   else if (ambiguous) return decision(0, 1, "the request may have been acted on; not repeatable");
   else return decision(0, 0, "the failure is not retryable");
 

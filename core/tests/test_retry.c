@@ -26,6 +26,13 @@ static void test_table(void) {
   CHECK(!o.retry && o.ambiguous);
   o = decide(0, 0, CL_EINVALID, 1, 400, 0, 1);
   CHECK(!o.retry && !o.ambiguous);
+  /* a 2xx whose body cannot be decoded: the server acted. GET retries; POST is ambiguous */
+  CHECK(decide(1, 0, CL_EDECODE, 1, 200, -1, 1).retry);
+  o = decide(0, 0, CL_EDECODE, 1, 200, -1, 1);
+  CHECK(!o.retry && o.ambiguous);
+  o = decide(0, 0, CL_EDECODE, 1, 201, -1, 3);
+  CHECK(!o.retry && o.ambiguous);
+  CHECK(decide(0, 1, CL_EDECODE, 1, 200, -1, 1).retry);
   /* POST with a body idempotency key behaves like a GET */
   CHECK(decide(0, 1, CL_ETIMEOUT, 1, 0, -1, 1).retry);
   CHECK(decide(0, 1, CL_ESERVER, 1, 500, -1, 1).retry);

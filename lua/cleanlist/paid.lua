@@ -15,6 +15,8 @@
 --   required = true   the API needs a quote: always estimate
 --   applies = function(body, opts) -> false when this call is free (a CSV import that does
 --             not dispatch enrichment)
+--   find = function(client, body) -> the result of a call that ran but whose answer was lost
+--   lost = what to check when such a run cannot be found
 local endpoint = require "cleanlist.endpoint"
 local errors = require "cleanlist.errors"
 
@@ -80,6 +82,35 @@ function M.dry_run(est, body)
     sufficient = est.sufficient, request = body }
 end
 
+--- After a paid call with a quote whose outcome is unknown (err.ambiguous: the connection
+-- was cut after sending, a 5xx, a 2xx with an unreadable body), finds out what happened. The
+-- call is sent again with the same single-use quote: if the first sending had not run, this
+-- one runs (and is the only one paid); if it had, the API answers quote_used and the run is
+-- looked for (paid.find: by-task through its cohort handle, smart agents through the runs of
+-- the list). Returns the result with recovered = true, or the error saying what is known.
+function M.reconcile(client, def, path, body, err)
+  local again, aerr = endpoint.send(client, def, path, body)
+  if again then
+    again.recovered = true
+    again.recovery = "the first sending had not run (its quote was unused): sent again with it"
+    return again
+  end
+  if aerr.code ~= "quote_used" then
+    err.reconcile_error = aerr
+    return nil, err -- still unknown: the first error, ambiguous as it was
+  end
+  local found = def.paid.find and def.paid.find(client, body)
+  if found then
+    found.recovered = true
+    found.recovery = "the first sending ran (its quote is used); its run was found"
+    return found
+  end
+  err.ambiguous, err.ran = false, true
+  err.message = tostring(err.message) .. "; the call ran (the API says its quote is used), but "
+    .. "its answer was lost" .. (def.paid.lost and ": " .. def.paid.lost or "")
+  return nil, err
+end
+
 --- Runs a prepared paid call (see cleanlist.endpoint).
 function M.run(client, def, path, body, opts)
   local paid = def.paid
@@ -98,6 +129,9 @@ function M.run(client, def, path, body, opts)
     if not est then return nil, err end
     body.quote_id = est.quote_id
     res, rerr = endpoint.send(client, def, path, body)
+  end
+  if not res and rerr.ambiguous and body.quote_id ~= nil then
+    res, rerr = M.reconcile(client, def, path, body, rerr)
   end
   if res then res.estimate = est end
   return res, rerr

@@ -148,12 +148,24 @@ describe("error mapping", function()
     assert.equals(2, #err.detail)
   end)
 
-  it("reports a 200 that is not JSON as a decode error", function()
-    local c, fake = make()
+  it("reports a 200 that is not JSON as a decode error, after retrying a GET", function()
+    local c, fake = make { max_retries = 1 }
     fake:push { status = 200, body = "<html>hello</html>" }
+    fake:push { status = 200, body = "<html>again</html>" }
     local _, err = c:whoami()
     assert.equals("decode", err.kind)
     assert.matches("not a JSON object", err.message)
+    assert.equals(2, err.attempts)
+    assert.is_nil(err.ambiguous)
+  end)
+
+  it("says a POST answered 200 with a broken body may have run, and does not repeat it", function()
+    local c, fake = make { max_retries = 3 }
+    fake:push { status = 200, body = '{"list_id": "list_1", "na' }
+    local _, err = c:request("POST", "/lead-lists", { body = { name = "x" } })
+    assert.equals("decode", err.kind)
+    assert.is_true(err.ambiguous)
+    assert.equals(1, err.attempts)
   end)
 
   it("scrubs the key from anything the server echoes back", function()

@@ -35,6 +35,18 @@ end, paid = {
     return { tool = "run_smart_agent", list_id = b.list_id, agent_type = b.agent_type or "custom_ai",
       extra = { column_name = b.column_name, lead_scope = b.lead_scope, max_rows = b.max_rows } }
   end,
+  -- The newest run of the list that fills this column.
+  find = function(client, b)
+    local page = client:list_smart_agents { list_id = b.list_id, limit = 100 }
+    for _, run in ipairs(page and page.runs or {}) do
+      if run.column_name == b.column_name then
+        run.smart_agent_task_id = run.smart_agent_task_id or run.task_id or run.run_id
+        return run
+      end
+    end
+    return nil
+  end,
+  lost = "see list_smart_agents{list_id = ...} for the run that fills the column",
 } }
 
 local RUNS = define { "GET", "/smart-agents", query = {

@@ -80,6 +80,15 @@ end, paid = {
     return { tool = cohort_tool(b.data_points), task_id = b.task_id, data_points = b.data_points,
       entity_ids = b.entity_ids }
   end,
+  -- A people cohort's handle resolves to the workflow bound at dispatch.
+  find = function(client, b)
+    if cohort_tool(b.data_points) ~= "add_person_enrichments" then return nil end
+    local st = client:enrichment_status(b.task_id)
+    if not st then return nil end
+    st.task_id = st.task_id or b.task_id
+    return st
+  end,
+  lost = "wait on its task_id, which names the run",
 } }
 
 local BULK = define { "POST", "/enrichment/bulk", body = {
@@ -91,6 +100,7 @@ local BULK = define { "POST", "/enrichment/bulk", body = {
 end, paid = {
   required = true,
   estimate = function(b) return { tool = "enrich_list", list_id = b.list_id, scope = b.scope or "partial" } end,
+  lost = "its results land on the list's leads (get_list shows the enriched count)",
 } }
 
 local STATUS = define { "GET", "/enrichment/status/{workflow_id}" }
