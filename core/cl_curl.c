@@ -26,6 +26,8 @@ struct cl_request {
   long status;
   double elapsed;
   int finished, reused, sent;
+  size_t received, max_body; /* body bytes taken (decoded), and the cap (0: none) */
+  int over;                  /* the body went past max_body: the transfer was stopped */
   cl_request *next; /* done queue */
 };
 
@@ -62,9 +64,17 @@ static char *dup_or_null(const char *s) {
   return d;
 }
 
+/* The body as libcurl decodes it (gzip, ...): the cap counts decoded bytes, so neither an
+ * endless answer nor a compression bomb grows the buffer past it. */
 static size_t on_body(char *data, size_t size, size_t nmemb, void *ud) {
   cl_request *r = ud;
-  return buf_add(&r->body, data, size * nmemb) == 0 ? size * nmemb : 0;
+  size_t n = size * nmemb;
+  r->received += n;
+  if (r->max_body && r->received > r->max_body) {
+    r->over = 1;
+    return 0; /* stops the transfer (CURLE_WRITE_ERROR) */
+  }
+  return buf_add(&r->body, data, n) == 0 ? n : 0;
 }
 
 static size_t on_header(char *data, size_t size, size_t nmemb, void *ud) {
@@ -210,6 +220,7 @@ cl_request *cl_transport_start(cl_transport *t, const cl_request_spec *spec, cl_
     return NULL;
   }
   r->t = t;
+  r->max_body = spec->max_body;
   r->easy = t->npool ? t->pool[--t->npool] : curl_easy_init();
   if (r->easy) curl_easy_reset(r->easy);
   if (!r->easy || build_headers(r, spec) ||
@@ -310,6 +321,13 @@ static cl_kind kind_of(CURLcode rc) {
 int cl_request_result(const cl_request *r, long *status, cl_error *err) {
   *status = r->status;
   if (r->rc == CURLE_OK) return 0;
+  if (r->over) {
+    cl_error_set(err, CL_ETRANSPORT, (int)r->rc,
+                 "the answer is larger than %zu bytes (the client's max_body_bytes): stopped",
+                 r->max_body);
+    err->sent = r->sent;
+    return -1;
+  }
   cl_error_set(err, kind_of(r->rc), (int)r->rc, "%s", r->errbuf[0] ? r->errbuf : curl_easy_strerror(r->rc));
   err->sent = r->sent;
   return -1;

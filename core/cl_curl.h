@@ -26,6 +26,8 @@ typedef struct cl_request_spec {
   size_t body_len;
   double connect_timeout;    /* seconds, > 0 */
   double timeout;            /* seconds for the whole transfer, > 0 */
+  size_t max_body;           /* the most body bytes (after decoding) taken; 0: no cap. Past
+                                it the transfer stops with a transport error. */
   int fresh_connect;         /* 1: on a new connection. libcurl sends a request again by itself
                                 when a reused connection turns out dead before any answer; a
                                 paid call must never be repeated behind the caller's back. */

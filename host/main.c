@@ -2,6 +2,7 @@
  * serves the local API sandbox. */
 #include <signal.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -68,6 +69,7 @@ static const char usage_text[] =
     "                      --sandbox --time-scale X)\n"
     "\n"
     "  CLEANLIST_RECIPES   directories (separated by ':') searched for recipes first\n"
+    "  CLEANLIST_CORE_DUMPS  1 allows core dumps (off by default: one would hold the key)\n"
     "\n"
     "The client's long waits (rate limits, Retry-After) are announced on standard error\n"
     "(cleanlist.on_wait). A script that returns an integer exits with it; an uncaught error\n"
@@ -539,7 +541,16 @@ static cl_sandbox *start_sandbox(const cl_sandbox_opts *flags) {
   return sb;
 }
 
+/* A core dump would hold the API key: none, unless CLEANLIST_CORE_DUMPS=1 asks for them. */
+static void limit_core_dumps(void) {
+  const char *want = getenv("CLEANLIST_CORE_DUMPS");
+  if (want && strcmp(want, "1") == 0) return;
+  struct rlimit none = {0, 0};
+  setrlimit(RLIMIT_CORE, &none);
+}
+
 int main(int argc, char **argv) {
+  limit_core_dumps();
   if (argc > 1 && strcmp(argv[1], "sandbox") == 0) return cl_sandbox_main(argc - 1, argv + 1);
   host_opts o;
   memset(&o, 0, sizeof o);

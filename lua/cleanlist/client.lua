@@ -28,7 +28,7 @@ local OPTIONS = {
   random = "function", wallclock = "function", trace = "function", ca_file = "string",
   rate_limit = "table|boolean", backoff_base = "number", backoff_cap = "number",
   max_retry_wait = "number", on_wait = "function", organization_id = "string",
-  time_scale = "number",
+  time_scale = "number", max_body_bytes = "number", max_download_bytes = "number",
 }
 
 -- Waits shorter than this are not announced through on_wait.
@@ -110,6 +110,8 @@ function M.new(opts)
     backoff_base = opts.backoff_base or 0.5,
     backoff_cap = opts.backoff_cap or 8,
     max_retry_wait = opts.max_retry_wait or 120,
+    max_body_bytes = opts.max_body_bytes or 32 * 1024 * 1024,
+    max_download_bytes = opts.max_download_bytes or 16 * 1024 * 1024 * 1024,
     clock = opts.clock or core.monotonic,
     wallclock = opts.wallclock or os.time,
     sleep = opts.sleep or core.sleep,
@@ -121,6 +123,9 @@ function M.new(opts)
   self.origin = self.base_url:match("^(https?://[^/]+)")
   if self.timeout <= 0 or self.connect_timeout <= 0 then
     error(config_error("timeout and connect_timeout must be positive"), 2)
+  end
+  if self.max_body_bytes < 1 or self.max_download_bytes < 1 then
+    error(config_error("max_body_bytes and max_download_bytes must be positive"), 2)
   end
   local limits = rate_limits(opts.rate_limit)
   if limits then
@@ -355,6 +360,8 @@ function Client:request(method, path, opts)
     credential = opts.sign ~= false and self.credential or nil,
     timeout = self.timeout, connect_timeout = self.connect_timeout,
     fresh_connect = opts.fresh_connection == true,
+    -- a body held in memory is capped; a streamed one (a download) has its own cap
+    max_body = opts.on_chunk and self.max_download_bytes or self.max_body_bytes,
   }
   local delivered = false -- a streamed body that began is never fetched again (no repeats)
   if opts.on_chunk then

@@ -18,7 +18,7 @@ local M = {
 }
 
 --- Creates a client. See README for the options.
----@type fun(opts?: {api_key?: string, base_url?: string, timeout?: number, connect_timeout?: number, max_retries?: integer, max_retry_wait?: number, rate_limit?: table|false, organization_id?: string, time_scale?: number, on_wait?: fun(info: table), trace?: fun(line: string), ca_file?: string}): cleanlist.Client
+---@type fun(opts?: {api_key?: string, base_url?: string, timeout?: number, connect_timeout?: number, max_retries?: integer, max_retry_wait?: number, rate_limit?: table|false, organization_id?: string, time_scale?: number, on_wait?: fun(info: table), trace?: fun(line: string), ca_file?: string, max_body_bytes?: number, max_download_bytes?: number}): cleanlist.Client
 M.new = client.new
 
 --- The default of every client's on_wait hook (the cleanlist executable prints the waits on

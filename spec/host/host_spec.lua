@@ -105,6 +105,18 @@ describe("cleanlist executable", function()
     assert.matches("cleanlist: .*oops", r.stdout)
   end)
 
+  it("allows no core dump (it would hold the key) unless CLEANLIST_CORE_DUMPS=1", function()
+    local probe = "print((io.popen('ulimit -c'):read('*a'):gsub('%s+$', '')))"
+    local r = run.host({ "-e", probe }, { CLEANLIST_CORE_DUMPS = false })
+    assert.equals(0, r.code, r.stderr)
+    assert.equals("0\n", r.stdout)
+    r = run.sh("ulimit -c 1000 2>/dev/null; " .. run.quote(run.bin()) .. " -e " .. run.quote(probe))
+    assert.equals("0\n", r.stdout)
+    r = run.sh("ulimit -c 1000 2>/dev/null || exit 77; CLEANLIST_CORE_DUMPS=1 "
+      .. run.quote(run.bin()) .. " -e " .. run.quote(probe))
+    if r.code ~= 77 then assert.equals("1000\n", r.stdout) end -- (77: this shell may not raise it)
+  end)
+
   it("runs a script against the built-in sandbox with --sandbox", function()
     local r = run.host({ "--sandbox", "recipes/whoami.lua" }, { CLEANLIST_API_KEY = false })
     assert.equals(0, r.code, r.stderr)

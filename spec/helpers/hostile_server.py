@@ -1,0 +1,68 @@
+"""A hostile HTTP server on 127.0.0.1 for the client's specs: answers that never end and
+answers that inflate. Prints "PORT <n>" when it listens; serves until killed.
+
+  GET /endless     200, chunked, bytes forever
+  GET /bomb        200, Content-Encoding: gzip, 256 KB that inflate to 256 MiB of zeros
+  GET /big?n=N     200, N bytes of JSON-ish text, Content-Length set
+"""
+import gzip
+import http.server
+import io
+import sys
+import urllib.parse
+
+
+def bomb():
+    buf = io.BytesIO()
+    with gzip.GzipFile(fileobj=buf, mode="wb", compresslevel=9) as z:
+        block = b"\0" * (1 << 20)
+        for _ in range(256):
+            z.write(block)
+    return buf.getvalue()
+
+
+BOMB = bomb()
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        url = urllib.parse.urlparse(self.path)
+        if url.path.endswith("/endless"):
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            chunk = b"[" + b"1," * 32767 + b"\n"
+            try:
+                while True:
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            except (BrokenPipeError, ConnectionResetError):
+                return
+        elif url.path.endswith("/bomb"):
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("Content-Length", str(len(BOMB)))
+            self.end_headers()
+            try:
+                self.wfile.write(BOMB)
+            except (BrokenPipeError, ConnectionResetError):
+                return
+        else:
+            n = int(urllib.parse.parse_qs(url.query).get("n", ["10"])[0])
+            body = b'{"pad":"' + b"x" * max(0, n - 10) + b'"}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+print("PORT %d" % server.server_address[1], flush=True)
+server.serve_forever()
