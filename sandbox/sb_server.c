@@ -13,11 +13,17 @@
 #include <unistd.h>
 
 #include <microhttpd.h>
+#include <sys/resource.h>
 
 #include "sb_internal.h"
 
-/* Idle keep-alive connections are closed after this many seconds. */
-#define SB_CONN_TIMEOUT 120u
+/* Connections idle this many seconds are closed (kept-alive ones between requests, and ones
+ * opened and left silent): a burst of half-open connections is gone seconds after it stops. */
+#define SB_CONN_TIMEOUT 10u
+/* The most connections served at once (epoll: no FD_SETSIZE bound); the open-file limit is
+ * raised to fit (see sb_raise_fd_limit), so that a burst of idle connections does not lock
+ * well-behaved clients out meanwhile. */
+#define SB_CONN_LIMIT 16384u
 /* MHD's per-connection pool (request line, headers, read and write buffers; bodies are kept
  * by sb_conn). MHD zeroes the pool for every request, so its size is a per-request cost: the
  * default 32 KiB made the memset half of the work of a GET /whoami. */
@@ -319,12 +325,28 @@ static int sb_load_tls(cl_sandbox *sb, const cl_sandbox_opts *opts, char *err, s
   return sb->tls_key ? 0 : -1;
 }
 
+/* Raises the soft open-file limit toward the hard one; returns how many connections the
+ * daemon may take (the limit less a reserve for files, the listener and libcurl). */
+static unsigned sb_raise_fd_limit(void) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 256;
+  rlim_t want = rl.rlim_max == RLIM_INFINITY ? (rlim_t)SB_CONN_LIMIT + 256 : rl.rlim_max;
+  if (want > (rlim_t)SB_CONN_LIMIT + 256) want = (rlim_t)SB_CONN_LIMIT + 256;
+  if (want > rl.rlim_cur) {
+    rl.rlim_cur = want;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0) getrlimit(RLIMIT_NOFILE, &rl);
+  }
+  rlim_t usable = rl.rlim_cur > 320 ? rl.rlim_cur - 256 : 64;
+  return usable > SB_CONN_LIMIT ? SB_CONN_LIMIT : (unsigned)usable;
+}
+
 static struct MHD_Daemon *sb_listen(cl_sandbox *sb, const cl_sandbox_opts *opts, char *err,
                                     size_t errlen) {
   const char *host = opts->bind ? opts->bind : "127.0.0.1";
   sb_addr addr;
   int family = sb_make_addr(host, opts->port, &addr);
   unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME;
+  unsigned limit = sb_raise_fd_limit();
   struct MHD_Daemon *d;
   if (!sb_is_loopback(host) || family == 0) {
     snprintf(err, errlen, "refusing to bind to '%s': the sandbox listens on loopback only", host);
@@ -344,6 +366,7 @@ static struct MHD_Daemon *sb_listen(cl_sandbox *sb, const cl_sandbox_opts *opts,
                        MHD_OPTION_URI_LOG_CALLBACK, sb_on_uri, sb,
                        MHD_OPTION_NOTIFY_CONNECTION, sb_on_connection, sb,
                        MHD_OPTION_CONNECTION_TIMEOUT, SB_CONN_TIMEOUT,
+                       MHD_OPTION_CONNECTION_LIMIT, limit,
                        MHD_OPTION_CONNECTION_MEMORY_LIMIT, SB_CONN_MEMORY,
                        sb->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, sb->tls_cert,
                        MHD_OPTION_HTTPS_MEM_KEY, sb->tls_key,

@@ -309,3 +309,34 @@ describe("cleanlist sandbox --help", function()
     end
   end)
 end)
+
+describe("sandbox hostile bodies", function()
+  local sb = sandbox.suite { args = { "--rate-limit", "off" } }
+  local json_headers = { ["Content-Type"] = "application/json" }
+
+  it("answers a number JSON cannot carry back with a 422 at its place, not a 500", function()
+    local status, body = sb:api("POST", "/search/people",
+      { body = '{"limit": 1e400, "filters": {"x": [1, -1e999]}}', headers = json_headers })
+    assert.equals(422, status)
+    local locs = require("spec.helpers.api").locs(body)
+    table.sort(locs)
+    assert.same({ "body.filters.x.1:finite_number", "body.limit:finite_number" }, locs)
+  end)
+
+  it("refuses NaN and Infinity literals as invalid JSON (422), not a 500", function()
+    for _, text in ipairs { '{"limit": NaN}', '{"limit": Infinity}', '{"limit": -Infinity}' } do
+      local status, body = sb:api("POST", "/search/people", { body = text, headers = json_headers })
+      assert.equals(422, status, text)
+      assert.equals("json_invalid", body.detail[1].type)
+    end
+  end)
+
+  it("cuts a long invalid input it echoes in a 422", function()
+    local name = ("x"):rep(100000)
+    local status, body = sb:api("POST", "/lead-lists", { body = { name = name } })
+    assert.equals(422, status)
+    local input = body.detail[1].input
+    assert.is_true(#input < 300)
+    assert.matches("%.%.%. %(100000 bytes%)$", input)
+  end)
+end)

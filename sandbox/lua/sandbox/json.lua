@@ -7,6 +7,7 @@ local M = {}
 
 local decoder = cjson.new()
 decoder.decode_max_depth(64)
+decoder.decode_invalid_numbers(false) -- NaN, Infinity, 0x10: not JSON
 
 M.null = cjson.null
 

@@ -32,7 +32,13 @@ local format, concat = string.format, table.concat
 local floor = math.floor
 
 --- One ValidationError. `input` is optional (nil leaves it out).
+-- An echoed input longer than this is cut (a 10 MB field is not sent back whole).
+local ECHO_MAX = 256
+
 function M.error(loc, typ, msg, input)
+  if type(input) == "string" and #input > ECHO_MAX then
+    input = input:sub(1, ECHO_MAX) .. format("... (%d bytes)", #input)
+  end
   return { loc = json.array(loc), type = typ, msg = msg, input = input }
 end
 
@@ -230,6 +236,23 @@ end
 
 --- Decodes req.body as JSON; returns the value, or nil and an errors array (a missing body or
 -- invalid JSON, as FastAPI reports them).
+-- Numbers JSON cannot carry back (1e400 decodes to infinity): each one an error at its place.
+local function non_finite(v, loc, errs, depth)
+  if type(v) == "number" then
+    if v ~= v or v == math.huge or v == -math.huge then
+      errs[#errs + 1] = M.error(loc, "finite_number", "Input should be a finite number",
+        v ~= v and "nan" or (v > 0 and "inf" or "-inf"))
+    end
+  elseif type(v) == "table" and v ~= null and depth < 64 then
+    for k, item in pairs(v) do
+      local at = {}
+      for i = 1, #loc do at[i] = loc[i] end
+      at[#at + 1] = type(k) == "number" and k - 1 or k
+      non_finite(item, at, errs, depth + 1)
+    end
+  end
+end
+
 function M.decode(req)
   local text = req.body or ""
   if text:match("^%s*$") then
@@ -241,6 +264,9 @@ function M.decode(req)
     e.ctx = { error = tostring(err):gsub("^Expected", "Expecting") }
     return nil, { e }
   end
+  local errs = {}
+  non_finite(v, { "body" }, errs, 0)
+  if errs[1] then return nil, errs end
   return v
 end
 
