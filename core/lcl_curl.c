@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cl_curl.h"
+#include "cl_headers.h"
 #include "lcl_compat.h"
 #include "lcl_credential.h"
 
@@ -194,32 +195,23 @@ static int lcl_request_finished(lua_State *L) {
 
 /* Parses "Name: value\r\n" lines into a table of lowercased names (repeats joined by ", "). */
 static void push_headers(lua_State *L, const char *h, size_t len) {
-  const char *end = h + len;
+  const char *pos = h, *end = h + len;
+  cl_header_field f;
   lua_createtable(L, 0, 8);
-  while (h < end) {
-    const char *eol = memchr(h, '\n', (size_t)(end - h));
-    if (!eol) eol = end;
-    const char *colon = memchr(h, ':', (size_t)(eol - h));
-    if (colon && colon > h) {
-      char name[128];
-      size_t n = (size_t)(colon - h) < sizeof name - 1 ? (size_t)(colon - h) : sizeof name - 1;
-      for (size_t i = 0; i < n; i++) name[i] = (char)tolower((unsigned char)h[i]);
-      name[n] = '\0';
-      const char *v = colon + 1, *ve = eol;
-      while (v < ve && (*v == ' ' || *v == '\t')) v++;
-      while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t')) ve--;
-      lua_getfield(L, -1, name);
-      if (lua_isnil(L, -1)) {
-        lua_pop(L, 1);
-        lua_pushlstring(L, v, (size_t)(ve - v));
-      } else {
-        lua_pushliteral(L, ", ");
-        lua_pushlstring(L, v, (size_t)(ve - v));
-        lua_concat(L, 3);
-      }
-      lua_setfield(L, -2, name);
+  while (cl_header_next(&pos, end, &f)) {
+    char name[128];
+    for (size_t i = 0; i < f.name_len; i++) name[i] = (char)tolower((unsigned char)f.name[i]);
+    name[f.name_len] = '\0';
+    lua_getfield(L, -1, name);
+    if (lua_isnil(L, -1)) {
+      lua_pop(L, 1);
+      lua_pushlstring(L, f.value, f.value_len);
+    } else {
+      lua_pushliteral(L, ", ");
+      lua_pushlstring(L, f.value, f.value_len);
+      lua_concat(L, 3);
     }
-    h = eol + 1;
+    lua_setfield(L, -2, name);
   }
 }
 
