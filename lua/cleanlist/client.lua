@@ -37,7 +37,7 @@ local ANNOUNCE_AFTER = 1.0
 -- The options of client:request.
 local REQUEST_OPTIONS = {
   query = "table", body = "table", idempotency_key = "string", sign = "boolean",
-  on_chunk = "function", root = "boolean", fresh_connection = "boolean",
+  on_chunk = "function", root = "boolean", fresh_connection = "boolean", safe = "boolean",
 }
 local METHODS = { GET = true, POST = true, PATCH = true, PUT = true, DELETE = true, HEAD = true }
 
@@ -324,11 +324,12 @@ end
 -- on_chunk (function(bytes): a 2xx body streamed to it; the result is then the response
 -- {status, headers}), fresh_connection = true (a new connection, so that libcurl never sends
 -- the request a second time on its own after a kept-alive connection died: the paid methods
--- set it). Returns the decoded body, or nil and a cleanlist.Error. A malformed
+-- set it), safe = true (a POST that only reads, such as a search or an estimate: retried
+-- like a GET). Returns the decoded body, or nil and a cleanlist.Error. A malformed
 -- call (unknown option, bad method or path) raises.
 ---@param method "GET"|"POST"|"PATCH"|"PUT"|"DELETE"|"HEAD"
 ---@param path string
----@param opts? {query?: table, body?: table, idempotency_key?: string, root?: boolean, sign?: boolean, on_chunk?: fun(bytes: string): any, fresh_connection?: boolean}
+---@param opts? {query?: table, body?: table, idempotency_key?: string, root?: boolean, sign?: boolean, on_chunk?: fun(bytes: string): any, fresh_connection?: boolean, safe?: boolean}
 ---@return table|nil
 ---@return cleanlist.Error|nil
 function Client:request(method, path, opts)
@@ -371,7 +372,7 @@ function Client:request(method, path, opts)
     end
   end
   local ctx = { method = method, path = path:match("^[^?]*"), raw = opts.on_chunk ~= nil }
-  local safe = method == "GET" or method == "HEAD"
+  local safe = method == "GET" or method == "HEAD" or opts.safe == true
   local attempt = 0
   while true do
     attempt = attempt + 1

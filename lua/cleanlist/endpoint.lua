@@ -107,7 +107,7 @@ function M.send(client, def, path, t)
   return client:request(def.method, path, {
     body = body, query = query, root = def.root,
     idempotency_key = body and body.idempotency_key or nil,
-    fresh_connection = def.paid ~= nil or nil,
+    fresh_connection = def.paid ~= nil or nil, safe = def.safe,
   })
 end
 

@@ -89,11 +89,17 @@ end
 -- looked for (paid.find: by-task through its cohort handle, smart agents through the runs of
 -- the list). Returns the result with recovered = true, or the error saying what is known.
 function M.reconcile(client, def, path, body, err)
-  local again, aerr = endpoint.send(client, def, path, body)
-  if again then
-    again.recovered = true
-    again.recovery = "the first sending had not run (its quote was unused): sent again with it"
-    return again
+  local again, aerr
+  -- The sending again is safe however often it is repeated (the quote is single-use): while
+  -- its own answer is lost too, it is tried again (the client's retry budget, at least 2).
+  for _ = 1, math.max(2, (client.max_retries or 0) + 1) do
+    again, aerr = endpoint.send(client, def, path, body)
+    if again then
+      again.recovered = true
+      again.recovery = "the first sending had not run (its quote was unused): sent again with it"
+      return again
+    end
+    if not aerr.ambiguous then break end
   end
   if aerr.code ~= "quote_used" then
     err.reconcile_error = aerr

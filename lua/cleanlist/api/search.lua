@@ -16,9 +16,10 @@ end
 
 local PEOPLE_FILTERS = define { "GET", "/search/people/filters" }
 local COMPANY_FILTERS = define { "GET", "/search/companies/filters" }
-local PEOPLE = define { "POST", "/search/people", body = paged(100) }
-local COMPANIES = define { "POST", "/search/companies", body = paged(100) }
-local SIMILAR = define { "POST", "/search/companies/similar", body = {
+-- Searches are reads sent as POST: safe to repeat (retried like GETs).
+local PEOPLE = define { "POST", "/search/people", safe = true, body = paged(100) }
+local COMPANIES = define { "POST", "/search/companies", safe = true, body = paged(100) }
+local SIMILAR = define { "POST", "/search/companies/similar", safe = true, body = {
   open = true, domain = { "string", min_len = 1, max_len = 253 },
   company_id = { "string", min_len = 1 }, limit = { "integer", min = 1, max = 50 },
 }, check = function(t, errs)

@@ -25,7 +25,7 @@ M.ESTIMATE_FIELDS = {
   include_phone = { "boolean" }, provider = str, sub_action = str, enrichment_type = str,
   task_id = str, data_points = strings, entity_ids = strings, extra = { "object", nullable = true },
 }
-local ESTIMATE = define { "POST", "/credits/estimate", body = M.ESTIMATE_FIELDS }
+local ESTIMATE = define { "POST", "/credits/estimate", safe = true, body = M.ESTIMATE_FIELDS }
 
 --- GET /whoami: identity, tier, scopes and features of the credential. Free; no scope.
 ---@return cleanlist.Whoami|nil
