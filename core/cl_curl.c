@@ -126,7 +126,10 @@ static void request_release(cl_transport *t, cl_request *r) {
     if (t->npool < POOL_MAX) t->pool[t->npool++] = r->easy;
     else curl_easy_cleanup(r->easy);
   }
+  /* The Authorization line and the key are wiped before their memory goes back. */
+  for (struct curl_slist *h = r->hdrs; h; h = h->next) memset(h->data, 0, strlen(h->data));
   curl_slist_free_all(r->hdrs);
+  if (r->secret) memset(r->secret, 0, strlen(r->secret));
   free(r->secret);
   free(r->body.p);
   free(r->headers.p);

@@ -292,8 +292,10 @@ end
 -- The wait before the next attempt: the server's Retry-After when it gave one, else
 -- exponential backoff with jitter.
 function Client:_retry_wait(e, attempt)
-  if e.retry_after then return e.retry_after end
-  return core.backoff(attempt, self.backoff_base, self.backoff_cap, self.random())
+  local backoff = core.backoff(attempt, self.backoff_base, self.backoff_cap, self.random())
+  -- "Retry-After: 0" (or a date already past) is no reason to hammer: the backoff then.
+  if e.retry_after and e.retry_after > 0 then return e.retry_after end
+  return backoff
 end
 
 -- The URL of a request: a path under the base URL, a path under the origin (opts.root), or
@@ -388,8 +390,8 @@ function Client:request(method, path, opts)
     if not retry or delivered then return nil, e end
     local wait = self:_retry_wait(e, attempt)
     if wait > self.max_retry_wait then
-      e.retry_reason = ("the server asks to wait %.0f s, more than max_retry_wait (%.0f s)")
-        :format(wait, self.max_retry_wait)
+      e.retry_reason = ("the server asks to wait %s s, more than max_retry_wait (%.0f s)")
+        :format(wait < 1e9 and ("%.0f"):format(wait) or "more than 10^9", self.max_retry_wait)
       return nil, e
     end
     self:_sleep(wait, e.retry_after and "retry_after" or "backoff", method .. " " .. ctx.path)

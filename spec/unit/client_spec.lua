@@ -196,6 +196,23 @@ describe("retries", function()
     assert.same({ 0.2 }, sleeps)
   end)
 
+  it("backs off on Retry-After: 0 instead of trying again at once", function()
+    local c, fake, sleeps = make { backoff_base = 2, random = function() return 0 end }
+    fake:push { status = 503, body = "", headers = { ["retry-after"] = "0" } }
+    fake:push { status = 200, body = "{}" }
+    assert.truthy(c:whoami())
+    assert.same({ 1.5 }, sleeps) -- the first backoff: 2 s jittered down to 75 %
+  end)
+
+  it("says an absurd Retry-After in words, not in 300 digits", function()
+    local c, fake = make { max_retry_wait = 30 }
+    fake:push { status = 429, body = "", headers = { ["retry-after"] = ("9"):rep(300) } }
+    local _, err = c:whoami()
+    assert.equals("rate_limited", err.kind)
+    assert.matches("wait more than 10%^9 s", err.retry_reason)
+    assert.is_true(#err.retry_reason < 120)
+  end)
+
   it("gives up rather than wait longer than max_retry_wait", function()
     local c, fake, sleeps = make { max_retry_wait = 30 }
     fake:push { status = 429, body = "", headers = { ["retry-after"] = "3600" } }
