@@ -78,6 +78,8 @@ end
 local function from_detail(e, detail)
   if type(detail) == "string" then
     e.message = detail
+  elseif type(detail) ~= "table" or detail == json.null then
+    return
   elseif type(detail) == "table" then
     e.detail = detail
     local first = detail[1]
@@ -89,8 +91,17 @@ local function from_detail(e, detail)
   end
 end
 
+-- Envelope fields that are text, and the one that is a flag: a server that sends another type
+-- there (a number is kept as text) does not get it into the error as it is.
+local TEXT_FIELDS = { "code", "problem", "cause", "fix", "docs_url", "request_id" }
+
 local function from_envelope(e, env)
   for _, k in ipairs(ENVELOPE_FIELDS) do e[k] = nonnull(env[k]) end
+  for _, k in ipairs(TEXT_FIELDS) do
+    local v = e[k]
+    if type(v) == "number" then e[k] = tostring(v) elseif type(v) ~= "string" then e[k] = nil end
+  end
+  if type(e.retryable) ~= "boolean" then e.retryable = nil end
   e.message = e.problem
   local ms = tonumber(nonnull(env.retry_after_ms))
   if ms and ms >= 0 then e.retry_after = ms / 1000 end
@@ -133,7 +144,7 @@ function M.from_response(res, ctx)
     e.body = (res.body or ""):sub(1, 512)
   end
   e.kind = CODE_KINDS[e.code] or e.kind
-  e.message = e.message or ("HTTP " .. tostring(res.status))
+  if type(e.message) ~= "string" or e.message == "" then e.message = "HTTP " .. tostring(res.status) end
   e.request_id = e.request_id or (res.headers and res.headers["x-request-id"])
   local ra = res.headers and res.headers["retry-after"]
   if ra then e.retry_after = ctx.retry_after(ra) or e.retry_after end

@@ -264,6 +264,10 @@ function M.decode(req)
     e.ctx = { error = tostring(err):gsub("^Expected", "Expecting") }
     return nil, { e }
   end
+  if text:match("^%s*%[") then -- a JSON array decodes to a table too: a body is an object
+    return nil, { M.error({ "body" }, "model_attributes_type",
+      "Input should be a valid dictionary or object to extract fields from", {}) }
+  end
   local errs = {}
   non_finite(v, { "body" }, errs, 0)
   if errs[1] then return nil, errs end
