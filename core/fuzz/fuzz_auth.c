@@ -1,18 +1,12 @@
 /* libFuzzer target: key checks, masking and redaction. The input is split at its first NUL
  * byte into a key and a text; the key must never survive redaction of a text that holds it. */
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
 
+#include "fuzz.h"
 #include "cl_auth.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  char *buf = malloc(size + 1);
+  char *buf = fuzz_cstring(data, size);
   if (!buf) return 0;
-  memcpy(buf, data, size);
-  buf[size] = '\0';
   const char *key = buf;
   size_t klen = strlen(key);
   const char *text = klen < size ? buf + klen + 1 : "";

@@ -1,10 +1,7 @@
 /* libFuzzer target: splitting a response's header block into fields. */
-#include <stdint.h>
-#include <stdlib.h>
 
+#include "fuzz.h"
 #include "cl_headers.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const char *pos = (const char *)data, *end = pos + size;

@@ -1,18 +1,12 @@
 /* libFuzzer target: Retry-After values (delta-seconds and HTTP dates). */
 #include <math.h>
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
 
+#include "fuzz.h"
 #include "cl_retry.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  char *s = malloc(size + 1);
+  char *s = fuzz_cstring(data, size);
   if (!s) return 0;
-  memcpy(s, data, size);
-  s[size] = '\0';
   double d = cl_retry_after_parse(s, 1751404800.0);
   if (isnan(d)) abort(); /* a wait is a number (negative: not understood) */
   free(s);

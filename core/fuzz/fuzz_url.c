@@ -1,18 +1,12 @@
 /* libFuzzer target: base URL and request URL checks, loopback detection. */
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
 #include <strings.h>
 
+#include "fuzz.h"
 #include "cl_url.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  char *s = malloc(size + 1);
+  char *s = fuzz_cstring(data, size);
   if (!s) return 0;
-  memcpy(s, data, size);
-  s[size] = '\0';
   cl_url u;
   cl_error err;
   if (cl_url_check(s, &u, &err) == 0 && strncasecmp(s, "http", 4) != 0) abort();

@@ -113,6 +113,26 @@ function M.wait_for_state(home, pred, seconds)
   error("the state file never showed what was waited for")
 end
 
+--- Starts a recipe, waits until its state file holds `marker` (the run it waits on), scripts
+-- a 503, a reset and a 500 for its next requests (its status polls), and checks that it
+-- survives them: exit status 0, each fault served once. Returns the run's result.
+function M.survives_faults(sb, name, args, opts, marker)
+  local home = M.state_home()
+  local o = { home = home }
+  for k, v in pairs(opts or {}) do o[k] = v end
+  local bg = M.spawn(sb, name, args, o)
+  M.wait_for_state(home, function(t) return t:find(marker, 1, true) end)
+  sb:control("POST", "/script", { responses = { { fault = "503" }, { fault = "reset" },
+    { fault = "500" } } })
+  local r = bg:wait()
+  M.remove(home)
+  assert.equals(0, r.code, r.stderr)
+  local statuses = require("spec.helpers.wire").statuses(sb)
+  assert.equals(1, M.count(statuses, 503))
+  assert.equals(1, M.count(statuses, 500))
+  return r
+end
+
 --- The ledger rows of the sandbox whose ref is `ref`.
 function M.ledger_of(sb, ref)
   local rows = {}

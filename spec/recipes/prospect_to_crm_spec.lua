@@ -117,21 +117,11 @@ describe("recipe prospect_to_crm", function()
       reset = true, clear = true }
 
     it("survives faults on its status polls", function()
-      local home = recipe.state_home()
-      local bg = recipe.spawn(sb, "prospect_to_crm", args("--limit", "10", "--json"),
-        { scale = 5, home = home })
-      recipe.wait_for_state(home, function(t) return t:find('"workflow_id"', 1, true) end)
-      sb:control("POST", "/script", { responses = { { fault = "503" }, { fault = "reset" },
-        { fault = "500" } } })
-      local r = bg:wait()
-      assert.equals(0, r.code, r.stderr)
-      local statuses = wire.statuses(sb)
-      assert.equals(1, count(statuses, 503))
-      assert.equals(1, count(statuses, 500))
+      local r = recipe.survives_faults(sb, "prospect_to_crm", args("--limit", "10", "--json"),
+        { scale = 5 }, '"workflow_id"')
       assert.equals(1, count(wire.calls(sb), "POST /enrichment/by-task"))
       local s = summary_of(r)
       assert.equals(10, s.credits_charged + s.credits_refunded)
-      recipe.remove(home)
     end)
 
     it("killed with SIGKILL mid-wait, resumes on the same run and is charged once", function()

@@ -215,21 +215,11 @@ describe("recipe smart_agent_column", function()
       "--max-rows", "25", "--json" }
 
     it("survives faults on its status polls", function()
-      local home = recipe.state_home()
-      local bg = recipe.spawn(sb, "smart_agent_column", ARGS, { scale = 5, home = home })
-      recipe.wait_for_state(home, function(t) return t:find('"smart_agent_task_id"', 1, true) end)
-      sb:control("POST", "/script", { responses = { { fault = "503" }, { fault = "reset" },
-        { fault = "500" } } })
-      local r = bg:wait()
-      assert.equals(0, r.code, r.stderr)
-      local statuses = wire.statuses(sb)
-      assert.equals(1, count(statuses, 503))
-      assert.equals(1, count(statuses, 500))
+      local r = recipe.survives_faults(sb, "smart_agent_column", ARGS, { scale = 5 }, '"smart_agent_task_id"')
       assert.equals(1, count(wire.calls(sb), "POST /smart-agents/run"))
       local s, lines = summary_of(r)
       assert.equals(LEADS, s.succeeded + s.failed)
       assert.equals(charged(sb, step(lines, "run").smart_agent_task_id), s.credits_charged)
-      recipe.remove(home)
     end)
 
     it("killed with SIGKILL mid-wait, resumes on the same run and is charged once", function()
