@@ -121,6 +121,19 @@ describe("paid outcomes against the sandbox", function()
     assert.equals(START - 1, (sb:control("GET", "/credits")).credits)
   end)
 
+  it("a legacy bulk call (no quote, no key in the API) whose answer was cut says what to check",
+    function()
+      local c = client(sb)
+      script(sb, 0, { fault = "truncated" })
+      local res, err = c:legacy_enrich_bulk { contacts = {
+        { first_name = "Lee", last_name = "Park", company_domain = "example.org" } } }
+      assert.is_nil(res)
+      assert.is_true(err.ambiguous)
+      assert.matches("gives no way to learn whether contacts 1%-1 were taken", err.fix)
+      assert.matches("legacy_credits_balance", tostring(err))
+      assert.same({ "POST /enrich/bulk" }, calls(sb)) -- not sent twice
+    end)
+
   it("retries a GET answered 200 with a broken body", function()
     local c = client(sb, { max_retries = 2, time_scale = 600 })
     script(sb, 0, { fault = "malformed" })

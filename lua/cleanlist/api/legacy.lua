@@ -97,6 +97,13 @@ function M:legacy_enrich_bulk(body)
     for i = first, math.min(first + M.LEGACY_BATCH - 1, #all) do batch[#batch + 1] = all[i] end
     local res, err = send_batch(self, path, t, batch)
     if not res then
+      if err.ambiguous then
+        -- The legacy API has no quote and no idempotency key: nothing can tell the client
+        -- whether the job started. Say what to check before sending these contacts again.
+        err.fix = ("the legacy API gives no way to learn whether contacts %d-%d were taken: "
+          .. "check the balance (legacy_credits_balance) or your webhook before sending them "
+          .. "again"):format(first, first + #batch - 1)
+      end
       if #merged.batches > 0 then
         err.dispatched = merged
         err.message = err.message .. (" (contacts %d-%d; the %d before them were dispatched: "
