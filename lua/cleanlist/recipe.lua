@@ -367,13 +367,7 @@ local function now_text()
   return os.date("!%Y-%m-%dT%H:%M:%SZ")
 end
 
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local text = f:read("*a")
-  f:close()
-  return text
-end
+local read_file = require("cleanlist.recipes").read_file
 
 -- A digest of a string as 16 hex digits (two 32-bit polynomial hashes): tells runs apart in
 -- a file name; it is not a secret.

@@ -10,13 +10,17 @@ local function file_exists(path)
   return f ~= nil
 end
 
-local function read_file(path)
+--- The contents of a file, or nil when it cannot be read.
+---@param path string
+---@return string|nil
+function M.read_file(path)
   local f = io.open(path, "rb")
   if not f then return nil end
   local text = f:read("*a")
   f:close()
   return text
 end
+local read_file = M.read_file
 
 --- The directories searched before the built-in recipes, in order.
 ---@return string[]

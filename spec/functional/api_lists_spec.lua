@@ -74,15 +74,7 @@ local BOOM = { status = 500, body = '{"error":{"code":"internal_error","problem"
 
 local MAPPING, CSV = api.CSV_MAPPING, api.CSV
 
--- `n` generated rows from `first` on, with the header "First,Last,Email,Company".
-local function rows_csv(first, n)
-  local rows = { "First,Last,Email,Company" }
-  for i = first, first + n - 1 do
-    rows[#rows + 1] = ("F%d,L%d,p%d@big.example,Big Co"):format(i, i, i)
-  end
-  return table.concat(rows, "\r\n") .. "\r\n"
-end
-local ROWS_MAPPING = { first_name = "First", last_name = "Last", email = "Email", company_name = "Company" }
+local rows_csv, ROWS_MAPPING = api.rows_csv, api.ROWS_MAPPING
 
 local function write_temp(text)
   local path = os.tmpname()

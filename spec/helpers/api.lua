@@ -105,4 +105,15 @@ M.CSV = table.concat({
   "line note\"",                                                         -- 8
 }, "\r\n") .. "\r\n"
 
+--- `n` generated CSV rows from `first` on (leads F<i> L<i>, p<i>@big.example, Big Co) with the
+-- header "First,Last,Email,Company", and the column_mapping that reads them.
+function M.rows_csv(first, n)
+  local rows = { "First,Last,Email,Company" }
+  for i = first, first + n - 1 do
+    rows[#rows + 1] = ("F%d,L%d,p%d@big.example,Big Co"):format(i, i, i)
+  end
+  return table.concat(rows, "\r\n") .. "\r\n"
+end
+M.ROWS_MAPPING = { first_name = "First", last_name = "Last", email = "Email", company_name = "Company" }
+
 return M

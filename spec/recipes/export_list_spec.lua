@@ -22,15 +22,7 @@ local FINTECH = "Example: Engineering leaders in Fintech" -- 40 leads
 local HEADER = { "lead_id", "first_name", "last_name", "email", "title", "company", "domain",
   "linkedin_url", "phone", "location" }
 
--- `n` generated rows from `first` on: leads F<i> L<i>, p<i>@big.example.
-local function rows_csv(first, n)
-  local rows = { "First,Last,Email,Company" }
-  for i = first, first + n - 1 do
-    rows[#rows + 1] = ("F%d,L%d,p%d@big.example,Big Co"):format(i, i, i)
-  end
-  return table.concat(rows, "\r\n") .. "\r\n"
-end
-local ROWS_MAPPING = { first_name = "First", last_name = "Last", email = "Email", company_name = "Company" }
+local rows_csv, ROWS_MAPPING = api.rows_csv, api.ROWS_MAPPING
 
 -- Every lead id of a list, by the real client.
 local function lead_ids(sb, list_id)
