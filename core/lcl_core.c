@@ -210,14 +210,15 @@ static int lcl_retry_after(lua_State *L) {
 
 /* ---- rate-limit buckets ---------------------------------------------------------------- */
 
-/// core.bucket(limit, window_seconds, burst) -> bucket
+/// core.bucket(limit, window_seconds, burst, margin) -> bucket (see cl_ratelimit.h)
 static int lcl_bucket_new(lua_State *L) {
   double limit = luaL_checknumber(L, 1), window = luaL_checknumber(L, 2);
-  double burst = luaL_optnumber(L, 3, 1);
+  double burst = luaL_optnumber(L, 3, 1), margin = luaL_optnumber(L, 4, 0.02);
   luaL_argcheck(L, limit >= 1, 1, "limit must be at least 1");
   luaL_argcheck(L, window > 0, 2, "window must be positive");
-  cl_bucket *b = lua_newuserdata(L, sizeof *b);
-  cl_bucket_init(b, limit, window, burst);
+  luaL_argcheck(L, margin >= 0 && margin < 1, 4, "margin is a share of the window, 0 to 1");
+  cl_bucket *b = lua_newuserdata(L, cl_bucket_size(limit));
+  cl_bucket_init(b, limit, window, burst, margin);
   luaL_setmetatable(L, BUCKET_MT);
   return 1;
 }

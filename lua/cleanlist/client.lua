@@ -66,7 +66,8 @@ local function rate_limits(opt)
   if type(opt) == "table" then
     for k, v in pairs(opt) do
       local off = k == "per_org" and v == false
-      if limits[k] == nil or (not off and (type(v) ~= "number" or v <= 0)) then
+      local zero_ok = k == "margin" and v == 0
+      if limits[k] == nil or (not off and (type(v) ~= "number" or (v <= 0 and not zero_ok))) then
         error(config_error("rate_limit." .. tostring(k) .. " is not a positive known limit"), 4)
       end
       limits[k] = v

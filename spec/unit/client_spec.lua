@@ -290,12 +290,33 @@ end)
 describe("client-side rate limiting", function()
   it("paces requests beyond the burst", function()
     local now = 0
-    local c, fake, sleeps = make { rate_limit = { per_key = 3, window = 60, burst = 1, per_org = false },
+    local c, fake, sleeps = make {
+      rate_limit = { per_key = 3, window = 60, burst = 1, per_org = false, margin = 0 },
       clock = function() return now end }
     c.sleep = function(s) sleeps[#sleeps + 1] = s; now = now + s end
     for _ = 1, 3 do fake:push { status = 200, body = "{}" } end
     for _ = 1, 3 do assert.truthy(c:whoami()) end
     assert.same({ 20, 20 }, sleeps)
+  end)
+
+  it("sends the whole limit in a window, then waits for the window and its margin", function()
+    local now = 0
+    local c, fake, sleeps = make {
+      rate_limit = { per_key = 3, window = 60, burst = 3, per_org = false },
+      clock = function() return now end }
+    c.sleep = function(s) sleeps[#sleeps + 1] = s; now = now + s end
+    for _ = 1, 7 do fake:push { status = 200, body = "{}" } end
+    for _ = 1, 7 do assert.truthy(c:whoami()) end
+    -- three at once; three more once the first three are 60 s (+2 %) old; the seventh once
+    -- the fourth is: three in every window, none more
+    assert.equals(2, #sleeps, table.concat(sleeps, " "))
+    assert.near(61.2, sleeps[1], 1e-9)
+    assert.near(61.2, sleeps[2], 1e-9)
+    assert.near(122.4, now, 1e-9)
+  end)
+
+  it("refuses a rate_limit margin that is not a share", function()
+    assert.has_error(function() make { rate_limit = { margin = -0.1 } } end)
   end)
 
   it("is shared by two clients of one key", function()
@@ -305,7 +326,7 @@ describe("client-side rate limiting", function()
     local function mk()
       return cleanlist.new { api_key = k, transport = fake, clock = function() return 5 end,
         sleep = function(s) sleeps[#sleeps + 1] = s end,
-        rate_limit = { per_key = 2, window = 60, burst = 1, per_org = false } }
+        rate_limit = { per_key = 2, window = 60, burst = 1, per_org = false, margin = 0 } }
     end
     local a, b = mk(), mk()
     fake:push { status = 200, body = "{}" }

@@ -81,7 +81,8 @@ describe("cleanlist.gather", function()
     local fake = fake_transport.new()
     for _ = 1, 4 do fake:push { status = 200, body = "{}" } end
     local c = cleanlist.new { api_key = "clapi_scheduler_spec_key_1", transport = fake,
-      clock = t.clock, sleep = t.sleep, rate_limit = { per_key = 2, window = 60, burst = 1, per_org = false } }
+      clock = t.clock, sleep = t.sleep,
+      rate_limit = { per_key = 2, window = 60, burst = 1, per_org = false, margin = 0 } }
     local fns = {}
     for i = 1, 4 do fns[i] = function() return c:whoami() end end
     local r = c:gather(fns)
