@@ -11,11 +11,13 @@
 #include "cl_error.h"
 #include "cl_ratelimit.h"
 #include "cl_retry.h"
+#include "cl_shared.h"
 #include "cl_url.h"
 #include "lcl_compat.h"
 #include "lcl_credential.h"
 
 #define BUCKET_MT "cleanlist.Bucket"
+#define SHARED_MT "cleanlist.SharedBucket"
 
 LCL_EXPORT int luaopen_cleanlist_core(lua_State *L);
 
@@ -241,6 +243,56 @@ static int lcl_bucket_penalize(lua_State *L) {
   return 0;
 }
 
+/// core.shared_bucket(path, limit, window_seconds, burst, margin) -> bucket | nil, message:
+/// a bucket in a file shared by the processes of this machine (see cl_shared.h). Its acquire
+/// and peek return nil when the file cannot be used (the caller falls back to its own).
+static int lcl_shared_new(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  double limit = luaL_checknumber(L, 2), window = luaL_checknumber(L, 3);
+  double burst = luaL_optnumber(L, 4, 1), margin = luaL_optnumber(L, 5, 0.02);
+  luaL_argcheck(L, limit >= 1, 2, "limit must be at least 1");
+  luaL_argcheck(L, window > 0, 3, "window must be positive");
+  luaL_argcheck(L, margin >= 0 && margin < 1, 5, "margin is a share of the window, 0 to 1");
+  cl_shared_bucket *s = lua_newuserdata(L, sizeof *s);
+  s->fd = -1;
+  cl_error err;
+  cl_error_clear(&err);
+  if (cl_shared_open(s, path, limit, window, burst, margin, &err)) {
+    lua_pushnil(L);
+    lua_pushstring(L, err.message);
+    return 2;
+  }
+  luaL_setmetatable(L, SHARED_MT);
+  return 1;
+}
+
+static int push_wait(lua_State *L, double w) {
+  if (w < 0) lua_pushnil(L);
+  else lua_pushnumber(L, w);
+  return 1;
+}
+
+static int lcl_shared_acquire(lua_State *L) {
+  cl_shared_bucket *s = luaL_checkudata(L, 1, SHARED_MT);
+  return push_wait(L, cl_shared_acquire(s, luaL_checknumber(L, 2)));
+}
+
+static int lcl_shared_peek(lua_State *L) {
+  cl_shared_bucket *s = luaL_checkudata(L, 1, SHARED_MT);
+  return push_wait(L, cl_shared_peek(s, luaL_checknumber(L, 2)));
+}
+
+static int lcl_shared_penalize(lua_State *L) {
+  cl_shared_bucket *s = luaL_checkudata(L, 1, SHARED_MT);
+  lua_pushboolean(L, cl_shared_penalize(s, luaL_checknumber(L, 2), luaL_checknumber(L, 3)) == 0);
+  return 1;
+}
+
+static int lcl_shared_gc(lua_State *L) {
+  cl_shared_close(luaL_checkudata(L, 1, SHARED_MT));
+  return 0;
+}
+
 /* ---- clock --------------------------------------------------------------------------- */
 
 /// core.monotonic() -> seconds from an arbitrary origin, never going back
@@ -313,6 +365,11 @@ int luaopen_cleanlist_core(lua_State *L) {
                                             {"peek", lcl_bucket_peek},
                                             {"penalize", lcl_bucket_penalize},
                                             {NULL, NULL}};
+  static const luaL_Reg shared_methods[] = {{"acquire", lcl_shared_acquire},
+                                            {"peek", lcl_shared_peek},
+                                            {"penalize", lcl_shared_penalize},
+                                            {NULL, NULL}};
+  static const luaL_Reg shared_meta[] = {{"__gc", lcl_shared_gc}, {NULL, NULL}};
   static const luaL_Reg no_meta[] = {{NULL, NULL}};
   static const luaL_Reg funcs[] = {{"credential", lcl_credential_new},
                                    {"redact", lcl_redact},
@@ -322,12 +379,14 @@ int luaopen_cleanlist_core(lua_State *L) {
                                    {"backoff", lcl_backoff},
                                    {"retry_after", lcl_retry_after},
                                    {"bucket", lcl_bucket_new},
+                                   {"shared_bucket", lcl_shared_new},
                                    {"monotonic", lcl_monotonic},
                                    {"sleep", lcl_sleep},
                                    {"isatty", lcl_isatty},
                                    {NULL, NULL}};
   new_class(L, LCL_CREDENTIAL_MT, cred_methods, cred_meta);
   new_class(L, BUCKET_MT, bucket_methods, no_meta);
+  new_class(L, SHARED_MT, shared_methods, shared_meta);
   luaL_newlib(L, funcs);
   lua_pushliteral(L, CL_VERSION);
   lua_setfield(L, -2, "VERSION");

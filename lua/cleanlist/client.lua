@@ -67,7 +67,9 @@ local function rate_limits(opt)
     for k, v in pairs(opt) do
       local off = k == "per_org" and v == false
       local zero_ok = k == "margin" and v == 0
-      if limits[k] == nil or (not off and (type(v) ~= "number" or (v <= 0 and not zero_ok))) then
+      if k == "share" then
+        if type(v) ~= "boolean" then error(config_error("rate_limit.share is true or false"), 4) end
+      elseif limits[k] == nil or (not off and (type(v) ~= "number" or (v <= 0 and not zero_ok))) then
         error(config_error("rate_limit." .. tostring(k) .. " is not a positive known limit"), 4)
       end
       limits[k] = v
@@ -131,6 +133,12 @@ function M.new(opts)
   local limits = rate_limits(opts.rate_limit)
   if limits then
     limits.window = limits.window / self.time_scale
+    -- Shared with the other processes of the machine (a file per key and server) when talking
+    -- to the real API; a loopback sandbox or an injected clock keeps it in the process unless
+    -- rate_limit.share says otherwise.
+    if limits.share == nil then limits.share = not parsed.loopback end
+    if opts.clock then limits.share = false end
+    limits.origin = self.origin
     self.limits = limits
     self.bucket = ratelimit.bucket(credential, limits)
     if limits.per_org then

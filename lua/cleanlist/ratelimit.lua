@@ -17,12 +17,64 @@ local organizations = {} -- key fingerprint -> organisation id (learned from /wh
 -- window apart from arriving closer.
 M.DEFAULTS = { per_key = 30, per_org = 60, window = 60, burst = 5, margin = 0.02 }
 
+-- A bucket kept in a file that the processes of this machine share (core.shared_bucket: a
+-- lock per operation, nothing stuck when a process dies), under $XDG_RUNTIME_DIR (else /tmp),
+-- named after the key's fingerprint (or the organisation), the server and the limits, never
+-- the key. When the file cannot be used the process's own bucket serves, and that is said once.
+local FileBucket = {}
+FileBucket.__index = FileBucket
+
+local function fall_back(self, err)
+  if not self.warned then
+    self.warned = true
+    io.stderr:write("cleanlist: the rate limit is no longer shared with other processes ("
+      .. tostring(err or "the shared file failed") .. "); this process limits itself alone\n")
+  end
+end
+
+function FileBucket:acquire(now)
+  local w = self.file:acquire(now)
+  if w then return w end
+  fall_back(self)
+  return self.own:acquire(now)
+end
+
+function FileBucket:peek(now)
+  return self.file:peek(now) or self.own:peek(now)
+end
+
+function FileBucket:penalize(now, retry_after)
+  self.own:penalize(now, retry_after)
+  if not self.file:penalize(now, retry_after) then fall_back(self) end
+end
+
+local function file_bucket(id, limit, limits)
+  local dir = os.getenv("XDG_RUNTIME_DIR")
+  if not dir or dir == "" then dir = "/tmp" end
+  local name = (id .. "@" .. (limits.origin or "")):gsub("[^%w%.%-]", "_")
+  local path = ("%s/cleanlist-ratelimit-%s"):format(dir, name)
+  local file, err = core.shared_bucket(path, limit, limits.window, limits.burst, limits.margin)
+  local own = core.bucket(limit, limits.window, limits.burst, limits.margin)
+  if not file then
+    local b = setmetatable({ own = own }, FileBucket)
+    fall_back(b, err)
+    return own
+  end
+  return setmetatable({ file = file, own = own, path = path }, FileBucket)
+end
+
 local function shared(id, limit, limits)
   id = id .. "/" .. limit .. "/" .. limits.window .. "/" .. limits.burst .. "/" .. limits.margin
-  local b = buckets[id]
+  local share = limits.share == true
+  local key = (share and "file:" or "") .. id .. "@" .. tostring(limits.origin)
+  local b = buckets[key]
   if not b then
-    b = core.bucket(limit, limits.window, limits.burst, limits.margin)
-    buckets[id] = b
+    if share then
+      b = file_bucket(id, limit, limits)
+    else
+      b = core.bucket(limit, limits.window, limits.burst, limits.margin)
+    end
+    buckets[key] = b
   end
   return b
 end

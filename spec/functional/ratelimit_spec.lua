@@ -6,7 +6,8 @@ local sandbox = require "spec.helpers.sandbox"
 local clients = require "spec.helpers.client"
 
 describe("the client's rate limiter against the sandbox's limits", function()
-  local sb = sandbox.suite { args = { "--time-scale", "60", "--seed", "7" }, reset = true, clear = true }
+  local sb = sandbox.suite { args = { "--time-scale", "60", "--seed", "7" }, rate_limit = true,
+    reset = true, clear = true }
 
   it("keeps four callers on one key under the sliding window: no 429 in 100 calls", function()
     local c = clients.new(sb, { rate_limit = {}, time_scale = 60, max_retries = 0 })

@@ -1,0 +1,84 @@
+#include "cl_shared.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cl_ratelimit.h"
+
+enum { OP_ACQUIRE, OP_PEEK, OP_PENALIZE };
+
+int cl_shared_open(cl_shared_bucket *s, const char *path, double limit, double window,
+                   double burst, double margin, cl_error *err) {
+  s->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (s->fd < 0) {
+    return cl_error_set(err, CL_ECONFIG, errno, "cannot open the shared rate-limit file: %s",
+                        strerror(errno));
+  }
+  struct stat st;
+  if (fstat(s->fd, &st) != 0 || st.st_uid != geteuid() || (st.st_mode & 077) != 0) {
+    close(s->fd);
+    s->fd = -1;
+    return cl_error_set(err, CL_ECONFIG, 0,
+                        "the shared rate-limit file is not private to this user: not used");
+  }
+  s->limit = limit;
+  s->window = window;
+  s->burst = burst;
+  s->margin = margin;
+  return 0;
+}
+
+/* A bucket read from the file is used when it is whole, has these limits and no time far in
+ * the future (a file left from before a reboot, when the monotonic clock started again). */
+static int usable(const cl_bucket *b, const cl_bucket *fresh, double now) {
+  if (b->limit != fresh->limit || b->window != fresh->window || b->burst != fresh->burst ||
+      b->interval != fresh->interval || b->count < 0 || b->count > b->limit || b->head < 0 ||
+      b->head >= b->limit)
+    return 0;
+  double horizon = now + 4 * b->window;
+  if (b->tat > horizon + b->window * b->limit || b->blocked_until > now + 86400) return 0;
+  for (int i = 0; i < b->count; i++)
+    if (b->starts[(b->head + i) % b->limit] > horizon) return 0;
+  return 1;
+}
+
+static double run(cl_shared_bucket *s, int op, double now, double arg) {
+  size_t size = cl_bucket_size(s->limit);
+  cl_bucket *b = malloc(size), *fresh = malloc(size);
+  double out = -1;
+  if (!b || !fresh) goto done;
+  cl_bucket_init(fresh, s->limit, s->window, s->burst, s->margin);
+  if (flock(s->fd, LOCK_EX) != 0) goto done;
+  ssize_t got = pread(s->fd, b, size, 0);
+  if (got != (ssize_t)size || !usable(b, fresh, now)) memcpy(b, fresh, size);
+  if (op == OP_ACQUIRE) out = cl_bucket_acquire(b, now);
+  else if (op == OP_PEEK) out = cl_bucket_peek(b, now);
+  else {
+    cl_bucket_penalize(b, now, arg);
+    out = 0;
+  }
+  if (op != OP_PEEK && pwrite(s->fd, b, size, 0) != (ssize_t)size) out = -1;
+  flock(s->fd, LOCK_UN);
+done:
+  free(b);
+  free(fresh);
+  return out;
+}
+
+double cl_shared_acquire(cl_shared_bucket *s, double now) { return run(s, OP_ACQUIRE, now, 0); }
+
+double cl_shared_peek(cl_shared_bucket *s, double now) { return run(s, OP_PEEK, now, 0); }
+
+int cl_shared_penalize(cl_shared_bucket *s, double now, double retry_after) {
+  return run(s, OP_PENALIZE, now, retry_after) < 0 ? -1 : 0;
+}
+
+void cl_shared_close(cl_shared_bucket *s) {
+  if (s->fd >= 0) close(s->fd);
+  s->fd = -1;
+}
