@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Three processes on one key sharing the limiter file, against a sandbox with its real limits
+# (30 a minute per key, sandbox time 60x): prints each process's answered and 429 counts and
+# the share of the limit sustained after the first window.
+# Usage: bench/ratelimit_processes.sh [CALLS_PER_PROCESS] (default 60)
+set -eu
+cd "$(dirname "$0")/.."
+bin=${CLEANLIST_BIN:-build/lua5.4/cleanlist}
+calls=${1:-60}
+work=$(mktemp -d)
+trap 'kill "$sb" 2>/dev/null; rm -rf "$work"' EXIT
+"$bin" sandbox --port 0 --time-scale 60 --quiet >"$work/sandbox" 2>&1 &
+sb=$!
+for _ in $(seq 50); do grep -q LISTENING "$work/sandbox" && break; sleep 0.1; done
+url=$(grep -o 'http://[^ ]*' "$work/sandbox" | head -n 1)
+cat >"$work/calls.lua" <<LUA
+local cleanlist = require "cleanlist"
+local c = cleanlist.new { max_retries = 0, rate_limit = { share = true } }
+local ok, limited = 0, 0
+for _ = 1, $calls do
+  local res, err = c:credits_balance()
+  if res then ok = ok + 1 elseif err.kind == "rate_limited" then limited = limited + 1 end
+end
+print(("answered %d, 429s %d"):format(ok, limited))
+LUA
+start=$(date +%s.%N)
+pids=()
+for i in 1 2 3; do
+  XDG_RUNTIME_DIR=$work CLEANLIST_BASE_URL=$url CLEANLIST_TIME_SCALE=60 \
+    CLEANLIST_API_KEY=clapi_sandbox_full_access_0000000000000000 "$bin" "$work/calls.lua" \
+    >"$work/out$i" &
+  pids+=($!)
+done
+wait "${pids[@]}"
+end=$(date +%s.%N)
+for i in 1 2 3; do echo "process $i: $(cat "$work/out$i")"; done
+# 3 x calls, plus each process's organisation lookup; the first window (1 s) is a burst
+awk -v s="$start" -v e="$end" -v n=$((3 * calls + 3)) 'BEGIN {
+  t = e - s; printf "%.2f s for %d requests: %.1f %% of the limit after the first window\n",
+  t, n, (n - 30) / (t - 1) / 30 * 100 }'
