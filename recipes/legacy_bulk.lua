@@ -186,8 +186,7 @@ answer was lost stops the run, exit 19: see --resend-unknown).]],
     { "--webhook URL", "a URL each job posts its results to when it ends" },
     { "--out FILE", "where to write the merged results (default: FILE-enriched.csv, or .jsonl "
       .. "under --json)", resume = false },
-    { "--timeout SECONDS", "give up waiting for a job after this long", number = true,
-      default = 3600, resume = false },
+    recipe.timeout_option("a job"),
   },
   examples = {
     "cleanlist run legacy_bulk contacts.csv --dry-run",

@@ -56,8 +56,7 @@ local function file_bucket(id, limit, limits)
   local file, err = core.shared_bucket(path, limit, limits.window, limits.burst, limits.margin)
   local own = core.bucket(limit, limits.window, limits.burst, limits.margin)
   if not file then
-    local b = setmetatable({ own = own }, FileBucket)
-    fall_back(b, err)
+    fall_back({}, err) -- said once: this bucket is the process's own from now on
     return own
   end
   return setmetatable({ file = file, own = own, path = path }, FileBucket)

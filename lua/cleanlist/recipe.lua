@@ -320,6 +320,13 @@ function Run:wait(run, label, opts)
   return self.client:wait(run, o)
 end
 
+--- The --timeout SECONDS option of a recipe that waits for `what` (default an hour; not part
+-- of the run's identity), as an entry of `options`.
+function M.timeout_option(what)
+  return { "--timeout SECONDS", "give up waiting for " .. what .. " after this long", number = true,
+    default = 3600, resume = false }
+end
+
 --- The options that name a list, --list-id ID and --list NAME, as one entry of `options`
 -- (r:find_list reads them).
 function M.list_options(what)
