@@ -2,7 +2,8 @@
 # Three processes on one key sharing the limiter file, against a sandbox with its real limits
 # (30 a minute per key, sandbox time 60x): prints each process's answered and 429 counts and
 # the share of the limit sustained after the first window.
-# Usage: bench/ratelimit_processes.sh [CALLS_PER_PROCESS] (default 60)
+# Usage: [STORE=redis://host:port/db] bench/ratelimit_processes.sh [CALLS_PER_PROCESS] (default 60)
+# With STORE the processes share the limiter through that Redis instead of the file.
 set -eu
 cd "$(dirname "$0")/.."
 bin=${CLEANLIST_BIN:-build/lua5.4/cleanlist}
@@ -15,7 +16,7 @@ for _ in $(seq 50); do grep -q LISTENING "$work/sandbox" && break; sleep 0.1; do
 url=$(grep -o 'http://[^ ]*' "$work/sandbox" | head -n 1)
 cat >"$work/calls.lua" <<LUA
 local cleanlist = require "cleanlist"
-local c = cleanlist.new { max_retries = 0, rate_limit = { share = true } }
+local c = cleanlist.new { max_retries = 0, rate_limit = { share = true, store = os.getenv("STORE") } }
 local ok, limited = 0, 0
 for _ = 1, $calls do
   local res, err = c:credits_balance()

@@ -25,6 +25,9 @@
 
 int luaopen_cleanlist_core(lua_State *L);
 int luaopen_cleanlist_curl(lua_State *L);
+#ifdef CL_HAVE_REDIS
+int luaopen_cleanlist_redis(lua_State *L);
+#endif
 
 static const char *progname = "cleanlist";
 
@@ -231,6 +234,9 @@ static lua_State *new_state(void) {
   luaL_openlibs(L);
   preload_c(L, "cleanlist.core", luaopen_cleanlist_core);
   preload_c(L, "cleanlist.curl", luaopen_cleanlist_curl);
+#ifdef CL_HAVE_REDIS
+  preload_c(L, "cleanlist.redis", luaopen_cleanlist_redis);
+#endif
   cl_embed_preload(L, cl_client_lua, "CLEANLIST_LUA_DIR");
   cl_embed_recipes(L, cl_recipes_lua);
   /* cleanlist.recipe: a recipe returns its exit status to the host instead of exiting. */

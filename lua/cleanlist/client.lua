@@ -69,6 +69,10 @@ local function rate_limits(opt)
       local zero_ok = k == "margin" and v == 0
       if k == "share" then
         if type(v) ~= "boolean" then error(config_error("rate_limit.share is true or false"), 4) end
+      elseif k == "store" then
+        if v ~= false and type(v) ~= "string" then
+          error(config_error("rate_limit.store is a Redis URL (redis://host:port/db) or false"), 4)
+        end
       elseif limits[k] == nil or (not off and (type(v) ~= "number" or (v <= 0 and not zero_ok))) then
         error(config_error("rate_limit." .. tostring(k) .. " is not a positive known limit"), 4)
       end
@@ -138,7 +142,16 @@ function M.new(opts)
     -- rate_limit.share says otherwise.
     if limits.share == nil then limits.share = not parsed.loopback end
     if opts.clock then limits.share = false end
+    -- Shared across machines through Redis: the option, else $CLEANLIST_RATE_LIMIT_STORE
+    -- (store = false keeps the variable out).
+    if limits.store == nil then limits.store = os.getenv("CLEANLIST_RATE_LIMIT_STORE") end
+    if limits.store == "" or limits.store == false then limits.store = nil end
+    if limits.store then
+      local store, serr = ratelimit.store(limits.store, limits.store_timeout)
+      if not store then error(config_error(serr), 2) end
+    end
     limits.origin = self.origin
+    limits.clock = self.clock
     self.limits = limits
     self.bucket = ratelimit.bucket(credential, limits)
     if limits.per_org then

@@ -15,60 +15,135 @@ local organizations = {} -- key fingerprint -> organisation id (learned from /wh
 -- margin: the window is widened by this share against network jitter (the server counts
 -- arrivals, the client starts): 2 % costs 2 % of the rate and keeps requests that left a
 -- window apart from arriving closer.
-M.DEFAULTS = { per_key = 30, per_org = 60, window = 60, burst = 5, margin = 0.02 }
+M.DEFAULTS = { per_key = 30, per_org = 60, window = 60, burst = 5, margin = 0.02,
+  store_timeout = 1 }
 
--- A bucket kept in a file that the processes of this machine share (core.shared_bucket: a
--- lock per operation, nothing stuck when a process dies), under $XDG_RUNTIME_DIR (else /tmp),
--- named after the key's fingerprint (or the organisation), the server and the limits, never
--- the key. When the file cannot be used the process's own bucket serves, and that is said once.
-local FileBucket = {}
-FileBucket.__index = FileBucket
+-- A bucket shared with other processes: `backend` keeps the state (a file of this machine, or
+-- Redis for several machines) and `own` is the process's bucket, kept in step with the
+-- process's own starts. When the backend fails, `own` serves and that is said once; the
+-- backend is tried again on the next call (a store reconnects at most every few seconds).
+local Shared = {}
+Shared.__index = Shared
 
-local function fall_back(self, err)
-  if not self.warned then
-    self.warned = true
-    io.stderr:write("cleanlist: the rate limit is no longer shared with other processes ("
-      .. tostring(err or "the shared file failed") .. "); this process limits itself alone\n")
+local function say(text)
+  io.stderr:write("cleanlist: ", text, "\n")
+end
+
+-- One notice per place (a file path or a store) and state: down once, up again once.
+local notices = {}
+local function notice(place, down, reason)
+  local key = place .. (down and "\0down" or "\0up")
+  if notices[key] or (not down and not notices[place .. "\0down"]) then return end
+  notices[key] = true
+  if down then
+    say(("the rate limit is no longer shared through %s (%s); this process limits itself "
+      .. "alone"):format(place, tostring(reason or "it failed")))
+  else
+    say(("the rate limit is shared through %s again"):format(place))
   end
 end
 
-function FileBucket:acquire(now)
-  local w = self.file:acquire(now)
-  if w then return w end
-  fall_back(self)
-  return self.own:acquire(now)
+function Shared:_result(value, err)
+  if value == nil then
+    notice(self.place, true, err)
+  else
+    notice(self.place, false)
+  end
+  return value
 end
 
-function FileBucket:peek(now)
-  return self.file:peek(now) or self.own:peek(now)
+function Shared:acquire(now)
+  -- The process's own starts are a part of all starts, so its own bucket's answer is a bound
+  -- too: it keeps a fresh backend (a Redis restarted empty) from bursting over this process's
+  -- recent history, and it is ready when the backend fails.
+  local w = self:_result(self.backend.acquire(now)) or 0
+  return w + self.own:acquire(now + w)
 end
 
-function FileBucket:penalize(now, retry_after)
+function Shared:peek(now)
+  return self:_result(self.backend.peek(now)) or self.own:peek(now)
+end
+
+function Shared:penalize(now, retry_after)
   self.own:penalize(now, retry_after)
-  if not self.file:penalize(now, retry_after) then fall_back(self) end
+  self:_result(self.backend.penalize(now, retry_after))
 end
 
+local function shared_bucket(place, backend, limit, limits, err)
+  local own = core.bucket(limit, limits.window, limits.burst, limits.margin)
+  local b = setmetatable({ place = place, backend = backend, own = own }, Shared)
+  if err then notice(place, true, err) end
+  return b
+end
+
+-- The file: under $XDG_RUNTIME_DIR (else /tmp), named after the key's fingerprint (or the
+-- organisation), the server and the limits, never the key (core.shared_bucket: a lock per
+-- operation, nothing stuck when a process dies).
 local function file_bucket(id, limit, limits)
   local dir = os.getenv("XDG_RUNTIME_DIR")
   if not dir or dir == "" then dir = "/tmp" end
   local name = (id .. "@" .. (limits.origin or "")):gsub("[^%w%.%-]", "_")
   local path = ("%s/cleanlist-ratelimit-%s"):format(dir, name)
   local file, err = core.shared_bucket(path, limit, limits.window, limits.burst, limits.margin)
-  local own = core.bucket(limit, limits.window, limits.burst, limits.margin)
   if not file then
-    fall_back({}, err) -- said once: this bucket is the process's own from now on
-    return own
+    notice("the file " .. path, true, err)
+    return core.bucket(limit, limits.window, limits.burst, limits.margin)
   end
-  return setmetatable({ file = file, own = own, path = path }, FileBucket)
+  local backend = {
+    acquire = function(now) return file:acquire(now) end,
+    peek = function(now) return file:peek(now) end,
+    penalize = function(now, retry_after) return file:penalize(now, retry_after) or nil end,
+  }
+  return shared_bucket("the file " .. path, backend, limit, limits)
+end
+
+-- Redis: one connection per store URL for the process; the bucket's keys are named like the
+-- file. The store keeps time by the Redis server's clock; `now` (the client's clock) only says
+-- how far ahead of the present the caller asks, as acquire(now + wait) of a second bucket.
+local stores = {}
+
+--- Opens (once per process) the Redis store at url; nil, message for a malformed URL or a
+-- build without Redis. A store that is down now is returned and said so.
+function M.store(url, timeout)
+  local entry = stores[url]
+  if entry then return entry.store, nil, entry.down end
+  local ok, redis = pcall(require, "cleanlist.redis")
+  if not ok then
+    return nil, "rate_limit.store needs Redis support, which this build of cleanlist lacks "
+      .. "(rebuild with libhiredis-dev installed)"
+  end
+  local store, reachable, err = redis.store(url, timeout)
+  if not store then return nil, reachable end
+  entry = { store = store, down = not reachable and err or nil }
+  stores[url] = entry
+  return store, nil, entry.down
+end
+
+local function redis_bucket(id, limit, limits)
+  local store, err, down = M.store(limits.store, limits.store_timeout)
+  if not store then error(err, 0) end
+  local name = id .. "@" .. (limits.origin or "")
+  local w, b, m = limits.window, limits.burst, limits.margin
+  local function ahead(now) return math.max(0, now - limits.clock()) end
+  local backend = {
+    acquire = function(now) return store:acquire(name, limit, w, b, m, ahead(now)) end,
+    peek = function(now) return store:peek(name, limit, w, b, m, ahead(now)) end,
+    penalize = function(now, retry_after)
+      return store:penalize(name, limit, w, b, m, ahead(now), retry_after)
+    end,
+  }
+  return shared_bucket("Redis at " .. store:where(), backend, limit, limits, down)
 end
 
 local function shared(id, limit, limits)
   id = id .. "/" .. limit .. "/" .. limits.window .. "/" .. limits.burst .. "/" .. limits.margin
-  local share = limits.share == true
-  local key = (share and "file:" or "") .. id .. "@" .. tostring(limits.origin)
+  local how = limits.store and "redis" or limits.share == true and "file" or "process"
+  local key = how .. ":" .. (limits.store or "") .. "|" .. id .. "@" .. tostring(limits.origin)
   local b = buckets[key]
   if not b then
-    if share then
+    if how == "redis" then
+      b = redis_bucket(id, limit, limits)
+    elseif how == "file" then
       b = file_bucket(id, limit, limits)
     else
       b = core.bucket(limit, limits.window, limits.burst, limits.margin)

@@ -1,0 +1,140 @@
+/* cleanlist.redis: rate-limit buckets in Redis (cl_redis.h) for Lua. Built when libhiredis is
+ * there; cleanlist.ratelimit says what is missing when it is not. */
+#include "cl_redis.h"
+#include "lcl_compat.h"
+
+#define STORE_MT "cleanlist.RedisStore"
+
+LCL_EXPORT int luaopen_cleanlist_redis(lua_State *L);
+
+typedef struct {
+  cl_redis *r; /* NULL once closed */
+} lcl_store;
+
+/// redis.store(url, timeout_seconds) -> store, reachable, message | nil, message
+/// A malformed URL is refused (nil, message); a store that cannot be reached now is returned
+/// with reachable false and the reason, and its operations try to reconnect.
+static int lcl_store_new(lua_State *L) {
+  const char *url = luaL_checkstring(L, 1);
+  double timeout = luaL_optnumber(L, 2, 1);
+  luaL_argcheck(L, timeout > 0, 2, "timeout must be positive");
+  lcl_store *s = lua_newuserdata(L, sizeof *s);
+  s->r = NULL;
+  luaL_setmetatable(L, STORE_MT);
+  cl_error err;
+  cl_error_clear(&err);
+  int reachable = 0;
+  s->r = cl_redis_open(url, timeout, &reachable, &err);
+  if (!s->r) {
+    lua_pushnil(L);
+    lua_pushstring(L, err.message);
+    return 2;
+  }
+  lua_pushboolean(L, reachable);
+  if (reachable) return 2;
+  lua_pushstring(L, err.message);
+  return 3;
+}
+
+static cl_redis *check_store(lua_State *L) {
+  lcl_store *s = luaL_checkudata(L, 1, STORE_MT);
+  luaL_argcheck(L, s->r != NULL, 1, "the Redis store is closed");
+  return s->r;
+}
+
+/* Arguments 2..7: id, limit, window, burst, margin, delay; the window is widened by the margin
+ * as cl_bucket_init does. */
+static const char *check_bucket(lua_State *L, cl_redis_bucket *a) {
+  const char *id = luaL_checkstring(L, 2);
+  a->limit = luaL_checknumber(L, 3);
+  double window = luaL_checknumber(L, 4);
+  a->burst = luaL_optnumber(L, 5, 1);
+  double margin = luaL_optnumber(L, 6, 0.02);
+  a->delay = luaL_optnumber(L, 7, 0);
+  luaL_argcheck(L, a->limit >= 1, 3, "limit must be at least 1");
+  luaL_argcheck(L, window > 0, 4, "window must be positive");
+  luaL_argcheck(L, margin >= 0 && margin < 1, 6, "margin is a share of the window, 0 to 1");
+  a->window = window * (1 + margin);
+  return id;
+}
+
+static int push_wait(lua_State *L, double w, const cl_error *err) {
+  if (w >= 0) {
+    lua_pushnumber(L, w);
+    return 1;
+  }
+  lua_pushnil(L);
+  lua_pushstring(L, err->message);
+  return 2;
+}
+
+/// store:acquire(id, limit, window, burst, margin[, delay]) -> seconds to wait from now + delay
+/// | nil, message
+static int lcl_store_acquire(lua_State *L) {
+  cl_redis *r = check_store(L);
+  cl_redis_bucket b;
+  const char *id = check_bucket(L, &b);
+  cl_error err;
+  cl_error_clear(&err);
+  return push_wait(L, cl_redis_acquire(r, id, &b, &err), &err);
+}
+
+/// store:peek(id, limit, window, burst, margin[, delay]) -> seconds | nil, message (reserves
+/// nothing)
+static int lcl_store_peek(lua_State *L) {
+  cl_redis *r = check_store(L);
+  cl_redis_bucket b;
+  const char *id = check_bucket(L, &b);
+  cl_error err;
+  cl_error_clear(&err);
+  return push_wait(L, cl_redis_peek(r, id, &b, &err), &err);
+}
+
+/// store:penalize(id, limit, window, burst, margin, delay, retry_after) -> true | nil, message
+static int lcl_store_penalize(lua_State *L) {
+  cl_redis *r = check_store(L);
+  cl_redis_bucket b;
+  const char *id = check_bucket(L, &b);
+  double retry_after = luaL_checknumber(L, 8);
+  cl_error err;
+  cl_error_clear(&err);
+  if (cl_redis_penalize(r, id, &b, retry_after, &err) == 0) {
+    lua_pushboolean(L, 1);
+    return 1;
+  }
+  return push_wait(L, -1, &err);
+}
+
+/// store:where() -> "host:port/db" (never the password)
+static int lcl_store_where(lua_State *L) {
+  lua_pushstring(L, cl_redis_where(check_store(L)));
+  return 1;
+}
+
+static int lcl_store_close(lua_State *L) {
+  lcl_store *s = luaL_checkudata(L, 1, STORE_MT);
+  cl_redis_close(s->r);
+  s->r = NULL;
+  return 0;
+}
+
+int luaopen_cleanlist_redis(lua_State *L) {
+  static const luaL_Reg methods[] = {{"acquire", lcl_store_acquire},
+                                     {"peek", lcl_store_peek},
+                                     {"penalize", lcl_store_penalize},
+                                     {"where", lcl_store_where},
+                                     {"close", lcl_store_close},
+                                     {NULL, NULL}};
+  static const luaL_Reg meta[] = {{"__gc", lcl_store_close}, {NULL, NULL}};
+  static const luaL_Reg funcs[] = {{"store", lcl_store_new}, {NULL, NULL}};
+  luaL_newmetatable(L, STORE_MT);
+  luaL_setfuncs(L, meta, 0);
+  lua_newtable(L);
+  luaL_setfuncs(L, methods, 0);
+  lua_setfield(L, -2, "__index");
+  lua_pushliteral(L, "locked");
+  lua_setfield(L, -2, "__metatable");
+  lua_pop(L, 1);
+  luaL_newlib(L, funcs);
+  return 1;
+}
