@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Three processes on one key sharing the limiter file, against a sandbox with its real limits
+# Processes (three by default) on one key sharing the limiter file, against a sandbox with its real limits
 # (30 a minute per key, sandbox time 60x): prints each process's answered and 429 counts and
 # the share of the limit sustained after the first window.
-# Usage: [STORE=redis://host:port/db] bench/ratelimit_processes.sh [CALLS_PER_PROCESS] (default 60)
-# With STORE the processes share the limiter through that Redis instead of the file.
+# Usage: [STORE=redis://host:port/db] [PROCESSES=3] bench/ratelimit_processes.sh [CALLS_PER_PROCESS]
+# (default 60). With STORE the processes share the limiter through that Redis instead of the file.
 set -eu
 cd "$(dirname "$0")/.."
 bin=${CLEANLIST_BIN:-build/lua5.4/cleanlist}
 calls=${1:-60}
+procs=${PROCESSES:-3}
 work=$(mktemp -d)
 trap 'kill "$sb" 2>/dev/null; rm -rf "$work"' EXIT
 "$bin" sandbox --port 0 --time-scale 60 --quiet >"$work/sandbox" 2>&1 &
@@ -26,7 +27,7 @@ print(("answered %d, 429s %d"):format(ok, limited))
 LUA
 start=$(date +%s.%N)
 pids=()
-for i in 1 2 3; do
+for i in $(seq "$procs"); do
   XDG_RUNTIME_DIR=$work CLEANLIST_BASE_URL=$url CLEANLIST_TIME_SCALE=60 \
     CLEANLIST_API_KEY=clapi_sandbox_full_access_0000000000000000 "$bin" "$work/calls.lua" \
     >"$work/out$i" &
@@ -34,8 +35,8 @@ for i in 1 2 3; do
 done
 wait "${pids[@]}"
 end=$(date +%s.%N)
-for i in 1 2 3; do echo "process $i: $(cat "$work/out$i")"; done
+for i in $(seq "$procs"); do echo "process $i: $(cat "$work/out$i")"; done
 # 3 x calls, plus each process's organisation lookup; the first window (1 s) is a burst
-awk -v s="$start" -v e="$end" -v n=$((3 * calls + 3)) 'BEGIN {
+awk -v s="$start" -v e="$end" -v n=$((procs * calls + procs)) 'BEGIN {
   t = e - s; printf "%.2f s for %d requests: %.1f %% of the limit after the first window\n",
   t, n, (n - 30) / (t - 1) / 30 * 100 }'

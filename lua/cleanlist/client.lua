@@ -248,6 +248,9 @@ function Client:_learn_organization()
     self.organization_id = org
     ratelimit.remember_organization(self.credential, org)
     self.org_bucket = ratelimit.org_bucket(org, self.limits)
+    -- the lookup itself counts against the organisation: its slot is taken now, so that the
+    -- keys of an organisation running at its limit do not meet a 429 for their lookups
+    self.org_bucket:acquire(self.clock())
   end
 end
 

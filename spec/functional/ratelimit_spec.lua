@@ -29,4 +29,35 @@ describe("the client's rate limiter against the sandbox's limits", function()
     for _, s in ipairs(require("spec.helpers.wire").statuses(sb)) do statuses[s] = (statuses[s] or 0) + 1 end
     assert.is_nil(statuses[429])
   end)
+
+  it("holds three keys of one organisation to its 60 a minute, their lookups counted: no 429", function()
+    -- the session that mints the keys is limited too: everything the organisation sends is
+    -- counted, so the client never meets the organisation's window
+    local admin = clients.new(sb, { api_key = sandbox.jwts().vera, rate_limit = {}, time_scale = 60 })
+    local fns = {}
+    for i = 1, 3 do
+      local k = assert(admin:create_api_key { name = "org window " .. i })
+      local c = clients.new(sb, { api_key = k.key, rate_limit = {}, time_scale = 60 })
+      for _ = 1, 2 do
+        fns[#fns + 1] = function()
+          local answered, rejected = 0, 0
+          for _ = 1, 20 do
+            local res, err = c:credits_balance()
+            if res then answered = answered + 1
+            elseif err.kind == "rate_limited" then rejected = rejected + 1 end
+          end
+          return answered, rejected
+        end
+      end
+    end
+    local answered, rejected = 0, 0
+    for _, r in ipairs(cleanlist.gather(fns)) do
+      answered, rejected = answered + r[1], rejected + r[2]
+    end
+    assert.equals(0, rejected)
+    assert.equals(120, answered)
+    local statuses = require("spec.helpers.wire").statuses(sb)
+    assert.equals(3 + 3 + 1 + 120, #statuses) -- keys minted, lookups (the session's too), calls
+    for _, s in ipairs(statuses) do assert.is_true(s == 200 or s == 201, tostring(s)) end
+  end)
 end)
