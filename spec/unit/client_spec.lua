@@ -319,6 +319,55 @@ describe("client-side rate limiting", function()
     assert.has_error(function() make { rate_limit = { margin = -0.1 } } end)
   end)
 
+  it("pauses the key and its organisation on a 429 until its Retry-After, then resumes", function()
+    local now = 100
+    local fake = fake_transport.new()
+    local sleeps = {}
+    local function mk(key)
+      return cleanlist.new { api_key = key, transport = fake, max_retries = 0,
+        organization_id = "org_pause_spec", clock = function() return now end,
+        sleep = function(s) sleeps[#sleeps + 1] = s; now = now + s end,
+        rate_limit = { per_key = 30, per_org = 60, window = 60, burst = 5 } }
+    end
+    local a, b, other = mk("clapi_pause_spec_key_a1"), mk("clapi_pause_spec_key_a1"),
+      mk("clapi_pause_spec_key_b2")
+    fake:push { status = 429, headers = { ["retry-after"] = "30" },
+      body = '{"error":{"code":"rate_limited","problem":"slow down"}}' }
+    local res, err = a:whoami()
+    assert.is_nil(res)
+    assert.equals("rate_limited", err.kind)
+    assert.equals(30, err.retry_after)
+    assert.same({}, sleeps) -- nothing waited yet: the 429 came at once
+    fake:push { status = 200, body = "{}" }
+    assert.truthy(other:whoami()) -- another key of the organisation waits out the Retry-After
+    assert.same({ 30 }, sleeps)
+    fake:push { status = 200, body = "{}" }
+    now = 100 -- another client of the same key, at the moment of the 429
+    assert.truthy(b:whoami())
+    assert.same({ 30, 30 }, sleeps)
+    fake:push { status = 200, body = "{}" }
+    assert.truthy(b:whoami()) -- resumed: no pause left
+    assert.same({ 30, 30 }, sleeps)
+  end)
+
+  it("pauses the key on a 429 when there is no organisation bucket", function()
+    local now = 0
+    local fake = fake_transport.new()
+    local sleeps = {}
+    local function mk()
+      return cleanlist.new { api_key = "clapi_pause_spec_key_c3", transport = fake,
+        max_retries = 0, clock = function() return now end,
+        sleep = function(s) sleeps[#sleeps + 1] = s; now = now + s end,
+        rate_limit = { per_key = 30, per_org = false, window = 60, burst = 5 } }
+    end
+    local a, b = mk(), mk()
+    fake:push { status = 429, headers = { ["retry-after"] = "12" }, body = "{}" }
+    assert.is_nil((a:whoami()))
+    fake:push { status = 200, body = "{}" }
+    assert.truthy(b:whoami())
+    assert.same({ 12 }, sleeps)
+  end)
+
   it("is shared by two clients of one key", function()
     local k = "clapi_shared_bucket_key_42"
     local fake = fake_transport.new()
