@@ -315,6 +315,19 @@ describe("client-side rate limiting", function()
     assert.near(122.4, now, 1e-9)
   end)
 
+  it("refuses a rate_limit store that is not a Redis URL, before connecting anywhere", function()
+    for _, bad in ipairs { 5, true, "http://127.0.0.1:6379", "redis://", "redis://h:0/0",
+      "redis://h/x", "unix://relative.sock" } do
+      local ok, err = pcall(make, { rate_limit = { store = bad } })
+      assert.is_false(ok, tostring(bad))
+      assert.equals("config", err.kind)
+      assert.matches("rate_limit.store", err.message, 1, true)
+    end
+    local ok, err = pcall(make, { rate_limit = { store = "rediss://127.0.0.1:6380/0" } })
+    assert.is_false(ok)
+    assert.matches("TLS", err.message, 1, true)
+  end)
+
   it("refuses a rate_limit margin that is not a share", function()
     assert.has_error(function() make { rate_limit = { margin = -0.1 } } end)
   end)
