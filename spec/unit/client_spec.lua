@@ -338,7 +338,7 @@ describe("client-side rate limiting", function()
     local sleeps = {}
     local function mk(key)
       return cleanlist.new { api_key = key, transport = fake, max_retries = 0,
-        organization_id = "org_pause_spec", clock = function() return now end,
+        organization_id = "org_pause_spec", clock = function() return now end, on_wait = function() end,
         sleep = function(s) sleeps[#sleeps + 1] = s; now = now + s end,
         rate_limit = { per_key = 30, per_org = 60, window = 60, burst = 5 } }
     end
@@ -369,7 +369,7 @@ describe("client-side rate limiting", function()
     local sleeps = {}
     local function mk()
       return cleanlist.new { api_key = "clapi_pause_spec_key_c3", transport = fake,
-        max_retries = 0, clock = function() return now end,
+        max_retries = 0, clock = function() return now end, on_wait = function() end,
         sleep = function(s) sleeps[#sleeps + 1] = s; now = now + s end,
         rate_limit = { per_key = 30, per_org = false, window = 60, burst = 5 } }
     end
