@@ -1,6 +1,7 @@
 /* cleanlist.core: the policy layer for Lua (auth, URL rules, error kinds, retry decisions,
  * backoff, Retry-After, rate-limit buckets). No libcurl here, so OpenResty can load it. */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -293,6 +294,52 @@ static int lcl_shared_gc(lua_State *L) {
   return 0;
 }
 
+/* ---- JSON ---------------------------------------------------------------------------- */
+
+#define TIDY_MAX_DEPTH 1000 /* lua-cjson refuses deeper nesting by default */
+
+/* In place, the table at index t: values raw-equal to the value at index 2 (lua-cjson's null)
+ * become the value at index 3 (cleanlist.null); on Lua 5.3+, floats with an integral value in
+ * range become integers. */
+static void tidy(lua_State *L, int t, int depth) {
+  if (depth > TIDY_MAX_DEPTH) return;
+  luaL_checkstack(L, 4, "JSON nested too deep");
+  lua_pushnil(L);
+  while (lua_next(L, t) != 0) {
+    int type = lua_type(L, -1);
+    if (type == LUA_TTABLE) {
+      tidy(L, lua_gettop(L), depth + 1);
+    } else if (type == LUA_TLIGHTUSERDATA && lua_rawequal(L, -1, 2)) {
+      lua_pushvalue(L, -2);
+      lua_pushvalue(L, 3);
+      lua_rawset(L, t); /* assigning an existing field during lua_next is allowed */
+    }
+#if LUA_VERSION_NUM >= 503
+    else if (type == LUA_TNUMBER && !lua_isinteger(L, -1)) {
+      lua_Number n = lua_tonumber(L, -1);
+      lua_Integer i;
+      if (n == floor(n) && lua_numbertointeger(n, &i)) {
+        lua_pushvalue(L, -2);
+        lua_pushinteger(L, i);
+        lua_rawset(L, t);
+      }
+    }
+#endif
+    lua_pop(L, 1);
+  }
+}
+
+/// core.json_tidy(table, cjson_null, null) -> table: the decoded value with lua-cjson's null
+/// replaced by `null` and integral floats turned into integers (Lua 5.3+), in place.
+static int lcl_json_tidy(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  luaL_checkany(L, 3);
+  lua_settop(L, 3);
+  tidy(L, 1, 0);
+  lua_settop(L, 1);
+  return 1;
+}
+
 /* ---- clock --------------------------------------------------------------------------- */
 
 /// core.monotonic() -> seconds from an arbitrary origin, never going back
@@ -383,6 +430,7 @@ int luaopen_cleanlist_core(lua_State *L) {
                                    {"monotonic", lcl_monotonic},
                                    {"sleep", lcl_sleep},
                                    {"isatty", lcl_isatty},
+                                   {"json_tidy", lcl_json_tidy},
                                    {NULL, NULL}};
   new_class(L, LCL_CREDENTIAL_MT, cred_methods, cred_meta);
   new_class(L, BUCKET_MT, bucket_methods, no_meta);

@@ -333,10 +333,14 @@ function Client:_url(path, opts)
   end
   if path:sub(1, 1) ~= "/" then return nil, "the path must start with '/' or be an https:// URL" end
   if path:find("[%c%s]") then return nil, "the path contains spaces or control characters" end
-  for seg in path:gmatch("[^/?#]+") do
-    if seg == ".." or seg == "." then return nil, "the path may not contain '.' or '..' segments" end
+  if path:find(".", 1, true) then
+    for seg in path:gmatch("[^/?#]+") do
+      if seg == ".." or seg == "." then return nil, "the path may not contain '.' or '..' segments" end
+    end
   end
-  return (opts.root and self.origin or self.base_url) .. path .. query_string(opts.query or {})
+  local query = opts.query
+  return (opts.root and self.origin or self.base_url) .. path
+    .. (query and next(query) ~= nil and query_string(query) or "")
 end
 
 local function usage_error(message)

@@ -67,8 +67,12 @@ end
 --- Fills the path and checks the arguments. Returns path, table (a copy, with the client-side
 -- options moved to opts), opts; or nil, err.
 function M.prepare(def, ...)
-  local errs, path, params = {}, def.path, {}
   local n = #def.params
+  -- A call without arguments to an endpoint that has shown it takes none (whoami, balance)
+  if n == 0 and def.takes_nothing and select("#", ...) == 0 then
+    return def.path, {}, { params = {} }
+  end
+  local errs, path, params = {}, def.path, {}
   for i, name in ipairs(def.params) do
     local v = select(i, ...)
     if type(v) == "number" then v = tostring(v) end
@@ -96,6 +100,9 @@ function M.prepare(def, ...)
   if def.check then def.check(t, errs, opts) end
   if #errs > 0 then return nil, M.invalid(def, errs) end
   if def.idempotent and t.idempotency_key == nil then t.idempotency_key = M.new_key() end
+  if n == 0 and input == nil and not (def.paid or def.prepare or def.idempotent) then
+    def.takes_nothing = true -- valid without arguments, and nothing is added to the call
+  end
   return path, t, opts
 end
 

@@ -6,7 +6,6 @@
 local cjson = require("cjson.safe").new()
 
 local type, pairs, next, setmetatable = type, pairs, next, setmetatable
-local tointeger = math.tointeger -- luacheck: ignore 143 (nil before Lua 5.3)
 
 local M = {}
 
@@ -18,28 +17,15 @@ M.null = setmetatable({}, {
 })
 local null, cnull = M.null, cjson.null
 
--- In place: cjson.null -> M.null and, where the engine has integers, integral floats -> integers.
-local function normalise(t)
-  for k, v in pairs(t) do
-    local tv = type(v)
-    if v == cnull then
-      t[k] = null
-    elseif tv == "number" then
-      if tointeger then
-        local i = tointeger(v)
-        if i then t[k] = i end
-      end
-    elseif tv == "table" then
-      normalise(v)
-    end
-  end
-end
+-- In place: cjson.null -> M.null and, where the engine has integers, integral floats ->
+-- integers (in C: the walk over every decoded value is a good part of a small call's cost).
+local tidy = require("cleanlist.core").json_tidy
 
 --- Decodes a JSON text; returns the value, or nil and a message.
 function M.decode(text)
   local v, err = cjson.decode(text)
   if v == cnull then return null end
-  if type(v) == "table" then normalise(v) end
+  if type(v) == "table" then tidy(v, cnull, null) end
   return v, err
 end
 
