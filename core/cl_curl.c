@@ -28,6 +28,8 @@ struct cl_request {
   int finished, reused, sent;
   size_t received, max_body; /* body bytes taken (decoded), and the cap (0: none) */
   int over;                  /* the body went past max_body: the transfer was stopped */
+  size_t hold;               /* a streamed 2xx body: pause when this much waits (0: never) */
+  int paused;                /* paused by on_body until the owner drains the body */
   cl_request *next; /* done queue */
 };
 
@@ -37,6 +39,7 @@ struct cl_transport {
   int npool;
   char *user_agent, *ca_file;
   int trace;
+  int pauses; /* downloads paused (for their owner to drain them) in this step */
   cl_buf tracebuf;
   cl_request *done_head, *done_tail;
 };
@@ -69,6 +72,16 @@ static char *dup_or_null(const char *s) {
 static size_t on_body(char *data, size_t size, size_t nmemb, void *ud) {
   cl_request *r = ud;
   size_t n = size * nmemb;
+  if (r->hold && r->body.n >= r->hold) {
+    long status = 0;
+    curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+    if (status >= 200 && status < 300) {
+      /* libcurl keeps this data and hands it over again once the owner has drained */
+      r->paused = 1;
+      r->t->pauses++;
+      return CURL_WRITEFUNC_PAUSE;
+    }
+  }
   r->received += n;
   if (r->max_body && r->received > r->max_body) {
     r->over = 1;
@@ -123,7 +136,8 @@ cl_transport *cl_transport_new(const cl_transport_opts *opts, cl_error *err) {
 static void request_release(cl_transport *t, cl_request *r) {
   if (r->easy) {
     curl_multi_remove_handle(t->multi, r->easy);
-    if (t->npool < POOL_MAX) t->pool[t->npool++] = r->easy;
+    /* a handle abandoned while paused still holds data for its write callback: not reused */
+    if (t->npool < POOL_MAX && !r->paused) t->pool[t->npool++] = r->easy;
     else curl_easy_cleanup(r->easy);
   }
   /* The Authorization line and the key are wiped before their memory goes back. */
@@ -224,6 +238,7 @@ cl_request *cl_transport_start(cl_transport *t, const cl_request_spec *spec, cl_
   }
   r->t = t;
   r->max_body = spec->max_body;
+  r->hold = spec->hold_body;
   r->easy = t->npool ? t->pool[--t->npool] : curl_easy_init();
   if (r->easy) curl_easy_reset(r->easy);
   if (!r->easy || build_headers(r, spec) ||
@@ -265,8 +280,11 @@ static void finish(cl_transport *t, CURL *e, CURLcode rc) {
 int cl_transport_step(cl_transport *t, int timeout_ms, cl_error *err) {
   int running = 0, left = 0;
   t->tracebuf.n = 0;
+  t->pauses = 0;
   CURLMcode mc = curl_multi_perform(t->multi, &running);
-  if (mc == CURLM_OK && running > 0 && timeout_ms > 0) {
+  /* A download that paused just now waits for its owner, not for the network: no sleeping in
+   * poll then. (One paused earlier and never drained, its owner gone, does not count.) */
+  if (mc == CURLM_OK && running > 0 && timeout_ms > 0 && t->pauses == 0) {
     mc = curl_multi_poll(t->multi, NULL, 0, timeout_ms, NULL);
     if (mc == CURLM_OK) mc = curl_multi_perform(t->multi, &running);
   }
@@ -344,6 +362,10 @@ const char *cl_request_body(const cl_request *r, size_t *len) {
 void cl_request_body_clear(cl_request *r) {
   r->body.n = 0;
   if (r->body.p) r->body.p[0] = '\0';
+  if (r->paused) {
+    r->paused = 0;
+    curl_easy_pause(r->easy, CURLPAUSE_CONT); /* may call on_body at once with the kept data */
+  }
 }
 
 long cl_request_status_now(const cl_request *r) {

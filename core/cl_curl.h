@@ -28,6 +28,10 @@ typedef struct cl_request_spec {
   double timeout;            /* seconds for the whole transfer, > 0 */
   size_t max_body;           /* the most body bytes (after decoding) taken; 0: no cap. Past
                                 it the transfer stops with a transport error. */
+  size_t hold_body;          /* a streamed download: when this many bytes of a 2xx body wait
+                                undrained, the transfer pauses until cl_request_body_clear, so
+                                at most hold_body + 16 KiB (one libcurl write) is held; 0: the
+                                whole body is kept (it is the result's body) */
   int fresh_connect;         /* 1: on a new connection. libcurl sends a request again by itself
                                 when a reused connection turns out dead before any answer; a
                                 paid call must never be repeated behind the caller's back. */
@@ -61,7 +65,8 @@ int cl_request_finished(const cl_request *r);
 int cl_request_result(const cl_request *r, long *status, cl_error *err);
 const char *cl_request_body(const cl_request *r, size_t *len);
 /// Forgets the body received so far (after the caller has taken it from cl_request_body), so
-/// a streamed download holds no more than what arrived since the last call.
+/// a streamed download holds no more than what arrived since the last call; resumes a
+/// transfer paused by hold_body.
 void cl_request_body_clear(cl_request *r);
 /// The HTTP status of the response being received: 0 until its status line has arrived.
 long cl_request_status_now(const cl_request *r);

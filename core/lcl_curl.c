@@ -129,7 +129,7 @@ static int read_headers(lua_State *L, int spec, const char **lines) {
 }
 
 /// transport:start{method=, url=, credential=, headers={...}, body=, connect_timeout=,
-///                 timeout=, fresh_connect=, max_body=} -> request | nil, err
+///                 timeout=, fresh_connect=, max_body=, hold_body=} -> request | nil, err
 static int lcl_transport_start(lua_State *L) {
   lcl_transport *t = check_transport(L, 1);
   luaL_checktype(L, 2, LUA_TTABLE);
@@ -155,6 +155,9 @@ static int lcl_transport_start(lua_State *L) {
   double max_body = opt_number_field(L, 2, "max_body", 0);
   luaL_argcheck(L, max_body >= 0, 2, "max_body must not be negative");
   s.max_body = (size_t)max_body;
+  double hold_body = opt_number_field(L, 2, "hold_body", 0);
+  luaL_argcheck(L, hold_body >= 0, 2, "hold_body must not be negative");
+  s.hold_body = (size_t)hold_body;
   luaL_argcheck(L, s.connect_timeout > 0 && s.timeout > 0, 2, "timeouts must be positive");
 
   lcl_request *q = lua_newuserdata(L, sizeof *q);

@@ -78,7 +78,8 @@ end
 
 --- Downloads a URL (a pre-signed link: sent without Authorization) and streams it to `to`: a
 -- file path (written to PATH.part, then renamed) or a function(bytes). Returns {bytes =,
--- path =} or nil, err. The body is never held whole in memory.
+-- path =} or nil, err. The body is never held whole in memory: it is handed on in pieces of at
+-- most 272 KiB, and the transfer waits while `to` takes them.
 ---@param url string
 ---@param to string|fun(bytes: string): any
 ---@return {bytes: integer, path: string?}|nil
