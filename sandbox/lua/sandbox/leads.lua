@@ -10,6 +10,9 @@
 --   leads.from_person(state, org_id, person_id)  --> lead, created (boolean)
 --       The org's lead for a world person (search-DB id string, e.g. "4482910"), created from
 --       the person's public fields on first use (no email/phone: those come from enrichment).
+--   leads.copy_of_person(state, org_id, person_id) --> lead | nil
+--       Always a new lead made from the person as from_person makes it (from_person keeps
+--       answering with the org's first lead for that person); for bulk lists.
 --   leads.create(state, org_id, fields)          --> lead (always a new lead)
 --       fields (all optional strings): first_name, last_name, full_name, email, phone,
 --       linkedin_url, title (or job_title), company (or company_name), domain (or
@@ -26,6 +29,8 @@
 --   leads.set_smart_agent(state, lead_or_id, column_name, value)
 --       Stores a smart-agent result under lead.smart_agents[column_name] (the CSV export
 --       appends these columns when include_smart_agents is true).
+--   leads.smart_writes                           --> how many set_smart_agent calls this
+--       process made (any state): what the export caches its smart-agent columns against
 --   leads.is_enriched(lead)                      --> true when an email or a phone is known
 --   leads.row(lead)                              --> LeadRow (GET /lead-lists/{id}/leads)
 --   leads.field(lead, column)                    --> a lead's value for an export column
@@ -136,6 +141,21 @@ local function person_key(org_id, person_id)
   return org_id .. "|" .. person_id
 end
 
+local function lead_of_person(state, org_id, person_id)
+  local w = world.of(state)
+  local p = w.people_by_id[person_id]
+  if not p then
+    return nil
+  end
+  local c = w.companies[p.company]
+  return new_lead(state, org_id, {
+    person_id = p.id, source = "search",
+    first_name = p.first_name, last_name = p.last_name, full_name = p.full_name,
+    title = p.title, company = c.name, domain = c.domain, linkedin_url = p.linkedin_url,
+    city = p.city, state = p.state, country = p.country,
+  })
+end
+
 function M.from_person(state, org_id, person_id)
   person_id = tostring(person_id)
   local a = area(state)
@@ -143,20 +163,24 @@ function M.from_person(state, org_id, person_id)
   if existing and a.by_id[existing] then
     return a.by_id[existing], false
   end
-  local w = world.of(state)
-  local p = w.people_by_id[person_id]
-  if not p then
+  local lead = lead_of_person(state, org_id, person_id)
+  if not lead then
     return nil, false
   end
-  local c = w.companies[p.company]
-  local lead = new_lead(state, org_id, {
-    person_id = p.id, source = "search",
-    first_name = p.first_name, last_name = p.last_name, full_name = p.full_name,
-    title = p.title, company = c.name, domain = c.domain, linkedin_url = p.linkedin_url,
-    city = p.city, state = p.state, country = p.country,
-  })
   a.by_person[person_key(org_id, person_id)] = lead.lead_id
   return lead, true
+end
+
+function M.copy_of_person(state, org_id, person_id)
+  person_id = tostring(person_id)
+  local lead = lead_of_person(state, org_id, person_id)
+  if lead then
+    local a, k = area(state), person_key(org_id, person_id)
+    if not a.by_person[k] then
+      a.by_person[k] = lead.lead_id
+    end
+  end
+  return lead
 end
 
 function M.create(state, org_id, fields)
@@ -214,8 +238,11 @@ function M.set_enrichment(state, lead_or_id, r)
   return lead
 end
 
+M.smart_writes = 0
+
 function M.set_smart_agent(state, lead_or_id, column, value)
   local lead = resolve(state, lead_or_id)
+  M.smart_writes = M.smart_writes + 1
   local t = lead.smart_agents
   if not t then
     t = {}

@@ -29,6 +29,11 @@
 --   lists.summary(state, list)              --> ListSummary
 --   lists.accessible(state, who)            --> readable lists, newest first
 --   lists.owns_folder(state, who, folder_id) --> boolean (fixed folders: lists.FOLDERS)
+--   lists.bulk(state, n, opts)              --> list: Vera's organisation-visible list
+--       opts.name of n new leads (no duplicates: each is a lead of its own), made from the
+--       world's people in id order, over and over (lead i is w.people[(i - 1) % 12000 + 1]);
+--       with opts.enriched each carries its person's email and phone as enrichment finds them
+--       (POST /__sandbox/lists, for exports of long lists)
 --
 -- list (plain table under state.data.lists.by_id):
 --   list_id, name, description, folder_id, org_id, owner_id, owner_name,
@@ -309,6 +314,18 @@ local function pick(w, n, pred)
   return out
 end
 
+-- What a full enrichment finds for the lead's person (the world's truth).
+local function enrich_from_truth(state, lead)
+  local t = leads.person(state, lead).truth
+  leads.set_enrichment(state, lead, {
+    email = t.email_found and t.email or nil,
+    email_status = t.email_found and t.email_status or nil,
+    phone = t.phone_found and t.phone or nil,
+    provider = t.provider,
+    enrichment_type = "full",
+  })
+end
+
 local function seed_list(state, owner, f, person_ids, enrich_first)
   local list = new_list(state, state.org, owner, f)
   local ids = {}
@@ -316,17 +333,27 @@ local function seed_list(state, owner, f, person_ids, enrich_first)
     local lead = leads.from_person(state, state.org.id, pid)
     ids[i] = lead.lead_id
     if i <= (enrich_first or 0) then
-      local t = leads.person(state, lead).truth
-      leads.set_enrichment(state, lead, {
-        email = t.email_found and t.email or nil,
-        email_status = t.email_found and t.email_status or nil,
-        phone = t.phone_found and t.phone or nil,
-        provider = t.provider,
-        enrichment_type = "full",
-      })
+      enrich_from_truth(state, lead)
     end
   end
   M.add_leads(state, list, ids)
+  return list
+end
+
+function M.bulk(state, n, opts)
+  local people = world.of(state).people
+  local list = new_list(state, state.org, state.users.owner, {
+    name = opts.name, description = opts.description, visibility = "organization",
+  })
+  local arr, members, org_id = list.leads, list.members, state.org.id
+  for i = 1, n do
+    local lead = leads.copy_of_person(state, org_id, people[(i - 1) % #people + 1].id)
+    if opts.enriched then
+      enrich_from_truth(state, lead)
+    end
+    members[lead.lead_id] = true
+    arr[i] = lead.lead_id
+  end
   return list
 end
 

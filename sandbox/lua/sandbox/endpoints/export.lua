@@ -80,8 +80,16 @@ local function not_found(ctx, list_id)
   })
 end
 
--- The smart-agent column names of a list's leads, in first-seen order.
+-- The smart-agent column names of a list's leads, in first-seen order. Each JSON page needs
+-- them, so they are kept per list until its lead array or any lead's smart-agent values
+-- change (a list of 100,000 leads is not walked again for each of its pages).
+local smart_cache = setmetatable({}, { __mode = "k" })
+
 local function smart_columns(state, list)
+  local c = smart_cache[list]
+  if c and c.ids == list.leads and c.n == #list.leads and c.writes == leads.smart_writes then
+    return c.columns
+  end
   local seen, out = {}, {}
   local by_id = state.data.leads.by_id
   for _, id in ipairs(list.leads) do
@@ -96,6 +104,8 @@ local function smart_columns(state, list)
       end
     end
   end
+  smart_cache[list] = { ids = list.leads, n = #list.leads, writes = leads.smart_writes,
+    columns = out }
   return out
 end
 

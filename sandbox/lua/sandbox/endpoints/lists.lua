@@ -19,7 +19,16 @@
 -- first response (first wins, as for CSV import). An unknown or expired task_id -> 404
 -- not_found (sandbox.cohorts); a company cohort -> 400 validation_error; Mode A lead_ids
 -- that do not exist -> 404 not_found with details.unknown_lead_ids.
+--
+-- Control endpoint (no auth, outside the API path; for benchmarks of long exports):
+--   POST /__sandbox/lists  {"leads":N (1..BULK_MAX), "name":S, "enriched":B} creates Vera's
+--       organisation-visible list S (default "Bulk: N leads") of N new leads made from the
+--       world's people in id order, over and over (sandbox.lists.bulk); "enriched": true gives
+--       them the email and phone enrichment finds. 200 {"list_id","name","lead_count",
+--       "enriched_count","created_at"}; a bad field or a name Vera already has -> 400
+--       validation_error. A reset forgets the list.
 local cohorts = require "sandbox.cohorts"
+local control = require "sandbox.control"
 local errors = require "sandbox.errors"
 local http = require "sandbox.http"
 local json = require "sandbox.json"
@@ -434,6 +443,53 @@ function M.remove_leads(ctx)
     removed = lists.remove_leads(ctx.state, list, body.lead_ids),
   }
 end
+
+-- POST /__sandbox/lists --------------------------------------------------------------------
+
+M.BULK_MAX = 200000
+
+local function bulk_invalid(rid, problem)
+  return errors.build("validation_error", rid, { problem = problem })
+end
+
+local function post_bulk(app, req, rid)
+  local body = json.decode(req.body or "")
+  if type(body) ~= "table" then
+    return bulk_invalid(rid, "The body must be a JSON object: {\"leads\":N, \"name\":S, "
+      .. "\"enriched\":B}.")
+  end
+  for k in pairs(body) do
+    if k ~= "leads" and k ~= "name" and k ~= "enriched" then
+      return bulk_invalid(rid, "Unknown field " .. http.scrub(tostring(k)):sub(1, 100)
+        .. " (leads, name, enriched).")
+    end
+  end
+  local n = json.integer(body.leads)
+  if not n or n < 1 or n > M.BULK_MAX then
+    return bulk_invalid(rid, format("leads must be an integer from 1 to %d.", M.BULK_MAX))
+  end
+  local name = body.name
+  if name == nil then
+    name = format("Bulk: %d leads", n)
+  elseif type(name) ~= "string" or #name < 1 or #name > 200 then
+    return bulk_invalid(rid, "name must be a string of 1 to 200 characters.")
+  end
+  if body.enriched ~= nil and type(body.enriched) ~= "boolean" then
+    return bulk_invalid(rid, "enriched must be true or false.")
+  end
+  local state = app.state
+  local owner = { user = state.users.owner, org = state.org }
+  if lists.find_by_name(state, owner, name) then
+    return bulk_invalid(rid, "Vera Okafor already has a list named " .. http.scrub(name)
+      .. "; choose another name.")
+  end
+  local list = lists.bulk(state, n, { name = name, enriched = body.enriched == true,
+    description = format("Bulk list: %d leads from the synthetic world's people, repeated.", n) })
+  return 200, { list_id = list.list_id, name = list.name, lead_count = lists.count(list),
+    enriched_count = lists.enriched_count(state, list), created_at = list.created_at }
+end
+
+control.add("/lists", "POST", post_bulk)
 
 function M.register(router)
   router:add("POST", "/lead-lists", { scope = "lists:write", handler = M.create })
