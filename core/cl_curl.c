@@ -37,7 +37,7 @@ struct cl_transport {
   CURLM *multi;
   CURL *pool[POOL_MAX];
   int npool;
-  char *user_agent, *ca_file;
+  char *user_agent_line, *ca_file; /* "User-Agent: ..." */
   int trace;
   int pauses; /* downloads paused (for their owner to drain them) in this step */
   cl_buf tracebuf;
@@ -127,7 +127,15 @@ cl_transport *cl_transport_new(const cl_transport_opts *opts, cl_error *err) {
     cl_error_set(err, CL_ETRANSPORT, 0, "out of memory creating the transport");
     return NULL;
   }
-  t->user_agent = dup_or_null(opts->user_agent);
+  if (opts->user_agent) {
+    size_t n = strlen(opts->user_agent) + sizeof "User-Agent: ";
+    if (!(t->user_agent_line = malloc(n))) {
+      cl_transport_free(t);
+      cl_error_set(err, CL_ETRANSPORT, 0, "out of memory creating the transport");
+      return NULL;
+    }
+    snprintf(t->user_agent_line, n, "User-Agent: %s", opts->user_agent);
+  }
   t->ca_file = dup_or_null(opts->ca_file);
   t->trace = opts->trace;
   return t;
@@ -159,7 +167,7 @@ void cl_transport_free(cl_transport *t) {
   }
   for (int i = 0; i < t->npool; i++) curl_easy_cleanup(t->pool[i]);
   curl_multi_cleanup(t->multi);
-  free(t->user_agent);
+  free(t->user_agent_line);
   free(t->ca_file);
   free(t->tracebuf.p);
   free(t);
@@ -185,23 +193,31 @@ static int build_headers(cl_request *r, const cl_request_spec *spec) {
   }
   for (const char *const *h = spec->headers; h && *h; h++)
     if (add_header(r, *h)) return -1;
+  /* sent as a line of its own: CURLOPT_USERAGENT makes libcurl format it again per request */
+  if (r->t->user_agent_line && add_header(r, r->t->user_agent_line)) return -1;
   return add_header(r, "Expect:"); /* no 100-continue round trip */
 }
 
+/* The method and body of this request. Every option a previous request of the handle may have
+ * set is set again here. */
 static void set_method(CURL *e, const cl_request_spec *spec) {
   int get = strcmp(spec->method, "GET") == 0;
   if (get && !spec->body) {
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, NULL);
     curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
     return;
   }
   curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)spec->body_len);
   curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, spec->body ? spec->body : "");
-  if (strcmp(spec->method, "POST") != 0) curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, spec->method);
+  curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST,
+                   strcmp(spec->method, "POST") != 0 ? spec->method : NULL);
 }
 
-static void configure(cl_transport *t, cl_request *r, const cl_request_spec *spec) {
-  CURL *e = r->easy;
-  curl_easy_setopt(e, CURLOPT_URL, spec->url);
+/* What every request of the transport shares, set once when a handle is made (a pooled handle
+ * keeps it: no reset and no resetting of options per request). */
+static CURL *new_handle(cl_transport *t) {
+  CURL *e = curl_easy_init();
+  if (!e) return NULL;
   curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
@@ -209,23 +225,29 @@ static void configure(cl_transport *t, cl_request *r, const cl_request_spec *spe
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
   if (t->ca_file) curl_easy_setopt(e, CURLOPT_CAINFO, t->ca_file);
   curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-  if (spec->fresh_connect) curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
   curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+  if (t->trace) {
+    curl_easy_setopt(e, CURLOPT_DEBUGFUNCTION, on_debug);
+    curl_easy_setopt(e, CURLOPT_VERBOSE, 1L);
+  }
+  return e;
+}
+
+/* What is this request's own. */
+static void configure(cl_transport *t, cl_request *r, const cl_request_spec *spec) {
+  CURL *e = r->easy;
+  curl_easy_setopt(e, CURLOPT_URL, spec->url);
+  curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, spec->fresh_connect ? 1L : 0L);
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(spec->connect_timeout * 1000));
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(spec->timeout * 1000));
-  if (t->user_agent) curl_easy_setopt(e, CURLOPT_USERAGENT, t->user_agent);
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->hdrs);
-  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
-  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);
   curl_easy_setopt(e, CURLOPT_PRIVATE, r);
-  if (t->trace) {
-    curl_easy_setopt(e, CURLOPT_DEBUGFUNCTION, on_debug);
-    curl_easy_setopt(e, CURLOPT_DEBUGDATA, r);
-    curl_easy_setopt(e, CURLOPT_VERBOSE, 1L);
-  }
+  if (t->trace) curl_easy_setopt(e, CURLOPT_DEBUGDATA, r);
   set_method(e, spec);
 }
 
@@ -239,8 +261,7 @@ cl_request *cl_transport_start(cl_transport *t, const cl_request_spec *spec, cl_
   r->t = t;
   r->max_body = spec->max_body;
   r->hold = spec->hold_body;
-  r->easy = t->npool ? t->pool[--t->npool] : curl_easy_init();
-  if (r->easy) curl_easy_reset(r->easy);
+  r->easy = t->npool ? t->pool[--t->npool] : new_handle(t);
   if (!r->easy || build_headers(r, spec) ||
       (spec->api_key && !(r->secret = dup_or_null(spec->api_key)))) {
     request_release(t, r);
