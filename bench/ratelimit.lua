@@ -14,31 +14,16 @@ local window = 60 / scale -- the sandbox's minute, in real seconds
 local limit = 30
 
 assert(client:whoami()) -- the organisation lookup, before the clock starts
-local starts, rejected, other = {}, 0, 0
+local calls = require "bench.calls"
+local tally = calls.tally()
 local fns = {}
 local per = math.floor(N / CALLERS)
-for c = 1, CALLERS do
-  fns[c] = function()
-    for _ = 1, per do
-      local res, err = client:credits_balance()
-      if res then
-        starts[#starts + 1] = client.clock()
-      elseif err.kind == "rate_limited" then
-        rejected = rejected + 1
-      else
-        other = other + 1
-      end
-    end
-  end
-end
+for c = 1, CALLERS do fns[c] = calls.caller(client, per, tally) end
 local t0 = client.clock()
 cleanlist.gather(fns)
 local t1 = client.clock()
-table.sort(starts)
--- the rate after the first window: calls answered from then on, over the time they took
-local after = 0
-for _, t in ipairs(starts) do if t >= t0 + window then after = after + 1 end end
-local rate = after / (t1 - (t0 + window)) * window
+local rate = calls.rate_after_first_window(tally, t0, t1, window)
+local starts, rejected, other = tally.starts, tally.rejected, tally.other
 print(("%d callers, %d calls on one key at time scale %g: %d answered, %d x 429, %d other errors")
   :format(CALLERS, per * CALLERS, scale, #starts, rejected, other))
 print(("sustained %.1f of %d a minute after the first window: %.1f %% of the limit")

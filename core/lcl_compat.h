@@ -44,4 +44,18 @@ static void luaL_setmetatable(lua_State *L, const char *tname) {
 }
 #endif
 
+/* A class of userdata: metatable `name` with the metamethods `meta` and an __index table of
+ * `methods`, locked against getmetatable/setmetatable from Lua. */
+static inline void lcl_new_class(lua_State *L, const char *name, const luaL_Reg *methods,
+                                 const luaL_Reg *meta) {
+  luaL_newmetatable(L, name);
+  luaL_setfuncs(L, meta, 0);
+  lua_newtable(L);
+  luaL_setfuncs(L, methods, 0);
+  lua_setfield(L, -2, "__index");
+  lua_pushliteral(L, "locked");
+  lua_setfield(L, -2, "__metatable");
+  lua_pop(L, 1);
+}
+
 #endif

@@ -378,18 +378,6 @@ static int lcl_isatty(lua_State *L) {
 
 /* ---- module ---------------------------------------------------------------------------- */
 
-static void new_class(lua_State *L, const char *name, const luaL_Reg *methods,
-                      const luaL_Reg *meta) {
-  luaL_newmetatable(L, name);
-  luaL_setfuncs(L, meta, 0);
-  lua_newtable(L);
-  luaL_setfuncs(L, methods, 0);
-  lua_setfield(L, -2, "__index");
-  lua_pushliteral(L, "locked");
-  lua_setfield(L, -2, "__metatable");
-  lua_pop(L, 1);
-}
-
 /* core.exit_status: error kind name -> the exit status of a run that ends on it. */
 static void push_exit_status(lua_State *L) {
   lua_createtable(L, 0, CL_KIND_COUNT);
@@ -432,9 +420,9 @@ int luaopen_cleanlist_core(lua_State *L) {
                                    {"isatty", lcl_isatty},
                                    {"json_tidy", lcl_json_tidy},
                                    {NULL, NULL}};
-  new_class(L, LCL_CREDENTIAL_MT, cred_methods, cred_meta);
-  new_class(L, BUCKET_MT, bucket_methods, no_meta);
-  new_class(L, SHARED_MT, shared_methods, shared_meta);
+  lcl_new_class(L, LCL_CREDENTIAL_MT, cred_methods, cred_meta);
+  lcl_new_class(L, BUCKET_MT, bucket_methods, no_meta);
+  lcl_new_class(L, SHARED_MT, shared_methods, shared_meta);
   luaL_newlib(L, funcs);
   lua_pushliteral(L, CL_VERSION);
   lua_setfield(L, -2, "VERSION");

@@ -285,19 +285,10 @@ int luaopen_cleanlist_curl(lua_State *L) {
                                              {NULL, NULL}};
   static const luaL_Reg funcs[] = {{"transport", lcl_transport_new}, {NULL, NULL}};
 
-  luaL_newmetatable(L, TRANSPORT_MT);
-  lua_pushcfunction(L, lcl_transport_close);
-  lua_setfield(L, -2, "__gc");
-  luaL_newlib(L, transport_methods);
-  lua_setfield(L, -2, "__index");
-  lua_pop(L, 1);
-
-  luaL_newmetatable(L, REQUEST_MT);
-  lua_pushcfunction(L, lcl_request_close);
-  lua_setfield(L, -2, "__gc");
-  luaL_newlib(L, request_methods);
-  lua_setfield(L, -2, "__index");
-  lua_pop(L, 1);
+  static const luaL_Reg transport_meta[] = {{"__gc", lcl_transport_close}, {NULL, NULL}};
+  static const luaL_Reg request_meta[] = {{"__gc", lcl_request_close}, {NULL, NULL}};
+  lcl_new_class(L, TRANSPORT_MT, transport_methods, transport_meta);
+  lcl_new_class(L, REQUEST_MT, request_methods, request_meta);
 
   luaL_newlib(L, funcs);
   return 1;

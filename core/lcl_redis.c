@@ -127,14 +127,7 @@ int luaopen_cleanlist_redis(lua_State *L) {
                                      {NULL, NULL}};
   static const luaL_Reg meta[] = {{"__gc", lcl_store_close}, {NULL, NULL}};
   static const luaL_Reg funcs[] = {{"store", lcl_store_new}, {NULL, NULL}};
-  luaL_newmetatable(L, STORE_MT);
-  luaL_setfuncs(L, meta, 0);
-  lua_newtable(L);
-  luaL_setfuncs(L, methods, 0);
-  lua_setfield(L, -2, "__index");
-  lua_pushliteral(L, "locked");
-  lua_setfield(L, -2, "__metatable");
-  lua_pop(L, 1);
+  lcl_new_class(L, STORE_MT, methods, meta);
   luaL_newlib(L, funcs);
   return 1;
 }

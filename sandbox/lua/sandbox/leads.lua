@@ -171,15 +171,18 @@ function M.from_person(state, org_id, person_id)
   return lead, true
 end
 
+-- The first lead of a person in an organisation is the one found by person.
+local function index_first(state, org_id, lead)
+  local a, k = area(state), person_key(org_id, lead.person_id)
+  if not a.by_person[k] then
+    a.by_person[k] = lead.lead_id
+  end
+end
+
 function M.copy_of_person(state, org_id, person_id)
   person_id = tostring(person_id)
   local lead = lead_of_person(state, org_id, person_id)
-  if lead then
-    local a, k = area(state), person_key(org_id, person_id)
-    if not a.by_person[k] then
-      a.by_person[k] = lead.lead_id
-    end
-  end
+  if lead then index_first(state, org_id, lead) end
   return lead
 end
 
@@ -192,13 +195,7 @@ function M.create(state, org_id, fields)
       lead.person_id = p.id
     end
   end
-  if lead.person_id then
-    local a = area(state)
-    local k = person_key(org_id, lead.person_id)
-    if not a.by_person[k] then
-      a.by_person[k] = lead.lead_id
-    end
-  end
+  if lead.person_id then index_first(state, org_id, lead) end
   return lead
 end
 
