@@ -53,6 +53,26 @@ describe("client against the sandbox", function()
     end
   end)
 
+  it("opens a new connection for a call that asks for one, and only for that call", function()
+    local c = client()
+    assert(c:whoami())
+    assert(c:request("GET", "/whoami", { fresh_connection = true }))
+    assert(c:whoami())
+    assert(c:request("GET", "/credits/balance", { fresh_connection = true }))
+    assert(c:whoami())
+    local log = sb:requests()
+    assert.equals(5, #log)
+    local seen = { [log[1].conn] = true }
+    for i = 2, 5 do
+      if i % 2 == 0 then
+        assert.is_nil(seen[log[i].conn], "call " .. i .. " asked for a new connection")
+      else
+        assert.is_true(seen[log[i].conn], "call " .. i .. " should reuse one") -- no new one
+      end
+      seen[log[i].conn] = true
+    end
+  end)
+
   it("returns a 401 for an unknown key as an auth error with its request id", function()
     local c = client { api_key = "clapi_not_a_key_the_sandbox_knows" }
     local res, err = c:whoami()
