@@ -70,6 +70,8 @@ static const char usage_text[] =
     "                      the copies built into the executable\n"
     "  CLEANLIST_TIME_SCALE  how much faster than real time the API's clock runs (set by\n"
     "                      --sandbox --time-scale X)\n"
+    "  CLEANLIST_RATE_LIMIT_STORE  redis://host:port/db: the rate limit shared with every\n"
+    "                      machine that uses the key (default: this machine's processes)\n"
     "\n"
     "  CLEANLIST_RECIPES   directories (separated by ':') searched for recipes first\n"
     "  CLEANLIST_CORE_DUMPS  1 allows core dumps (off by default: one would hold the key)\n"
