@@ -23,20 +23,11 @@ local ALIASES = {
   city = { "city" }, state = { "state", "region" }, country = { "country" },
 }
 
-local function squash(s)
-  return (csv.trim(s):lower():gsub("[^%w]", ""))
-end
-
 -- The default mapping {field = header} of a header row.
 local function detect(header)
-  local by_alias = {}
-  for field, names in pairs(ALIASES) do
-    for _, n in ipairs(names) do by_alias[n] = field end
-  end
   local mapping = {}
-  for _, h in ipairs(header) do
-    local field = by_alias[squash(h)]
-    if field and not mapping[field] and csv.trim(h) ~= "" then mapping[field] = csv.trim(h) end
+  for field, i in pairs(recipe.header_columns(header, ALIASES)) do
+    mapping[field] = csv.trim(header[i])
   end
   return mapping
 end

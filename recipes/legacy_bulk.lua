@@ -29,24 +29,6 @@ local function usage(r, fmt, ...)
     .. "\nrun `cleanlist run legacy_bulk --help` for its options" }
 end
 
-local function squash(s)
-  return (csv.trim(s):lower():gsub("[^%w]", ""))
-end
-
--- {field = column index} of a header row.
-local function mapping_of(header)
-  local by_alias = {}
-  for field, names in pairs(ALIASES) do
-    for _, n in ipairs(names) do by_alias[n] = field end
-  end
-  local mapping = {}
-  for i, h in ipairs(header) do
-    local field = by_alias[squash(h)]
-    if field and not mapping[field] then mapping[field] = i end
-  end
-  return mapping
-end
-
 local function mapping_text(mapping, header)
   local keys = {}
   for k in pairs(mapping) do keys[#keys + 1] = k end
@@ -64,7 +46,7 @@ local function read_contacts(r, path)
   local header, mapping, rows, n = nil, nil, {}, 0
   csv.each_record(text, function(fields)
     if not header then
-      header, mapping = fields, mapping_of(fields)
+      header, mapping = fields, recipe.header_columns(fields, ALIASES)
       return
     end
     n = n + 1
@@ -124,18 +106,11 @@ local function result_row(row_no, item)
     credits_charged = type(item.credits_charged) == "number" and item.credits_charged or nil }
 end
 
--- Whether --out gets JSON lines: a .jsonl, .ndjson or .json file does, a .csv file does not,
--- another under --json does.
-local function is_jsonl(path, opts)
-  local ext = (path:match("%.(%w+)$") or ""):lower()
-  if ext == "jsonl" or ext == "ndjson" or ext == "json" then return true end
-  return ext ~= "csv" and opts.json and true or false
-end
 
 local function write_rows(r, path, rows)
   local f, err = io.open(path, "wb")
   if not f then r:fail { message = ("cannot write %s: %s"):format(path, tostring(err)) } end
-  if is_jsonl(path, r.opts) then
+  if recipe.jsonl_path(path, r.opts) then
     for _, row in ipairs(rows) do
       local rec = {}
       for _, k in ipairs(COLUMNS) do

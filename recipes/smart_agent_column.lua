@@ -41,13 +41,6 @@ local function leads_of(r, list_id, wanted)
   return out
 end
 
--- Whether --out gets JSON lines: a .jsonl, .ndjson or .json file does, a .csv file does not,
--- another under --json does.
-local function is_jsonl(path, opts)
-  local ext = (path:match("%.(%w+)$") or ""):lower()
-  if ext == "jsonl" or ext == "ndjson" or ext == "json" then return true end
-  return ext ~= "csv" and opts.json and true or false
-end
 
 local function plain(v)
   if v == nil or v == json.null then return nil end
@@ -66,7 +59,7 @@ end
 local function write_rows(r, path, column, rows)
   local f, err = io.open(path, "wb")
   if not f then r:fail { message = ("cannot write %s: %s"):format(path, tostring(err)) } end
-  if is_jsonl(path, r.opts) then
+  if recipe.jsonl_path(path, r.opts) then
     for _, row in ipairs(rows) do
       f:write(json.encode(record(row, column)), "\n")
     end

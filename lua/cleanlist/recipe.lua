@@ -327,6 +327,31 @@ function M.timeout_option(what)
     default = 3600, resume = false }
 end
 
+--- The columns of a CSV header row that hold known fields: {field = column index}, the first
+-- column whose name matches one of the field's aliases. `aliases` is {field = {alias, ...}},
+-- the aliases in lower case without spaces or punctuation ("Work Email" matches "workemail").
+function M.header_columns(header, aliases)
+  local trim = require("cleanlist.csv").trim
+  local by_alias = {}
+  for field, names in pairs(aliases) do
+    for _, n in ipairs(names) do by_alias[n] = field end
+  end
+  local columns = {}
+  for i, h in ipairs(header) do
+    local field = by_alias[(trim(h):lower():gsub("[^%w]", ""))]
+    if field and not columns[field] then columns[field] = i end
+  end
+  return columns
+end
+
+--- Whether an --out file gets JSON lines: a .jsonl, .ndjson or .json file does, a .csv file
+-- does not, another does under --json.
+function M.jsonl_path(path, opts)
+  local ext = (path:match("%.(%w+)$") or ""):lower()
+  if ext == "jsonl" or ext == "ndjson" or ext == "json" then return true end
+  return ext ~= "csv" and opts.json and true or false
+end
+
 --- The options that name a list, --list-id ID and --list NAME, as one entry of `options`
 -- (r:find_list reads them).
 function M.list_options(what)
