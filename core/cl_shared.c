@@ -10,8 +10,6 @@
 
 #include "cl_ratelimit.h"
 
-enum { OP_ACQUIRE, OP_PEEK, OP_PENALIZE };
-
 int cl_shared_open(cl_shared_bucket *s, const char *path, double limit, double window,
                    double burst, double margin, cl_error *err) {
   s->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -47,35 +45,45 @@ static int usable(const cl_bucket *b, const cl_bucket *fresh, double now) {
   return 1;
 }
 
+double cl_bucket_state_run(const void *state, size_t len, int op, double now, double arg,
+                           double limit, double window, double burst, double margin,
+                           void *out) {
+  size_t size = cl_bucket_size(limit);
+  cl_bucket *b = out, *fresh = malloc(size);
+  if (!fresh) return -1;
+  cl_bucket_init(fresh, limit, window, burst, margin);
+  if (state && len == size) memcpy(b, state, size);
+  if (!state || len != size || !usable(b, fresh, now)) memcpy(b, fresh, size);
+  free(fresh);
+  if (op == CL_BUCKET_ACQUIRE) return cl_bucket_acquire(b, now);
+  if (op == CL_BUCKET_PEEK) return cl_bucket_peek(b, now);
+  cl_bucket_penalize(b, now, arg);
+  return 0;
+}
+
 static double run(cl_shared_bucket *s, int op, double now, double arg) {
   size_t size = cl_bucket_size(s->limit);
-  cl_bucket *b = malloc(size), *fresh = malloc(size);
+  char *state = malloc(size), *next = malloc(size);
   double out = -1;
-  if (!b || !fresh) goto done;
-  cl_bucket_init(fresh, s->limit, s->window, s->burst, s->margin);
+  if (!state || !next) goto done;
   if (flock(s->fd, LOCK_EX) != 0) goto done;
-  ssize_t got = pread(s->fd, b, size, 0);
-  if (got != (ssize_t)size || !usable(b, fresh, now)) memcpy(b, fresh, size);
-  if (op == OP_ACQUIRE) out = cl_bucket_acquire(b, now);
-  else if (op == OP_PEEK) out = cl_bucket_peek(b, now);
-  else {
-    cl_bucket_penalize(b, now, arg);
-    out = 0;
-  }
-  if (op != OP_PEEK && pwrite(s->fd, b, size, 0) != (ssize_t)size) out = -1;
+  ssize_t got = pread(s->fd, state, size, 0);
+  out = cl_bucket_state_run(got > 0 ? state : NULL, got > 0 ? (size_t)got : 0, op, now, arg,
+                            s->limit, s->window, s->burst, s->margin, next);
+  if (out >= 0 && op != CL_BUCKET_PEEK && pwrite(s->fd, next, size, 0) != (ssize_t)size) out = -1;
   flock(s->fd, LOCK_UN);
 done:
-  free(b);
-  free(fresh);
+  free(state);
+  free(next);
   return out;
 }
 
-double cl_shared_acquire(cl_shared_bucket *s, double now) { return run(s, OP_ACQUIRE, now, 0); }
+double cl_shared_acquire(cl_shared_bucket *s, double now) { return run(s, CL_BUCKET_ACQUIRE, now, 0); }
 
-double cl_shared_peek(cl_shared_bucket *s, double now) { return run(s, OP_PEEK, now, 0); }
+double cl_shared_peek(cl_shared_bucket *s, double now) { return run(s, CL_BUCKET_PEEK, now, 0); }
 
 int cl_shared_penalize(cl_shared_bucket *s, double now, double retry_after) {
-  return run(s, OP_PENALIZE, now, retry_after) < 0 ? -1 : 0;
+  return run(s, CL_BUCKET_PENALIZE, now, retry_after) < 0 ? -1 : 0;
 }
 
 void cl_shared_close(cl_shared_bucket *s) {

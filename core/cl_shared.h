@@ -25,4 +25,14 @@ int cl_shared_penalize(cl_shared_bucket *s, double now, double retry_after);
 
 void cl_shared_close(cl_shared_bucket *s);
 
+enum { CL_BUCKET_ACQUIRE, CL_BUCKET_PEEK, CL_BUCKET_PENALIZE };
+
+/// One operation on a bucket kept as bytes by someone else (a file, nginx's shared memory):
+/// `state` holds `len` bytes read back (NULL or a state of other limits, cut short or from
+/// before a reboot starts a fresh bucket); `out` (cl_bucket_size(limit) bytes) receives the
+/// state to keep. Returns the wait of an acquire or peek, 0 for a penalize, -1 out of memory.
+double cl_bucket_state_run(const void *state, size_t len, int op, double now, double arg,
+                           double limit, double window, double burst, double margin,
+                           void *out);
+
 #endif

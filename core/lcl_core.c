@@ -89,6 +89,17 @@ static int lcl_credential_redact(lua_State *L) {
   return 1;
 }
 
+/// cred:authorization_header() -> "Authorization: Bearer <key>": for a transport written in
+/// Lua, to put on the wire and nowhere else (never in an error, a log or a trace: redact the
+/// lines it traces with cred:redact). The libcurl transport reads the key in C instead.
+static int lcl_credential_authorization_header(lua_State *L) {
+  lcl_credential *c = check_credential(L, 1);
+  lua_pushliteral(L, "Authorization: Bearer ");
+  lua_pushlstring(L, c->key, c->len);
+  lua_concat(L, 2);
+  return 1;
+}
+
 /// cred:is_prefixed() -> boolean: a clapi_ key (false for a JWT session token)
 static int lcl_credential_is_prefixed(lua_State *L) {
   lcl_credential *c = check_credential(L, 1);
@@ -289,6 +300,31 @@ static int lcl_shared_penalize(lua_State *L) {
   return 1;
 }
 
+/// core.bucket_state(state|nil, op, now, limit, window, burst, margin[, retry_after])
+///   -> wait, new_state: one operation ("acquire", "peek" or "penalize") of cl_ratelimit.h on
+/// a bucket whose bytes someone else keeps (nginx's shared memory): nil or a state of other
+/// limits starts a fresh bucket. The caller stores new_state (under its own lock).
+static int lcl_bucket_state(lua_State *L) {
+  size_t len = 0;
+  const char *state = luaL_optlstring(L, 1, NULL, &len);
+  static const char *const ops[] = {"acquire", "peek", "penalize", NULL};
+  static const int op_codes[] = {CL_BUCKET_ACQUIRE, CL_BUCKET_PEEK, CL_BUCKET_PENALIZE};
+  int op = op_codes[luaL_checkoption(L, 2, NULL, ops)];
+  double now = luaL_checknumber(L, 3), limit = luaL_checknumber(L, 4);
+  double window = luaL_checknumber(L, 5), burst = luaL_checknumber(L, 6);
+  double margin = luaL_checknumber(L, 7), arg = luaL_optnumber(L, 8, 0);
+  luaL_argcheck(L, limit >= 1, 4, "limit must be at least 1");
+  luaL_argcheck(L, window > 0, 5, "window must be positive");
+  luaL_argcheck(L, margin >= 0 && margin < 1, 7, "margin is a share of the window, 0 to 1");
+  size_t size = cl_bucket_size(limit);
+  void *out = lua_newuserdata(L, size); /* collected with the call's other garbage */
+  double w = cl_bucket_state_run(state, len, op, now, arg, limit, window, burst, margin, out);
+  if (w < 0) return luaL_error(L, "out of memory");
+  lua_pushnumber(L, w);
+  lua_pushlstring(L, out, size);
+  return 2;
+}
+
 static int lcl_shared_gc(lua_State *L) {
   cl_shared_close(luaL_checkudata(L, 1, SHARED_MT));
   return 0;
@@ -392,6 +428,8 @@ int luaopen_cleanlist_core(lua_State *L) {
                                           {"redact", lcl_credential_redact},
                                           {"is_prefixed", lcl_credential_is_prefixed},
                                           {"fingerprint", lcl_credential_fingerprint},
+                                          {"authorization_header",
+                                           lcl_credential_authorization_header},
                                           {NULL, NULL}};
   static const luaL_Reg cred_meta[] = {{"__gc", lcl_credential_gc},
                                        {"__tostring", lcl_credential_tostring},
@@ -415,6 +453,7 @@ int luaopen_cleanlist_core(lua_State *L) {
                                    {"retry_after", lcl_retry_after},
                                    {"bucket", lcl_bucket_new},
                                    {"shared_bucket", lcl_shared_new},
+                                   {"bucket_state", lcl_bucket_state},
                                    {"monotonic", lcl_monotonic},
                                    {"sleep", lcl_sleep},
                                    {"isatty", lcl_isatty},

@@ -7,6 +7,7 @@ local errors = require "cleanlist.errors"
 local ratelimit = require "cleanlist.ratelimit"
 local scheduler = require "cleanlist.scheduler"
 local json = require "cleanlist.json"
+local ngx_transport = require "cleanlist.transport.ngx"
 
 local type, pairs, ipairs, tostring = type, pairs, ipairs, tostring
 local setmetatable, error = setmetatable, error
@@ -24,7 +25,7 @@ M.USER_AGENT = "cleanlist-lua/" .. VERSION .. " (" .. ENGINE .. ")"
 
 local OPTIONS = {
   api_key = "string", base_url = "string", timeout = "number", connect_timeout = "number",
-  max_retries = "number", transport = "table", clock = "function", sleep = "function",
+  max_retries = "number", transport = "table|string", clock = "function", sleep = "function",
   random = "function", wallclock = "function", trace = "function", ca_file = "string",
   rate_limit = "table|boolean", backoff_base = "number", backoff_cap = "number",
   max_retry_wait = "number", on_wait = "function", organization_id = "string",
@@ -69,6 +70,10 @@ local function rate_limits(opt)
       local zero_ok = k == "margin" and v == 0
       if k == "share" then
         if type(v) ~= "boolean" then error(config_error("rate_limit.share is true or false"), 4) end
+      elseif k == "shm" then
+        if type(v) ~= "string" then
+          error(config_error("rate_limit.shm names a lua_shared_dict of nginx.conf"), 4)
+        end
       elseif k == "store" then
         if v ~= false and type(v) ~= "string" then
           error(config_error("rate_limit.store is a Redis URL (redis://host:port/db) or false"), 4)
@@ -121,7 +126,6 @@ function M.new(opts)
     max_download_bytes = opts.max_download_bytes or 16 * 1024 * 1024 * 1024,
     clock = opts.clock or core.monotonic,
     wallclock = opts.wallclock or os.time,
-    sleep = opts.sleep or core.sleep,
     random = opts.random or math.random,
     on_wait = opts.on_wait,
     organization_id = opts.organization_id,
@@ -146,6 +150,11 @@ function M.new(opts)
     -- (store = false keeps the variable out).
     if limits.store == nil then limits.store = os.getenv("CLEANLIST_RATE_LIMIT_STORE") end
     if limits.store == "" or limits.store == false then limits.store = nil end
+    if limits.shm and not (ngx_transport.in_nginx() and ngx.shared[limits.shm]) then -- luacheck: ignore 113
+      error(config_error(ngx_transport.in_nginx() and ("rate_limit.shm: nginx.conf declares no "
+        .. "lua_shared_dict " .. limits.shm .. " (add: lua_shared_dict " .. limits.shm .. " 1m;)")
+        or "rate_limit.shm works only inside nginx"), 2)
+    end
     if limits.store then
       local store, serr = ratelimit.store(limits.store, limits.store_timeout)
       if not store then error(config_error(serr), 2) end
@@ -162,13 +171,20 @@ function M.new(opts)
     end
   end
   local transport, terr = opts.transport
-  if not transport then
-    transport, terr = require("cleanlist.transport.curl").new {
+  if transport == nil or type(transport) == "string" then
+    -- inside nginx, cosockets (never libcurl unless asked: it would block the worker)
+    local which = transport or (ngx_transport.in_nginx() and "ngx" or "curl")
+    if which ~= "curl" and which ~= "ngx" then
+      error(config_error("transport is \"curl\", \"ngx\" or a transport object"), 2)
+    end
+    transport, terr = require("cleanlist.transport." .. which).new {
       user_agent = M.USER_AGENT, ca_file = opts.ca_file, trace = opts.trace,
     }
     if not transport then error(config_error("cannot set up the transport: " .. terr.message), 2) end
   end
   self.transport = transport
+  -- waits: the option, else the transport's own (ngx.sleep under nginx), else a real sleep
+  self.sleep = opts.sleep or transport.sleep or core.sleep
   return self
 end
 
@@ -377,6 +393,10 @@ function Client:request(method, path, opts)
   local url, uerr = self:_url(path, opts)
   if not url then error(usage_error("client:request: " .. uerr), 2) end
   if not self.transport then error(usage_error("the client is closed"), 2) end
+  if self.transport.check then -- a transport that cannot send from here says why (nginx's init)
+    local perr = self.transport:check()
+    if perr then return nil, errors.new(perr) end
+  end
   local headers = { "Accept: application/json" }
   local body
   if opts.body ~= nil then
@@ -433,6 +453,7 @@ end
 ---@return table[]
 function Client:gather(fns, opts)
   opts = opts or {}
+  if self.transport and self.transport.gather then return self.transport:gather(fns, opts) end
   return scheduler.gather(fns, { concurrency = opts.concurrency, clock = self.clock,
     sleep = self.sleep })
 end

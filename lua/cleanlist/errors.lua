@@ -42,6 +42,11 @@ function Error:__tostring()
   return concat(parts, "; ")
 end
 
+-- "failed: " .. err reads as the message (nginx code writes errors this way).
+function Error.__concat(a, b)
+  return tostring(a) .. tostring(b)
+end
+
 -- A copy of v with the key scrubbed from every string, at any depth (a server may echo the
 -- Authorization value inside error.details or a 422 detail[].msg).
 local function scrub(v, redactor, depth)

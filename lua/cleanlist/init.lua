@@ -26,10 +26,19 @@ M.new = client.new
 ---@type fun(info: {reason: string, seconds: number, what: string, message: string})|nil
 M.on_wait = nil
 
+local scheduler = require "cleanlist.scheduler"
+local ngx_transport = require "cleanlist.transport.ngx"
+
 --- Runs an array of functions concurrently (API calls inside them overlap on the clients'
--- multi handles) and returns their results in order: results[i] = {ret1, ret2, ..., n = }.
----@type fun(fns: function[], opts?: {concurrency?: integer}): table[]
-M.gather = require("cleanlist.scheduler").gather
+-- multi handles; under nginx each runs in a light thread) and returns their results in
+-- order: results[i] = {ret1, ret2, ..., n = }.
+---@param fns function[]
+---@param opts? {concurrency?: integer}
+---@return table[]
+function M.gather(fns, opts)
+  if ngx_transport.usable() then return ngx_transport.gather(fns, opts) end
+  return scheduler.gather(fns, opts)
+end
 
 --- Returns res when err is nil; raises err otherwise (level 2: the caller's line).
 ---@generic T

@@ -135,13 +135,53 @@ local function redis_bucket(id, limit, limits)
   return shared_bucket("Redis at " .. store:where(), backend, limit, limits, down)
 end
 
+-- nginx's shared memory (lua_shared_dict): every worker of one nginx shares the bucket. Each
+-- operation holds a lock (an atomic dict:add) across read, step and write; nothing in between
+-- yields, so the lock is held for microseconds. The bytes are those of cl_ratelimit.h
+-- (core.bucket_state), times of the monotonic clock every worker shares.
+local LOCK_TTL = 1 -- seconds: a worker that died holding the lock holds it no longer
+local LOCK_WAIT = 0.5 -- seconds a caller waits for the lock before it limits itself alone
+
+local function shm_bucket(id, limit, limits)
+  local ngx = ngx -- luacheck: ignore 113
+  local dict = ngx.shared[limits.shm]
+  local key = "cleanlist:" .. id .. "@" .. (limits.origin or "")
+  local lock = key .. ":lock"
+  local w, b, m = limits.window, limits.burst, limits.margin
+  local function run(op, now, arg)
+    local waited = 0
+    while true do
+      local ok, err = dict:add(lock, true, LOCK_TTL)
+      if ok then break end
+      if err ~= "exists" then return nil, err end
+      if waited >= LOCK_WAIT then return nil, "its lock is held too long" end
+      ngx.sleep(0.001)
+      waited = waited + 0.001
+    end
+    local wait, state = core.bucket_state(dict:get(key), op, now, limit, w, b, m, arg)
+    local ok, err = dict:set(key, state)
+    dict:delete(lock)
+    if not ok then return nil, err end
+    return wait
+  end
+  local backend = {
+    acquire = function(now) return run("acquire", now) end,
+    peek = function(now) return run("peek", now) end,
+    penalize = function(now, retry_after) return run("penalize", now, retry_after) end,
+  }
+  return shared_bucket("nginx's lua_shared_dict " .. limits.shm, backend, limit, limits)
+end
+
 local function shared(id, limit, limits)
   id = id .. "/" .. limit .. "/" .. limits.window .. "/" .. limits.burst .. "/" .. limits.margin
-  local how = limits.store and "redis" or limits.share == true and "file" or "process"
-  local key = how .. ":" .. (limits.store or "") .. "|" .. id .. "@" .. tostring(limits.origin)
+  local how = limits.shm and "shm" or limits.store and "redis"
+    or limits.share == true and "file" or "process"
+  local key = how .. ":" .. (limits.shm or limits.store or "") .. "|" .. id .. "@" .. tostring(limits.origin)
   local b = buckets[key]
   if not b then
-    if how == "redis" then
+    if how == "shm" then
+      b = shm_bucket(id, limit, limits)
+    elseif how == "redis" then
       b = redis_bucket(id, limit, limits)
     elseif how == "file" then
       b = file_bucket(id, limit, limits)

@@ -131,14 +131,19 @@ function Scheduler:_round()
   end
 end
 
+--- Raises (at `level`) unless fns is an array of functions.
+function M.check_functions(fns, level)
+  if type(fns) ~= "table" then error("gather expects an array of functions", level) end
+  for i, f in ipairs(fns) do
+    if type(f) ~= "function" then error("gather: element " .. i .. " is not a function", level) end
+  end
+end
+
 --- Runs every function of `fns` as a task and returns their results, in order: results[i]
 -- is a table of what fns[i] returned (with field n). opts: concurrency (default: all at
 -- once), clock, sleep. A task that raises makes gather raise once every task has ended.
 function M.gather(fns, opts)
-  if type(fns) ~= "table" then error("gather expects an array of functions", 2) end
-  for i, f in ipairs(fns) do
-    if type(f) ~= "function" then error("gather: element " .. i .. " is not a function", 2) end
-  end
+  M.check_functions(fns, 3)
   local s = new(opts or {})
   s:_start_more(fns)
   while s.active > 0 do

@@ -1,0 +1,380 @@
+--- cleanlist.transport.ngx: HTTP/1.1 over nginx's cosockets, for OpenResty and Debian's
+-- libnginx-mod-http-lua. A request never blocks the worker: connecting, the TLS handshake,
+-- sending and every read yield to nginx, which serves other requests meanwhile. Chosen by
+-- cleanlist.new inside nginx; see docs/transport.md for the interface it implements.
+--
+-- * TLS is verified (sslhandshake with verification on): nginx trusts the CA file named by
+--   `lua_ssl_trusted_certificate` (on Debian /etc/ssl/certs/ca-certificates.crt).
+-- * Connections are kept alive in nginx's per-worker pool (setkeepalive), one pool per origin;
+--   a call that asks for a fresh connection (the paid methods) gets one and closes it after.
+-- * Timeouts are the client's seconds: `connect_timeout` for the connection, `timeout` for the
+--   whole exchange.
+-- * Bodies: Content-Length, chunked, or up to the close; a 2xx body may be streamed to
+--   req.on_chunk in pieces of at most 64 KiB.
+-- * The result and error shapes are those of transport.curl, so errors, retries and the rate
+--   limiter behave the same. As libcurl does, a request that meets a kept-alive connection the
+--   server had closed (no byte of an answer) is sent once more on a new connection, unless it
+--   asked for a fresh connection.
+local ngx = ngx -- luacheck: ignore 113 (nginx's global)
+
+local type, tonumber, tostring, concat = type, tonumber, tostring, table.concat
+local floor, max, min = math.floor, math.max, math.min
+
+local M = {}
+
+-- The phases in which cosockets and ngx.sleep work.
+local COSOCKET_PHASES = {
+  rewrite = true, access = true, content = true, timer = true, ssl_cert = true,
+  ssl_session_fetch = true, ssl_client_hello = true,
+}
+
+local PIECE = 64 * 1024 -- the largest piece read at once (and handed to on_chunk)
+local MAX_HEADER_LINES = 200
+local MAX_LINE = 16 * 1024
+
+--- True when this code runs inside nginx's Lua module.
+function M.in_nginx()
+  return type(ngx) == "table" and type(ngx.get_phase) == "function" and type(ngx.socket) == "table"
+end
+
+--- nil when cosockets work in the current phase, else an error table of kind "config".
+function M.check()
+  local phase = ngx.get_phase()
+  if COSOCKET_PHASES[phase] then return nil end
+  return {
+    kind = "config", sent = false,
+    message = ("cleanlist cannot call the API in nginx's %s phase: nginx allows no network "
+      .. "there (call it from a content, access or rewrite handler or an ngx.timer.at "
+      .. "callback; or create the client with transport = \"curl\", which blocks the worker)")
+      :format(tostring(phase)),
+  }
+end
+
+--- True when cosockets can run now (inside nginx, in a phase that allows them).
+function M.usable()
+  return M.in_nginx() and M.check() == nil
+end
+
+local function now()
+  ngx.update_time()
+  return ngx.now()
+end
+
+local Transport = {}
+Transport.__index = Transport
+
+--- opts: user_agent, trace (function(line) receiving redacted lines), ca_file (refused: nginx
+-- reads its CAs from lua_ssl_trusted_certificate), keepalive (seconds an idle connection is
+-- kept, default 60), pool_size (idle connections kept per origin and worker, default 32).
+function M.new(opts)
+  opts = opts or {}
+  if not M.in_nginx() then
+    return nil, { kind = "config", message = "transport \"ngx\" runs only inside nginx" }
+  end
+  if opts.ca_file then
+    return nil, { kind = "config", message = "under nginx the CA file is named by nginx's "
+      .. "lua_ssl_trusted_certificate directive, not the ca_file option" }
+  end
+  return setmetatable({
+    user_agent = opts.user_agent or "cleanlist-lua", trace = opts.trace,
+    keepalive_ms = floor((opts.keepalive or 60) * 1000), pool_size = opts.pool_size or 32,
+  }, Transport)
+end
+
+-- scheme, host (brackets kept for IPv6), port, authority (for Host:), target (path?query)
+local function parse_url(url)
+  local scheme, authority, target = url:match("^(https?)://([^/?#]+)([^#]*)")
+  if not scheme then return nil end
+  local host, port = authority:match("^(%[[^%]]+%]):?(%d*)$")
+  if not host then host, port = authority:match("^([^:]+):?(%d*)$") end
+  if not host then return nil end
+  local default = scheme == "https" and 443 or 80
+  port = tonumber(port) or default
+  if target == "" then target = "/" end
+  if target:sub(1, 1) == "?" then target = "/" .. target end
+  return {
+    scheme = scheme, host = host, port = port, target = target,
+    authority = port == default and host or (host .. ":" .. port),
+    sni = host:sub(1, 1) ~= "[" and host or nil,
+    pool = "cleanlist:" .. scheme .. "://" .. host .. ":" .. port,
+  }
+end
+
+local function failure(kind, message, sent)
+  return { kind = kind, message = message, sent = sent }
+end
+
+-- The error of a failed cosocket operation.
+local function io_failure(what, err, sent, timeout)
+  if err == "timeout" then
+    return failure("timeout", ("%s: no progress within the client's timeout (%g s)")
+      :format(what, timeout), sent)
+  end
+  return failure("transport", what .. ": " .. tostring(err), sent)
+end
+
+function Transport:_trace(prefix, text, credential)
+  for line in text:gmatch("[^\r\n]+") do
+    if credential then line = credential:redact(line) end
+    self.trace(prefix .. line)
+  end
+end
+
+-- The request's head: request line, Host, User-Agent, the caller's lines, Authorization.
+function Transport:_head(u, req)
+  local lines = {
+    req.method .. " " .. u.target .. " HTTP/1.1",
+    "Host: " .. u.authority,
+    "User-Agent: " .. self.user_agent,
+  }
+  for _, h in ipairs(req.headers or {}) do lines[#lines + 1] = h end
+  local body = req.body
+  if body or req.method == "POST" or req.method == "PUT" or req.method == "PATCH" then
+    lines[#lines + 1] = "Content-Length: " .. (body and #body or 0)
+  end
+  if req.fresh_connect then lines[#lines + 1] = "Connection: close" end
+  if req.credential then lines[#lines + 1] = req.credential:authorization_header() end
+  lines[#lines + 1] = ""
+  lines[#lines + 1] = ""
+  return concat(lines, "\r\n")
+end
+
+-- Reads one exchange's answer on sock. Returns status, headers, body, keep (the connection
+-- may be kept), or nil, err, nothing_read.
+local function read_answer(sock, req, deadline, timeout)
+  local function arm()
+    local left = deadline - now()
+    if left <= 0 then return false end
+    sock:settimeout(max(1, floor(left * 1000)))
+    return true
+  end
+  local function lost(what, err)
+    if err ~= "timeout" and not arm() then err = "timeout" end
+    return io_failure(what, err, true, timeout)
+  end
+
+  local status, minor, line, err, headers
+  repeat -- skip interim 1xx answers
+    if not arm() then return nil, io_failure("waiting for the answer", "timeout", true, timeout) end
+    line, err = sock:receive("*l")
+    if not line then return nil, lost("the connection ended before an answer", err), true end
+    local m
+    m, status = line:match("^HTTP/1%.(%d) (%d%d%d)")
+    if not m then
+      return nil, failure("transport", "the server did not answer in HTTP/1.x: "
+        .. line:sub(1, 40):gsub("%c", "?"), true)
+    end
+    minor, status = tonumber(m), tonumber(status)
+    local count = 0
+    headers = {}
+    while true do
+      if not arm() then return nil, io_failure("reading the answer's headers", "timeout", true, timeout) end
+      line, err = sock:receive("*l")
+      if not line then return nil, lost("the connection ended in the answer's headers", err) end
+      if line == "" then break end
+      count = count + 1
+      if count > MAX_HEADER_LINES or #line > MAX_LINE then
+        return nil, failure("transport", "the answer's headers are too large", true)
+      end
+      local name, value = line:match("^([^:%s]+)%s*:%s*(.-)%s*$")
+      if name then
+        name = name:lower()
+        headers[name] = headers[name] and (headers[name] .. ", " .. value) or value
+      end
+    end
+  until status >= 200
+
+  local stream = req.on_chunk and status >= 200 and status < 300
+  local parts, size, cap = {}, 0, req.max_body or 0
+  local function take(piece)
+    size = size + #piece
+    if cap > 0 and size > cap then
+      return failure("transport", ("the answer is larger than %d bytes (the client's "
+        .. "max_body_bytes): stopped"):format(cap), true)
+    end
+    if stream then return req.on_chunk(piece) end
+    parts[#parts + 1] = piece
+  end
+  local function read_exactly(n)
+    while n > 0 do
+      if not arm() then return io_failure("reading the answer's body", "timeout", true, timeout) end
+      local piece, rerr = sock:receive(min(n, PIECE))
+      if not piece then return lost("the connection ended in the answer's body", rerr) end
+      n = n - #piece
+      local serr = take(piece)
+      if serr then return serr end
+    end
+  end
+
+  local te = (headers["transfer-encoding"] or ""):lower()
+  local conn = (headers["connection"] or ""):lower()
+  local keep = minor == 1 and not conn:find("close", 1, true) or conn:find("keep-alive", 1, true)
+  local ferr
+  if req.method == "HEAD" or status == 204 or status == 304 then -- luacheck: ignore 542
+  elseif te:find("chunked", 1, true) then
+    while true do
+      if not arm() then return nil, io_failure("reading the answer's body", "timeout", true, timeout) end
+      line, err = sock:receive("*l")
+      if not line then return nil, lost("the connection ended in the answer's body", err) end
+      local n = tonumber(line:match("^%s*(%x+)"), 16)
+      if not n then return nil, failure("transport", "a malformed chunk in the answer", true) end
+      if n == 0 then
+        repeat -- trailers, up to the blank line
+          if not arm() then return nil, io_failure("reading the answer's body", "timeout", true, timeout) end
+          line, err = sock:receive("*l")
+          if not line then return nil, lost("the connection ended in the answer's body", err) end
+        until line == ""
+        break
+      end
+      ferr = read_exactly(n)
+      if ferr then return nil, ferr end
+      if not arm() then return nil, io_failure("reading the answer's body", "timeout", true, timeout) end
+      line, err = sock:receive(2)
+      if not line then return nil, lost("the connection ended in the answer's body", err) end
+    end
+  elseif headers["content-length"] then
+    local n = tonumber(headers["content-length"])
+    if not n or n < 0 then return nil, failure("transport", "a malformed Content-Length", true) end
+    ferr = read_exactly(n)
+    if ferr then return nil, ferr end
+  else -- the body runs to the end of the connection
+    keep = false
+    while true do
+      if not arm() then return nil, io_failure("reading the answer's body", "timeout", true, timeout) end
+      local piece, rerr = sock:receiveany(PIECE)
+      if not piece then
+        if rerr == "closed" then break end
+        return nil, lost("the connection ended in the answer's body", rerr)
+      end
+      ferr = take(piece)
+      if ferr then return nil, ferr end
+    end
+  end
+  return status, headers, concat(parts), keep
+end
+
+-- One exchange on one connection. Returns the result; or nil, err; or nil, nil, true when a
+-- reused connection turned out dead before any answer (the caller sends it once more).
+function Transport:_exchange(u, req, t0, fresh)
+  local timeout = req.timeout or 60
+  local deadline = t0 + timeout
+  local sock = ngx.socket.tcp()
+  local connect_s = min(req.connect_timeout or 10, timeout)
+  sock:settimeout(max(1, floor(connect_s * 1000)))
+  local ok, err = sock:connect(u.host, u.port, { pool = fresh and (u.pool .. "#fresh") or u.pool })
+  if not ok then
+    return nil, io_failure("cannot connect to " .. u.authority, err, false, connect_s)
+  end
+  local reused = (sock:getreusedtimes() or 0) > 0
+  if self.trace then
+    self:_trace("* ", (reused and "reusing the connection to " or "connected to ") .. u.authority)
+  end
+  if u.scheme == "https" and not reused then
+    local session, herr = sock:sslhandshake(nil, u.sni, true)
+    if not session then
+      sock:close()
+      if herr == "timeout" then return nil, io_failure("the TLS handshake", herr, false, connect_s) end
+      return nil, failure("tls", ("TLS handshake with %s failed: %s (is the CA in nginx's "
+        .. "lua_ssl_trusted_certificate?)"):format(u.authority, tostring(herr)), false)
+    end
+  end
+  local head = self:_head(u, req)
+  if self.trace then self:_trace("> ", head, req.credential) end
+  local left = deadline - now()
+  if left <= 0 then
+    sock:close()
+    return nil, io_failure("sending the request", "timeout", false, timeout)
+  end
+  sock:settimeout(max(1, floor(left * 1000)))
+  local sent, serr = sock:send(req.body and { head, req.body } or head)
+  if not sent then
+    sock:close()
+    if reused and not req.fresh_connect and serr ~= "timeout" then return nil, nil, true end
+    return nil, io_failure("sending the request", serr, true, timeout)
+  end
+  local status, headers, body, keep = read_answer(sock, req, deadline, timeout)
+  if not status then
+    sock:close()
+    local rerr, nothing_read = headers, body
+    if nothing_read and reused and not req.fresh_connect and rerr.kind == "transport" then
+      return nil, nil, true
+    end
+    return nil, rerr
+  end
+  if self.trace then self:_trace("< ", ("HTTP/1.1 %d"):format(status)) end
+  if keep and not fresh then
+    sock:setkeepalive(self.keepalive_ms, self.pool_size)
+  else
+    sock:close()
+  end
+  return { status = status, headers = headers, body = req.on_chunk and status >= 200
+    and status < 300 and "" or body, elapsed = now() - t0, reused = reused }
+end
+
+--- The transport's request (docs/transport.md). Fails with kind "config", before anything is
+-- sent, in a phase where nginx allows no network.
+function Transport:request(req)
+  local perr = M.check()
+  if perr then return nil, perr end
+  local u = parse_url(req.url)
+  if not u then return nil, failure("config", "cannot parse the URL " .. req.url:sub(1, 80), false) end
+  local t0 = now()
+  local fresh = req.fresh_connect == true
+  local res, err, again = self:_exchange(u, req, t0, fresh)
+  if again then
+    if self.trace then self:_trace("* ", "the kept-alive connection was closed: sending again on a new one") end
+    res, err = self:_exchange(u, req, t0, true)
+  end
+  return res, err
+end
+
+--- Nothing to release: idle connections belong to nginx's pool.
+function Transport:close() end -- luacheck: ignore 212
+
+--- Waits yield to nginx.
+function Transport.sleep(seconds)
+  ngx.sleep(seconds)
+end
+
+--- nil when calls can go out now, else an error of kind "config".
+function Transport.check() -- luacheck: ignore 212
+  return M.check()
+end
+
+--- cleanlist.gather under nginx: each function runs in a light thread (ngx.thread.spawn), at
+-- most opts.concurrency at once; results[i] holds what fns[i] returned (with field n). A
+-- function that raises makes gather raise once every one has ended.
+function M.gather(fns, opts)
+  require("cleanlist.scheduler").check_functions(fns, 3)
+  local concurrency = min(opts and opts.concurrency or #fns, #fns)
+  local results, failure_text, next_index = {}, nil, 1
+  local pack = table.pack or function(...) return { n = select("#", ...), ... } end -- luacheck: ignore 143
+  local function worker()
+    while next_index <= #fns do
+      local i = next_index
+      next_index = i + 1
+      local r = pack(xpcall(fns[i], debug.traceback))
+      if r[1] then
+        results[i] = pack(select(2, (table.unpack or unpack)(r, 1, r.n))) -- luacheck: ignore 143 113
+      else
+        failure_text = failure_text or tostring(r[2])
+        results[i] = { n = 0 }
+      end
+    end
+  end
+  local threads = {}
+  for t = 1, concurrency do threads[t] = ngx.thread.spawn(worker) end
+  for t = 1, #threads do
+    local ok, err = ngx.thread.wait(threads[t])
+    if not ok then failure_text = failure_text or tostring(err) end
+  end
+  if failure_text then error(failure_text, 2) end
+  for i = 1, #fns do results[i] = results[i] or { n = 0 } end
+  return results
+end
+
+function Transport.gather(_, fns, opts)
+  return M.gather(fns, opts)
+end
+
+return M
