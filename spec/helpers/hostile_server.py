@@ -4,6 +4,8 @@ answers that inflate. Prints "PORT <n>" when it listens; serves until killed.
   GET /endless     200, chunked, bytes forever
   GET /bomb        200, Content-Encoding: gzip, 256 KB that inflate to 256 MiB of zeros
   GET /big?n=N     200, N bytes of JSON-ish text, Content-Length set
+  GET /chunked?n=N 200, N bytes in chunks of 1000 with chunk extensions, then a trailer
+  GET /until-close?n=N  200, N bytes with no length: the body ends when the connection does
 """
 import gzip
 import http.server
@@ -53,6 +55,23 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.wfile.write(BOMB)
             except (BrokenPipeError, ConnectionResetError):
                 return
+        elif url.path.endswith("/chunked") or url.path.endswith("/until-close"):
+            n = int(urllib.parse.parse_qs(url.query).get("n", ["10"])[0])
+            body = bytes(ord("a") + i % 26 for i in range(n))
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            chunked = url.path.endswith("/chunked")
+            self.send_header("Transfer-Encoding" if chunked else "Connection",
+                             "chunked" if chunked else "close")
+            self.end_headers()
+            if chunked:
+                for i in range(0, n, 1000):
+                    piece = body[i:i + 1000]
+                    self.wfile.write(b"%x;ext=1\r\n%s\r\n" % (len(piece), piece))
+                self.wfile.write(b"0\r\nX-Trailer: yes\r\n\r\n")
+            else:
+                self.wfile.write(body)
+                self.close_connection = True
         else:
             n = int(urllib.parse.parse_qs(url.query).get("n", ["10"])[0])
             body = b'{"pad":"' + b"x" * max(0, n - 10) + b'"}'

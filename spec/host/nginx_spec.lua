@@ -9,7 +9,7 @@ local run = require "spec.helpers.run"
 local sandbox = require "spec.helpers.sandbox"
 
 local missing = nginx.missing()
-if not jit then
+if not rawget(_G, "jit") then
   describe("the client inside nginx", function()
     pending("runs in the LuaJIT pass (nginx embeds LuaJIT)")
   end)
@@ -82,7 +82,7 @@ describe("the client inside nginx", function()
     return n:eval(CLIENT .. code)
   end
 
-  it("answers the README's locations through the sandbox", function()
+  it("answers the README's locations through the sandbox, without loading libcurl", function()
     local status, body = n:get("/whoami")
     assert.equals(200, status)
     assert.same({ auth_type = "api_key", organization_id = "org_2sbxSandboxLabs" }, cjson.decode(body))
@@ -90,6 +90,9 @@ describe("the client inside nginx", function()
     assert.equals(200, status)
     assert.same({ organization_id = "org_2sbxSandboxLabs", credits = 5000, lists = 3 },
       cjson.decode(body))
+    local loaded = n:eval [[ return { curl = package.loaded["cleanlist.curl"] ~= nil,
+      ngx = package.loaded["cleanlist.transport.ngx"] ~= nil } ]]
+    assert.same({ curl = false, ngx = true }, loaded)
   end)
 
   it("keeps serving a static file and another Lua location while a call is stalled 5 s", function()
@@ -103,6 +106,7 @@ describe("the client inside nginx", function()
       assert.equals("ok\n", body)
       assert.is_true(seconds < 0.05, ("the static file took %.3f s"):format(seconds))
       status, body, seconds = n:get("/ping", { port = n.test_port })
+      assert.equals(200, status)
       assert.equals("pong\n", body)
       assert.is_true(seconds < 0.05, ("the Lua location took %.3f s"):format(seconds))
     end
@@ -228,13 +232,70 @@ describe("the client inside nginx", function()
         on_chunk = function(b) got = got + #b; pieces = pieces + 1 end })
       local lines = select(2, whole.body:gsub("\n", ""))
       return { whole = #whole.body, got = got, pieces = pieces, status = res.status,
-        body = res.body, lines = lines }
+        body = res.body, lines = lines, chunked = whole.headers["transfer-encoding"],
+        length = whole.headers["content-length"] }
     ]])
     assert.equals(200, r.status)
     assert.equals("", r.body)
     assert.equals(3001, r.lines) -- the header and 3000 leads
+    assert.equals(tostring(r.whole), r.length)
     assert.equals(r.whole, r.got)
     assert.is_true(r.pieces >= math.ceil(r.whole / 65536), cjson.encode(r))
+  end)
+
+  describe("bodies of every framing (a hostile server)", function()
+    local pid, out, base
+
+    setup(function()
+      out = os.tmpname()
+      pid = tonumber((run.capture("python3 spec/helpers/hostile_server.py >" .. q(out) .. " 2>&1 & echo $!")))
+      local port = sandbox.poll(200, 0.05, function()
+        local p = (run.read_file(out) or ""):match("PORT (%d+)")
+        return p, p
+      end)
+      assert(port, "the hostile server did not start")
+      base = "http://127.0.0.1:" .. port
+    end)
+    teardown(function()
+      if pid then run.execute("kill " .. pid .. " 2>/dev/null") end
+      os.remove(out)
+    end)
+
+    local function fetch(path, extra)
+      return eval(([[
+        local c = new()
+        local pieces = 0
+        local req = { method = "GET", url = %q, headers = {}, timeout = 10, connect_timeout = 5,
+          max_body = 1024 * 1024 }
+        %s
+        local res, err = c.transport:request(req)
+        if not res then return { kind = err.kind, message = err.message, sent = err.sent } end
+        local again = assert(c.transport:request { method = "GET", url = %q, headers = {},
+          timeout = 10, connect_timeout = 5 })
+        return { status = res.status, size = #res.body, tail = res.body:sub(-3), pieces = pieces,
+          reused_after = again.reused, te = res.headers["transfer-encoding"] }
+      ]]):format(base .. path, extra or "", base .. "/big?n=20"))
+    end
+
+    it("reads a chunked body with extensions and a trailer, and keeps the connection", function()
+      local r = fetch("/chunked?n=25000")
+      -- byte i of the body is ("a" + i % 26): 24997..24999 are l, m, n
+      assert.same({ 200, 25000, "lmn", "chunked", true }, { r.status, r.size, r.tail, r.te, r.reused_after })
+      r = fetch("/chunked?n=25000", "req.on_chunk = function(b) pieces = pieces + 1 end")
+      assert.same({ 0, 25 }, { r.size, r.pieces })
+    end)
+
+    it("reads a body that ends with the connection, and does not keep that connection", function()
+      local r = fetch("/until-close?n=70000")
+      assert.same({ 200, 70000, "fgh" }, { r.status, r.size, r.tail }) -- 69997..69999: f, g, h
+      assert.is_false(r.reused_after)
+    end)
+
+    it("stops an endless body at max_body", function()
+      local r = fetch("/endless")
+      assert.same({ "transport", true }, { r.kind, r.sent })
+      assert.matches("larger than 1048576 bytes", r.message)
+    end)
   end)
 
   it("runs gather in light threads, and raises once all end when one raises", function()
@@ -276,6 +337,15 @@ describe("the client inside nginx", function()
     assert.matches("< HTTP/1.1 404", r.trace)
     assert.is_nil(r.trace:find(sb.key, 1, true))
     assert.is_nil(n:log():find(sb.key, 1, true))
+  end)
+
+  it("uses libcurl only when told to (transport = \"curl\"), which blocks while it waits", function()
+    local r = eval [[
+      local auto, curl = new(), new { transport = "curl" }
+      return { auto = auto.transport.poll == nil, curl = curl.transport.poll ~= nil,
+        org = assert(curl:whoami()).organization_id }
+    ]]
+    assert.same({ true, true, "org_2sbxSandboxLabs" }, { r.auto, r.curl, r.org })
   end)
 
   it("refuses to call where nginx allows no network, before sending anything", function()
