@@ -71,7 +71,7 @@ local function rate_limits(opt)
       if k == "share" then
         if type(v) ~= "boolean" then error(config_error("rate_limit.share is true or false"), 4) end
       elseif k == "shm" then
-        if type(v) ~= "string" then
+        if v ~= false and type(v) ~= "string" then
           error(config_error("rate_limit.shm names a lua_shared_dict of nginx.conf"), 4)
         end
       elseif k == "store" then
@@ -150,8 +150,13 @@ function M.new(opts)
     -- (store = false keeps the variable out).
     if limits.store == nil then limits.store = os.getenv("CLEANLIST_RATE_LIMIT_STORE") end
     if limits.store == "" or limits.store == false then limits.store = nil end
-    if limits.shm and not (ngx_transport.in_nginx() and ngx.shared[limits.shm]) then -- luacheck: ignore 113
-      error(config_error(ngx_transport.in_nginx() and ("rate_limit.shm: nginx.conf declares no "
+    -- inside nginx, a lua_shared_dict named "cleanlist" is where the workers share the buckets
+    -- unless rate_limit.shm names another (or false)
+    local in_nginx = ngx_transport.in_nginx()
+    if limits.shm == nil and in_nginx and ngx.shared.cleanlist then limits.shm = "cleanlist" end -- luacheck: ignore 113
+    if limits.shm == false then limits.shm = nil end
+    if limits.shm and not (in_nginx and ngx.shared[limits.shm]) then -- luacheck: ignore 113
+      error(config_error(in_nginx and ("rate_limit.shm: nginx.conf declares no "
         .. "lua_shared_dict " .. limits.shm .. " (add: lua_shared_dict " .. limits.shm .. " 1m;)")
         or "rate_limit.shm works only inside nginx"), 2)
     end
