@@ -60,11 +60,6 @@ if not ok then
 end
 
 local failed = false
-local function get(path)
-  local _, _, s = n:get(path, { port = port })
-  return s
-end
-
 local function cleanup()
   n:stop()
   sb:stop()
