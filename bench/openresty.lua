@@ -41,13 +41,8 @@ local BENCH_SERVER = [==[
   }
 ]==]
 
-local function free_port()
-  return tonumber((run.capture("python3 -c 'import socket; s = socket.socket(); "
-    .. "s.bind((\"127.0.0.1\", 0)); print(s.getsockname()[1])'")))
-end
-
 local sb = sandbox.start {}
-local port = free_port()
+local port = run.free_port()
 local static = os.tmpname()
 os.remove(static)
 run.execute("mkdir -p " .. run.quote(static .. "/static"))

@@ -4,18 +4,11 @@ local cleanlist = require "cleanlist"
 local run = require "spec.helpers.run"
 local sandbox = require "spec.helpers.sandbox"
 
-local sh = run.execute
-
 describe("TLS", function()
   local sb, dir
 
   setup(function()
-    dir = os.tmpname()
-    os.remove(dir)
-    assert(sh("mkdir -p " .. dir))
-    assert(sh("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1"
-      .. " -addext subjectAltName=IP:127.0.0.1 -keyout " .. dir .. "/key.pem -out "
-      .. dir .. "/cert.pem >/dev/null 2>&1"), "openssl could not make a certificate")
+    dir = run.certificate_dir()
     sb = sandbox.start { args = { "--tls-cert", dir .. "/cert.pem", "--tls-key", dir .. "/key.pem" } }
   end)
 

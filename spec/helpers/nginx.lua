@@ -44,11 +44,7 @@ function M.readme_conf()
   return assert(section:match("```nginx\n(.-)```"), "README: no nginx.conf in the OpenResty section")
 end
 
-local function free_port()
-  local out = run.capture("python3 -c 'import socket; s = socket.socket(); "
-    .. "s.bind((\"127.0.0.1\", 0)); print(s.getsockname()[1])'")
-  return assert(tonumber(out), "no free port")
-end
+local free_port = run.free_port
 
 local TEST_SERVER = [[
   server {

@@ -41,6 +41,25 @@ function M.capture(cmdline)
   return (out:gsub("__rc=%d+%s*$", "")), rc
 end
 
+--- A free TCP port on 127.0.0.1 (asked of the kernel).
+function M.free_port()
+  local out = M.capture("python3 -c 'import socket; s = socket.socket(); "
+    .. "s.bind((\"127.0.0.1\", 0)); print(s.getsockname()[1])'")
+  return assert(tonumber(out), "no free port")
+end
+
+--- A new private directory holding a throw-away self-signed certificate for 127.0.0.1
+-- (cert.pem, key.pem; valid for the address and for the name "127.0.0.1"). Returns its path.
+function M.certificate_dir()
+  local dir = os.tmpname()
+  os.remove(dir)
+  assert(M.execute("mkdir -p " .. M.quote(dir)))
+  assert(M.execute("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1"
+    .. " -addext 'subjectAltName=IP:127.0.0.1,DNS:127.0.0.1' -keyout " .. M.quote(dir .. "/key.pem")
+    .. " -out " .. M.quote(dir .. "/cert.pem") .. " >/dev/null 2>&1"), "openssl could not make a certificate")
+  return dir
+end
+
 --- The cleanlist executable under test: $CLEANLIST_BIN, else the Lua 5.4 build (from the repo
 -- root).
 function M.bin()

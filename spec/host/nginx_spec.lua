@@ -371,12 +371,7 @@ describe("nginx over TLS", function()
   local sb, n, dir
 
   setup(function()
-    dir = os.tmpname()
-    os.remove(dir)
-    assert(run.execute("mkdir -p " .. q(dir)))
-    assert(run.execute("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1"
-      .. " -addext 'subjectAltName=IP:127.0.0.1,DNS:127.0.0.1' -keyout " .. dir .. "/key.pem -out "
-      .. dir .. "/cert.pem >/dev/null 2>&1"), "openssl could not make a certificate")
+    dir = run.certificate_dir()
     sb = sandbox.start { args = { "--tls-cert", dir .. "/cert.pem", "--tls-key", dir .. "/key.pem" } }
   end)
   teardown(function()
