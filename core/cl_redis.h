@@ -11,6 +11,7 @@
 #define CL_REDIS_H
 
 #include "cl_error.h"
+#include "cl_redis_proto.h"
 
 #define CL_REDIS_RETRY_SECONDS 5.0
 
@@ -24,13 +25,6 @@ cl_redis *cl_redis_open(const char *url, double timeout, int *reachable, cl_erro
 
 /// Where the store is, for messages: host:port/db or the socket path, never the password.
 const char *cl_redis_where(const cl_redis *r);
-
-/* A bucket's limits, and when the caller asks from: `delay` seconds from now (the server's
- * now), as cl_bucket_acquire(b, now + delay) would. */
-typedef struct cl_redis_bucket {
-  double limit, window, burst; /* window already widened by its margin */
-  double delay;
-} cl_redis_bucket;
 
 /// As cl_bucket_acquire / peek / penalize on the bucket named `id`; the wait is counted from
 /// now + b->delay. -1 when Redis cannot answer; the reason is in err.

@@ -12,6 +12,7 @@
 #include "cl_error.h"
 #include "cl_ratelimit.h"
 #include "cl_retry.h"
+#include "cl_redis_proto.h"
 #include "cl_shared.h"
 #include "cl_url.h"
 #include "lcl_compat.h"
@@ -325,6 +326,62 @@ static int lcl_bucket_state(lua_State *L) {
   return 2;
 }
 
+/// core.redis_url(url) -> {host=, port=, db=, user=, password=, unix=, where=} | nil, message:
+/// a rate-limit store's URL (cl_redis_proto.h), for the store nginx speaks over cosockets.
+static int lcl_redis_url(lua_State *L) {
+  cl_redis_url u;
+  cl_error err;
+  cl_error_clear(&err);
+  if (cl_redis_url_parse(luaL_checkstring(L, 1), &u, &err)) {
+    lua_pushnil(L);
+    lua_pushstring(L, err.message);
+    return 2;
+  }
+  lua_createtable(L, 0, 7);
+  lua_pushstring(L, u.host);
+  lua_setfield(L, -2, "host");
+  lua_pushinteger(L, u.port);
+  lua_setfield(L, -2, "port");
+  lua_pushinteger(L, u.db);
+  lua_setfield(L, -2, "db");
+  if (u.user[0]) {
+    lua_pushstring(L, u.user);
+    lua_setfield(L, -2, "user");
+  }
+  if (u.password[0]) {
+    lua_pushstring(L, u.password);
+    lua_setfield(L, -2, "password");
+  }
+  lua_pushboolean(L, u.unix_socket);
+  lua_setfield(L, -2, "unix");
+  lua_pushstring(L, u.where);
+  lua_setfield(L, -2, "where");
+  return 1;
+}
+
+/// core.redis_args(op, id, limit, window, burst, margin, delay[, retry_after]) -> array: the
+/// arguments after "EVALSHA <sha>" of one step of a bucket in Redis (cl_redis_proto.h).
+static int lcl_redis_args(lua_State *L) {
+  static const char *const ops[] = {"acquire", "peek", "penalize", NULL};
+  const char *op = ops[luaL_checkoption(L, 1, NULL, ops)];
+  const char *id = luaL_checkstring(L, 2);
+  double limit = luaL_checknumber(L, 3), window = luaL_checknumber(L, 4);
+  double burst = luaL_checknumber(L, 5), margin = luaL_checknumber(L, 6);
+  luaL_argcheck(L, limit >= 1, 3, "limit must be at least 1");
+  luaL_argcheck(L, window > 0, 4, "window must be positive");
+  luaL_argcheck(L, margin >= 0 && margin < 1, 6, "margin is a share of the window, 0 to 1");
+  cl_redis_bucket b;
+  cl_redis_bucket_set(&b, limit, window, burst, margin, luaL_checknumber(L, 7));
+  cl_redis_args a;
+  cl_redis_args_set(&a, op, id, &b, luaL_optnumber(L, 8, 0));
+  lua_createtable(L, CL_REDIS_ARGC, 0);
+  for (int i = 0; i < CL_REDIS_ARGC; i++) {
+    lua_pushstring(L, a.argv[i]);
+    lua_rawseti(L, -2, i + 1);
+  }
+  return 1;
+}
+
 static int lcl_shared_gc(lua_State *L) {
   cl_shared_close(luaL_checkudata(L, 1, SHARED_MT));
   return 0;
@@ -454,6 +511,8 @@ int luaopen_cleanlist_core(lua_State *L) {
                                    {"bucket", lcl_bucket_new},
                                    {"shared_bucket", lcl_shared_new},
                                    {"bucket_state", lcl_bucket_state},
+                                   {"redis_url", lcl_redis_url},
+                                   {"redis_args", lcl_redis_args},
                                    {"monotonic", lcl_monotonic},
                                    {"sleep", lcl_sleep},
                                    {"isatty", lcl_isatty},
@@ -471,6 +530,8 @@ int luaopen_cleanlist_core(lua_State *L) {
   lua_setfield(L, -2, "API_KEY_ENV");
   lua_pushliteral(L, CL_BASE_URL_ENV);
   lua_setfield(L, -2, "BASE_URL_ENV");
+  lua_pushstring(L, cl_redis_script);
+  lua_setfield(L, -2, "REDIS_SCRIPT");
   push_exit_status(L);
   lua_setfield(L, -2, "exit_status");
   return 1;

@@ -46,15 +46,12 @@ static cl_redis *check_store(lua_State *L) {
  * as cl_bucket_init does. */
 static const char *check_bucket(lua_State *L, cl_redis_bucket *a) {
   const char *id = luaL_checkstring(L, 2);
-  a->limit = luaL_checknumber(L, 3);
-  double window = luaL_checknumber(L, 4);
-  a->burst = luaL_optnumber(L, 5, 1);
-  double margin = luaL_optnumber(L, 6, 0.02);
-  a->delay = luaL_optnumber(L, 7, 0);
-  luaL_argcheck(L, a->limit >= 1, 3, "limit must be at least 1");
+  double limit = luaL_checknumber(L, 3), window = luaL_checknumber(L, 4);
+  double burst = luaL_optnumber(L, 5, 1), margin = luaL_optnumber(L, 6, 0.02);
+  luaL_argcheck(L, limit >= 1, 3, "limit must be at least 1");
   luaL_argcheck(L, window > 0, 4, "window must be positive");
   luaL_argcheck(L, margin >= 0 && margin < 1, 6, "margin is a share of the window, 0 to 1");
-  a->window = window * (1 + margin);
+  cl_redis_bucket_set(a, limit, window, burst, margin, luaL_optnumber(L, 7, 0));
   return id;
 }
 

@@ -151,17 +151,21 @@ function M.new(opts)
     if limits.store == nil then limits.store = os.getenv("CLEANLIST_RATE_LIMIT_STORE") end
     if limits.store == "" or limits.store == false then limits.store = nil end
     -- inside nginx, a lua_shared_dict named "cleanlist" is where the workers share the buckets
-    -- unless rate_limit.shm names another (or false)
+    -- unless rate_limit.shm names another (or false), or a store shares them more widely
     local in_nginx = ngx_transport.in_nginx()
-    if limits.shm == nil and in_nginx and ngx.shared.cleanlist then limits.shm = "cleanlist" end -- luacheck: ignore 113
+    if limits.shm == nil and not limits.store and in_nginx and ngx.shared.cleanlist then -- luacheck: ignore 113
+      limits.shm = "cleanlist"
+    end
     if limits.shm == false then limits.shm = nil end
     if limits.shm and not (in_nginx and ngx.shared[limits.shm]) then -- luacheck: ignore 113
       error(config_error(in_nginx and ("rate_limit.shm: nginx.conf declares no "
         .. "lua_shared_dict " .. limits.shm .. " (add: lua_shared_dict " .. limits.shm .. " 1m;)")
         or "rate_limit.shm works only inside nginx"), 2)
     end
+    -- a client on cosockets reaches Redis over cosockets too: no step blocks the worker
+    limits.cosockets = in_nginx and (opts.transport == nil or opts.transport == "ngx")
     if limits.store then
-      local store, serr = ratelimit.store(limits.store, limits.store_timeout)
+      local store, serr = ratelimit.store(limits.store, limits.store_timeout, limits.cosockets)
       if not store then error(config_error(serr), 2) end
     end
     limits.origin = self.origin
@@ -259,19 +263,33 @@ function Client:_sleep(seconds, reason, what)
 end
 
 -- The per-organisation bucket needs the organisation's id: given as an option, learned by
--- another client of the process, or asked of /whoami once (free; it counts against the key).
+-- another client of the process, or asked of /whoami once per key and process (free; it
+-- counts against the key). Calls that need it while another call of the process asks (inside
+-- cleanlist.gather, or nginx's light threads) wait for that answer instead of asking again,
+-- so that none goes out without the organisation's slot.
 function Client:_learn_organization()
-  self._asked_org, self._learning_org = true, coroutine.running() or "main"
-  local me = self:request("GET", "/whoami")
-  self._learning_org = nil
-  local org = me and type(me.organization_id) == "string" and me.organization_id
+  local me = coroutine.running() or "main"
+  self._asked_org = true
+  local learner = ratelimit.learner(self.credential)
+  if learner == nil then
+    ratelimit.set_learner(self.credential, me)
+    local ok, res = pcall(self.request, self, "GET", "/whoami")
+    ratelimit.set_learner(self.credential, nil)
+    if not ok then error(res, 0) end
+    local org = res and type(res.organization_id) == "string" and res.organization_id
+    if org then
+      ratelimit.remember_organization(self.credential, org)
+      -- the lookup itself counts against the organisation: its slot is taken now, so that the
+      -- keys of an organisation running at its limit do not meet a 429 for their lookups
+      ratelimit.org_bucket(org, self.limits):acquire(self.clock())
+    end
+  elseif learner ~= me then
+    while ratelimit.learner(self.credential) do self:_sleep(0.005) end
+  end
+  local org = ratelimit.organization_of(self.credential)
   if org then
     self.organization_id = org
-    ratelimit.remember_organization(self.credential, org)
     self.org_bucket = ratelimit.org_bucket(org, self.limits)
-    -- the lookup itself counts against the organisation: its slot is taken now, so that the
-    -- keys of an organisation running at its limit do not meet a 429 for their lookups
-    self.org_bucket:acquire(self.clock())
   end
 end
 
@@ -279,15 +297,11 @@ function Client:_wait_for_slot(ctx)
   if not self.bucket then return end
   if self.limits.per_org and not self.org_bucket and not self._asked_org then
     self:_learn_organization()
+  elseif self.limits.per_org and not self.org_bucket and ratelimit.learner(self.credential)
+    and ratelimit.learner(self.credential) ~= (coroutine.running() or "main") then
+    self:_learn_organization() -- another call of this client asks: wait for its answer
   end
-  -- Calls that overlap the lookup (inside cleanlist.gather) wait for its answer, so that none
-  -- goes out without the organisation's slot.
-  while self._learning_org and self._learning_org ~= (coroutine.running() or "main") do
-    self:_sleep(0.005)
-  end
-  local now = self.clock()
-  local wait = self.bucket:acquire(now)
-  if self.org_bucket then wait = wait + self.org_bucket:acquire(now + wait) end
+  local wait = ratelimit.reserve(self.bucket, self.org_bucket, self.clock())
   self:_sleep(wait, "rate_limit", ctx.method .. " " .. ctx.path)
 end
 

@@ -69,9 +69,9 @@ function Shared:penalize(now, retry_after)
   self:_result(self.backend.penalize(now, retry_after))
 end
 
-local function shared_bucket(place, backend, limit, limits, err)
+local function shared_bucket(place, backend, limit, limits, err, yields)
   local own = core.bucket(limit, limits.window, limits.burst, limits.margin)
-  local b = setmetatable({ place = place, backend = backend, own = own }, Shared)
+  local b = setmetatable({ place = place, backend = backend, own = own, yields = yields }, Shared)
   if err then notice(place, true, err) end
   return b
 end
@@ -103,10 +103,19 @@ end
 local stores = {}
 
 --- Opens (once per process) the Redis store at url; nil, message for a malformed URL or a
--- build without Redis. A store that is down now is returned and said so.
-function M.store(url, timeout)
-  local entry = stores[url]
+-- build without Redis. A store that is down now is returned and said so. With `cosockets`
+-- (a client on nginx's cosockets) the store speaks to Redis over cosockets too
+-- (cleanlist.ngx_redis), and connects at its first use.
+function M.store(url, timeout, cosockets)
+  local cache = (cosockets and "ngx|" or "") .. url
+  local entry = stores[cache]
   if entry then return entry.store, nil, entry.down end
+  if cosockets then
+    local store, err = require("cleanlist.ngx_redis").store(url, timeout)
+    if not store then return nil, err end
+    stores[cache] = { store = store }
+    return store
+  end
   local ok, redis = pcall(require, "cleanlist.redis")
   if not ok then
     return nil, "rate_limit.store needs Redis support, which this build of cleanlist lacks "
@@ -115,12 +124,12 @@ function M.store(url, timeout)
   local store, reachable, err = redis.store(url, timeout)
   if not store then return nil, reachable end
   entry = { store = store, down = not reachable and err or nil }
-  stores[url] = entry
+  stores[cache] = entry
   return store, nil, entry.down
 end
 
 local function redis_bucket(id, limit, limits)
-  local store, err, down = M.store(limits.store, limits.store_timeout)
+  local store, err, down = M.store(limits.store, limits.store_timeout, limits.cosockets)
   if not store then error(err, 0) end
   local name = id .. "@" .. (limits.origin or "")
   local w, b, m = limits.window, limits.burst, limits.margin
@@ -132,7 +141,7 @@ local function redis_bucket(id, limit, limits)
       return store:penalize(name, limit, w, b, m, ahead(now), retry_after)
     end,
   }
-  return shared_bucket("Redis at " .. store:where(), backend, limit, limits, down)
+  return shared_bucket("Redis at " .. store:where(), backend, limit, limits, down, limits.cosockets)
 end
 
 -- nginx's shared memory (lua_shared_dict): every worker of one nginx shares the bucket. Each
@@ -169,12 +178,14 @@ local function shm_bucket(id, limit, limits)
     peek = function(now) return run("peek", now) end,
     penalize = function(now, retry_after) return run("penalize", now, retry_after) end,
   }
-  return shared_bucket("nginx's lua_shared_dict " .. limits.shm, backend, limit, limits)
+  return shared_bucket("nginx's lua_shared_dict " .. limits.shm, backend, limit, limits, nil, true)
 end
 
 local function shared(id, limit, limits)
-  id = id .. "/" .. limit .. "/" .. limits.window .. "/" .. limits.burst .. "/" .. limits.margin
-  local how = limits.shm and "shm" or limits.store and "redis"
+  -- numbers written one way on every engine (Lua 5.4 writes 1.0 where LuaJIT writes 1), so
+  -- that processes of both share one bucket
+  id = ("%s/%.9g/%.9g/%.9g/%.9g"):format(id, limit, limits.window, limits.burst, limits.margin)
+  local how = limits.store and "redis" or limits.shm and "shm"
     or limits.share == true and "file" or "process"
   local key = how .. ":" .. (limits.shm or limits.store or "") .. "|" .. id .. "@" .. tostring(limits.origin)
   local b = buckets[key]
@@ -193,6 +204,32 @@ local function shared(id, limit, limits)
   return b
 end
 
+-- Under nginx a step of a shared bucket may yield (Redis over cosockets, waiting for the shared
+-- dict's lock) and let another light thread of the worker reserve in between. Reservations
+-- taken out of order would make the worker's own bound push one back past the slot the shared
+-- bucket gave it, and a start later than its slot lets a start a window after that slot
+-- arrive within one window of it: a 429. So the worker takes its reservations one at a time.
+local reserving -- an ngx.semaphore of one, made at the first reservation that needs it
+
+--- The seconds to wait before a request may start at `now`, reserved in the key's bucket and
+-- then the organisation's (when there is one).
+function M.reserve(bucket, org_bucket, now)
+  local lock = (bucket.yields or (org_bucket and org_bucket.yields)) and reserving
+  if lock == nil and (bucket.yields or (org_bucket and org_bucket.yields)) then
+    reserving = require("ngx.semaphore").new(1)
+    lock = reserving
+  end
+  if lock then lock:wait(10) end
+  local ok, wait = pcall(function()
+    local w = bucket:acquire(now)
+    if org_bucket then w = w + org_bucket:acquire(now + w) end
+    return w
+  end)
+  if lock then lock:post(1) end
+  if not ok then error(wait, 0) end
+  return wait
+end
+
 --- Returns the bucket for a credential under the given limits (a table like DEFAULTS).
 function M.bucket(credential, limits)
   return shared("key:" .. credential:fingerprint(), limits.per_key, limits)
@@ -201,6 +238,17 @@ end
 --- Returns the bucket of an organisation (limits.per_org requests per window).
 function M.org_bucket(organization_id, limits)
   return shared("org:" .. organization_id, limits.per_org, limits)
+end
+
+local learners = {} -- key fingerprint -> the coroutine (or "main") asking /whoami for it now
+
+--- Who is asking the organisation of the key now (nil: nobody).
+function M.learner(credential)
+  return learners[credential:fingerprint()]
+end
+
+function M.set_learner(credential, who)
+  learners[credential:fingerprint()] = who
 end
 
 --- The organisation a key belongs to, when a client of the process has learned it.

@@ -398,16 +398,20 @@ describe("nginx over TLS", function()
 end)
 
 describe("nginx's workers sharing one rate limiter", function()
+  local redis = require "spec.helpers.redis"
   local sb = sandbox.suite { args = { "--time-scale", "60", "--seed", "7" }, rate_limit = true,
     reset = true, clear = true }
 
   -- 16 requests at once to the test server (reuseport spreads them over both workers), each
   -- making `calls` calls on one key; returns the decoded answers.
-  local function burst(n, calls, limit)
+  -- 16 requests at once to the test server (reuseport spreads them over both workers), each
+  -- making `calls` calls on one key with the given rate_limit option; returns a function
+  -- that waits for them and gives the decoded answers.
+  local function start_burst(n, calls, limit, scale)
     local chunk = n.dir .. "/burst.lua"
     run.write_file(chunk, CLIENT .. ([[
       local core = require "cleanlist.core"
-      local c = new { time_scale = 60, max_retries = 0, rate_limit = %s }
+      local c = new { time_scale = %d, max_retries = 0, rate_limit = %s }
       local ok, limited, first, last = 0, 0, nil, nil
       for _ = 1, %d do
         first = first or core.monotonic()
@@ -416,22 +420,28 @@ describe("nginx's workers sharing one rate limiter", function()
         if res then ok = ok + 1 elseif err.kind == "rate_limited" then limited = limited + 1 end
       end
       return { ok = ok, limited = limited, first = first, last = last, pid = ngx.worker.pid() }
-    ]]):format(limit, calls))
+    ]]):format(scale or 60, limit, calls))
     local outs = {}
     for i = 1, 16 do
       outs[i] = ("%s/burst-%d.out"):format(n.dir, i)
       run.execute(("curl -s --max-time 60 --data-binary @%s http://127.0.0.1:%d/eval >%s 2>&1 &")
         :format(q(chunk), n.test_port, q(outs[i])))
     end
-    local answers = {}
-    for i, out in ipairs(outs) do
-      assert(sandbox.poll(1200, 0.05, function()
-        local text = run.read_file(out) or ""
-        return text:find("pid", 1, true), text
-      end), "no answer in " .. out)
-      answers[i] = cjson.decode(run.read_file(out))
+    return function()
+      local answers = {}
+      for i, out in ipairs(outs) do
+        assert(sandbox.poll(1200, 0.05, function()
+          local text = run.read_file(out) or ""
+          return text:find("pid", 1, true), text
+        end), "no answer in " .. out)
+        answers[i] = cjson.decode(run.read_file(out))
+      end
+      return answers
     end
-    return answers
+  end
+
+  local function burst(n, calls, limit)
+    return start_burst(n, calls, limit)()
   end
 
   local function start()
@@ -473,6 +483,59 @@ describe("nginx's workers sharing one rate limiter", function()
     local limited = 0
     for _, a in ipairs(answers) do limited = limited + a.limited end
     assert.is_true(limited > 0)
+  end)
+
+  it("shares the key's budget with another machine's process through Redis, over cosockets", function()
+    local why = redis.missing()
+    if why then
+      pending("skipped: " .. why)
+      return
+    end
+    local server = redis.start()
+    local n = start()
+    local collect = start_burst(n, 4, ("{ store = %q }"):format(server.url))
+    -- a cleanlist process beside it, on libcurl and hiredis, with the same key and store
+    local script = run.script(([[
+      local core = require "cleanlist.core"
+      local c = require("cleanlist").new { max_retries = 0 }
+      local ok, limited, first, last = 0, 0, nil, nil
+      for _ = 1, 40 do
+        first = first or core.monotonic()
+        local res, err = c:credits_balance()
+        last = core.monotonic()
+        if res then ok = ok + 1 elseif err.kind == "rate_limited" then limited = limited + 1 end
+      end
+      print(require("cjson").encode { ok = ok, limited = limited, first = first, last = last })
+    ]]))
+    local out = n.dir .. "/process.out"
+    run.execute(("env CLEANLIST_BASE_URL=%s CLEANLIST_API_KEY=%s CLEANLIST_TIME_SCALE=60 "
+      .. "CLEANLIST_RATE_LIMIT_STORE=%s %s %s >%s 2>&1 &"):format(q(sb.base_url), q(sb.key),
+      q(server.url), q(run.bin()), q(script), q(out)))
+    local ok_, answers = pcall(collect)
+    local done, text = sandbox.poll(1200, 0.05, function()
+      local t = run.read_file(out) or ""
+      return t:find("limited", 1, true), t
+    end)
+    local keys = server:cli("KEYS", "cleanlist:ratelimit:*")
+    n:stop()
+    server:remove()
+    os.remove(script)
+    assert(ok_, answers)
+    assert(done, "the process did not end: " .. tostring(text))
+    local process = cjson.decode(text:match("{.*}"))
+    answers[#answers + 1] = process
+    local ok, limited, first, last = 0, 0, math.huge, 0
+    for _, a in ipairs(answers) do
+      ok, limited = ok + a.ok, limited + a.limited
+      first, last = math.min(first, a.first), math.max(last, a.last)
+    end
+    assert.equals(0, limited)
+    assert.equals(16 * 4 + 40, ok)
+    for _, st in ipairs(require("spec.helpers.wire").statuses(sb)) do assert.not_equals(429, st) end
+    assert.matches("{key:%x+/30/", keys)
+    -- 0.93: three programs and Redis share two cores (bench/ratelimit: 97.8 %)
+    local rate = (#sb:requests() - 5) / (last - first) / 30
+    assert.is_true(rate >= 0.93 and rate <= 1.0, ("%.3f of the rate"):format(rate))
   end)
 end)
 

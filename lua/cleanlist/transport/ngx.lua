@@ -17,6 +17,8 @@
 --   asked for a fresh connection.
 local ngx = ngx -- luacheck: ignore 113 (nginx's global)
 
+local monotonic = require("cleanlist.core").monotonic
+
 local type, tonumber, tostring, concat = type, tonumber, tostring, table.concat
 local floor, max, min = math.floor, math.max, math.min
 
@@ -331,9 +333,16 @@ end
 --- Nothing to release: idle connections belong to nginx's pool.
 function Transport:close() end -- luacheck: ignore 212
 
---- Waits yield to nginx.
+--- Waits yield to nginx. nginx times them from its cached clock, which lags while the worker
+-- is busy, so a wait can end early: the rest is waited again (a rate-limit slot must not be
+-- taken before its time).
 function Transport.sleep(seconds)
-  ngx.sleep(seconds)
+  local deadline = monotonic() + seconds
+  local left = seconds
+  repeat
+    ngx.sleep(left)
+    left = deadline - monotonic()
+  until left <= 0
 end
 
 --- nil when calls can go out now, else an error of kind "config".
