@@ -142,8 +142,8 @@ cl_redis *cl_redis_open(const char *url, double timeout, int *reachable, cl_erro
 
 const char *cl_redis_where(const cl_redis *r) { return r->u.where; }
 
-static double run(cl_redis *r, const char *op, const char *id, const cl_redis_bucket *b,
-                  double retry_after, cl_error *err) {
+static double run(cl_redis *r, const char *op, int n, const char *const *ids,
+                  const cl_redis_bucket *bs, double retry_after, cl_error *err) {
   if (!r->c) {
     if (monotonic() < r->next_try) {
       return cl_error_set(err, CL_ETRANSPORT, 0, "unreachable");
@@ -151,11 +151,13 @@ static double run(cl_redis *r, const char *op, const char *id, const cl_redis_bu
     if (connect_store(r, err)) return -1;
   }
   cl_redis_args a;
-  cl_redis_args_set(&a, op, id, b, retry_after);
-  const char *argv[2 + CL_REDIS_ARGC] = {"EVALSHA", r->sha};
-  memcpy(argv + 2, a.argv, sizeof a.argv);
+  if (cl_redis_args_set(&a, op, n, ids, bs, retry_after)) {
+    return cl_error_set(err, CL_ECONFIG, 0, "one or two buckets at once");
+  }
+  const char *argv[2 + CL_REDIS_MAX_ARGC] = {"EVALSHA", r->sha};
+  memcpy(argv + 2, a.argv, sizeof(const char *) * (size_t)a.argc);
   for (int attempt = 0; attempt < 2; attempt++) {
-    redisReply *reply = command(r, 2 + CL_REDIS_ARGC, argv, err);
+    redisReply *reply = command(r, 2 + a.argc, argv, err);
     if (!reply) return -1;
     double out = -1;
     if (reply->type == REDIS_REPLY_STRING) {
@@ -179,26 +181,28 @@ static double run(cl_redis *r, const char *op, const char *id, const cl_redis_bu
   return -1;
 }
 
-static double guarded(cl_redis *r, const char *op, const char *id, const cl_redis_bucket *b,
-                      double retry_after, cl_error *err) {
+static double guarded(cl_redis *r, const char *op, int n, const char *const *ids,
+                      const cl_redis_bucket *bs, double retry_after, cl_error *err) {
   pipe_guard g;
   guard_on(&g);
-  double out = run(r, op, id, b, retry_after, err);
+  double out = run(r, op, n, ids, bs, retry_after, err);
   guard_off(&g);
   return out;
 }
 
-double cl_redis_acquire(cl_redis *r, const char *id, const cl_redis_bucket *b, cl_error *err) {
-  return guarded(r, "acquire", id, b, 0, err);
+double cl_redis_acquire(cl_redis *r, int n, const char *const *ids, const cl_redis_bucket *bs,
+                        cl_error *err) {
+  return guarded(r, "acquire", n, ids, bs, 0, err);
 }
 
-double cl_redis_peek(cl_redis *r, const char *id, const cl_redis_bucket *b, cl_error *err) {
-  return guarded(r, "peek", id, b, 0, err);
+double cl_redis_peek(cl_redis *r, int n, const char *const *ids, const cl_redis_bucket *bs,
+                     cl_error *err) {
+  return guarded(r, "peek", n, ids, bs, 0, err);
 }
 
-int cl_redis_penalize(cl_redis *r, const char *id, const cl_redis_bucket *b, double retry_after,
-                      cl_error *err) {
-  return guarded(r, "penalize", id, b, retry_after, err) < 0 ? -1 : 0;
+int cl_redis_penalize(cl_redis *r, int n, const char *const *ids, const cl_redis_bucket *bs,
+                      double retry_after, cl_error *err) {
+  return guarded(r, "penalize", n, ids, bs, retry_after, err) < 0 ? -1 : 0;
 }
 
 void cl_redis_close(cl_redis *r) {

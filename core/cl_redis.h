@@ -26,12 +26,15 @@ cl_redis *cl_redis_open(const char *url, double timeout, int *reachable, cl_erro
 /// Where the store is, for messages: host:port/db or the socket path, never the password.
 const char *cl_redis_where(const cl_redis *r);
 
-/// As cl_bucket_acquire / peek / penalize on the bucket named `id`; the wait is counted from
-/// now + b->delay. -1 when Redis cannot answer; the reason is in err.
-double cl_redis_acquire(cl_redis *r, const char *id, const cl_redis_bucket *b, cl_error *err);
-double cl_redis_peek(cl_redis *r, const char *id, const cl_redis_bucket *b, cl_error *err);
-int cl_redis_penalize(cl_redis *r, const char *id, const cl_redis_bucket *b, double retry_after,
-                      cl_error *err);
+/// As cl_bucket_acquire / peek / penalize on the n buckets named ids (one, or the two a
+/// request must pass together, reserved at one start in one atomic step); the wait is counted
+/// from now + bs[0].delay. -1 when Redis cannot answer; the reason is in err.
+double cl_redis_acquire(cl_redis *r, int n, const char *const *ids, const cl_redis_bucket *bs,
+                        cl_error *err);
+double cl_redis_peek(cl_redis *r, int n, const char *const *ids, const cl_redis_bucket *bs,
+                     cl_error *err);
+int cl_redis_penalize(cl_redis *r, int n, const char *const *ids, const cl_redis_bucket *bs,
+                      double retry_after, cl_error *err);
 
 void cl_redis_close(cl_redis *r);
 

@@ -6,44 +6,59 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The bucket of cl_ratelimit.c, on the server. KEYS[1] is a hash {tat, blocked}, KEYS[2] the
- * list of the last `limit` start times, oldest first. ARGV: op, limit, window (with margin),
- * burst, retry_after, delay. Times are the server's TIME in seconds; `now` is that time plus
- * the caller's delay (a reservation for later, as acquire(now + wait) of a second bucket);
- * both keys expire once nothing in them can matter any more. Returns the wait from `now` in
- * seconds as text (a Lua number would come back as an integer). */
+/* The buckets of cl_ratelimit.c, on the server: one, or several that a request must pass
+ * together (the key's and the organisation's), reserved at one start, the latest any of them
+ * allows, in one atomic step: so no other caller reserves between them, and every bucket
+ * records the start the request will have. Times are the server's TIME in seconds; `now` is
+ * that time plus the caller's delay (a reservation for later); the keys expire once nothing in
+ * them can matter any more. Returns the wait from `now` in seconds as text (a Lua number would
+ * come back as an integer). */
 const char cl_redis_script[] =
-    "local op, limit, window, burst = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]),"
-    " tonumber(ARGV[4])\n"
-    "local interval = window / limit\n"
+    "-- KEYS: per bucket, its hash {tat, blocked} and its list of starts. ARGV: op, retry_after, delay,\n"
+    "-- then per bucket: limit, window, burst.\n"
+    "local op, retry_after, delay = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])\n"
     "local t = redis.call('TIME')\n"
-    "local now = tonumber(t[1]) + tonumber(t[2]) / 1e6 + math.max(0, tonumber(ARGV[6]))\n"
-    "local tat = tonumber(redis.call('HGET', KEYS[1], 'tat')) or 0\n"
-    "local blocked = tonumber(redis.call('HGET', KEYS[1], 'blocked')) or 0\n"
-    "local function keep(until_)\n"
-    "  local ms = math.ceil((until_ - now + window) * 1000) + 1000\n"
-    "  redis.call('PEXPIRE', KEYS[1], ms)\n"
-    "  if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('PEXPIRE', KEYS[2], ms) end\n"
+    "local now = tonumber(t[1]) + tonumber(t[2]) / 1e6 + math.max(0, delay)\n"
+    "local buckets = {}\n"
+    "for i = 1, #KEYS / 2 do\n"
+    "  local b = { state = KEYS[2 * i - 1], starts = KEYS[2 * i], limit = tonumber(ARGV[3 * i + 1]),\n"
+    "    window = tonumber(ARGV[3 * i + 2]), burst = tonumber(ARGV[3 * i + 3]) }\n"
+    "  b.interval = b.window / b.limit\n"
+    "  b.tat = tonumber(redis.call('HGET', b.state, 'tat')) or 0\n"
+    "  b.blocked = tonumber(redis.call('HGET', b.state, 'blocked')) or 0\n"
+    "  buckets[i] = b\n"
+    "end\n"
+    "local function keep(b, until_)\n"
+    "  local ms = math.ceil((until_ - now + b.window) * 1000) + 1000\n"
+    "  redis.call('PEXPIRE', b.state, ms)\n"
+    "  if redis.call('EXISTS', b.starts) == 1 then redis.call('PEXPIRE', b.starts, ms) end\n"
     "end\n"
     "if op == 'penalize' then\n"
-    "  blocked = math.max(blocked, now + math.max(0, tonumber(ARGV[5])))\n"
-    "  redis.call('HSET', KEYS[1], 'blocked', string.format('%.6f', blocked))\n"
-    "  keep(math.max(blocked, tat))\n"
+    "  for _, b in ipairs(buckets) do\n"
+    "    b.blocked = math.max(b.blocked, now + math.max(0, retry_after))\n"
+    "    redis.call('HSET', b.state, 'blocked', string.format('%.6f', b.blocked))\n"
+    "    keep(b, math.max(b.blocked, b.tat))\n"
+    "  end\n"
     "  return '0'\n"
     "end\n"
-    "local start = math.max(now, blocked)\n"
-    "local n = redis.call('LLEN', KEYS[2])\n"
-    "if n > 0 then start = math.max(start, tonumber(redis.call('LINDEX', KEYS[2], -1))) end\n"
-    "if n >= limit then\n"
-    "  start = math.max(start, tonumber(redis.call('LINDEX', KEYS[2], n - limit)) + window)\n"
+    "local start = now\n"
+    "for _, b in ipairs(buckets) do\n"
+    "  local s = math.max(now, b.blocked)\n"
+    "  b.n = redis.call('LLEN', b.starts)\n"
+    "  if b.n > 0 then s = math.max(s, tonumber(redis.call('LINDEX', b.starts, -1))) end\n"
+    "  if b.n >= b.limit then\n"
+    "    s = math.max(s, tonumber(redis.call('LINDEX', b.starts, b.n - b.limit)) + b.window)\n"
+    "  end\n"
+    "  start = math.max(start, s, b.tat - (b.burst - 1) * b.interval)\n"
     "end\n"
-    "start = math.max(start, tat - (burst - 1) * interval)\n"
     "if op == 'acquire' then\n"
-    "  tat = math.max(tat, start) + interval\n"
-    "  redis.call('HSET', KEYS[1], 'tat', string.format('%.6f', tat))\n"
-    "  redis.call('RPUSH', KEYS[2], string.format('%.6f', start))\n"
-    "  if n + 1 > limit then redis.call('LTRIM', KEYS[2], -limit, -1) end\n"
-    "  keep(math.max(tat, blocked))\n"
+    "  for _, b in ipairs(buckets) do\n"
+    "    b.tat = math.max(b.tat, start) + b.interval\n"
+    "    redis.call('HSET', b.state, 'tat', string.format('%.6f', b.tat))\n"
+    "    redis.call('RPUSH', b.starts, string.format('%.6f', start))\n"
+    "    if b.n + 1 > b.limit then redis.call('LTRIM', b.starts, -b.limit, -1) end\n"
+    "    keep(b, math.max(b.tat, b.blocked))\n"
+    "  end\n"
     "end\n"
     "local wait = start - now\n"
     "if wait < 1e-6 then wait = 0 end\n"
@@ -146,17 +161,33 @@ void cl_redis_bucket_set(cl_redis_bucket *b, double limit, double window, double
   b->delay = delay;
 }
 
-void cl_redis_args_set(cl_redis_args *a, const char *op, const char *id, const cl_redis_bucket *b,
-                       double retry_after) {
-  double limit = b->limit < 1 ? 1 : b->limit, burst = b->burst;
-  snprintf(a->state, sizeof a->state, "cleanlist:ratelimit:{%.250s}", id);
-  snprintf(a->starts, sizeof a->starts, "%s:starts", a->state);
-  snprintf(a->limit, sizeof a->limit, "%.0f", limit);
-  snprintf(a->window, sizeof a->window, "%.9g", b->window);
-  snprintf(a->burst, sizeof a->burst, "%.9g", burst < 1 ? 1 : burst > limit ? limit : burst);
+int cl_redis_args_set(cl_redis_args *a, const char *op, int n, const char *const *ids,
+                      const cl_redis_bucket *bs, double retry_after) {
+  if (n < 1 || n > CL_REDIS_MAX_BUCKETS) return -1;
+  int k = 0;
+  snprintf(a->nkeys, sizeof a->nkeys, "%d", 2 * n);
+  a->argv[k++] = a->nkeys;
+  for (int i = 0; i < n; i++) {
+    snprintf(a->state[i], sizeof a->state[i], "cleanlist:ratelimit:{%.250s}", ids[i]);
+    snprintf(a->starts[i], sizeof a->starts[i], "%s:starts", a->state[i]);
+    a->argv[k++] = a->state[i];
+    a->argv[k++] = a->starts[i];
+  }
+  a->argv[k++] = op;
   snprintf(a->retry, sizeof a->retry, "%.6f", retry_after);
-  snprintf(a->delay, sizeof a->delay, "%.6f", b->delay);
-  const char *argv[CL_REDIS_ARGC] = {"2",      a->state, a->starts, op,      a->limit,
-                                     a->window, a->burst, a->retry,  a->delay};
-  memcpy(a->argv, argv, sizeof argv);
+  snprintf(a->delay, sizeof a->delay, "%.6f", bs[0].delay);
+  a->argv[k++] = a->retry;
+  a->argv[k++] = a->delay;
+  for (int i = 0; i < n; i++) {
+    double limit = bs[i].limit < 1 ? 1 : bs[i].limit, burst = bs[i].burst;
+    snprintf(a->limit[i], sizeof a->limit[i], "%.0f", limit);
+    snprintf(a->window[i], sizeof a->window[i], "%.9g", bs[i].window);
+    snprintf(a->burst[i], sizeof a->burst[i], "%.9g",
+             burst < 1 ? 1 : burst > limit ? limit : burst);
+    a->argv[k++] = a->limit[i];
+    a->argv[k++] = a->window[i];
+    a->argv[k++] = a->burst[i];
+  }
+  a->argc = k;
+  return 0;
 }

@@ -35,16 +35,22 @@ typedef struct cl_redis_bucket {
 void cl_redis_bucket_set(cl_redis_bucket *b, double limit, double window, double burst,
                          double margin, double delay);
 
-/* The arguments after "EVALSHA <sha>": the key count, the two keys, op and its numbers. */
-enum { CL_REDIS_ARGC = 9 };
+/* The arguments after "EVALSHA <sha>": the key count, two keys per bucket, op, retry_after,
+ * delay, then each bucket's limit, window and burst. */
+enum { CL_REDIS_MAX_BUCKETS = 2, CL_REDIS_MAX_ARGC = 4 + 5 * CL_REDIS_MAX_BUCKETS };
 typedef struct cl_redis_args {
-  const char *argv[CL_REDIS_ARGC];
-  char state[300], starts[310], limit[32], window[32], burst[32], retry[32], delay[32];
+  const char *argv[CL_REDIS_MAX_ARGC];
+  int argc;
+  char nkeys[8], retry[32], delay[32];
+  char state[CL_REDIS_MAX_BUCKETS][300], starts[CL_REDIS_MAX_BUCKETS][310];
+  char limit[CL_REDIS_MAX_BUCKETS][32], window[CL_REDIS_MAX_BUCKETS][32];
+  char burst[CL_REDIS_MAX_BUCKETS][32];
 } cl_redis_args;
 
-/// The arguments of op ("acquire", "peek" or "penalize") on the bucket named id. a->argv
-/// points into a and at op.
-void cl_redis_args_set(cl_redis_args *a, const char *op, const char *id, const cl_redis_bucket *b,
-                       double retry_after);
+/// The arguments of op ("acquire", "peek" or "penalize") on the n buckets named ids (1 to
+/// CL_REDIS_MAX_BUCKETS), taken together at one start; the delay is bs[0]'s. a->argv points
+/// into a and at op. 0, or -1 for a bad n.
+int cl_redis_args_set(cl_redis_args *a, const char *op, int n, const char *const *ids,
+                      const cl_redis_bucket *bs, double retry_after);
 
 #endif

@@ -359,23 +359,29 @@ static int lcl_redis_url(lua_State *L) {
   return 1;
 }
 
-/// core.redis_args(op, id, limit, window, burst, margin, delay[, retry_after]) -> array: the
-/// arguments after "EVALSHA <sha>" of one step of a bucket in Redis (cl_redis_proto.h).
+/// core.redis_args(op, delay, retry_after, id, limit, window, burst, margin[, id2, limit2,
+/// window2, burst2, margin2]) -> array: the arguments after "EVALSHA <sha>" of one step of
+/// one bucket in Redis, or of two reserved together (cl_redis_proto.h).
 static int lcl_redis_args(lua_State *L) {
   static const char *const ops[] = {"acquire", "peek", "penalize", NULL};
   const char *op = ops[luaL_checkoption(L, 1, NULL, ops)];
-  const char *id = luaL_checkstring(L, 2);
-  double limit = luaL_checknumber(L, 3), window = luaL_checknumber(L, 4);
-  double burst = luaL_checknumber(L, 5), margin = luaL_checknumber(L, 6);
-  luaL_argcheck(L, limit >= 1, 3, "limit must be at least 1");
-  luaL_argcheck(L, window > 0, 4, "window must be positive");
-  luaL_argcheck(L, margin >= 0 && margin < 1, 6, "margin is a share of the window, 0 to 1");
-  cl_redis_bucket b;
-  cl_redis_bucket_set(&b, limit, window, burst, margin, luaL_checknumber(L, 7));
+  double delay = luaL_checknumber(L, 2), retry_after = luaL_checknumber(L, 3);
+  const char *ids[CL_REDIS_MAX_BUCKETS];
+  cl_redis_bucket bs[CL_REDIS_MAX_BUCKETS];
+  int n = 0;
+  for (int i = 4; n < CL_REDIS_MAX_BUCKETS && !lua_isnoneornil(L, i); i += 5, n++) {
+    ids[n] = luaL_checkstring(L, i);
+    double limit = luaL_checknumber(L, i + 1), window = luaL_checknumber(L, i + 2);
+    double burst = luaL_checknumber(L, i + 3), margin = luaL_checknumber(L, i + 4);
+    luaL_argcheck(L, limit >= 1, i + 1, "limit must be at least 1");
+    luaL_argcheck(L, window > 0, i + 2, "window must be positive");
+    luaL_argcheck(L, margin >= 0 && margin < 1, i + 4, "margin is a share of the window, 0 to 1");
+    cl_redis_bucket_set(&bs[n], limit, window, burst, margin, delay);
+  }
   cl_redis_args a;
-  cl_redis_args_set(&a, op, id, &b, luaL_optnumber(L, 8, 0));
-  lua_createtable(L, CL_REDIS_ARGC, 0);
-  for (int i = 0; i < CL_REDIS_ARGC; i++) {
+  luaL_argcheck(L, cl_redis_args_set(&a, op, n, ids, bs, retry_after) == 0, 4, "a bucket is needed");
+  lua_createtable(L, a.argc, 0);
+  for (int i = 0; i < a.argc; i++) {
     lua_pushstring(L, a.argv[i]);
     lua_rawseti(L, -2, i + 1);
   }

@@ -42,17 +42,27 @@ static cl_redis *check_store(lua_State *L) {
   return s->r;
 }
 
-/* Arguments 2..7: id, limit, window, burst, margin, delay; the window is widened by the margin
- * as cl_bucket_init does. */
-static const char *check_bucket(lua_State *L, cl_redis_bucket *a) {
-  const char *id = luaL_checkstring(L, 2);
-  double limit = luaL_checknumber(L, 3), window = luaL_checknumber(L, 4);
-  double burst = luaL_optnumber(L, 5, 1), margin = luaL_optnumber(L, 6, 0.02);
-  luaL_argcheck(L, limit >= 1, 3, "limit must be at least 1");
-  luaL_argcheck(L, window > 0, 4, "window must be positive");
-  luaL_argcheck(L, margin >= 0 && margin < 1, 6, "margin is a share of the window, 0 to 1");
-  cl_redis_bucket_set(a, limit, window, burst, margin, luaL_optnumber(L, 7, 0));
+/* A bucket's arguments from index i: id, limit, window, burst, margin; the window is widened
+ * by the margin as cl_bucket_init does. */
+static const char *check_bucket_at(lua_State *L, int i, cl_redis_bucket *a, double delay) {
+  const char *id = luaL_checkstring(L, i);
+  double limit = luaL_checknumber(L, i + 1), window = luaL_checknumber(L, i + 2);
+  double burst = luaL_optnumber(L, i + 3, 1), margin = luaL_optnumber(L, i + 4, 0.02);
+  luaL_argcheck(L, limit >= 1, i + 1, "limit must be at least 1");
+  luaL_argcheck(L, window > 0, i + 2, "window must be positive");
+  luaL_argcheck(L, margin >= 0 && margin < 1, i + 4, "margin is a share of the window, 0 to 1");
+  cl_redis_bucket_set(a, limit, window, burst, margin, delay);
   return id;
+}
+
+/* Arguments 2..7: id, limit, window, burst, margin, delay; then, for a second bucket taken
+ * together with the first, 8..12: id, limit, window, burst, margin. Returns how many. */
+static int check_buckets(lua_State *L, const char **ids, cl_redis_bucket *bs, int pair) {
+  double delay = luaL_optnumber(L, 7, 0);
+  ids[0] = check_bucket_at(L, 2, &bs[0], delay);
+  if (!pair || lua_isnoneornil(L, 8)) return 1;
+  ids[1] = check_bucket_at(L, 8, &bs[1], delay);
+  return 2;
 }
 
 static int push_wait(lua_State *L, double w, const cl_error *err) {
@@ -65,37 +75,41 @@ static int push_wait(lua_State *L, double w, const cl_error *err) {
   return 2;
 }
 
-/// store:acquire(id, limit, window, burst, margin[, delay]) -> seconds to wait from now + delay
-/// | nil, message
+/// store:acquire(id, limit, window, burst, margin[, delay[, id2, limit2, window2, burst2,
+/// margin2]]) -> seconds to wait from now + delay | nil, message. With a second bucket, both
+/// are reserved at one start (the latest either allows) in one atomic step.
 static int lcl_store_acquire(lua_State *L) {
   cl_redis *r = check_store(L);
-  cl_redis_bucket b;
-  const char *id = check_bucket(L, &b);
+  cl_redis_bucket bs[2];
+  const char *ids[2];
+  int n = check_buckets(L, ids, bs, 1);
   cl_error err;
   cl_error_clear(&err);
-  return push_wait(L, cl_redis_acquire(r, id, &b, &err), &err);
+  return push_wait(L, cl_redis_acquire(r, n, ids, bs, &err), &err);
 }
 
 /// store:peek(id, limit, window, burst, margin[, delay]) -> seconds | nil, message (reserves
 /// nothing)
 static int lcl_store_peek(lua_State *L) {
   cl_redis *r = check_store(L);
-  cl_redis_bucket b;
-  const char *id = check_bucket(L, &b);
+  cl_redis_bucket bs[1];
+  const char *ids[1];
+  check_buckets(L, ids, bs, 0);
   cl_error err;
   cl_error_clear(&err);
-  return push_wait(L, cl_redis_peek(r, id, &b, &err), &err);
+  return push_wait(L, cl_redis_peek(r, 1, ids, bs, &err), &err);
 }
 
 /// store:penalize(id, limit, window, burst, margin, delay, retry_after) -> true | nil, message
 static int lcl_store_penalize(lua_State *L) {
   cl_redis *r = check_store(L);
-  cl_redis_bucket b;
-  const char *id = check_bucket(L, &b);
+  cl_redis_bucket bs[1];
+  const char *ids[1];
+  check_buckets(L, ids, bs, 0);
   double retry_after = luaL_checknumber(L, 8);
   cl_error err;
   cl_error_clear(&err);
-  if (cl_redis_penalize(r, id, &b, retry_after, &err) == 0) {
+  if (cl_redis_penalize(r, 1, ids, bs, retry_after, &err) == 0) {
     lua_pushboolean(L, 1);
     return 1;
   }

@@ -108,16 +108,16 @@ function Store:_connect()
   return sock
 end
 
--- One step of the bucket: the script's answer as a number; nil, message.
-function Store:_run(op, name, limit, window, burst, margin, delay, retry_after)
+-- One step of one bucket, or of two taken together (the arguments of core.redis_args after
+-- op): the script's answer as a number; nil, message.
+function Store:_run(op, ...)
   if ngx.now() < self.next_try then return nil, "unreachable" end
   local sock, err = self:_connect()
   if not sock then
     self.next_try = ngx.now() + RETRY_SECONDS
     return nil, err
   end
-  local args = core.redis_args(op, name, limit, window, burst or 1, margin or 0.02, delay or 0,
-    retry_after)
+  local args = core.redis_args(op, ...)
   for _ = 1, 2 do
     if not self.sha then
       local sha, lerr = call(sock, { "SCRIPT", "LOAD", core.REDIS_SCRIPT })
@@ -146,16 +146,20 @@ function Store:_run(op, name, limit, window, burst, margin, delay, retry_after)
   return nil, "Redis does not keep the script"
 end
 
-function Store:acquire(name, limit, window, burst, margin, delay)
-  return self:_run("acquire", name, limit, window, burst, margin, delay)
+--- As the hiredis store: store:acquire(id, limit, window, burst, margin[, delay[, id2,
+-- limit2, window2, burst2, margin2]]) -> seconds | nil, message; a second bucket is reserved
+-- at one start with the first, atomically.
+function Store:acquire(name, limit, window, burst, margin, delay, ...)
+  return self:_run("acquire", delay or 0, 0, name, limit, window, burst or 1, margin or 0.02, ...)
 end
 
 function Store:peek(name, limit, window, burst, margin, delay)
-  return self:_run("peek", name, limit, window, burst, margin, delay)
+  return self:_run("peek", delay or 0, 0, name, limit, window, burst or 1, margin or 0.02)
 end
 
 function Store:penalize(name, limit, window, burst, margin, delay, retry_after)
-  local ok, err = self:_run("penalize", name, limit, window, burst, margin, delay, retry_after)
+  local ok, err = self:_run("penalize", delay or 0, retry_after or 0, name, limit, window,
+    burst or 1, margin or 0.02)
   if ok == nil then return nil, err end
   return true
 end

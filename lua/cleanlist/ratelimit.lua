@@ -132,16 +132,20 @@ local function redis_bucket(id, limit, limits)
   local store, err, down = M.store(limits.store, limits.store_timeout, limits.cosockets)
   if not store then error(err, 0) end
   local name = id .. "@" .. (limits.origin or "")
-  local w, b, m = limits.window, limits.burst, limits.margin
+  local w, b_, m = limits.window, limits.burst, limits.margin
   local function ahead(now) return math.max(0, now - limits.clock()) end
   local backend = {
-    acquire = function(now) return store:acquire(name, limit, w, b, m, ahead(now)) end,
-    peek = function(now) return store:peek(name, limit, w, b, m, ahead(now)) end,
+    acquire = function(now) return store:acquire(name, limit, w, b_, m, ahead(now)) end,
+    peek = function(now) return store:peek(name, limit, w, b_, m, ahead(now)) end,
     penalize = function(now, retry_after)
-      return store:penalize(name, limit, w, b, m, ahead(now), retry_after)
+      return store:penalize(name, limit, w, b_, m, ahead(now), retry_after)
     end,
   }
-  return shared_bucket("Redis at " .. store:where(), backend, limit, limits, down, limits.cosockets)
+  local b = shared_bucket("Redis at " .. store:where(), backend, limit, limits, down, limits.cosockets)
+  -- what reserve needs to take this bucket together with another of the same store
+  b.redis = { store = store, name = name, limit = limit, window = w, burst = b_, margin = m,
+    ahead = ahead }
+  return b
 end
 
 -- nginx's shared memory (lua_shared_dict): every worker of one nginx shares the bucket. Each
@@ -151,34 +155,73 @@ end
 local LOCK_TTL = 1 -- seconds: a worker that died holding the lock holds it no longer
 local LOCK_WAIT = 0.5 -- seconds a caller waits for the lock before it limits itself alone
 
-local function shm_bucket(id, limit, limits)
+-- Takes the shared dict's locks of the buckets `parts` (in their order: the key's before the
+-- organisation's, always), runs fn(), and lets them go. nil, message when a lock cannot be had.
+local function locked(dict, parts, fn)
   local ngx = ngx -- luacheck: ignore 113
-  local dict = ngx.shared[limits.shm]
-  local key = "cleanlist:" .. id .. "@" .. (limits.origin or "")
-  local lock = key .. ":lock"
-  local w, b, m = limits.window, limits.burst, limits.margin
-  local function run(op, now, arg)
+  local held = 0
+  local function release()
+    for i = held, 1, -1 do dict:delete(parts[i].lock) end
+  end
+  for i, part in ipairs(parts) do
     local waited = 0
     while true do
-      local ok, err = dict:add(lock, true, LOCK_TTL)
+      local ok, err = dict:add(part.lock, true, LOCK_TTL)
       if ok then break end
-      if err ~= "exists" then return nil, err end
-      if waited >= LOCK_WAIT then return nil, "its lock is held too long" end
+      if err ~= "exists" or waited >= LOCK_WAIT then
+        release()
+        return nil, err ~= "exists" and err or "its lock is held too long"
+      end
       ngx.sleep(0.001)
       waited = waited + 0.001
     end
-    local wait, state = core.bucket_state(dict:get(key), op, now, limit, w, b, m, arg)
-    local ok, err = dict:set(key, state)
-    dict:delete(lock)
-    if not ok then return nil, err end
-    return wait
+    held = i
+  end
+  local ok, a, b = pcall(fn)
+  release()
+  if not ok then error(a, 0) end
+  return a, b
+end
+
+-- One step of one bucket kept in the dict at `now`; the new state is written back.
+local function step(dict, part, op, now, arg)
+  local wait, state = core.bucket_state(dict:get(part.key), op, now, part.limit, part.window,
+    part.burst, part.margin, arg)
+  local ok, err = dict:set(part.key, state)
+  if not ok then return nil, err end
+  return wait
+end
+
+local function shm_bucket(id, limit, limits)
+  local dict = ngx.shared[limits.shm] -- luacheck: ignore 113
+  local key = "cleanlist:" .. id .. "@" .. (limits.origin or "")
+  local part = { key = key, lock = key .. ":lock", limit = limit, window = limits.window,
+    burst = limits.burst, margin = limits.margin }
+  local function run(op, now, arg)
+    return locked(dict, { part }, function() return step(dict, part, op, now, arg) end)
   end
   local backend = {
     acquire = function(now) return run("acquire", now) end,
     peek = function(now) return run("peek", now) end,
     penalize = function(now, retry_after) return run("penalize", now, retry_after) end,
   }
-  return shared_bucket("nginx's lua_shared_dict " .. limits.shm, backend, limit, limits, nil, true)
+  local b = shared_bucket("nginx's lua_shared_dict " .. limits.shm, backend, limit, limits, nil, true)
+  b.shm = { dict = dict, part = part } -- for reserve, to take it together with another
+  return b
+end
+
+-- Two buckets of one dict reserved at one start, the latest either allows, under both locks:
+-- no worker reserves between them, and both record the start the request will have.
+local function shm_pair(k, o, now)
+  return locked(k.dict, { k.part, o.part }, function()
+    local wk = step(k.dict, k.part, "peek", now)
+    local wo = step(o.dict, o.part, "peek", now)
+    if not (wk and wo) then return nil, "cannot read the buckets" end
+    local at = now + math.max(wk, wo)
+    local a1, a2 = step(k.dict, k.part, "acquire", at), step(o.dict, o.part, "acquire", at)
+    if not (a1 and a2) then return nil, "cannot write the buckets" end
+    return at - now + math.max(a1, a2)
+  end)
 end
 
 local function shared(id, limit, limits)
@@ -212,7 +255,12 @@ end
 local reserving -- an ngx.semaphore of one, made at the first reservation that needs it
 
 --- The seconds to wait before a request may start at `now`, reserved in the key's bucket and
--- then the organisation's (when there is one).
+-- the organisation's (when there is one). A request starts at the later of its two slots, and
+-- a bucket whose slot came earlier would count it as started before it did: another caller
+-- reserving between the two steps could then push the organisation's slot a whole interval
+-- past the key's, and the key's request a window later would arrive within one window of
+-- this one. Two buckets in one shared dict or one Redis are therefore reserved together, at
+-- one start, in one step; in-process buckets cannot be interleaved.
 function M.reserve(bucket, org_bucket, now)
   local lock = (bucket.yields or (org_bucket and org_bucket.yields)) and reserving
   if lock == nil and (bucket.yields or (org_bucket and org_bucket.yields)) then
@@ -221,7 +269,21 @@ function M.reserve(bucket, org_bucket, now)
   end
   if lock then lock:wait(10) end
   local ok, wait = pcall(function()
-    local w = bucket:acquire(now)
+    -- both in one shared dict, or one Redis: reserved together at one start, in one step
+    local w
+    local ks, os_ = bucket.shm, org_bucket and org_bucket.shm
+    local k, o = bucket.redis, org_bucket and org_bucket.redis
+    if ks and os_ and ks.dict == os_.dict then
+      w = bucket:_result(shm_pair(ks, os_, now))
+    elseif k and o and k.store == o.store then
+      w = bucket:_result(k.store:acquire(k.name, k.limit, k.window, k.burst, k.margin,
+        k.ahead(now), o.name, o.limit, o.window, o.burst, o.margin))
+    end
+    if w then
+      w = w + bucket.own:acquire(now + w)
+      return w + org_bucket.own:acquire(now + w)
+    end
+    w = bucket:acquire(now)
     if org_bucket then w = w + org_bucket:acquire(now + w) end
     return w
   end)

@@ -192,3 +192,48 @@ describe("the limiter shared through Redis", function()
     assert.equals("", r2.stderr)
   end)
 end)
+
+describe("two buckets reserved together in Redis", function()
+  if missing then
+    it("needs Redis", function() pending(missing) end)
+    return
+  end
+  local server
+
+  before_each(function() server = redis.start() end)
+  after_each(function() server:remove() end)
+
+  local function starts(name)
+    local out = server:cli("LRANGE", "cleanlist:ratelimit:{" .. name .. "}:starts", "0", "-1")
+    local t = {}
+    for v in out:gmatch("[%d.]+") do t[#t + 1] = tonumber(v) end
+    return t
+  end
+
+  it("start both at the later slot, and both record that start", function()
+    local store = assert(require("cleanlist.redis").store(server.url, 1))
+    -- the organisation's bucket (2 in 60 s, burst 1) already has a start: its next slot is
+    -- 30 s on, while the key's bucket (3 in 60 s) is empty
+    assert(store:acquire("org:o", 2, 60, 1, 0))
+    local w = assert(store:acquire("key:k", 3, 60, 1, 0, 0, "org:o", 2, 60, 1, 0))
+    assert.is_true(math.abs(w - 30) < 0.5, ("waits %.3f s"):format(w))
+    local key, org = starts("key:k"), starts("org:o")
+    assert.equals(1, #key)
+    assert.equals(2, #org)
+    -- the key's bucket counts the request at the start it will have, not at its own free slot
+    assert.is_true(math.abs(key[1] - org[2]) < 1e-6, ("%.6f vs %.6f"):format(key[1], org[2]))
+    assert.is_true(math.abs(key[1] - org[1] - 30) < 0.5, ("%.3f s after"):format(key[1] - org[1]))
+    -- and alone, each bucket still reserves by itself
+    local alone = assert(store:acquire("key:k", 3, 60, 1, 0))
+    assert.is_true(math.abs(alone - 50) < 0.5, ("waits %.3f s"):format(alone))
+  end)
+
+  it("wait for the first bucket as well as the second", function()
+    local store = assert(require("cleanlist.redis").store(server.url, 1))
+    assert(store:acquire("key:k2", 2, 60, 1, 0)) -- the key's next slot is 30 s on
+    local w = assert(store:acquire("key:k2", 2, 60, 1, 0, 0, "org:o2", 3, 60, 1, 0))
+    assert.is_true(math.abs(w - 30) < 0.5, ("waits %.3f s"):format(w))
+    local key, org = starts("key:k2"), starts("org:o2")
+    assert.is_true(math.abs(key[2] - org[1]) < 1e-6, ("%.6f vs %.6f"):format(key[2], org[1]))
+  end)
+end)
