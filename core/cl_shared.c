@@ -78,6 +78,46 @@ done:
   return out;
 }
 
+/* Reads a bucket's bytes from its file (locked by the caller): the length read, 0 when none. */
+static size_t read_state(cl_shared_bucket *s, char *state, size_t size) {
+  ssize_t got = pread(s->fd, state, size, 0);
+  return got > 0 ? (size_t)got : 0;
+}
+
+double cl_shared_acquire_pair(cl_shared_bucket *k, cl_shared_bucket *o, double now) {
+  size_t ks = cl_bucket_size(k->limit), os = cl_bucket_size(o->limit);
+  char *kstate = malloc(ks), *knext = malloc(ks), *ostate = malloc(os), *onext = malloc(os);
+  double out = -1;
+  if (!kstate || !knext || !ostate || !onext) goto done;
+  if (flock(k->fd, LOCK_EX) != 0) goto done;
+  if (flock(o->fd, LOCK_EX) != 0) goto unlock_k;
+  size_t kn = read_state(k, kstate, ks), on = read_state(o, ostate, os);
+  double wk = cl_bucket_state_run(kn ? kstate : NULL, kn, CL_BUCKET_PEEK, now, 0, k->limit,
+                                  k->window, k->burst, k->margin, knext);
+  double wo = cl_bucket_state_run(on ? ostate : NULL, on, CL_BUCKET_PEEK, now, 0, o->limit,
+                                  o->window, o->burst, o->margin, onext);
+  if (wk < 0 || wo < 0) goto unlock;
+  double at = now + (wk > wo ? wk : wo);
+  wk = cl_bucket_state_run(kn ? kstate : NULL, kn, CL_BUCKET_ACQUIRE, at, 0, k->limit, k->window,
+                           k->burst, k->margin, knext);
+  wo = cl_bucket_state_run(on ? ostate : NULL, on, CL_BUCKET_ACQUIRE, at, 0, o->limit, o->window,
+                           o->burst, o->margin, onext);
+  if (wk < 0 || wo < 0 || pwrite(k->fd, knext, ks, 0) != (ssize_t)ks ||
+      pwrite(o->fd, onext, os, 0) != (ssize_t)os)
+    goto unlock;
+  out = at - now + (wk > wo ? wk : wo);
+unlock:
+  flock(o->fd, LOCK_UN);
+unlock_k:
+  flock(k->fd, LOCK_UN);
+done:
+  free(kstate);
+  free(knext);
+  free(ostate);
+  free(onext);
+  return out;
+}
+
 double cl_shared_acquire(cl_shared_bucket *s, double now) { return run(s, CL_BUCKET_ACQUIRE, now, 0); }
 
 double cl_shared_peek(cl_shared_bucket *s, double now) { return run(s, CL_BUCKET_PEEK, now, 0); }

@@ -23,6 +23,11 @@ double cl_shared_acquire(cl_shared_bucket *s, double now);
 double cl_shared_peek(cl_shared_bucket *s, double now);
 int cl_shared_penalize(cl_shared_bucket *s, double now, double retry_after);
 
+/// A request's two buckets (the key's, then the organisation's: always that order, so two
+/// processes never wait on each other's lock) reserved together under both locks, at one
+/// start, the latest either allows; both record that start. The wait, or -1 on a failure.
+double cl_shared_acquire_pair(cl_shared_bucket *k, cl_shared_bucket *o, double now);
+
 void cl_shared_close(cl_shared_bucket *s);
 
 enum { CL_BUCKET_ACQUIRE, CL_BUCKET_PEEK, CL_BUCKET_PENALIZE };

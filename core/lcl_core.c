@@ -295,6 +295,14 @@ static int lcl_shared_peek(lua_State *L) {
   return push_wait(L, cl_shared_peek(s, luaL_checknumber(L, 2)));
 }
 
+/// file:acquire_with(other_file, now) -> wait | nil: this bucket and other_file's reserved
+/// together at one start (cl_shared_acquire_pair)
+static int lcl_shared_acquire_with(lua_State *L) {
+  cl_shared_bucket *k = luaL_checkudata(L, 1, SHARED_MT);
+  cl_shared_bucket *o = luaL_checkudata(L, 2, SHARED_MT);
+  return push_wait(L, cl_shared_acquire_pair(k, o, luaL_checknumber(L, 3)));
+}
+
 static int lcl_shared_penalize(lua_State *L) {
   cl_shared_bucket *s = luaL_checkudata(L, 1, SHARED_MT);
   lua_pushboolean(L, cl_shared_penalize(s, luaL_checknumber(L, 2), luaL_checknumber(L, 3)) == 0);
@@ -502,6 +510,7 @@ int luaopen_cleanlist_core(lua_State *L) {
                                             {"penalize", lcl_bucket_penalize},
                                             {NULL, NULL}};
   static const luaL_Reg shared_methods[] = {{"acquire", lcl_shared_acquire},
+                                            {"acquire_with", lcl_shared_acquire_with},
                                             {"peek", lcl_shared_peek},
                                             {"penalize", lcl_shared_penalize},
                                             {NULL, NULL}};

@@ -94,7 +94,9 @@ local function file_bucket(id, limit, limits)
     peek = function(now) return file:peek(now) end,
     penalize = function(now, retry_after) return file:penalize(now, retry_after) or nil end,
   }
-  return shared_bucket("the file " .. path, backend, limit, limits)
+  local b = shared_bucket("the file " .. path, backend, limit, limits)
+  b.file = file -- for reserve, to take it together with another
+  return b
 end
 
 -- Redis: one connection per store URL for the process; the bucket's keys are named like the
@@ -259,8 +261,8 @@ local reserving -- an ngx.semaphore of one, made at the first reservation that n
 -- a bucket whose slot came earlier would count it as started before it did: another caller
 -- reserving between the two steps could then push the organisation's slot a whole interval
 -- past the key's, and the key's request a window later would arrive within one window of
--- this one. Two buckets in one shared dict or one Redis are therefore reserved together, at
--- one start, in one step; in-process buckets cannot be interleaved.
+-- this one. Two buckets in files, one shared dict or one Redis are therefore reserved
+-- together, at one start, in one step; in-process buckets cannot be interleaved.
 function M.reserve(bucket, org_bucket, now)
   local lock = (bucket.yields or (org_bucket and org_bucket.yields)) and reserving
   if lock == nil and (bucket.yields or (org_bucket and org_bucket.yields)) then
@@ -273,7 +275,10 @@ function M.reserve(bucket, org_bucket, now)
     local w
     local ks, os_ = bucket.shm, org_bucket and org_bucket.shm
     local k, o = bucket.redis, org_bucket and org_bucket.redis
-    if ks and os_ and ks.dict == os_.dict then
+    local kf, of = bucket.file, org_bucket and org_bucket.file
+    if kf and of then
+      w = bucket:_result(kf:acquire_with(of, now))
+    elseif ks and os_ and ks.dict == os_.dict then
       w = bucket:_result(shm_pair(ks, os_, now))
     elseif k and o and k.store == o.store then
       w = bucket:_result(k.store:acquire(k.name, k.limit, k.window, k.burst, k.margin,
