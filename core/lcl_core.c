@@ -137,26 +137,40 @@ static int lcl_redact(lua_State *L) {
 
 /* ---- URLs, kinds ---------------------------------------------------------------------- */
 
+/* nil and a message: a failure returned to Lua. */
+static int push_failure(lua_State *L, const char *message) {
+  lua_pushnil(L);
+  lua_pushstring(L, message);
+  return 2;
+}
+
+/* Fields of the table on top of the stack. */
+static void set_string(lua_State *L, const char *k, const char *v) {
+  lua_pushstring(L, v);
+  lua_setfield(L, -2, k);
+}
+
+static void set_integer(lua_State *L, const char *k, lua_Integer v) {
+  lua_pushinteger(L, v);
+  lua_setfield(L, -2, k);
+}
+
+static void set_boolean(lua_State *L, const char *k, int v) {
+  lua_pushboolean(L, v);
+  lua_setfield(L, -2, k);
+}
+
 /// core.check_base_url(url) -> {https=, loopback=, host=, port=, path=} | nil, message
 static int lcl_check_base_url(lua_State *L) {
   cl_url u;
   cl_error err;
-  if (cl_url_check(luaL_checkstring(L, 1), &u, &err)) {
-    lua_pushnil(L);
-    lua_pushstring(L, err.message);
-    return 2;
-  }
+  if (cl_url_check(luaL_checkstring(L, 1), &u, &err)) return push_failure(L, err.message);
   lua_createtable(L, 0, 5);
-  lua_pushboolean(L, u.https);
-  lua_setfield(L, -2, "https");
-  lua_pushboolean(L, u.loopback);
-  lua_setfield(L, -2, "loopback");
-  lua_pushstring(L, u.host);
-  lua_setfield(L, -2, "host");
-  lua_pushinteger(L, (lua_Integer)u.port);
-  lua_setfield(L, -2, "port");
-  lua_pushstring(L, u.path);
-  lua_setfield(L, -2, "path");
+  set_boolean(L, "https", u.https);
+  set_boolean(L, "loopback", u.loopback);
+  set_string(L, "host", u.host);
+  set_integer(L, "port", (lua_Integer)u.port);
+  set_string(L, "path", u.path);
   return 1;
 }
 
@@ -340,30 +354,15 @@ static int lcl_redis_url(lua_State *L) {
   cl_redis_url u;
   cl_error err;
   cl_error_clear(&err);
-  if (cl_redis_url_parse(luaL_checkstring(L, 1), &u, &err)) {
-    lua_pushnil(L);
-    lua_pushstring(L, err.message);
-    return 2;
-  }
+  if (cl_redis_url_parse(luaL_checkstring(L, 1), &u, &err)) return push_failure(L, err.message);
   lua_createtable(L, 0, 7);
-  lua_pushstring(L, u.host);
-  lua_setfield(L, -2, "host");
-  lua_pushinteger(L, u.port);
-  lua_setfield(L, -2, "port");
-  lua_pushinteger(L, u.db);
-  lua_setfield(L, -2, "db");
-  if (u.user[0]) {
-    lua_pushstring(L, u.user);
-    lua_setfield(L, -2, "user");
-  }
-  if (u.password[0]) {
-    lua_pushstring(L, u.password);
-    lua_setfield(L, -2, "password");
-  }
-  lua_pushboolean(L, u.unix_socket);
-  lua_setfield(L, -2, "unix");
-  lua_pushstring(L, u.where);
-  lua_setfield(L, -2, "where");
+  set_string(L, "host", u.host);
+  set_integer(L, "port", u.port);
+  set_integer(L, "db", u.db);
+  if (u.user[0]) set_string(L, "user", u.user);
+  if (u.password[0]) set_string(L, "password", u.password);
+  set_boolean(L, "unix", u.unix_socket);
+  set_string(L, "where", u.where);
   return 1;
 }
 
