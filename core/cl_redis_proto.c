@@ -169,7 +169,7 @@ int cl_redis_args_set(cl_redis_args *a, const char *op, int n, const char *const
   a->argv[k++] = a->nkeys;
   for (int i = 0; i < n; i++) {
     snprintf(a->state[i], sizeof a->state[i], "cleanlist:ratelimit:{%.250s}", ids[i]);
-    snprintf(a->starts[i], sizeof a->starts[i], "%s:starts", a->state[i]);
+    snprintf(a->starts[i], sizeof a->starts[i], "cleanlist:ratelimit:{%.250s}:starts", ids[i]);
     a->argv[k++] = a->state[i];
     a->argv[k++] = a->starts[i];
   }
