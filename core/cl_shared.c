@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cl_ratelimit.h"
@@ -61,16 +62,33 @@ double cl_bucket_state_run(const void *state, size_t len, int op, double now, do
   return 0;
 }
 
+static double seconds_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Seconds since `since`: the time spent waiting for a lock. A step taken after that wait runs at
+ * the caller's now plus it (else it could record a start already past), and its wait is still
+ * counted from the caller's now. */
+static double waited_since(double since) {
+  double d = seconds_now() - since;
+  return d > 0 ? d : 0;
+}
+
 static double run(cl_shared_bucket *s, int op, double now, double arg) {
   size_t size = cl_bucket_size(s->limit);
   char *state = malloc(size), *next = malloc(size);
   double out = -1;
   if (!state || !next) goto done;
+  double entered = seconds_now();
   if (flock(s->fd, LOCK_EX) != 0) goto done;
+  double waited = waited_since(entered);
   ssize_t got = pread(s->fd, state, size, 0);
-  out = cl_bucket_state_run(got > 0 ? state : NULL, got > 0 ? (size_t)got : 0, op, now, arg,
-                            s->limit, s->window, s->burst, s->margin, next);
+  out = cl_bucket_state_run(got > 0 ? state : NULL, got > 0 ? (size_t)got : 0, op, now + waited,
+                            arg, s->limit, s->window, s->burst, s->margin, next);
   if (out >= 0 && op != CL_BUCKET_PEEK && pwrite(s->fd, next, size, 0) != (ssize_t)size) out = -1;
+  if (out >= 0 && op != CL_BUCKET_PENALIZE) out += waited;
   flock(s->fd, LOCK_UN);
 done:
   free(state);
@@ -89,8 +107,11 @@ double cl_shared_acquire_pair(cl_shared_bucket *k, cl_shared_bucket *o, double n
   char *kstate = malloc(ks), *knext = malloc(ks), *ostate = malloc(os), *onext = malloc(os);
   double out = -1;
   if (!kstate || !knext || !ostate || !onext) goto done;
+  double entered = seconds_now();
   if (flock(k->fd, LOCK_EX) != 0) goto done;
   if (flock(o->fd, LOCK_EX) != 0) goto unlock_k;
+  double waited = waited_since(entered);
+  now += waited;
   size_t kn = read_state(k, kstate, ks), on = read_state(o, ostate, os);
   double wk = cl_bucket_state_run(kn ? kstate : NULL, kn, CL_BUCKET_PEEK, now, 0, k->limit,
                                   k->window, k->burst, k->margin, knext);
@@ -105,7 +126,7 @@ double cl_shared_acquire_pair(cl_shared_bucket *k, cl_shared_bucket *o, double n
   if (wk < 0 || wo < 0 || pwrite(k->fd, knext, ks, 0) != (ssize_t)ks ||
       pwrite(o->fd, onext, os, 0) != (ssize_t)os)
     goto unlock;
-  out = at - now + (wk > wo ? wk : wo);
+  out = at - now + (wk > wo ? wk : wo) + waited;
 unlock:
   flock(o->fd, LOCK_UN);
 unlock_k:

@@ -301,7 +301,7 @@ function Client:_wait_for_slot(ctx)
     and ratelimit.learner(self.credential) ~= (coroutine.running() or "main") then
     self:_learn_organization() -- another call of this client asks: wait for its answer
   end
-  local wait = ratelimit.reserve(self.bucket, self.org_bucket, self.clock())
+  local wait = ratelimit.reserve(self.bucket, self.org_bucket, self.clock)
   self:_sleep(wait, "rate_limit", ctx.method .. " " .. ctx.path)
 end
 

@@ -161,6 +161,7 @@ local LOCK_WAIT = 0.5 -- seconds a caller waits for the lock before it limits it
 -- organisation's, always), runs fn(), and lets them go. nil, message when a lock cannot be had.
 local function locked(dict, parts, fn)
   local ngx = ngx -- luacheck: ignore 113
+  local entered = core.monotonic()
   local held = 0
   local function release()
     for i = held, 1, -1 do dict:delete(parts[i].lock) end
@@ -179,7 +180,8 @@ local function locked(dict, parts, fn)
     end
     held = i
   end
-  local ok, a, b = pcall(fn)
+  -- fn gets the time spent waiting for the locks: its `now` is that much later
+  local ok, a, b = pcall(fn, core.monotonic() - entered)
   release()
   if not ok then error(a, 0) end
   return a, b
@@ -200,7 +202,10 @@ local function shm_bucket(id, limit, limits)
   local part = { key = key, lock = key .. ":lock", limit = limit, window = limits.window,
     burst = limits.burst, margin = limits.margin }
   local function run(op, now, arg)
-    return locked(dict, { part }, function() return step(dict, part, op, now, arg) end)
+    return locked(dict, { part }, function(waited)
+      local w = step(dict, part, op, now + waited, arg)
+      return w and w + waited
+    end)
   end
   local backend = {
     acquire = function(now) return run("acquire", now) end,
@@ -215,14 +220,15 @@ end
 -- Two buckets of one dict reserved at one start, the latest either allows, under both locks:
 -- no worker reserves between them, and both record the start the request will have.
 local function shm_pair(k, o, now)
-  return locked(k.dict, { k.part, o.part }, function()
+  return locked(k.dict, { k.part, o.part }, function(waited)
+    now = now + waited
     local wk = step(k.dict, k.part, "peek", now)
     local wo = step(o.dict, o.part, "peek", now)
     if not (wk and wo) then return nil, "cannot read the buckets" end
     local at = now + math.max(wk, wo)
     local a1, a2 = step(k.dict, k.part, "acquire", at), step(o.dict, o.part, "acquire", at)
     if not (a1 and a2) then return nil, "cannot write the buckets" end
-    return at - now + math.max(a1, a2)
+    return at - now + math.max(a1, a2) + waited
   end)
 end
 
@@ -256,20 +262,22 @@ end
 -- arrive within one window of it: a 429. So the worker takes its reservations one at a time.
 local reserving -- an ngx.semaphore of one, made at the first reservation that needs it
 
---- The seconds to wait before a request may start at `now`, reserved in the key's bucket and
+--- The seconds to wait before a request may start, reserved in the key's bucket and
 -- the organisation's (when there is one). A request starts at the later of its two slots, and
 -- a bucket whose slot came earlier would count it as started before it did: another caller
 -- reserving between the two steps could then push the organisation's slot a whole interval
 -- past the key's, and the key's request a window later would arrive within one window of
 -- this one. Two buckets in files, one shared dict or one Redis are therefore reserved
 -- together, at one start, in one step; in-process buckets cannot be interleaved.
-function M.reserve(bucket, org_bucket, now)
+function M.reserve(bucket, org_bucket, clock)
   local lock = (bucket.yields or (org_bucket and org_bucket.yields)) and reserving
   if lock == nil and (bucket.yields or (org_bucket and org_bucket.yields)) then
     reserving = require("ngx.semaphore").new(1)
     lock = reserving
   end
   if lock then lock:wait(10) end
+  -- the present once it is this caller's turn: a wait counts from here
+  local now = clock()
   local ok, wait = pcall(function()
     -- both in one shared dict, or one Redis: reserved together at one start, in one step
     local w
@@ -294,7 +302,9 @@ function M.reserve(bucket, org_bucket, now)
   end)
   if lock then lock:post(1) end
   if not ok then error(wait, 0) end
-  return wait
+  -- the wait counts from `now`; the caller sleeps from the present, which the steps (a lock, a
+  -- round trip to Redis) have moved on
+  return math.max(0, now + wait - clock())
 end
 
 --- Returns the bucket for a credential under the given limits (a table like DEFAULTS).
