@@ -295,11 +295,12 @@ end
 
 function Client:_wait_for_slot(ctx)
   if not self.bucket then return end
-  if self.limits.per_org and not self.org_bucket and not self._asked_org then
-    self:_learn_organization()
-  elseif self.limits.per_org and not self.org_bucket and ratelimit.learner(self.credential)
-    and ratelimit.learner(self.credential) ~= (coroutine.running() or "main") then
-    self:_learn_organization() -- another call of this client asks: wait for its answer
+  if self.limits.per_org and not self.org_bucket then
+    local learner = ratelimit.learner(self.credential)
+    -- not asked yet, or another call asks now (wait for its answer)
+    if not self._asked_org or (learner and learner ~= (coroutine.running() or "main")) then
+      self:_learn_organization()
+    end
   end
   local wait = ratelimit.reserve(self.bucket, self.org_bucket, self.clock)
   self:_sleep(wait, "rate_limit", ctx.method .. " " .. ctx.path)

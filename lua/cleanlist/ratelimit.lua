@@ -270,9 +270,9 @@ local reserving -- an ngx.semaphore of one, made at the first reservation that n
 -- this one. Two buckets in files, one shared dict or one Redis are therefore reserved
 -- together, at one start, in one step; in-process buckets cannot be interleaved.
 function M.reserve(bucket, org_bucket, clock)
-  local lock = (bucket.yields or (org_bucket and org_bucket.yields)) and reserving
-  if lock == nil and (bucket.yields or (org_bucket and org_bucket.yields)) then
-    reserving = require("ngx.semaphore").new(1)
+  local lock
+  if bucket.yields or (org_bucket and org_bucket.yields) then
+    reserving = reserving or require("ngx.semaphore").new(1)
     lock = reserving
   end
   if lock then lock:wait(10) end

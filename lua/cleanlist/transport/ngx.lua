@@ -313,11 +313,9 @@ function Transport:_exchange(u, req, t0, fresh)
     and status < 300 and "" or body, elapsed = now() - t0, reused = reused }
 end
 
---- The transport's request (docs/transport.md). Fails with kind "config", before anything is
--- sent, in a phase where nginx allows no network.
+--- The transport's request (docs/transport.md). The client asks check() first, before any
+-- wait; a caller of its own does the same.
 function Transport:request(req)
-  local perr = M.check()
-  if perr then return nil, perr end
   local u = parse_url(req.url)
   if not u then return nil, failure("config", "cannot parse the URL " .. req.url:sub(1, 80), false) end
   local t0 = now()
