@@ -1,7 +1,6 @@
 /* cleanlist.core: the policy layer for Lua (auth, URL rules, error kinds, retry decisions,
  * backoff, Retry-After, rate-limit buckets). No libcurl here, so OpenResty can load it. */
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -420,17 +419,11 @@ static void tidy(lua_State *L, int t, int depth) {
       lua_pushvalue(L, 3);
       lua_rawset(L, t); /* assigning an existing field during lua_next is allowed */
     }
-#if LUA_VERSION_NUM >= 503
-    else if (type == LUA_TNUMBER && !lua_isinteger(L, -1)) {
-      lua_Number n = lua_tonumber(L, -1);
-      lua_Integer i;
-      if (n == floor(n) && lua_numbertointeger(n, &i)) {
-        lua_pushvalue(L, -2);
-        lua_pushinteger(L, i);
-        lua_rawset(L, t);
-      }
+    else if (type == LUA_TNUMBER && lcl_push_integral_float(L, -1)) {
+      lua_pushvalue(L, -3);
+      lua_insert(L, -2);
+      lua_rawset(L, t);
     }
-#endif
     lua_pop(L, 1);
   }
 }

@@ -9,8 +9,7 @@
 
 #include "cl_error.h"
 #include "embed.h"
-#include "lauxlib.h"
-#include "lua.h"
+#include "lcl_compat.h"
 #include "lualib.h"
 #include "sandbox.h"
 #if defined(CL_HAVE_EDITLINE)

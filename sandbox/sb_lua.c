@@ -9,12 +9,11 @@
 #include <strings.h>
 #include <time.h>
 
-#include <lauxlib.h>
-#include <lua.h>
 #include <lualib.h>
 #include <microhttpd.h>
 
 #include "embed.h"
+#include "lcl_compat.h"
 #include "sb_internal.h"
 
 #define SB_NAME_MAX 128
@@ -37,11 +36,7 @@ static int sb_now_ms(lua_State *L) {
   double ms;
   clock_gettime(CLOCK_REALTIME, &ts);
   ms = (double)ts.tv_sec * 1000.0 + (double)(ts.tv_nsec / 1000000);
-#if LUA_VERSION_NUM >= 503
-  lua_pushinteger(L, (lua_Integer)ms);
-#else
-  lua_pushnumber(L, ms);
-#endif
+  lcl_pushwhole(L, ms);
   return 1;
 }
 
@@ -49,11 +44,7 @@ static int sb_now_ms(lua_State *L) {
 static int sb_l_monotonic_ms(lua_State *L) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
-#if LUA_VERSION_NUM >= 503
-  lua_pushinteger(L, (lua_Integer)ts.tv_sec * 1000 + (lua_Integer)(ts.tv_nsec / 1000000));
-#else
-  lua_pushnumber(L, (lua_Number)ts.tv_sec * 1000.0 + (lua_Number)(ts.tv_nsec / 1000000));
-#endif
+  lcl_pushwhole(L, (double)ts.tv_sec * 1000.0 + (double)(ts.tv_nsec / 1000000));
   return 1;
 }
 
@@ -73,11 +64,7 @@ static double sb_fine_ms(void) {
 static int sb_clock_now(lua_State *L) {
   const sb_clock *c = lua_touserdata(L, lua_upvalueindex(1));
   double v = c->base + (sb_fine_ms() - c->mono0) * c->k;
-#if LUA_VERSION_NUM >= 503
-  lua_pushinteger(L, (lua_Integer)v); /* times are positive: truncation is floor */
-#else
-  lua_pushnumber(L, (lua_Number)(long long)v);
-#endif
+  lcl_pushwhole(L, v); /* times are positive: truncation is floor */
   return 1;
 }
 
@@ -228,9 +215,7 @@ sb_lua *sb_lua_open(const cl_sandbox_opts *opts, char *err, size_t errlen) {
   }
   sl->handle_ref = luaL_ref(sl->L, LUA_REGISTRYINDEX);
   sl->app_ref = luaL_ref(sl->L, LUA_REGISTRYINDEX);
-#if LUA_VERSION_NUM >= 504
-  lua_gc(sl->L, LUA_GCGEN, 0, 0);
-#endif
+  lcl_gc_generational(sl->L);
   return sl;
 }
 

@@ -2,8 +2,7 @@
  * (sandbox.webhooks) posts deliveries, drains their results and asks for self-ticks. The
  * worker is found in the registry (sb_webhook_attach); in plain Lua there is none, and the
  * module says so (available() is false, post fails). */
-#include "lauxlib.h"
-#include "lua.h"
+#include "lcl_compat.h"
 #include "sb_internal.h"
 
 #define SB_WH_REGISTRY "sandbox.webhook_worker"
@@ -57,11 +56,7 @@ static void sb_wh_headers_of(lua_State *L, sb_wh_job *j) {
   int i, count;
   lua_getfield(L, 1, "headers");
   if (lua_type(L, -1) == LUA_TTABLE) {
-#if LUA_VERSION_NUM >= 502
     count = (int)lua_rawlen(L, -1);
-#else
-    count = (int)lua_objlen(L, -1);
-#endif
     for (i = 1; i <= count; i++) {
       const char *s;
       lua_rawgeti(L, -1, i);

@@ -268,12 +268,12 @@ end
 -- cleanlist.gather, or nginx's light threads) wait for that answer instead of asking again,
 -- so that none goes out without the organisation's slot.
 function Client:_learn_organization()
-  local me = coroutine.running() or "main"
+  local me = scheduler.current()
   self._asked_org = true
   local learner = ratelimit.learner(self.credential)
   if learner == nil then
     ratelimit.set_learner(self.credential, me)
-    local ok, res = pcall(self.request, self, "GET", "/whoami")
+    local ok, res = scheduler.pcall(self.request, self, "GET", "/whoami")
     ratelimit.set_learner(self.credential, nil)
     if not ok then error(res, 0) end
     local org = res and type(res.organization_id) == "string" and res.organization_id
@@ -298,7 +298,7 @@ function Client:_wait_for_slot(ctx)
   if self.limits.per_org and not self.org_bucket then
     local learner = ratelimit.learner(self.credential)
     -- not asked yet, or another call asks now (wait for its answer)
-    if not self._asked_org or (learner and learner ~= (coroutine.running() or "main")) then
+    if not self._asked_org or (learner and learner ~= scheduler.current()) then
       self:_learn_organization()
     end
   end

@@ -28,6 +28,7 @@ local cleanlist = require "cleanlist"
 local core = require "cleanlist.core"
 local errors = require "cleanlist.errors"
 local json = require "cleanlist.json"
+local scheduler = require "cleanlist.scheduler"
 local progress = require "cleanlist.progress"
 
 local M = {}
@@ -568,7 +569,7 @@ function Run:once(key, send, opts)
       mark_sent()
       if previous then previous(...) end
     end
-    local ok, res, err = pcall(send, { quote_id = call.quote_id })
+    local ok, res, err = scheduler.pcall(send, { quote_id = call.quote_id })
     client.on_send = previous
     if not ok then error(res, 0) end
     if res then

@@ -14,16 +14,48 @@ local core = require "cleanlist.core"
 local cocreate, coresume, costatus, corunning, coyield =
   coroutine.create, coroutine.resume, coroutine.status, coroutine.running, coroutine.yield
 local pack = table.pack or function(...) return { n = select("#", ...), ... } end -- luacheck: ignore 143
+local unpack = rawget(table, "unpack") or rawget(_G, "unpack") -- 5.2+ / 5.1 and LuaJIT
 local min, error, type, pairs = math.min, error, type, pairs
 
 local M = {}
 
 local owner = setmetatable({}, { __mode = "k" }) -- task coroutine -> scheduler
+local parent = setmetatable({}, { __mode = "k" }) -- M.pcall's coroutine -> the task's own
+
+--- Who is running: the task's coroutine (also inside M.pcall), another coroutine, or "main".
+function M.current()
+  local co = corunning()
+  if co == nil then return "main" end
+  while parent[co] do co = parent[co] end
+  return co
+end
 
 --- True when the running code is a task of a scheduler (so waits must yield).
 function M.in_task()
   local co = corunning()
   return co ~= nil and owner[co] ~= nil
+end
+
+-- Lua 5.2+ and LuaJIT yield through pcall; plain Lua 5.1 raises "attempt to yield across
+-- metamethod/C-call boundary".
+local YIELDS_THROUGH_PCALL = coroutine.wrap(function()
+  return select(2, pcall(coyield, true))
+end)() == true
+
+--- pcall(f, ...) that a task's requests and waits can yield through. On plain Lua 5.1, inside
+-- a task, f runs as a coroutine of its own, owned by the same scheduler, whose yields are
+-- passed on to the scheduler and its answers back.
+function M.pcall(f, ...)
+  local outer = corunning()
+  local sched = outer and owner[outer]
+  if YIELDS_THROUGH_PCALL or not sched then return pcall(f, ...) end
+  local co = cocreate(f)
+  owner[co], parent[co] = sched, outer
+  local r = pack(coresume(co, ...))
+  while r[1] and costatus(co) ~= "dead" do
+    r = pack(coresume(co, coyield(unpack(r, 2, r.n))))
+  end
+  return unpack(r, 1, r.n)
 end
 
 --- Waits for a transfer from inside a task: transport:poll(timeout) must make it progress.

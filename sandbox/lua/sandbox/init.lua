@@ -298,7 +298,9 @@ function App:serve(req)
       error("scripted crash: " .. item.crash, 0)
     end
   end
-  local ok, status, headers, body, fault = xpcall(serve_api, trap, self, req, subpath, rid, item)
+  local ok, status, headers, body, fault = xpcall(function() -- Lua 5.1's xpcall passes no arguments
+    return serve_api(self, req, subpath, rid, item)
+  end, trap)
   if not ok then
     status, headers, body, fault = internal_error(self, req, rid, status)
   end
