@@ -1,12 +1,18 @@
-# Thin wrapper over CMake. `make` builds everything for Lua 5.4; `make LUA=luajit` builds the
-# same for OpenResty's LuaJIT. `make test` installs what is missing, builds both engines and
-# the sanitizer build and runs every suite; `make demo` runs the flagship recipe against the
-# built-in sandbox; `make test-asan` and `make fuzz` run the sanitizer and fuzz suites alone.
+# Thin wrapper over CMake. `make` builds everything for Lua 5.4; `make LUA=luajit` (or lua5.1,
+# lua5.2, lua5.3) builds the same for that engine. `make test` installs what is missing, builds
+# every engine and the sanitizer build and runs every suite; `make demo` runs the flagship
+# recipe against the built-in sandbox; `make install` installs for $(LUA) under $(PREFIX);
+# `make deb` builds the Debian package; `make test-asan` and `make fuzz` run the sanitizer and
+# fuzz suites alone.
 LUA ?= lua5.4
 BUILD ?= build/$(LUA)
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+PREFIX ?= /usr/local
+DESTDIR ?=
+# the engines whose unit and functional specs make test also runs (every suite: 5.4, LuaJIT)
+LIGHT_ENGINES ?= lua5.1 lua5.2 lua5.3
 
-.PHONY: all build deps demo test test-asan fuzz lint bench clean
+.PHONY: all build deps demo test test-asan test-deb fuzz lint bench clean install uninstall deb
 
 all: build
 
@@ -25,12 +31,16 @@ demo: deps
 # Every suite: ctest, the specs on Lua 5.4, LuaJIT and the ASan+UBSan build, and each fuzz
 # target for 10 s (make fuzz runs them for 60).
 test: deps
-	@$(MAKE) --no-print-directory build LUA=lua5.4
-	@$(MAKE) --no-print-directory build LUA=luajit
+	@for e in lua5.4 luajit $(LIGHT_ENGINES); do \
+	  $(MAKE) --no-print-directory build LUA=$$e || exit 1; done
 	@cmake -S . -B build/asan -DLUA_ENGINE=lua5.4 -DCMAKE_BUILD_TYPE=asan >/dev/null
 	@cmake --build build/asan -j $(JOBS)
 	@ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 CLEANLIST_ENGINES="lua5.4 luajit asan" \
-	  CLEANLIST_FUZZ_SECONDS=10 ./spec/run
+	  CLEANLIST_LIGHT_ENGINES="$(LIGHT_ENGINES)" CLEANLIST_FUZZ_SECONDS=10 ./spec/run
+
+# The Debian package installed into this system with apt-get, used, and removed (as root).
+test-deb: deps deb
+	@CLEANLIST_DEB_CHECK=1 CLEANLIST_ENGINES=lua5.4 ./spec/run spec/install/deb_spec.lua
 
 # AddressSanitizer + UBSan: the C tests, then every busted suite with the instrumented
 # executable as the Lua 5.4 interpreter (and as the cleanlist the specs spawn).
@@ -60,6 +70,24 @@ fuzz: deps
 	    tail -n 60 build/fuzz/$$t.log; echo "fuzz_$$t found a crash (build/fuzz/$$t.log)"; exit 1; \
 	  fi; \
 	done
+
+# The module for $(LUA), the executable, the man page, the recipes and the docs, under
+# $(DESTDIR)$(PREFIX); `make uninstall` removes what the last install put there.
+install: build
+	@cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
+	@DESTDIR="$(DESTDIR)" cmake --install $(BUILD)
+
+uninstall:
+	@test -f $(BUILD)/install_manifest.txt || { echo "nothing installed from $(BUILD)"; exit 1; }
+	@while read -r f || [ -n "$$f" ]; do rm -f "$(DESTDIR)$$f" && echo "removed $(DESTDIR)$$f"; done < $(BUILD)/install_manifest.txt
+	@rm -f $(BUILD)/install_manifest.txt
+
+# build/deb/cleanlist_<version>_<arch>.deb: the executable and the Lua 5.4 module under /usr.
+deb: deps
+	@cmake -S . -B build/deb -DLUA_ENGINE=lua5.4 -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF \
+	  -DCMAKE_INSTALL_PREFIX=/usr -DDEBIAN_LAYOUT=ON >/dev/null
+	@cmake --build build/deb -j $(JOBS)
+	@cd build/deb && cpack -G DEB >/dev/null && ls -1 $$PWD/cleanlist_*.deb
 
 lint:
 	luacheck -q lua recipes spec sandbox/lua bench

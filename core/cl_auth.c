@@ -71,18 +71,26 @@ static size_t put(char *out, size_t cap, size_t o, const char *s, size_t n) {
   return o;
 }
 
+/* At a line start: the length of "Authorization:" or "Proxy-Authorization:" there, or 0. */
+static size_t authorization_name_len(const char *p, size_t left) {
+  static const char hdr[] = "authorization:", proxy[] = "proxy-";
+  const size_t hlen = sizeof hdr - 1, plen = sizeof proxy - 1;
+  size_t skip = left >= plen && strncasecmp(p, proxy, plen) == 0 ? plen : 0;
+  if (left - skip >= hlen && strncasecmp(p + skip, hdr, hlen) == 0) return skip + hlen;
+  return 0;
+}
+
 size_t cl_redact(const char *in, size_t len, const char *secret, char *out, size_t cap) {
-  static const char hdr[] = "authorization:";
-  const size_t hlen = sizeof hdr - 1, rlen = strlen(CL_REDACTED);
-  size_t slen = secret ? strlen(secret) : 0, o = 0, i = 0;
+  const size_t rlen = strlen(CL_REDACTED);
+  size_t slen = secret ? strlen(secret) : 0, o = 0, i = 0, hlen;
   const char *end = in + len;
   if (cap == 0) return 0;
   while (i < len && o + 1 < cap) {
     if (slen && len - i >= slen && memcmp(in + i, secret, slen) == 0) {
       o = put(out, cap, o, CL_REDACTED, rlen);
       i += slen;
-    } else if (len - i >= hlen && strncasecmp(in + i, hdr, hlen) == 0 &&
-               (i == 0 || in[i - 1] == '\n')) {
+    } else if ((i == 0 || in[i - 1] == '\n') &&
+               (hlen = authorization_name_len(in + i, len - i)) > 0) {
       o = put(out, cap, o, in + i, hlen);
       i += hlen;
       o = put(out, cap, o, " " CL_REDACTED, rlen + 1);

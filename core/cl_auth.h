@@ -23,8 +23,8 @@ const char *cl_auth_resolve(const char *explicit_key, cl_error *err);
 int cl_auth_check(const char *key, cl_error *err);
 
 /// Copies `in` (len bytes) to `out` (capacity cap, always NUL-terminated) with every
-/// occurrence of `secret` and the value of any "Authorization:" header line replaced by
-/// "[REDACTED]". Returns the length written. A NULL or empty secret redacts headers only.
+/// occurrence of `secret` and the value of any "Authorization:" or "Proxy-Authorization:"
+/// header line replaced by "[REDACTED]". Returns the length written. A NULL or empty secret redacts headers only.
 size_t cl_redact(const char *in, size_t len, const char *secret, char *out, size_t cap);
 
 /// A display form that identifies a key without revealing it: "clapi_…a4f9" (prefix and last

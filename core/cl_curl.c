@@ -38,6 +38,7 @@ struct cl_transport {
   CURL *pool[POOL_MAX];
   int npool;
   char *user_agent_line, *ca_file; /* "User-Agent: ..." */
+  char *proxy;                      /* NULL: as the environment says */
   int trace;
   int pauses; /* downloads paused (for their owner to drain them) in this step */
   cl_buf tracebuf;
@@ -137,6 +138,7 @@ cl_transport *cl_transport_new(const cl_transport_opts *opts, cl_error *err) {
     snprintf(t->user_agent_line, n, "User-Agent: %s", opts->user_agent);
   }
   t->ca_file = dup_or_null(opts->ca_file);
+  t->proxy = dup_or_null(opts->proxy);
   t->trace = opts->trace;
   return t;
 }
@@ -169,6 +171,7 @@ void cl_transport_free(cl_transport *t) {
   curl_multi_cleanup(t->multi);
   free(t->user_agent_line);
   free(t->ca_file);
+  free(t->proxy);
   free(t->tracebuf.p);
   free(t);
 }
@@ -224,6 +227,7 @@ static CURL *new_handle(cl_transport *t) {
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
   if (t->ca_file) curl_easy_setopt(e, CURLOPT_CAINFO, t->ca_file);
+  if (t->proxy) curl_easy_setopt(e, CURLOPT_PROXY, t->proxy);
   curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);

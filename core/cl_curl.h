@@ -14,6 +14,8 @@ typedef struct cl_request cl_request;
 typedef struct cl_transport_opts {
   const char *user_agent; /* sent as User-Agent */
   const char *ca_file;    /* NULL: the system bundle */
+  const char *proxy;      /* NULL: libcurl's http_proxy/https_proxy/no_proxy handling; "":
+                             no proxy whatever the environment says; else the proxy's URL */
   int trace;              /* 1: record a redacted debug trace (see cl_transport_trace) */
 } cl_transport_opts;
 

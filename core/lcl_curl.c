@@ -69,12 +69,13 @@ static double opt_number_field(lua_State *L, int t, const char *k, double dflt) 
   return v;
 }
 
-/// curl.transport{user_agent=, ca_file=, trace=} -> transport | nil, err
+/// curl.transport{user_agent=, ca_file=, proxy=, trace=} -> transport | nil, err
 static int lcl_transport_new(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   cl_transport_opts o;
   o.user_agent = opt_string_field(L, 1, "user_agent");
   o.ca_file = opt_string_field(L, 1, "ca_file");
+  o.proxy = opt_string_field(L, 1, "proxy");
   lua_getfield(L, 1, "trace");
   o.trace = lua_toboolean(L, -1);
   lua_pop(L, 1);

@@ -43,6 +43,12 @@ static void test_redact(void) {
   const char *h = "authorization: Bearer whatever\nnext";
   cl_redact(h, strlen(h), NULL, out, sizeof out);
   CHECK_STR(out, "authorization: [REDACTED]\nnext");
+  /* a proxy's credentials too, and only header names at a line start count */
+  const char *p = "> CONNECT a:443\r\nProxy-Authorization: Basic dXNlcjpwYXNz\r\n"
+                  "X-Note: proxy-authorization: kept\r\n";
+  cl_redact(p, strlen(p), NULL, out, sizeof out);
+  CHECK_STR(out, "> CONNECT a:443\r\nProxy-Authorization: [REDACTED]\r\n"
+                 "X-Note: proxy-authorization: kept\r\n");
   /* a small output buffer truncates but stays terminated */
   cl_redact(in, strlen(in), secret, out, 8);
   CHECK(strlen(out) == 7);

@@ -30,6 +30,12 @@ local OPTIONS = {
   rate_limit = "table|boolean", backoff_base = "number", backoff_cap = "number",
   max_retry_wait = "number", on_wait = "function", organization_id = "string",
   time_scale = "number", max_body_bytes = "number", max_download_bytes = "number",
+  proxy = "string|boolean", headers = "table",
+}
+-- The options of client:with (a view of the client with other settings).
+local WITH_OPTIONS = {
+  headers = "table", timeout = "number", connect_timeout = "number", max_retries = "number",
+  max_retry_wait = "number",
 }
 
 -- Waits shorter than this are not announced through on_wait.
@@ -39,6 +45,7 @@ local ANNOUNCE_AFTER = 1.0
 local REQUEST_OPTIONS = {
   query = "table", body = "table", idempotency_key = "string", sign = "boolean",
   on_chunk = "function", root = "boolean", fresh_connection = "boolean", safe = "boolean",
+  headers = "table",
 }
 local METHODS = { GET = true, POST = true, PATCH = true, PUT = true, DELETE = true, HEAD = true }
 
@@ -58,6 +65,62 @@ local function check_options(opts, known, what, level)
         .. type(v)), level + 1)
     end
   end
+end
+
+-- Headers the client and the transport write themselves: framing, credentials, the body's
+-- type and the User-Agent. An extra header may not replace them.
+local OWN_HEADERS = {
+  authorization = true, ["proxy-authorization"] = true, host = true, ["content-length"] = true,
+  ["transfer-encoding"] = true, connection = true, ["content-type"] = true, ["user-agent"] = true,
+  expect = true, te = true, upgrade = true,
+}
+
+-- Extra headers {name = value} checked and merged over `base` (a table keyed by the lower-case
+-- name, holding {name, value}); returns the merged table. Values are never quoted back in an
+-- error: a header may carry a secret.
+local function merge_headers(base, extra, what, level)
+  local merged = {}
+  for k, v in pairs(base or {}) do merged[k] = v end
+  for name, value in pairs(extra) do
+    if type(name) ~= "string" or not name:match("^[%w!#$%%&'*+%-.^_`|~]+$") then
+      error(config_error(what .. ": a header name is a token (letters, digits, '-'), not "
+        .. (type(name) == "string" and ("'" .. name:sub(1, 40):gsub("%c", "?") .. "'") or type(name))), level + 1)
+    end
+    if OWN_HEADERS[name:lower()] then
+      error(config_error(what .. ": the client sets " .. name .. " itself"), level + 1)
+    end
+    if type(value) == "number" then value = tostring(value) end
+    if type(value) ~= "string" or value:find("[%z\1-\8\10-\31\127]") then
+      error(config_error(what .. ": the value of header " .. name
+        .. " must be a string without line breaks or control characters"), level + 1)
+    end
+    merged[name:lower()] = { name, value }
+  end
+  return merged
+end
+
+-- The "Name: value" lines of a merged header table, in name order (Accept first when absent).
+local function header_lines(merged)
+  local lines = {}
+  if not (merged and merged.accept) then lines[1] = "Accept: application/json" end
+  local names = {}
+  for k in pairs(merged or {}) do names[#names + 1] = k end
+  sort(names)
+  for _, k in ipairs(names) do lines[#lines + 1] = merged[k][1] .. ": " .. merged[k][2] end
+  return lines
+end
+
+-- The proxy option as the transport takes it: a URL, "" for none (false), nil for the
+-- environment's (http_proxy, https_proxy, no_proxy). The URL is never quoted back: it may
+-- hold a password.
+local function proxy_of(opt)
+  if opt == nil then return nil end
+  if opt == false then return "" end
+  if opt == true or opt == "" or opt:find("[%s%c]") then
+    error(config_error("proxy is a proxy URL such as http://proxy.example:3128, or false for "
+      .. "none (by default libcurl follows http_proxy, https_proxy and no_proxy)"), 4)
+  end
+  return opt
 end
 
 local function rate_limits(opt)
@@ -130,6 +193,7 @@ function M.new(opts)
     on_wait = opts.on_wait,
     organization_id = opts.organization_id,
     time_scale = time_scale_of(opts.time_scale, parsed.loopback),
+    headers = opts.headers and merge_headers(nil, opts.headers, "cleanlist.new", 3),
   }, Client)
   self.origin = self.base_url:match("^(https?://[^/]+)")
   if self.timeout <= 0 or self.connect_timeout <= 0 then
@@ -188,6 +252,7 @@ function M.new(opts)
     end
     transport, terr = require("cleanlist.transport." .. which).new {
       user_agent = M.USER_AGENT, ca_file = opts.ca_file, trace = opts.trace,
+      proxy = proxy_of(opts.proxy),
     }
     if not transport then error(config_error("cannot set up the transport: " .. terr.message), 2) end
   end
@@ -202,9 +267,36 @@ function Client:__tostring()
 end
 
 --- Closes the client's connections; a closed client refuses further calls.
+--- Closes the client's connections. Closing twice is fine; a call made afterwards returns
+-- nil and an error of kind "config". A view made by client:with shares its parent's
+-- connections: closing a view closes the view only.
 function Client:close()
-  if self.transport then self.transport:close() end
-  self.transport = nil
+  if rawget(self, "_parent") == nil and self.transport then self.transport:close() end
+  self.closed = true
+end
+
+--- A view of this client whose calls carry other settings: extra `headers` (merged over the
+-- client's), `timeout`, `connect_timeout`, `max_retries`, `max_retry_wait`. It shares the
+-- client's key, connections and rate limits.
+--   client:with{ headers = { ["X-Request-Source"] = "crm-sync" }, timeout = 10 }:whoami()
+---@param opts table
+---@return cleanlist.Client
+function Client:with(opts)
+  if type(opts) ~= "table" then error(config_error("client:with expects a table of options"), 2) end
+  check_options(opts, WITH_OPTIONS, "client:with", 2)
+  local view = { _parent = self }
+  for k, v in pairs(opts) do
+    if k == "headers" then
+      view.headers = merge_headers(self.headers, v, "client:with", 2)
+    else
+      local least = (k == "max_retries" or k == "max_retry_wait") and 0 or nil
+      if (least and v < least) or (not least and v <= 0) then
+        error(config_error("client:with: " .. k .. (least and " must not be negative" or " must be positive")), 2)
+      end
+      view[k] = v
+    end
+  end
+  return setmetatable(view, { __index = self, __tostring = Client.__tostring })
 end
 
 local function urlencode(s)
@@ -412,12 +504,17 @@ function Client:request(method, path, opts)
   if type(path) ~= "string" then error(usage_error("client:request: the path must be a string"), 2) end
   local url, uerr = self:_url(path, opts)
   if not url then error(usage_error("client:request: " .. uerr), 2) end
-  if not self.transport then error(usage_error("the client is closed"), 2) end
+  if self.closed or not self.transport then
+    return nil, errors.new { kind = "config", method = method, path = path:match("^[^?]*"),
+      message = "the client is closed (client:close() was called): nothing was sent; make "
+        .. "another with cleanlist.new" }
+  end
   if self.transport.check then -- a transport that cannot send from here says why (nginx's init)
     local perr = self.transport:check()
     if perr then return nil, errors.new(perr) end
   end
-  local headers = { "Accept: application/json" }
+  local headers = header_lines(opts.headers
+    and merge_headers(self.headers, opts.headers, "client:request", 2) or self.headers)
   local body
   if opts.body ~= nil then
     local encoded, jerr = json.encode(opts.body)

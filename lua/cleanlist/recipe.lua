@@ -17,7 +17,7 @@
 -- r:once(key, send, opts) (a call made once across runs: see below) and r:fail(err).
 --
 -- Resuming: a paid recipe keeps its state in a file (--state FILE; by default one per recipe,
--- arguments and key under $XDG_STATE_HOME/cleanlist). r:once(key, send) records that it is
+-- arguments, key and API under $XDG_STATE_HOME/cleanlist). r:once(key, send) records that it is
 -- about to send before sending and what came back after, so a run started again after a
 -- crash or Ctrl-C returns the recorded result instead of sending again. A paid call goes out
 -- with a quote recorded first: sent again, the quote makes the API refuse a second use, so it
@@ -52,7 +52,7 @@ local PAID = {
   { "--max-credits N", "refuse to spend more than N credits (checked against the estimate)",
     number = true },
   { "--state FILE", "where this run records what it dispatched (default: one file per recipe, "
-    .. "arguments and key under $XDG_STATE_HOME/cleanlist)" },
+    .. "arguments, key and API under $XDG_STATE_HOME/cleanlist)" },
   { "--fresh", "forget the state of an earlier run of the same command and start over" },
   { "--resend-unknown", "send again a call an earlier run sent without learning its outcome "
     .. "(it may be paid twice)" },
@@ -429,10 +429,11 @@ local function mkdir_p(dir)
 end
 
 -- What identifies a run: the recipe, its arguments without the output and state options,
--- and the key (by fingerprint).
+-- the key (by fingerprint) and the API it runs against (a state recorded against one sandbox
+-- names lists and tasks another one never had).
 -- (--max-credits is not part of it: a run refused for its budget resumes with a larger one;
 -- nor is any option a recipe marks `resume = false`.)
-local function run_identity(def, argv, fingerprint)
+local function run_identity(def, argv, fingerprint, base_url)
   local neutral = { ["--json"] = true, ["--quiet"] = true, ["-q"] = true, ["--fresh"] = true,
     ["--resend-unknown"] = true, ["--dry-run"] = true, ["--state"] = true,
     ["--max-credits"] = true }
@@ -455,7 +456,8 @@ local function run_identity(def, argv, fingerprint)
     end
     i = i + 1
   end
-  return def.name .. "\0" .. table.concat(kept, "\0") .. "\0" .. (fingerprint or "")
+  return def.name .. "\0" .. table.concat(kept, "\0") .. "\0" .. (fingerprint or "") .. "\0"
+    .. (base_url or "")
 end
 
 --- Writes the state file: a new file beside it, then renamed over it (a crash leaves the old
@@ -473,7 +475,8 @@ end
 
 function Run:_open_state(argv)
   if not self.def.paid then return true end
-  local identity = run_identity(self.def, argv, self.client.credential:fingerprint())
+  local identity = run_identity(self.def, argv, self.client.credential:fingerprint(),
+    self.client.base_url)
   local path = self.opts.state
   if not path then
     local dir = state_dir()
@@ -761,12 +764,12 @@ function M.run(def, argv)
     io.stderr:write(def.name, ": ", serr, "\n")
     return M.EXIT_USAGE
   end
-  local done, result = xpcall(def.run, function(e)
+  local done, result = xpcall(function() return def.run(r) end, function(e) -- 5.1: no arguments
     if type(e) == "table" and e.recipe_failure ~= nil then return e end
     if type(e) == "string" and e:find("interrupted!", 1, true) then return { interrupted = true } end
     if cleanlist.is_error(e) then return { recipe_failure = e } end
     return { crash = debug.traceback(tostring(e), 2) }
-  end, r)
+  end)
   r:_clear_bar()
   client:close()
   if done then

@@ -113,7 +113,7 @@ function M.run(name, argv)
     io.stderr:write("cleanlist: ", err, "\n")
     return 2
   end
-  local chunk, lerr = load(r.source, r.chunkname)
+  local chunk, lerr = (rawget(_G, "loadstring") or load)(r.source, r.chunkname) -- 5.1: loadstring
   if not chunk then error(lerr, 0) end
   local a = { [0] = r.name }
   for i, v in ipairs(argv) do a[i] = v end

@@ -15,25 +15,15 @@ local function rss()
 end
 
 describe("bounded reading against a hostile server", function()
-  local pid, base, out
+  local server, base
 
   setup(function()
-    out = os.tmpname()
-    pid = tonumber((run.capture("python3 spec/helpers/hostile_server.py >" .. run.quote(out)
-      .. " 2>&1 & echo $!")))
-    local port
-    for _ = 1, 200 do
-      port = (run.read_file(out) or ""):match("PORT (%d+)")
-      if port then break end
-      run.execute("sleep 0.05")
-    end
-    assert(port, "the hostile server did not start: " .. tostring(run.read_file(out)))
-    base = "http://127.0.0.1:" .. port .. "/api/v1/public"
+    server = run.server("python3 spec/helpers/hostile_server.py")
+    base = "http://127.0.0.1:" .. server.port .. "/api/v1/public"
   end)
 
   teardown(function()
-    if pid then run.execute("kill " .. pid .. " 2>/dev/null") end
-    os.remove(out)
+    if server then server.stop() end
   end)
 
   local function client(opts)

@@ -48,6 +48,31 @@ function M.free_port()
   return assert(tonumber(out), "no free port")
 end
 
+--- Starts a helper server (a command line that prints "PORT <n>" once it listens) in the
+-- background. Returns a handle {pid, port, out} whose :stop() kills it; raises if it does not
+-- start within 10 s.
+function M.server(cmdline)
+  local out = os.tmpname()
+  local pid = tonumber((M.capture(cmdline .. " >" .. M.quote(out) .. " 2>&1 & echo $!")))
+  local port
+  for _ = 1, 200 do
+    port = (M.read_file(out) or ""):match("PORT (%d+)")
+    if port then break end
+    M.execute("sleep 0.05")
+  end
+  local handle = { pid = pid, port = tonumber(port), out = out }
+  function handle.stop()
+    if pid then M.execute("kill " .. pid .. " 2>/dev/null") end
+    os.remove(out)
+  end
+  if not port then
+    local said = M.read_file(out)
+    handle.stop()
+    error("the server did not start (" .. cmdline .. "): " .. tostring(said), 2)
+  end
+  return handle
+end
+
 --- A new private directory holding a throw-away self-signed certificate for 127.0.0.1
 -- (cert.pem, key.pem; valid for the address and for the name "127.0.0.1"). Returns its path.
 function M.certificate_dir()
@@ -70,11 +95,30 @@ function M.bin()
   return "build/lua5.4/cleanlist"
 end
 
---- Runs a shell command line (stdin from /dev/null, 30 s limit).
+--- True in the pass of spec/run that checks what runs once (installs, packages): Lua 5.4's
+-- own build, not LuaJIT, the sanitizer build or the engines that run a part of the specs.
+function M.main_pass()
+  local pass = os.getenv("CLEANLIST_PASS")
+  return pass == nil or pass == "" or pass == "lua5.4"
+end
+
+--- A copy of the source tree (the files git knows, committed or not) in a new temporary
+-- directory, whose path is returned: builds that write into the tree (luarocks make) run
+-- there.
+function M.source_copy()
+  local dir = os.tmpname()
+  os.remove(dir)
+  assert(M.execute("mkdir -p " .. M.quote(dir) .. " && git ls-files -co --exclude-standard -z"
+    .. " | tar -c --null -T - | tar -x -C " .. M.quote(dir)), "cannot copy the source tree")
+  return dir
+end
+
+--- Runs a shell command line (stdin from /dev/null, `seconds` limit: 30 by default).
 -- Returns {code = exit status, stdout = ..., stderr = ...}.
-function M.sh(cmdline)
+function M.sh(cmdline, seconds)
   local errf = os.tmpname()
-  local out, code = M.capture("timeout 30 sh -c " .. M.quote(cmdline) .. " </dev/null 2>" .. errf)
+  local out, code = M.capture("timeout " .. (seconds or 30) .. " sh -c " .. M.quote(cmdline)
+    .. " </dev/null 2>" .. errf)
   local err = M.read_file(errf) or ""
   os.remove(errf)
   return { code = code, stdout = out, stderr = err }

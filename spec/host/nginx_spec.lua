@@ -244,21 +244,14 @@ describe("the client inside nginx", function()
   end)
 
   describe("bodies of every framing (a hostile server)", function()
-    local pid, out, base
+    local server, base
 
     setup(function()
-      out = os.tmpname()
-      pid = tonumber((run.capture("python3 spec/helpers/hostile_server.py >" .. q(out) .. " 2>&1 & echo $!")))
-      local port = sandbox.poll(200, 0.05, function()
-        local p = (run.read_file(out) or ""):match("PORT (%d+)")
-        return p, p
-      end)
-      assert(port, "the hostile server did not start")
-      base = "http://127.0.0.1:" .. port
+      server = run.server("python3 spec/helpers/hostile_server.py")
+      base = "http://127.0.0.1:" .. server.port
     end)
     teardown(function()
-      if pid then run.execute("kill " .. pid .. " 2>/dev/null") end
-      os.remove(out)
+      if server then server.stop() end
     end)
 
     local function fetch(path, extra)

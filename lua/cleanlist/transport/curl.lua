@@ -15,7 +15,8 @@ Transport.__index = Transport
 --- opts: user_agent, ca_file, trace (function(line) receiving redacted debug lines)
 function M.new(opts)
   local handle, err = curl.transport {
-    user_agent = opts.user_agent, ca_file = opts.ca_file, trace = opts.trace ~= nil,
+    user_agent = opts.user_agent, ca_file = opts.ca_file, proxy = opts.proxy,
+    trace = opts.trace ~= nil,
   }
   if not handle then return nil, err end
   return setmetatable({ handle = handle, trace = opts.trace }, Transport)

@@ -77,6 +77,10 @@ function M.new(opts)
     return nil, { kind = "config", message = "under nginx the CA file is named by nginx's "
       .. "lua_ssl_trusted_certificate directive, not the ca_file option" }
   end
+  if opts.proxy and opts.proxy ~= "" then -- "": no proxy, which is what cosockets do anyway
+    return nil, { kind = "config", message = "the ngx transport connects directly: it cannot go "
+      .. "through a proxy (leave proxy out, or use transport = \"curl\")" }
+  end
   return setmetatable({
     user_agent = opts.user_agent or "cleanlist-lua", trace = opts.trace,
     keepalive_ms = floor((opts.keepalive or 60) * 1000), pool_size = opts.pool_size or 32,
