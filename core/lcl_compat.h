@@ -7,6 +7,15 @@
 
 #include "lauxlib.h"
 #include "lua.h"
+#include "lualib.h"
+
+/* The engine, as `cleanlist --version` names it: "Lua 5.4.4", "LuaJIT 2.1.0-beta3". */
+#if defined(LUA_JITLIBNAME)
+#include "luajit.h"
+#define LCL_ENGINE_NAME LUAJIT_VERSION
+#else
+#define LCL_ENGINE_NAME LUA_RELEASE
+#endif
 
 #if defined(__GNUC__)
 #define LCL_EXPORT __attribute__((visibility("default")))

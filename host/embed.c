@@ -3,8 +3,7 @@
 
 #include <stdlib.h>
 
-#include "lauxlib.h"
-#include "lua.h"
+#include "lcl_compat.h"
 
 static int embed_load(lua_State *L) {
   const cl_embedded *m = (const cl_embedded *)lua_touserdata(L, lua_upvalueindex(1));

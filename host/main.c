@@ -15,12 +15,6 @@
 #if defined(CL_HAVE_EDITLINE)
 #include <editline/readline.h>
 #endif
-#if defined(LUA_JITLIBNAME)
-#include "luajit.h"
-#define ENGINE_NAME LUAJIT_VERSION
-#else
-#define ENGINE_NAME LUA_RELEASE
-#endif
 
 int luaopen_cleanlist_core(lua_State *L);
 int luaopen_cleanlist_curl(lua_State *L);
@@ -469,7 +463,7 @@ static int parse_args(int argc, char **argv, host_opts *o) {
       i++;
       break;
     } else if (strcmp(a, "-v") == 0 || strcmp(a, "--version") == 0) {
-      printf("cleanlist %s (%s)\n", CL_VERSION, ENGINE_NAME);
+      printf("cleanlist %s (%s)\n", CL_VERSION, LCL_ENGINE_NAME);
       return 0;
     } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
       print_help();
@@ -513,7 +507,7 @@ static int run(lua_State *L, int argc, char **argv, const host_opts *o) {
   if (o->ncode == 0) {
     if (!isatty(0)) return run_script(L, "-", argv, argc, argc - 1);
     printf("cleanlist %s (%s): Lua with the cleanlist module; Ctrl-D to leave\n", CL_VERSION,
-           ENGINE_NAME);
+           LCL_ENGINE_NAME);
     repl(L);
   }
   return 0;

@@ -6,8 +6,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "lauxlib.h"
-#include "lua.h"
+#include "lcl_compat.h"
 #include "sb_internal.h"
 
 static void sb_push_hex(lua_State *L, const unsigned char *d, size_t n) {

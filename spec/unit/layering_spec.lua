@@ -53,6 +53,16 @@ describe("layering", function()
     end
   end)
 
+  it("settles the differences between the engines' C APIs in core/lcl_compat.h alone", function()
+    local files = lines_of("grep -lE 'LUA_VERSION_NUM|LUA_JITLIBNAME|LUAJIT_VERSION|luajit\\.h|lua_objlen' "
+      .. "core/*.c core/*.h host/*.c host/*.h sandbox/*.c sandbox/*.h")
+    assert.same({ "core/lcl_compat.h" }, files)
+    -- and every file that speaks to Lua goes through it
+    for _, f in ipairs(lines_of("grep -lE '#include [<\"](lua|lauxlib)\\.h' core/*.c host/*.c sandbox/*.c || true")) do
+      error(f .. " includes lua.h or lauxlib.h itself: include lcl_compat.h")
+    end
+  end)
+
   it("keeps the sandbox's Lua apart from the client's", function()
     local files = lines_of("grep -rl 'require *[(\"]*cleanlist' sandbox/lua || true")
     assert.same({}, files)
