@@ -127,6 +127,22 @@ describe("the rock", function()
     assert.is_nil(run.read_file(tree .. "/bin/cleanlist"))
   end)
 
+  it("load-checks each module with its interpreter: one built for another Lua fails the check", function()
+    local ok = run.sh("lua5.4 cmake/check_load.lua build/lua5.4/lib/cleanlist core curl")
+    assert.equals(0, ok.code, ok.stderr)
+    local bad = run.sh("lua5.1 cmake/check_load.lua build/lua5.4/lib/cleanlist core curl")
+    assert.equals(1, bad.code)
+    assert.matches("build/lua5.4/lib/cleanlist/core.so cannot be loaded by Lua 5.1: .*undefined symbol",
+      bad.stderr)
+    assert.matches("curl.so cannot be loaded by Lua 5.1", bad.stderr, 1, true)
+    -- and the build runs it: its target is part of every build
+    local cache = assert(run.read_file("build/lua5.4/CMakeCache.txt"))
+    assert.matches("\nLUA:FILEPATH=\n", cache, 1, true) -- found from the engine, not given
+    local made = run.sh("cmake --build build/lua5.4 --target load_check 2>&1")
+    assert.equals(0, made.code, made.stdout)
+    assert.matches("Loading the modules with /usr/bin/lua5.4", made.stdout, 1, true)
+  end)
+
   it("has a release rockspec that differs from scm-1 only in its version and tag", function()
     local scm = assert(run.read_file("rockspec/cleanlist-scm-1.rockspec"))
     local release = assert(run.read_file("rockspec/cleanlist-0.1.0-1.rockspec"))
