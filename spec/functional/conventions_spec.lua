@@ -192,7 +192,8 @@ describe("client conventions against the sandbox", function()
       ]])
       finally(function() os.remove(script) end)
       local before = #lines(log_plain)
-      local env = { http_proxy = "http://127.0.0.1:" .. plain.port, no_proxy = "" }
+      -- the sources under test, not the copies built into the executable
+      local env = { http_proxy = "http://127.0.0.1:" .. plain.port, no_proxy = "", CLEANLIST_LUA_DIR = "lua" }
       local via = run.host({ script, sb.key, sb.base_url, "env" }, env)
       assert.equals("org_2sbxSandboxLabs\n", via.stdout, via.stderr)
       assert.equals(before + 1, #lines(log_plain), table.concat(lines(log_plain), "\n"))
@@ -202,7 +203,7 @@ describe("client conventions against the sandbox", function()
       -- a proxy that is not there: the call's transport error, nothing reached the sandbox
       local n = #sb:requests()
       local dead = run.host({ script, sb.key, sb.base_url, "env" },
-        { http_proxy = "http://127.0.0.1:" .. run.free_port(), no_proxy = "" })
+        { http_proxy = "http://127.0.0.1:" .. run.free_port(), no_proxy = "", CLEANLIST_LUA_DIR = "lua" })
       assert.equals("transport\n", dead.stdout, dead.stderr)
       assert.equals(n, #sb:requests())
     end)
