@@ -95,6 +95,26 @@ describe("the client inside nginx", function()
     assert.same({ curl = false, ngx = true }, loaded)
   end)
 
+  it("carries extra headers and views over cosockets, refuses a proxy, and closes", function()
+    local r = eval([[
+      local c = new { headers = { ["X-Team"] = "growth" } }
+      local ok = c:with({ headers = { ["X-View"] = "v" }, timeout = 5 }):whoami() ~= nil
+      local pok, perr = pcall(new, { proxy = "http://127.0.0.1:3128" })
+      local direct = new({ proxy = false }):whoami() ~= nil
+      c:close()
+      c:close()
+      local _, cerr = c:whoami()
+      return { ok = ok, direct = direct, proxy_refused = not pok and perr.kind,
+        proxy_says = perr and perr.message, closed = cerr and cerr.kind }
+    ]])
+    assert.same({ true, true, "config", "config" }, { r.ok, r.direct, r.proxy_refused, r.closed })
+    assert.matches("cannot go through a proxy", r.proxy_says, 1, true)
+    local log = sb:requests()
+    assert.equals(2, #log)
+    assert.same({ "growth", "v" }, { log[1].headers["x-team"], log[1].headers["x-view"] })
+    assert.is_nil(log[2].headers["x-team"])
+  end)
+
   it("keeps serving a static file and another Lua location while a call is stalled 5 s", function()
     script { fault = "stall", ms = 5000 }
     local stalled = background(("http://127.0.0.1:%d/whoami"):format(n.port), n.dir)

@@ -61,6 +61,21 @@ describe("the Debian package", function()
     assert.matches('"dry_run":true', p.stdout, 1, true)
   end)
 
+  it("runs the README's commands for the installed package as they are written", function()
+    local readme = assert(run.read_file("README.md"))
+    local section = assert(readme:match("\n## Install\n(.-)\n## "))
+    local ran = 0
+    for line in section:gmatch("[^\n]+") do
+      if line:find("/usr/share/cleanlist/recipes", 1, true) and line:find("cleanlist %-%-sandbox") then
+        local r = run.sh(line:gsub("%s+#.*$", ""), 60)
+        assert.equals(0, r.code, line .. "\n" .. r.stderr)
+        assert.matches("Sandbox Labs", r.stdout, 1, true)
+        ran = ran + 1
+      end
+    end
+    assert.equals(1, ran)
+  end)
+
   it("gives the system's lua5.4 the module, and man the page", function()
     local r = run.sh("cd / && lua5.4 -e " .. q("local c = require 'cleanlist'; print(c.VERSION,"
       .. " package.searchpath('cleanlist.core', package.cpath))"))
