@@ -34,15 +34,9 @@ function M.env(sb, opts)
 end
 
 local function command(env, name, args)
-  local unset, set = {}, {}
-  for k, v in pairs(env) do
-    if v == false then unset[#unset + 1] = "-u " .. k else set[#set + 1] = k .. "=" .. run.quote(v) end
-  end
-  local parts = unset -- env takes -u before the assignments
-  for _, a in ipairs(set) do parts[#parts + 1] = a end
   local argv = { run.quote(run.bin()), "run", run.quote(name) }
   for _, a in ipairs(args or {}) do argv[#argv + 1] = run.quote(a) end
-  return "env " .. table.concat(parts, " ") .. " " .. table.concat(argv, " ")
+  return run.env_prefix(env) .. table.concat(argv, " ")
 end
 
 --- Runs a recipe to its end (30 s limit): {code =, stdout =, stderr =}.

@@ -124,13 +124,20 @@ function M.sh(cmdline, seconds)
   return { code = code, stdout = out, stderr = err }
 end
 
+--- "env -u A B='x' " for a table of environment changes (false: unset), or "" for none.
+function M.env_prefix(env)
+  local unset, set = {}, {}
+  for k, v in pairs(env or {}) do
+    if v == false then unset[#unset + 1] = "-u " .. k else set[#set + 1] = k .. "=" .. M.quote(v) end
+  end
+  local parts = unset -- env takes -u before the assignments
+  for _, a in ipairs(set) do parts[#parts + 1] = a end
+  return #parts > 0 and ("env " .. table.concat(parts, " ") .. " ") or ""
+end
+
 --- Runs the executable with arguments (each quoted), after optional `env` assignments.
 function M.host(args, env)
-  local parts = {}
-  for k, v in pairs(env or {}) do
-    parts[#parts + 1] = v == false and ("-u " .. k) or (k .. "=" .. M.quote(v))
-  end
-  local prefix = #parts > 0 and ("env " .. table.concat(parts, " ") .. " ") or ""
+  local prefix = M.env_prefix(env)
   local argv = {}
   for i, a in ipairs(args) do argv[i] = M.quote(a) end
   return M.sh(prefix .. M.quote(M.bin()) .. " " .. table.concat(argv, " "))
