@@ -30,7 +30,6 @@ struct cl_request {
   int over;                  /* the body went past max_body: the transfer was stopped */
   size_t hold;               /* a streamed 2xx body: pause when this much waits (0: never) */
   int paused;                /* paused by on_body until the owner drains the body */
-  cl_request *next; /* done queue */
 };
 
 struct cl_transport {
@@ -42,7 +41,6 @@ struct cl_transport {
   int trace;
   int pauses; /* downloads paused (for their owner to drain them) in this step */
   cl_buf tracebuf;
-  cl_request *done_head, *done_tail;
 };
 
 static int buf_add(cl_buf *b, const char *s, size_t n) {
@@ -162,11 +160,6 @@ static void request_release(cl_transport *t, cl_request *r) {
 
 void cl_transport_free(cl_transport *t) {
   if (!t) return;
-  while (t->done_head) {
-    cl_request *r = t->done_head;
-    t->done_head = r->next;
-    request_release(t, r);
-  }
   for (int i = 0; i < t->npool; i++) curl_easy_cleanup(t->pool[i]);
   curl_multi_cleanup(t->multi);
   free(t->user_agent_line);
@@ -296,10 +289,6 @@ static void finish(cl_transport *t, CURL *e, CURLcode rc) {
   r->reused = connects == 0 && rc == CURLE_OK;
   r->sent = reqsize > 0;
   curl_multi_remove_handle(t->multi, e);
-  r->next = NULL;
-  if (t->done_tail) t->done_tail->next = r;
-  else t->done_head = r;
-  t->done_tail = r;
 }
 
 int cl_transport_step(cl_transport *t, int timeout_ms, cl_error *err) {
@@ -321,16 +310,6 @@ int cl_transport_step(cl_transport *t, int timeout_ms, cl_error *err) {
   return running;
 }
 
-cl_request *cl_transport_done(cl_transport *t) {
-  cl_request *r = t->done_head;
-  if (r) {
-    t->done_head = r->next;
-    if (!t->done_head) t->done_tail = NULL;
-    r->next = NULL;
-  }
-  return r;
-}
-
 const char *cl_transport_trace(cl_transport *t, size_t *len) {
   *len = t->tracebuf.n;
   return t->tracebuf.p ? t->tracebuf.p : "";
@@ -338,15 +317,6 @@ const char *cl_transport_trace(cl_transport *t, size_t *len) {
 
 void cl_request_free(cl_transport *t, cl_request *r) {
   if (!r) return;
-  if (r->finished) {
-    /* It may still sit in the done queue if its owner never collected it. */
-    cl_request **pp = &t->done_head, *prev = NULL;
-    while (*pp && *pp != r) { prev = *pp; pp = &(*pp)->next; }
-    if (*pp) {
-      *pp = r->next;
-      if (t->done_tail == r) t->done_tail = prev;
-    }
-  }
   request_release(t, r);
 }
 

@@ -41,7 +41,8 @@ typedef struct cl_request_spec {
 
 /// Creates a transport (calls curl_global_init once per process). NULL + err on failure.
 cl_transport *cl_transport_new(const cl_transport_opts *opts, cl_error *err);
-/// Frees the transport. Free every request handed out first. NULL is a no-op.
+/// Frees the transport. Free every request it started first (cl_request_free); a request
+/// knows it has finished through cl_request_finished. NULL is a no-op.
 void cl_transport_free(cl_transport *t);
 
 /// Queues a request; it makes progress in cl_transport_step. The transport owns the result
@@ -51,9 +52,6 @@ cl_request *cl_transport_start(cl_transport *t, const cl_request_spec *spec, cl_
 /// Drives every queued request once, waiting at most timeout_ms for network activity.
 /// Returns the number of requests still running, or -1 with err on a multi-handle failure.
 int cl_transport_step(cl_transport *t, int timeout_ms, cl_error *err);
-
-/// Hands out the next finished request (in completion order), or NULL.
-cl_request *cl_transport_done(cl_transport *t);
 
 /// Trace lines recorded since the last call (redacted), as one buffer; *len receives its
 /// size. The buffer stays valid until the next step. Empty unless opts.trace was set.

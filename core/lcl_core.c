@@ -100,13 +100,6 @@ static int lcl_credential_authorization_header(lua_State *L) {
   return 1;
 }
 
-/// cred:is_prefixed() -> boolean: a clapi_ key (false for a JWT session token)
-static int lcl_credential_is_prefixed(lua_State *L) {
-  lcl_credential *c = check_credential(L, 1);
-  lua_pushboolean(L, strncmp(c->key, CL_API_KEY_PREFIX, strlen(CL_API_KEY_PREFIX)) == 0);
-  return 1;
-}
-
 /// cred:fingerprint() -> 16 hex digits (FNV-1a 64 of the key): tells keys apart in
 /// process-wide tables without keeping the key itself as a table key.
 static int lcl_credential_fingerprint(lua_State *L) {
@@ -122,17 +115,6 @@ static int lcl_credential_fingerprint(lua_State *L) {
   return 1;
 }
 
-/// core.redact(s) -> s with Authorization header values replaced (no key known).
-static int lcl_redact(lua_State *L) {
-  size_t len;
-  const char *s = luaL_checklstring(L, 1, &len);
-  char *out = malloc(len + 64);
-  if (!out) return luaL_error(L, "out of memory");
-  size_t n = cl_redact(s, len, NULL, out, len + 64);
-  lua_pushlstring(L, out, n);
-  free(out);
-  return 1;
-}
 
 /* ---- URLs, kinds ---------------------------------------------------------------------- */
 
@@ -489,7 +471,6 @@ static void push_exit_status(lua_State *L) {
 int luaopen_cleanlist_core(lua_State *L) {
   static const luaL_Reg cred_methods[] = {{"mask", lcl_credential_mask},
                                           {"redact", lcl_credential_redact},
-                                          {"is_prefixed", lcl_credential_is_prefixed},
                                           {"fingerprint", lcl_credential_fingerprint},
                                           {"authorization_header",
                                            lcl_credential_authorization_header},
@@ -509,7 +490,6 @@ int luaopen_cleanlist_core(lua_State *L) {
   static const luaL_Reg shared_meta[] = {{"__gc", lcl_shared_gc}, {NULL, NULL}};
   static const luaL_Reg no_meta[] = {{NULL, NULL}};
   static const luaL_Reg funcs[] = {{"credential", lcl_credential_new},
-                                   {"redact", lcl_redact},
                                    {"check_base_url", lcl_check_base_url},
                                    {"kind_for_status", lcl_kind_for_status},
                                    {"retry_decide", lcl_retry_decide},

@@ -182,8 +182,6 @@ static int lcl_transport_step(lua_State *L) {
   cl_error_clear(&err);
   int running = cl_transport_step(t->t, timeout > 0 ? (int)(timeout * 1000 + 0.5) : 0, &err);
   if (running < 0) return push_error(L, &err);
-  while (cl_transport_done(t->t)) {
-  } /* completion is read per request through cl_request_finished */
   lua_pushinteger(L, running);
   size_t len;
   const char *trace = cl_transport_trace(t->t, &len);

@@ -41,6 +41,19 @@ describe("layering", function()
     assert.same({ "core/cl_curl.c" }, files)
   end)
 
+  it("runs libcurl in two files only, the client's transport and the sandbox's webhook worker, "
+    .. "neither of which sees Lua (no Lua inside a libcurl callback)", function()
+    local files = lines_of("grep -l '#include <curl/' core/*.c core/*.h host/*.c host/*.h "
+      .. "sandbox/*.c sandbox/*.h")
+    assert.same({ "core/cl_curl.c", "sandbox/sb_webhook.c" }, files)
+    for _, f in ipairs(files) do
+      local src = read(f)
+      assert.is_nil(src:find('#include%s*[<"]l[ua]'), f .. " includes a Lua header")
+      assert.is_nil(src:find("lua_State", 1, true), f .. " handles a lua_State")
+      assert.is_nil(src:find("%f[%w_]lua_[%w_]+%("), f .. " calls the Lua API")
+    end
+  end)
+
   it("exports only luaopen_* from the C modules, which are not linked to liblua", function()
     for _, m in ipairs { "core", "curl", "redis" } do
       local so = "build/" .. ENGINE .. "/lib/cleanlist/" .. m .. ".so"
