@@ -12,7 +12,7 @@ DESTDIR ?=
 # the engines whose unit and functional specs make test also runs (every suite: 5.4, LuaJIT)
 LIGHT_ENGINES ?= lua5.1 lua5.2 lua5.3
 
-.PHONY: all build deps demo test test-asan test-deb fuzz lint bench clean install uninstall deb
+.PHONY: all build deps demo test test-asan test-deb fuzz lint format bench clean install uninstall deb
 
 all: build
 
@@ -89,8 +89,27 @@ deb: deps
 	@cmake --build build/deb -j $(JOBS)
 	@cd build/deb && cpack -G DEB >/dev/null && ls -1 $$PWD/cleanlist_*.deb
 
-lint:
-	luacheck -q lua recipes spec sandbox/lua bench
+# One style for the tree: luacheck, StyLua (.stylua.toml; its WebAssembly build from npm, run by
+# tools/stylua.cjs) and clang-format (.clang-format). `make format` rewrites, `make lint` checks.
+LUA_TREES = lua recipes spec sandbox/lua bench
+C_SOURCES = $(wildcard core/*.c core/*.h core/tests/*.c core/tests/*.h core/fuzz/*.c sandbox/*.c \
+	sandbox/*.h host/*.c host/*.h)
+STYLUA = node tools/stylua.cjs
+
+tools/node_modules: tools/package.json
+	@command -v npm >/dev/null || ./.ci/deps
+	@npm ci --prefix tools --no-audit --no-fund --loglevel=error >/dev/null
+	@touch $@
+
+lint: tools/node_modules
+	@luacheck -q $(LUA_TREES)
+	@$(STYLUA) --check $(LUA_TREES)
+	@clang-format --dry-run -Werror $(C_SOURCES)
+	@echo "lint: clean"
+
+format: tools/node_modules
+	@$(STYLUA) $(LUA_TREES)
+	@clang-format -i $(C_SOURCES)
 
 clean:
 	rm -rf build
