@@ -14,7 +14,6 @@
 -- Legacy routes need a valid credential but no scope. Workflows are visible to every user of
 -- the organisation that submitted them.
 local auth = require "sandbox.auth"
-local control = require "sandbox.control"
 local errors = require "sandbox.errors"
 local http = require "sandbox.http"
 local json = require "sandbox.json"
@@ -241,13 +240,19 @@ local function sink_config(app, req, rid)
   return 200, out
 end
 
-control.add("/tick", "POST", function(app)
-  return 200, webhooks.tick_info(app)
-end)
-control.add("/webhook-sink", "POST", webhooks.sink_receive)
-control.add("/webhook-sink", "GET", webhooks.sink_list)
-control.add("/webhook-sink", "DELETE", webhooks.sink_clear)
-control.add("/webhook-sink/config", "POST", sink_config)
+--- Registers the control endpoints above on an app's control router (sandbox.control).
+function M.register_control(router)
+  local function add(method, path, handler)
+    router:add(method, path, { handler = handler })
+  end
+  add("POST", "/tick", function(app)
+    return 200, webhooks.tick_info(app)
+  end)
+  add("POST", "/webhook-sink", webhooks.sink_receive)
+  add("GET", "/webhook-sink", webhooks.sink_list)
+  add("DELETE", "/webhook-sink", webhooks.sink_clear)
+  add("POST", "/webhook-sink/config", sink_config)
+end
 
 function M.register(router, app)
   local function add(method, template, handler)

@@ -28,7 +28,6 @@
 --       "enriched_count","created_at"}; a bad field or a name Vera already has -> 400
 --       validation_error. A reset forgets the list.
 local cohorts = require "sandbox.cohorts"
-local control = require "sandbox.control"
 local errors = require "sandbox.errors"
 local http = require "sandbox.http"
 local json = require "sandbox.json"
@@ -489,7 +488,10 @@ local function post_bulk(app, req, rid)
     enriched_count = lists.enriched_count(state, list), created_at = list.created_at }
 end
 
-control.add("/lists", "POST", post_bulk)
+--- Registers POST /lists on an app's control router (sandbox.control).
+function M.register_control(router)
+  router:add("POST", "/lists", { handler = post_bulk })
+end
 
 function M.register(router)
   router:add("POST", "/lead-lists", { scope = "lists:write", handler = M.create })
