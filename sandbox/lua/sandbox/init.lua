@@ -59,7 +59,7 @@ end
 
 -- Search, lead lists, export (and the signed CSV download below).
 for _, name in ipairs { "sandbox.endpoints.search", "sandbox.endpoints.lists",
-  "sandbox.endpoints.export" } do
+  "sandbox.endpoints.list_leads", "sandbox.endpoints.export" } do
   M.ENDPOINTS[#M.ENDPOINTS + 1] = name
 end
 

@@ -150,11 +150,8 @@ local function header_index(header)
 end
 
 function M.import(ctx)
-  local b, errs = validate.body(ctx.req, M.SCHEMA)
-  if not b then
-    return validate.response(errs)
-  end
-  errs = mapping_errors(b.column_mapping)
+  local b = ctx.body
+  local errs = mapping_errors(b.column_mapping)
   if errs[1] then
     return validate.response(errs)
   end
@@ -353,7 +350,7 @@ end
 
 function M.register(router)
   router:add("POST", "/lead-lists/{list_id}/csv-import", { scope = "lists:write",
-    handler = M.import })
+    body = M.SCHEMA, handler = M.import })
 end
 
 return M

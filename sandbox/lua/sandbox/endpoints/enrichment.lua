@@ -129,10 +129,7 @@ local function identity_ok(b)
 end
 
 function M.person(ctx)
-  local b, errs = validate.body(ctx.req, M.PERSON_SCHEMA)
-  if not b then
-    return validate.response(errs)
-  end
+  local b = ctx.body
   if not identity_ok(b) then
     return invalid(ctx, "Identify the person with email, linkedin_url or person_id, or with "
       .. "first_name + last_name + (company_name or domain).", { field = "email" })
@@ -241,10 +238,7 @@ function M.find_company(w, b)
 end
 
 function M.company(ctx)
-  local b, errs = validate.body(ctx.req, M.COMPANY_SCHEMA)
-  if not b then
-    return validate.response(errs)
-  end
+  local b = ctx.body
   if not (present(b.domain) or present(b.company_name) or present(b.company_ticker)
       or present(b.company_id)) then
     return invalid(ctx, "Provide at least one of domain, company_name, company_ticker or "
@@ -335,10 +329,7 @@ local function company_results(ctx, w, ids, points)
 end
 
 function M.by_task(ctx)
-  local b, errs = validate.body(ctx.req, M.BY_TASK_SCHEMA)
-  if not b then
-    return validate.response(errs)
-  end
+  local b = ctx.body
   local state = ctx.state
   local cohort, reason = cohorts.get(state, b.task_id, ctx.org.id)
   if not cohort then
@@ -427,10 +418,7 @@ function M.bulk_spec(ctx, list, lead_ids, tier, cost, kind)
 end
 
 function M.bulk(ctx)
-  local b, errs = validate.body(ctx.req, M.BULK_SCHEMA)
-  if not b then
-    return validate.response(errs)
-  end
+  local b = ctx.body
   local list_id = present(b.list_id) and b.list_id or b.lead_list_id
   if not present(list_id) then
     return validate.response { validate.error({ "body", "list_id" }, "missing",
@@ -482,10 +470,14 @@ function M.status(ctx)
 end
 
 function M.register(router)
-  router:add("POST", "/enrichment/person", { scope = "enrich:write", handler = M.person })
-  router:add("POST", "/enrichment/company", { scope = "enrich:write", handler = M.company })
-  router:add("POST", "/enrichment/by-task", { scope = "enrich:write", handler = M.by_task })
-  router:add("POST", "/enrichment/bulk", { scope = "enrich:write", handler = M.bulk })
+  router:add("POST", "/enrichment/person", { scope = "enrich:write", body = M.PERSON_SCHEMA,
+    handler = M.person })
+  router:add("POST", "/enrichment/company", { scope = "enrich:write", body = M.COMPANY_SCHEMA,
+    handler = M.company })
+  router:add("POST", "/enrichment/by-task", { scope = "enrich:write", body = M.BY_TASK_SCHEMA,
+    handler = M.by_task })
+  router:add("POST", "/enrichment/bulk", { scope = "enrich:write", body = M.BULK_SCHEMA,
+    handler = M.bulk })
   router:add("GET", "/enrichment/status/{workflow_id}", { scope = "enrich:read",
     handler = M.status })
 end

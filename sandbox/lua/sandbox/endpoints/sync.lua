@@ -181,11 +181,7 @@ local function sequencer_record(state, provider, campaign, lead)
 end
 
 local function run(ctx, kind)
-  local schema = kind == "crm" and M.CRM_SCHEMA or M.SEQUENCER_SCHEMA
-  local b, errs = validate.body(ctx.req, schema)
-  if not b then
-    return validate.response(errs)
-  end
+  local b = ctx.body
   if present(b.list_id) == present(b.task_id) then
     return errors.build("validation_error", ctx.request_id, {
       problem = "Send exactly one of list_id or task_id.", details = { field = "list_id" },
@@ -274,8 +270,10 @@ function M.sequencer(ctx)
 end
 
 function M.register(router)
-  router:add("POST", "/sync/crm", { scope = "sync:write", handler = M.crm })
-  router:add("POST", "/sync/sequencer", { scope = "sync:write", handler = M.sequencer })
+  router:add("POST", "/sync/crm", { scope = "sync:write", body = M.CRM_SCHEMA,
+    handler = M.crm })
+  router:add("POST", "/sync/sequencer", { scope = "sync:write", body = M.SEQUENCER_SCHEMA,
+    handler = M.sequencer })
 end
 
 
