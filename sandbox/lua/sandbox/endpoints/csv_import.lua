@@ -23,6 +23,7 @@ local costs = require "sandbox.costs"
 local csv_upload = require "sandbox.csv_upload"
 local enrichment = require "sandbox.endpoints.enrichment"
 local errors = require "sandbox.errors"
+local idempotency = require "sandbox.idempotency"
 local json = require "sandbox.json"
 local leads = require "sandbox.leads"
 local lists = require "sandbox.lists"
@@ -35,7 +36,7 @@ local M = {}
 
 M.MAX_BYTES = csv_upload.MAX_BYTES
 M.ROW_CAP = csv_upload.ROW_CAP
-M.IDEMPOTENCY_MS = 24 * 3600 * 1000
+M.IDEMPOTENCY_MS = idempotency.TTL_MS
 M.SAMPLE = csv_upload.SAMPLE
 
 local null = json.null
@@ -121,11 +122,11 @@ local function admit(ctx, b, dispatch)
   return list, etype
 end
 
--- The first response under the org-wide idempotency key skey (younger than IDEMPOTENCY_MS),
--- marked as replayed; or nil.
+-- The first response under the org-wide idempotency key skey (sandbox.idempotency), marked
+-- as replayed; or nil.
 local function replay(idem, skey, now)
-  local prior = skey and idem.by_key[skey]
-  if not prior or prior.time_ms + M.IDEMPOTENCY_MS < now then
+  local prior = idempotency.prior(idem.by_key, skey, now)
+  if not prior then
     return nil
   end
   local body = {}
@@ -187,15 +188,6 @@ local function response(ctx, r)
   }
 end
 
--- Remembers the response under skey (pruning expired keys now and then).
-local function remember(idem, skey, now, list, body)
-  idem.seq = idem.seq + 1
-  if idem.seq % 64 == 0 then
-    util.prune_expired(idem.by_key, now, M.IDEMPOTENCY_MS)
-  end
-  idem.by_key[skey] = { time_ms = now, list_id = list.list_id, body = body }
-end
-
 function M.import(ctx)
   local b, state = ctx.body, ctx.state
   local dispatch = b.dispatch_enrichment ~= false
@@ -204,8 +196,7 @@ function M.import(ctx)
     return etype, st_body, st_headers
   end
   local now, idem = state:now_ms(), idem_area(state)
-  local ikey = b.idempotency_key ~= null and b.idempotency_key or nil
-  local skey = ikey and (ctx.org.id .. "|" .. ikey)
+  local skey = idempotency.key(ctx, b.idempotency_key)
   local replayed = replay(idem, skey, now)
   if replayed then
     return 201, replayed
@@ -242,7 +233,9 @@ function M.import(ctx)
   end
   body = response(ctx, r)
   if skey then
-    remember(idem, skey, now, list, body)
+    idem.seq = idem.seq + 1
+    idempotency.remember(idem.by_key, skey, now, { list_id = list.list_id, body = body },
+      idem.seq)
   end
   return 201, body
 end

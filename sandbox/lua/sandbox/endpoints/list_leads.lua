@@ -13,6 +13,7 @@
 local cohorts = require "sandbox.cohorts"
 local errors = require "sandbox.errors"
 local http = require "sandbox.http"
+local idempotency = require "sandbox.idempotency"
 local json = require "sandbox.json"
 local leads = require "sandbox.leads"
 local lists = require "sandbox.lists"
@@ -25,8 +26,6 @@ local M = {}
 
 local null = json.null
 local format = string.format
-
-local IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000
 
 local BY_LEAD_IDS = validate.object {
   lead_ids = { type = "array", required = true, min_items = 1, max_items = 1000,
@@ -203,27 +202,16 @@ local function by_cohort(ctx, v)
   return ids, created
 end
 
--- Remembers the answer of an add under its idempotency key (pruning now and then).
-local function remember(state, store, skey, now, list, body)
-  local a = state.data.lists
-  a.idem_count = (a.idem_count or 0) + 1
-  if a.idem_count % 64 == 0 then
-    util.prune_expired(store, now, IDEMPOTENCY_TTL_MS)
-  end
-  store[skey] = { time_ms = now, list_id = list.list_id, body = body }
-end
-
 function M.add_leads(ctx)
   local v, state = ctx.body, ctx.state
   local list = lists.get(state, ctx.params.list_id, ctx)
   if not list then
     return not_found(ctx, ctx.params.list_id)
   end
-  local key = v.idempotency_key ~= null and v.idempotency_key or nil
-  local skey = key and (ctx.org.id .. "|" .. key)
+  local skey = idempotency.key(ctx, v.idempotency_key)
   local store, now = idem_store(state), state:now_ms()
-  local prior = skey and store[skey]
-  if prior and prior.time_ms + IDEMPOTENCY_TTL_MS >= now then
+  local prior = idempotency.prior(store, skey, now)
+  if prior then
     return 200, prior.body, { ["Idempotent-Replayed"] = "true" }
   end
   local ids, created, body
@@ -244,7 +232,9 @@ function M.add_leads(ctx)
     credits_charged = 0,
   }
   if skey then
-    remember(state, store, skey, now, list, body)
+    local a = state.data.lists
+    a.idem_count = (a.idem_count or 0) + 1
+    idempotency.remember(store, skey, now, { list_id = list.list_id, body = body }, a.idem_count)
   end
   return 200, body
 end
