@@ -219,6 +219,9 @@ describe("sandbox export (smart-agent columns)", function()
   local leads = require "sandbox.leads"
   local lists = require "sandbox.lists"
   local export = require "sandbox.endpoints.export"
+  local router = require "sandbox.router"
+  local routes = router.new()
+  export.register(routes)
 
   local st, who, list
   setup(function()
@@ -247,7 +250,7 @@ describe("sandbox export (smart-agent columns)", function()
       now_ms = function() return st:now_ms() end,
       req = { body = json.encode(body), headers = { host = "127.0.0.1:9" }, query = "" },
     }
-    return export.signed_url(ctx)
+    return router.run(routes:find("POST", "/export/csv/signed-url"), ctx)
   end
 
   local function download(url)

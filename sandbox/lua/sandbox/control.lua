@@ -25,6 +25,8 @@ local errors = require "sandbox.errors"
 local faults = require "sandbox.faults"
 local http = require "sandbox.http"
 local json = require "sandbox.json"
+local router = require "sandbox.router"
+local switches = require "sandbox.switches"
 
 local M = {}
 
@@ -202,98 +204,76 @@ local function post_faults(app, req, rid)
   return 200, app.faults:info()
 end
 
-local routes = {
-  ["/health"] = {
-    GET = function(app)
-      return 200, { ok = true, version = app.version }
-    end,
-  },
-  ["/requests"] = {
-    GET = function(app, req)
-      local since = tonumber(http.parse_query(req.query).since)
-      return 200, { requests = app.log:list(since) }
-    end,
-    DELETE = function(app)
-      app.log:clear()
-      return 200, { ok = true }
-    end,
-  },
-  ["/script"] = {
-    GET = function(app)
-      return 200, { pending = #app.script }
-    end,
-    POST = post_script,
-    DELETE = function(app)
-      app.script = {}
-      return 200, { ok = true }
-    end,
-  },
-  ["/reset"] = {
-    POST = function(app)
-      app:reset()
-      return 200, { ok = true }
-    end,
-  },
-  ["/credits"] = {
-    GET = function(app)
-      return 200, { credits = app.state.credits, ledger = json.array(app.state.ledger) }
-    end,
-    POST = post_credits,
-  },
-  ["/clock"] = {
-    GET = function(app)
-      return 200, app.clock:info()
-    end,
-    POST = post_clock,
-  },
-  ["/rate-limit"] = {
-    GET = function(app)
-      return 200, app.ratelimit:info()
-    end,
-    POST = post_rate_limit,
-  },
-  ["/faults"] = {
-    GET = function(app)
-      return 200, app.faults:info()
-    end,
-    POST = post_faults,
-    DELETE = function(app)
-      app.faults:off()
-      return 200, app.faults:info()
-    end,
-  },
-}
-
---- Adds a control endpoint from another module: fn(app, req, rid) -> status, body, headers.
-function M.add(path, method, fn)
-  routes[path] = routes[path] or {}
-  routes[path][method] = fn
+--- Registers the control endpoints above (and sandbox.switches') on an app's control router;
+-- endpoint modules add theirs with register_control (sandbox.init). A control handler is
+-- fn(app, req, rid) -> status, body, headers.
+function M.register(control_router)
+  local function add(method, path, handler)
+    control_router:add(method, path, { handler = handler })
+  end
+  add("GET", "/health", function(app)
+    return 200, { ok = true, version = app.version }
+  end)
+  add("GET", "/requests", function(app, req)
+    local since = tonumber(http.parse_query(req.query).since)
+    return 200, { requests = app.log:list(since) }
+  end)
+  add("DELETE", "/requests", function(app)
+    app.log:clear()
+    return 200, { ok = true }
+  end)
+  add("GET", "/script", function(app)
+    return 200, { pending = #app.script }
+  end)
+  add("POST", "/script", post_script)
+  add("DELETE", "/script", function(app)
+    app.script = {}
+    return 200, { ok = true }
+  end)
+  add("POST", "/reset", function(app)
+    app:reset()
+    return 200, { ok = true }
+  end)
+  add("GET", "/credits", function(app)
+    return 200, { credits = app.state.credits, ledger = json.array(app.state.ledger) }
+  end)
+  add("POST", "/credits", post_credits)
+  add("GET", "/clock", function(app)
+    return 200, app.clock:info()
+  end)
+  add("POST", "/clock", post_clock)
+  add("GET", "/rate-limit", function(app)
+    return 200, app.ratelimit:info()
+  end)
+  add("POST", "/rate-limit", post_rate_limit)
+  add("GET", "/faults", function(app)
+    return 200, app.faults:info()
+  end)
+  add("POST", "/faults", post_faults)
+  add("DELETE", "/faults", function(app)
+    app.faults:off()
+    return 200, app.faults:info()
+  end)
+  switches.register_control(control_router)
 end
 
 local function dispatch(app, req, rid)
-  local entry = routes[req.path:sub(#M.PREFIX + 1)]
-  if not entry then
-    return errors.build("not_found", rid, {
-      problem = "There is no sandbox control endpoint at " .. http.scrub(req.path) .. ".",
-      fix = "See `cleanlist sandbox --help` for the control endpoints.",
-    })
+  local route, _, entry = app.control_router:find(req.method, req.path:sub(#M.PREFIX + 1))
+  if route then
+    return route.handler(app, req, rid)
   end
-  local fn = entry[req.method]
-  if not fn then
-    local allowed = {}
-    for m in pairs(entry) do
-      allowed[#allowed + 1] = m
-    end
-    table.sort(allowed)
-    local status, body = errors.build("method_not_allowed", rid, {
-      problem = format("%s is not allowed on %s.", req.method, req.path),
-    })
-    return status, body, { Allow = table.concat(allowed, ", ") }
+  if entry then
+    return router.method_not_allowed(entry, rid,
+      format("%s is not allowed on %s.", req.method, req.path))
   end
-  return fn(app, req, rid)
+  return errors.build("not_found", rid, {
+    problem = "There is no sandbox control endpoint at " .. http.scrub(req.path) .. ".",
+    fix = "See `cleanlist sandbox --help` for the control endpoints.",
+  })
 end
 
---- Serves a /__sandbox/ request: status, headers, body (a JSON text).
+--- Serves a /__sandbox/ request: status, headers, body (a JSON text), the order of the app's
+-- handle(req).
 function M.handle(app, req)
   local rid = app:control_request_id()
   local ok, status, body, headers = pcall(dispatch, app, req, rid)

@@ -59,7 +59,7 @@ end
 
 -- Search, lead lists, export (and the signed CSV download below).
 for _, name in ipairs { "sandbox.endpoints.search", "sandbox.endpoints.lists",
-  "sandbox.endpoints.export" } do
+  "sandbox.endpoints.list_leads", "sandbox.endpoints.export" } do
   M.ENDPOINTS[#M.ENDPOINTS + 1] = name
 end
 
@@ -87,6 +87,21 @@ local function default_now_ms()
   return os.time() * 1000
 end
 
+-- The app's routers: the endpoint modules' API routes on app.router, the control endpoints
+-- (sandbox.control's, and those of endpoint modules with register_control) on
+-- app.control_router.
+local function register_routes(self)
+  self.control_router = router.new()
+  control.register(self.control_router)
+  for _, name in ipairs(M.ENDPOINTS) do
+    local mod = require(name)
+    mod.register(self.router, self)
+    if mod.register_control then
+      mod.register_control(self.control_router)
+    end
+  end
+end
+
 function M.new(config)
   config = config or {}
   config.api_key = config.api_key or M.DEFAULT_KEY
@@ -109,9 +124,7 @@ function M.new(config)
     log = reqlog.new(config.log_cap),
     router = router.new(),
   }, App)
-  for _, name in ipairs(M.ENDPOINTS) do
-    require(name).register(self.router, self)
-  end
+  register_routes(self)
   if config.state_file then
     self.persist = persist.new(self, config.state_file, config.monotonic_ms)
   end
@@ -167,12 +180,7 @@ local function is_control(path)
     and (#path == #control.PREFIX or byte(path, #control.PREFIX + 1) == 47)
 end
 
---- status, headers, body for an error code (body JSON-encoded).
-local function fail(code, rid, fields, headers)
-  local status, body = errors.build(code, rid, fields)
-  return status, headers or {}, encode(body)
-end
-
+-- A scripted response (POST /__sandbox/script): status, body, headers.
 local function serve_script(item)
   if item.raise then
     error(item.raise, 0)
@@ -181,70 +189,62 @@ local function serve_script(item)
   for k, v in pairs(item.headers) do
     headers[k] = v
   end
-  return item.status, headers, item.body
+  return item.status, item.body, headers
 end
 
-local serve_api
-
-local function serve_fault(self, req, subpath, rid, item)
-  return faults.serve(self, item, rid, function()
-    return serve_api(self, req, subpath, rid)
-  end)
-end
-
-serve_api = function(self, req, subpath, rid, item)
-  if item then
-    if item.fault then
-      return serve_fault(self, req, subpath, rid, item)
-    end
-    return serve_script(item)
-  end
+-- An API request: status, body, headers.
+local function serve_api(self, req, subpath, rid)
   local path = req.path
-  local entry, params
+  local route, params, entry
   if subpath then
-    entry, params = self.router:match(subpath)
-    -- absolute routes only at their full path, the others only under an API prefix
-    if entry and (entry.absolute == true) ~= (subpath == path) then
-      entry = nil
-    end
+    route, params, entry = self.router:find(req.method, subpath, subpath == path)
   end
   if not entry then
-    return fail("not_found", rid, {
+    return errors.build("not_found", rid, {
       problem = "There is no endpoint at " .. http.scrub(path) .. ".",
       fix = "Check the path against the API reference (base path /api/v1/public or /api/v2).",
     })
   end
-  local route = entry.methods[req.method]
-  if not route and entry.legacy then
-    return 405, { Allow = router.allowed(entry) }, '{"detail":"Method Not Allowed"}'
-  end
   if not route then
-    return fail("method_not_allowed", rid, {
-      problem = format("%s is not allowed on %s.", http.scrub(req.method), http.scrub(path)),
-    }, { Allow = router.allowed(entry) })
+    return router.method_not_allowed(entry, rid,
+      format("%s is not allowed on %s.", http.scrub(req.method), http.scrub(path)))
   end
   local key, status, body = (route.authenticate or auth.authenticate)(self.state, req, rid)
   if not key then
-    return status, { ["WWW-Authenticate"] = 'Bearer realm="cleanlist"' }, encode(body)
+    return status, body, { ["WWW-Authenticate"] = 'Bearer realm="cleanlist"' }
   end
   req.key_id, req.route = key.id, route.template -- for the usage log (sandbox.usage)
   if self.ratelimit.enabled then -- after authentication, before the scope check
     local rl_status, rl_headers, rl_body = self.ratelimit:check(key, route, rid)
     if rl_status then
-      return rl_status, rl_headers, rl_body
+      return rl_status, rl_body, rl_headers
     end
   end
   status, body = auth.require_scope(key, route.scope, rid)
   if status then
-    return status, {}, encode(body)
+    return status, body
   end
   workflows.tick(self.state) -- lazy workflow / smart-agent progress; O(1) when nothing is due
-  local ctx = {
+  return router.run(route, {
     app = self, state = self.state, req = req, request_id = rid, params = params,
     key = key, user = key.user, org = key.org, now_ms = self.now_ms,
-  }
-  local headers
-  status, body, headers = route.handler(ctx)
+  })
+end
+
+-- The answer to an API-path request, scripted (item) or served: status, headers, body (a
+-- string) and a connection-level fault, the order of handle(req).
+local function respond(self, req, subpath, rid, item)
+  if item and item.fault then
+    return faults.serve(self, item, rid, function()
+      return respond(self, req, subpath, rid)
+    end)
+  end
+  local status, body, headers
+  if item then
+    status, body, headers = serve_script(item)
+  else
+    status, body, headers = serve_api(self, req, subpath, rid)
+  end
   if type(body) ~= "string" then
     body = encode(body)
   end
@@ -268,7 +268,10 @@ end
 local function internal_error(self, req, rid, err)
   self:log_error(req, rid, err)
   local message = type(err) == "table" and err.message or tostring(err)
-  return fail("internal_error", rid, { cause = http.scrub(message):match("[^\n]*") })
+  local status, body = errors.build("internal_error", rid, {
+    cause = http.scrub(message):match("[^\n]*"),
+  })
+  return status, {}, encode(body)
 end
 
 --- Serves one request (see the module comment for req and the results).
@@ -299,7 +302,7 @@ function App:serve(req)
     end
   end
   local ok, status, headers, body, fault = xpcall(function() -- Lua 5.1's xpcall passes no arguments
-    return serve_api(self, req, subpath, rid, item)
+    return respond(self, req, subpath, rid, item)
   end, trap)
   if not ok then
     status, headers, body, fault = internal_error(self, req, rid, status)

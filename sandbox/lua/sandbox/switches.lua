@@ -6,7 +6,6 @@
 --                  POST /lead-lists/{id}/csv-import answer 503 csv_import_disabled
 -- Control endpoint (sandbox.control): GET /__sandbox/switches -> {"strict_quotes","csv_import"};
 -- POST /__sandbox/switches with either or both.
-local control = require "sandbox.control"
 local errors = require "sandbox.errors"
 local json = require "sandbox.json"
 local state_mod = require "sandbox.state"
@@ -43,10 +42,13 @@ local function post(app, req, rid)
   return 200, { ok = true, strict_quotes = sw.strict_quotes, csv_import = sw.csv_import }
 end
 
-control.add("/switches", "GET", function(app)
-  local sw = app.state.data.switches
-  return 200, { strict_quotes = sw.strict_quotes, csv_import = sw.csv_import }
-end)
-control.add("/switches", "POST", post)
+--- Registers GET and POST /switches on an app's control router (sandbox.control).
+function M.register_control(router)
+  router:add("GET", "/switches", { handler = function(app)
+    local sw = app.state.data.switches
+    return 200, { strict_quotes = sw.strict_quotes, csv_import = sw.csv_import }
+  end })
+  router:add("POST", "/switches", { handler = post })
+end
 
 return M

@@ -35,10 +35,7 @@ M.RUN_SCHEMA = validate.object {
 }
 
 function M.run(ctx)
-  local b, errs = validate.body(ctx.req, M.RUN_SCHEMA)
-  if not b then
-    return validate.response(errs)
-  end
+  local b = ctx.body
   local state = ctx.state
   local list = lists.get(state, b.list_id, ctx)
   if not list then
@@ -141,7 +138,8 @@ function M.get_run(ctx)
 end
 
 function M.register(router)
-  router:add("POST", "/smart-agents/run", { scope = "smart_agents:write", handler = M.run })
+  router:add("POST", "/smart-agents/run", { scope = "smart_agents:write",
+    body = M.RUN_SCHEMA, handler = M.run })
   router:add("GET", "/smart-agents", { scope = "smart_agents:read", handler = M.list_runs })
   router:add("GET", "/smart-agents/{smart_agent_task_id}", { scope = "smart_agents:read",
     handler = M.get_run })

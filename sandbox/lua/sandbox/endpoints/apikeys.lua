@@ -93,8 +93,9 @@ local CREATE = validate.object({
   name = { type = "string", required = true, min_len = 1, max_len = apikeys.NAME_MAX },
 }, { open = true })
 
-function M.create(ctx)
-  local state, user, org = ctx.state, ctx.user, ctx.org
+-- Before the body's validation: the plan must include API access.
+local function api_access(ctx)
+  local org = ctx.org
   if not apikeys.has_api_access(org) then
     return errors.build("feature_gated", ctx.request_id, {
       problem = "The organization's plan does not include API access.",
@@ -102,10 +103,10 @@ function M.create(ctx)
         .. " is on a plan without it.",
     })
   end
-  local body, errs = validate.body(ctx.req, CREATE)
-  if not body then
-    return validate.response(errs)
-  end
+end
+
+function M.create(ctx)
+  local state, user, org, body = ctx.state, ctx.user, ctx.org, ctx.body
   local name = body.name:match("^%s*(.-)%s*$")
   if name == "" then
     return validate.response({ validate.error({ "body", "name" }, "string_too_short",
@@ -195,12 +196,12 @@ end
 function M.register(router)
   apikeys.install()
   router:add("GET", "/api-keys", { scope = "admin:api_keys", handler = M.list_public })
-  local function mgmt(method, template, handler)
-    router:add(method, M.BASE .. template, {
-      absolute = true, authenticate = M.authenticate_jwt, handler = handler,
-    })
+  local function mgmt(method, template, handler, route)
+    route = route or {}
+    route.absolute, route.authenticate, route.handler = true, M.authenticate_jwt, handler
+    router:add(method, M.BASE .. template, route)
   end
-  mgmt("POST", "", M.create)
+  mgmt("POST", "", M.create, { guard = api_access, body = CREATE })
   mgmt("GET", "", M.list)
   mgmt("POST", "/revoke-all", M.revoke_all)
   mgmt("POST", "/{key_id}/revoke", M.revoke)

@@ -126,11 +126,7 @@ function M.price(ctx, body)
 end
 
 function M.estimate(ctx)
-  local body, errs = validate.body(ctx.req, M.SCHEMA)
-  if not body then
-    return validate.response(errs)
-  end
-  local priced, status, err = M.price(ctx, body)
+  local priced, status, err = M.price(ctx, ctx.body)
   if not priced then
     return status, err
   end
@@ -153,7 +149,8 @@ end
 M.enrich_company = enrich_company
 
 function M.register(router)
-  router:add("POST", "/credits/estimate", { scope = "credits:read", handler = M.estimate })
+  router:add("POST", "/credits/estimate", { scope = "credits:read", body = M.SCHEMA,
+    handler = M.estimate })
 end
 
 return M

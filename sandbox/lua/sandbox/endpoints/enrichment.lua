@@ -8,6 +8,7 @@
 -- /__sandbox/switches {"strict_quotes": true}; sandbox.switches), which makes by-task answer
 -- 400 quote_required without one (V2's rule).
 local cohorts = require "sandbox.cohorts"
+local company_enrichment = require "sandbox.company_enrichment"
 local costs = require "sandbox.costs"
 local errors = require "sandbox.errors"
 local http = require "sandbox.http"
@@ -129,10 +130,7 @@ local function identity_ok(b)
 end
 
 function M.person(ctx)
-  local b, errs = validate.body(ctx.req, M.PERSON_SCHEMA)
-  if not b then
-    return validate.response(errs)
-  end
+  local b = ctx.body
   if not identity_ok(b) then
     return invalid(ctx, "Identify the person with email, linkedin_url or person_id, or with "
       .. "first_name + last_name + (company_name or domain).", { field = "email" })
@@ -193,58 +191,8 @@ M.COMPANY_SCHEMA = validate.object {
   domain = str, company_name = str, company_ticker = str, company_id = str, quote_id = str,
 }
 
-local SUFFIXES = { inc = true, llc = true, ltd = true, corp = true, corporation = true,
-  co = true, company = true, gmbh = true, plc = true, the = true, group = true, sa = true,
-  ag = true, limited = true, incorporated = true }
-
--- The significant words of a company name, joined by spaces.
-local function name_key(name)
-  local words = {}
-  for w in world.fold_text(name):gmatch("[%w]+") do
-    if not SUFFIXES[w] then
-      words[#words + 1] = w
-    end
-  end
-  return table.concat(words, " ")
-end
-
---- The company for EnrichCompanyRequest fields: exact lookups first (sandbox.world), then a
--- fuzzy name match (case, punctuation and corporate suffixes ignored; then a unique prefix).
-function M.find_company(w, b)
-  local c = world.find_company(w, b)
-  if c then
-    return c
-  end
-  local name = present(b.company_name) and b.company_name
-    or (present(b.company_ticker) and not present(b.domain) and b.company_ticker) or nil
-  if not name then
-    return nil
-  end
-  local want = name_key(name)
-  if want == "" then
-    return nil
-  end
-  local prefix_hit, hits = nil, 0
-  for _, co in ipairs(w.companies) do
-    local k = name_key(co.name)
-    if k == want then
-      return co
-    end
-    if #want >= 3 and k:sub(1, #want) == want then
-      prefix_hit, hits = co, hits + 1
-    end
-  end
-  if hits == 1 then
-    return prefix_hit
-  end
-  return nil
-end
-
 function M.company(ctx)
-  local b, errs = validate.body(ctx.req, M.COMPANY_SCHEMA)
-  if not b then
-    return validate.response(errs)
-  end
+  local b = ctx.body
   if not (present(b.domain) or present(b.company_name) or present(b.company_ticker)
       or present(b.company_id)) then
     return invalid(ctx, "Provide at least one of domain, company_name, company_ticker or "
@@ -262,7 +210,7 @@ function M.company(ctx)
   end
   quotes.commit(state, rec)
   local w = world.of(state)
-  local c = M.find_company(w, b)
+  local c = company_enrichment.find(w, b)
   if not c then
     ledger.refund(state, 1, "refund: company not found", "enrichment/company")
     local asked = b.domain or b.company_id or b.company_ticker or b.company_name
@@ -291,54 +239,8 @@ M.BY_TASK_SCHEMA = validate.object {
   quote_id = str,
 }
 
--- Company record fields per company data point (company_id and name are always included).
-local POINT_FIELDS = {
-  Industry = { "industry", "industries" },
-  Employees = { "employee_count", "employee_count_range" },
-  Revenue = { "revenue_range" },
-  Funding = { "funding_stage", "total_funding_usd" },
-  TechStack = { "tech_stack" },
-  Domain = { "domain", "linkedin_url" },
-}
-
-local function company_results(ctx, w, ids, points)
-  local results, enriched = json.array(), 0
-  for _, id in ipairs(ids) do
-    local c = w.company_by_id[id]
-    if not c then
-      results[#results + 1] = { entity_id = id, status = "failed",
-        error = "company not found", company = null }
-    else
-      local full = world.company_record(w, c)
-      local rec, any = { company_id = full.company_id, name = full.name }, false
-      for _, p in ipairs(points) do
-        for _, f in ipairs(POINT_FIELDS[p] or {}) do
-          local v = full[f]
-          rec[f] = v
-          if v ~= nil and v ~= null then
-            any = true
-          end
-        end
-      end
-      if any then
-        enriched = enriched + 1
-        results[#results + 1] = { entity_id = id, status = "enriched", error = null,
-          company = rec }
-      else
-        results[#results + 1] = { entity_id = id, status = "skipped",
-          error = "no data for the requested data points", company = null }
-      end
-    end
-  end
-  local _ = ctx
-  return results, enriched
-end
-
 function M.by_task(ctx)
-  local b, errs = validate.body(ctx.req, M.BY_TASK_SCHEMA)
-  if not b then
-    return validate.response(errs)
-  end
+  local b = ctx.body
   local state = ctx.state
   local cohort, reason = cohorts.get(state, b.task_id, ctx.org.id)
   if not cohort then
@@ -355,7 +257,7 @@ function M.by_task(ctx)
   local ids = priced.entity_ids
   if cohort.kind == "company" then
     local w = world.of(state)
-    local results, enriched = company_results(ctx, w, ids, b.data_points)
+    local results, enriched = company_enrichment.results(w, ids, b.data_points)
     local billed = math.ceil(enriched / 10)
     ledger.charge(state, billed, format("enrich %d companies (%s)", enriched, cohort.task_id),
       cohort.task_id)
@@ -427,10 +329,7 @@ function M.bulk_spec(ctx, list, lead_ids, tier, cost, kind)
 end
 
 function M.bulk(ctx)
-  local b, errs = validate.body(ctx.req, M.BULK_SCHEMA)
-  if not b then
-    return validate.response(errs)
-  end
+  local b = ctx.body
   local list_id = present(b.list_id) and b.list_id or b.lead_list_id
   if not present(list_id) then
     return validate.response { validate.error({ "body", "list_id" }, "missing",
@@ -482,10 +381,14 @@ function M.status(ctx)
 end
 
 function M.register(router)
-  router:add("POST", "/enrichment/person", { scope = "enrich:write", handler = M.person })
-  router:add("POST", "/enrichment/company", { scope = "enrich:write", handler = M.company })
-  router:add("POST", "/enrichment/by-task", { scope = "enrich:write", handler = M.by_task })
-  router:add("POST", "/enrichment/bulk", { scope = "enrich:write", handler = M.bulk })
+  router:add("POST", "/enrichment/person", { scope = "enrich:write", body = M.PERSON_SCHEMA,
+    handler = M.person })
+  router:add("POST", "/enrichment/company", { scope = "enrich:write", body = M.COMPANY_SCHEMA,
+    handler = M.company })
+  router:add("POST", "/enrichment/by-task", { scope = "enrich:write", body = M.BY_TASK_SCHEMA,
+    handler = M.by_task })
+  router:add("POST", "/enrichment/bulk", { scope = "enrich:write", body = M.BULK_SCHEMA,
+    handler = M.bulk })
   router:add("GET", "/enrichment/status/{workflow_id}", { scope = "enrich:read",
     handler = M.status })
 end

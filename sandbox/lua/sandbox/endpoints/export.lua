@@ -50,7 +50,7 @@ state_mod.register("exports", function()
   return { files = {}, order = json.array(), seq = 0 }
 end)
 
-local SIGNED_URL = validate.object {
+M.SIGNED_URL_SCHEMA = validate.object {
   list_id = { type = "string", required = true },
   columns = { type = "array", nullable = true, items = { type = "string" }, max_items = 200 },
   include_smart_agents = { type = "boolean" },
@@ -212,17 +212,13 @@ local function store(state, file)
 end
 
 function M.signed_url(ctx)
-  local body, errs = validate.body(ctx.req, SIGNED_URL)
-  if not body then
-    return validate.response(errs)
-  end
+  local body = ctx.body
   local state = ctx.state
   local list = lists.get(state, body.list_id, ctx)
   if not list then
     return not_found(ctx, body.list_id)
   end
-  local columns
-  columns, errs = resolve_columns(state, list, body.columns ~= null and body.columns or nil,
+  local columns, errs = resolve_columns(state, list, body.columns ~= null and body.columns or nil,
     body.include_smart_agents ~= false, { "body", "columns" })
   if not columns then
     return validate.response(errs)
@@ -373,7 +369,7 @@ end
 
 function M.register(router)
   router:add("POST", "/export/csv/signed-url", { scope = "export:read",
-    handler = M.signed_url })
+    body = M.SIGNED_URL_SCHEMA, handler = M.signed_url })
   router:add("GET", "/export/json", { scope = "export:read", handler = M.json })
 end
 

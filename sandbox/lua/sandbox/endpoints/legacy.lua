@@ -14,7 +14,6 @@
 -- Legacy routes need a valid credential but no scope. Workflows are visible to every user of
 -- the organisation that submitted them.
 local auth = require "sandbox.auth"
-local control = require "sandbox.control"
 local errors = require "sandbox.errors"
 local http = require "sandbox.http"
 local json = require "sandbox.json"
@@ -60,17 +59,78 @@ local CONTACT_FIELDS = { "first_name", "last_name", "company_domain", "company_n
 
 local TYPE_ALIASES = { ["phone-only"] = "phone_only" }
 
--- Validates the body of POST /enrich/bulk: contacts (normalised), enrichment_type,
--- webhook_url; or nil, status, body.
-local function parse_bulk(req)
-  local body, errs = validate.decode(req)
-  if body == nil then
-    return nil, validate.response(errs)
+-- One contact of POST /enrich/bulk at index i: its normalised fields, or nil after adding
+-- its errors to errs.
+local function parse_contact(c, i, errs)
+  local loc = { "body", "contacts", i - 1 }
+  if type(c) ~= "table" or c == null or (validate.is_list(c) and next(c) ~= nil) then
+    errs[#errs + 1] = validate.error(loc, "model_attributes_type",
+      "Input should be a valid dictionary or object to extract fields from", c)
+    return nil
   end
-  errs = validate.check(body, validate.object({}, { open = true }))
-  if errs[1] then
-    return nil, validate.response(errs)
+  local bad = false
+  for _, name in ipairs(CONTACT_FIELDS) do
+    local v = c[name]
+    if v ~= nil and v ~= null and type(v) ~= "string" then
+      errs[#errs + 1] = validate.error({ "body", "contacts", i - 1, name }, "string_type",
+        "Input should be a valid string", v)
+      bad = true
+    end
   end
+  if bad then
+    return nil
+  end
+  local f = legacy.contact_fields(c)
+  if not legacy.contact_ok(f) then
+    errs[#errs + 1] = validate.error(loc, "value_error", M.CONTACT_RULE, c)
+    return nil
+  end
+  return f
+end
+
+-- The enrichment_type of the body ("partial" when absent), adding its errors to errs.
+local function parse_type(body, errs)
+  local et = body.enrichment_type
+  if et == nil or et == null then
+    return "partial"
+  end
+  if type(et) ~= "string" then
+    errs[#errs + 1] = validate.error({ "body", "enrichment_type" }, "string_type",
+      "Input should be a valid string", et)
+    return et
+  end
+  et = TYPE_ALIASES[et] or et
+  if not legacy.MAX_COST[et] then
+    errs[#errs + 1] = validate.error({ "body", "enrichment_type" }, "enum",
+      "Input should be 'none', 'partial', 'phone_only', 'full' or 'prospecting_only'",
+      body.enrichment_type)
+    errs[#errs].ctx = { expected = "'none', 'partial', 'phone_only', 'full' or "
+      .. "'prospecting_only'" }
+  end
+  return et
+end
+
+-- The webhook_url of the body (nil when absent or null), adding its errors to errs.
+local function parse_webhook(body, errs)
+  local url = body.webhook_url
+  if url == null or url == nil then
+    return nil
+  end
+  if type(url) ~= "string" then
+    errs[#errs + 1] = validate.error({ "body", "webhook_url" }, "string_type",
+      "Input should be a valid string", url)
+  else
+    local ok, typ, msg = webhooks.check_url(url)
+    if not ok then
+      errs[#errs + 1] = validate.error({ "body", "webhook_url" }, typ, msg, url)
+    end
+  end
+  return url
+end
+
+-- Validates the body of POST /enrich/bulk (a JSON object): contacts (normalised),
+-- enrichment_type, webhook_url; or nil, status, body.
+local function parse_bulk(body)
   local contacts = body.contacts
   if contacts == nil then
     return nil, validate.response({ validate.error({ "body", "contacts" }, "missing",
@@ -80,64 +140,12 @@ local function parse_bulk(req)
     return nil, validate.response({ validate.error({ "body", "contacts" }, "list_type",
       "Input should be a valid list", contacts) })
   end
-  errs = {}
-  local out = {}
+  local errs, out = {}, {}
   for i, c in ipairs(contacts) do
-    local loc = { "body", "contacts", i - 1 }
-    if type(c) ~= "table" or c == null or (validate.is_list(c) and next(c) ~= nil) then
-      errs[#errs + 1] = validate.error(loc, "model_attributes_type",
-        "Input should be a valid dictionary or object to extract fields from", c)
-    else
-      local bad = false
-      for _, name in ipairs(CONTACT_FIELDS) do
-        local v = c[name]
-        if v ~= nil and v ~= null and type(v) ~= "string" then
-          errs[#errs + 1] = validate.error({ "body", "contacts", i - 1, name }, "string_type",
-            "Input should be a valid string", v)
-          bad = true
-        end
-      end
-      if not bad then
-        local f = legacy.contact_fields(c)
-        if legacy.contact_ok(f) then
-          out[i] = f
-        else
-          errs[#errs + 1] = validate.error(loc, "value_error", M.CONTACT_RULE, c)
-        end
-      end
-    end
+    out[i] = parse_contact(c, i, errs)
   end
-  local et = body.enrichment_type
-  if et == nil or et == null then
-    et = "partial"
-  elseif type(et) ~= "string" then
-    errs[#errs + 1] = validate.error({ "body", "enrichment_type" }, "string_type",
-      "Input should be a valid string", et)
-  else
-    et = TYPE_ALIASES[et] or et
-    if not legacy.MAX_COST[et] then
-      errs[#errs + 1] = validate.error({ "body", "enrichment_type" }, "enum",
-        "Input should be 'none', 'partial', 'phone_only', 'full' or 'prospecting_only'",
-        body.enrichment_type)
-      errs[#errs].ctx = { expected = "'none', 'partial', 'phone_only', 'full' or "
-        .. "'prospecting_only'" }
-    end
-  end
-  local url = body.webhook_url
-  if url == null then
-    url = nil
-  end
-  if url ~= nil then
-    if type(url) ~= "string" then
-      errs[#errs + 1] = validate.error({ "body", "webhook_url" }, "string_type",
-        "Input should be a valid string", url)
-    else
-      local ok, typ, msg = webhooks.check_url(url)
-      if not ok then
-        errs[#errs + 1] = validate.error({ "body", "webhook_url" }, typ, msg, url)
-      end
-    end
-  end
+  local et = parse_type(body, errs)
+  local url = parse_webhook(body, errs)
   if errs[1] then
     return nil, validate.response(errs)
   end
@@ -151,7 +159,7 @@ local function parse_bulk(req)
 end
 
 function M.bulk(ctx)
-  local p, status, body = parse_bulk(ctx.req)
+  local p, status, body = parse_bulk(ctx.body)
   if not p then
     return status, body
   end
@@ -241,21 +249,27 @@ local function sink_config(app, req, rid)
   return 200, out
 end
 
-control.add("/tick", "POST", function(app)
-  return 200, webhooks.tick_info(app)
-end)
-control.add("/webhook-sink", "POST", webhooks.sink_receive)
-control.add("/webhook-sink", "GET", webhooks.sink_list)
-control.add("/webhook-sink", "DELETE", webhooks.sink_clear)
-control.add("/webhook-sink/config", "POST", sink_config)
+--- Registers the control endpoints above on an app's control router (sandbox.control).
+function M.register_control(router)
+  local function add(method, path, handler)
+    router:add(method, path, { handler = handler })
+  end
+  add("POST", "/tick", function(app)
+    return 200, webhooks.tick_info(app)
+  end)
+  add("POST", "/webhook-sink", webhooks.sink_receive)
+  add("GET", "/webhook-sink", webhooks.sink_list)
+  add("DELETE", "/webhook-sink", webhooks.sink_clear)
+  add("POST", "/webhook-sink/config", sink_config)
+end
 
 function M.register(router, app)
-  local function add(method, template, handler)
+  local function add(method, template, handler, body)
     router:add(method, template, { legacy = true, authenticate = M.authenticate,
-      handler = handler })
+      body = body, handler = handler })
   end
   add("GET", "/auth/validate-key", M.validate_key)
-  add("POST", "/enrich/bulk", M.bulk)
+  add("POST", "/enrich/bulk", M.bulk, validate.object({}, { open = true }))
   add("GET", "/enrich/status", M.status)
   add("GET", "/webhooks/deliveries", M.deliveries)
   if app then

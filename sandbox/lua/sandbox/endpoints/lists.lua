@@ -1,24 +1,16 @@
---- Lead lists (API.md §6.3, V2 models): create / list / get / update / delete, a page of leads
--- (with a cohort `task_id`), add leads (Mode A lead_ids, Mode B cohort, body
--- `idempotency_key`), remove leads. CSV import lives with the enrichment endpoints.
+--- Lead lists (API.md §6.3, V2 models): create / list / get / update / delete. The leads of
+-- a list are in sandbox.endpoints.list_leads; CSV import lives with the enrichment endpoints.
 --
 -- Access: a caller reads the lists it owns, organisation-visible lists and lists shared with
 -- it (anything else is 404, so private lists never leak); PATCH and DELETE are owner-only
--- (non-owner -> 404) and refuse protected lists (403 list_protected); adding and removing
--- leads is allowed on any list the caller can read.
+-- (non-owner -> 404) and refuse protected lists (403 list_protected).
 --
 -- Folders: the sandbox has no folder endpoints; each user owns fixed folders
 -- (lists.FOLDERS): Vera Okafor (full-access key) "folder_7e1a01" Prospecting and
 -- "folder_7e1a02" Customers, Rowan Reed (read-only key) "folder_7e1a03" Research. A
 -- folder_id the caller does not own -> 404.
 --
--- Cursors (lists and leads) are opaque offsets ("50"); a malformed one -> 400
--- validation_error. Add-leads idempotency: the same idempotency_key (per organisation, 24 h
--- of sandbox time) replays the first response byte for byte, inserts nothing, and adds the
--- header `Idempotent-Replayed: true`; a key first used on another list still replays that
--- first response (first wins, as for CSV import). An unknown or expired task_id -> 404
--- not_found (sandbox.cohorts); a company cohort -> 400 validation_error; Mode A lead_ids
--- that do not exist -> 404 not_found with details.unknown_lead_ids.
+-- The lists' cursor is an opaque offset ("50"); a malformed one -> 400 validation_error.
 --
 -- Control endpoint (no auth, outside the API path; for benchmarks of long exports):
 --   POST /__sandbox/lists  {"leads":N (1..BULK_MAX), "name":S, "enriched":B} creates Vera's
@@ -27,15 +19,11 @@
 --       them the email and phone enrichment finds. 200 {"list_id","name","lead_count",
 --       "enriched_count","created_at"}; a bad field or a name Vera already has -> 400
 --       validation_error. A reset forgets the list.
-local cohorts = require "sandbox.cohorts"
-local control = require "sandbox.control"
 local errors = require "sandbox.errors"
 local http = require "sandbox.http"
 local json = require "sandbox.json"
-local leads = require "sandbox.leads"
 local lists = require "sandbox.lists"
 local paging = require "sandbox.paging"
-local util = require "sandbox.util"
 local validate = require "sandbox.validate"
 
 local M = {}
@@ -43,34 +31,18 @@ local M = {}
 local null = json.null
 local format = string.format
 
-local IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000
-
-local CREATE = validate.object {
+M.CREATE_SCHEMA = validate.object {
   name = { type = "string", required = true, min_len = 1, max_len = 200 },
   description = { type = "string", nullable = true, max_len = 5000 },
   folder_id = { type = "string", nullable = true },
 }
-local UPDATE = validate.object {
+M.UPDATE_SCHEMA = validate.object {
   name = { type = "string", min_len = 1, max_len = 200 },
   description = { type = "string", nullable = true, max_len = 5000 },
   folder_id = { type = "string", nullable = true },
 }
-local BY_LEAD_IDS = validate.object {
-  lead_ids = { type = "array", required = true, min_items = 1, max_items = 1000,
-    items = { type = "string" } },
-  idempotency_key = { type = "string", nullable = true, max_len = 128 },
-}
-local BY_COHORT = validate.object {
-  task_id = { type = "string", required = true },
-  entity_ids = { type = "array", nullable = true, max_items = 2000, items = { type = "string" } },
-  idempotency_key = { type = "string", nullable = true, max_len = 128 },
-}
-local REMOVE = validate.object {
-  lead_ids = { type = "array", required = true, min_items = 1, max_items = 100,
-    items = { type = "string" } },
-}
-
-local function not_found(ctx, list_id)
+--- The 404 for a list the caller cannot read (or does not own, for PATCH and DELETE).
+function M.not_found(ctx, list_id)
   return errors.build("not_found", ctx.request_id, {
     problem = "Lead list " .. http.scrub(tostring(list_id)):sub(1, 100) .. " was not found.",
     cause = "No list with this id is accessible to your credential (it may not exist, may "
@@ -78,6 +50,8 @@ local function not_found(ctx, list_id)
     fix = "List the lists you can access with GET /lead-lists.",
   })
 end
+
+local not_found = M.not_found
 
 local function folder_owned(ctx, folder_id)
   return lists.owns_folder(ctx.state, ctx, folder_id)
@@ -91,18 +65,10 @@ local function folder_not_found(ctx, folder_id)
   })
 end
 
-local function query(ctx)
-  return http.parse_query(ctx.req.query)
-end
-
 -- POST /lead-lists ---------------------------------------------------------------------------
 
 function M.create(ctx)
-  local body, errs = validate.body(ctx.req, CREATE)
-  if not body then
-    return validate.response(errs)
-  end
-  local state = ctx.state
+  local body, state = ctx.body, ctx.state
   local existing = lists.find_by_name(state, ctx, body.name)
   if existing then
     return 200, lists.detail(state, existing, {
@@ -135,7 +101,7 @@ end
 -- GET /lead-lists --------------------------------------------------------------------------
 
 function M.index(ctx)
-  local q = query(ctx)
+  local q = http.parse_query(ctx.req.query)
   local limit, err = validate.query_int(q, "limit", 50, 1, 100)
   if err then
     return validate.response { err }
@@ -184,21 +150,10 @@ local function protected(ctx, list, verb)
 end
 
 function M.update(ctx)
-  local v, errs = validate.decode(ctx.req)
-  if v == nil then
-    return validate.response(errs)
-  end
-  errs = validate.check(v, UPDATE)
-  if not errs[1] and v.name == null then
-    errs[1] = validate.error({ "body", "name" }, "string_type",
-      "Input should be a valid string (name cannot be null)", null)
-  end
-  if not errs[1] and next(v) == nil then
-    errs[1] = validate.error({ "body" }, "value_error",
-      "Value error, at least one of name, description or folder_id must be provided", v)
-  end
-  if errs[1] then
-    return validate.response(errs)
+  local v = ctx.body -- name is not nullable: the schema refuses "name": null
+  if next(v) == nil then
+    return validate.response { validate.error({ "body" }, "value_error",
+      "Value error, at least one of name, description or folder_id must be provided", v) }
   end
   local list = lists.get_owned(ctx.state, ctx.params.list_id, ctx)
   if not list then
@@ -237,211 +192,6 @@ function M.delete(ctx)
   lists.delete(ctx.state, list)
   return 200, http.envelope({ list_id = list.list_id, deleted = true, message = "List deleted." },
     ctx.now_ms())
-end
-
--- GET /lead-lists/{list_id}/leads ------------------------------------------------------------
-
-function M.leads_page(ctx)
-  local q = query(ctx)
-  local limit, err = validate.query_int(q, "limit", 100, 1, 500)
-  if err then
-    return validate.response { err }
-  end
-  local list = lists.get(ctx.state, ctx.params.list_id, ctx)
-  if not list then
-    return not_found(ctx, ctx.params.list_id)
-  end
-  local offset = paging.offset(validate.query_string(q, "cursor"))
-  if not offset then
-    return paging.bad_cursor(ctx.request_id)
-  end
-  local ids = list.leads
-  local total = #ids
-  local rows, page_ids = json.array(), {}
-  local by_id = ctx.state.data.leads.by_id
-  for i = offset + 1, math.min(offset + limit, total) do
-    local lead = by_id[ids[i]]
-    if lead then
-      rows[#rows + 1] = leads.row(lead)
-      page_ids[#page_ids + 1] = lead.lead_id
-    end
-  end
-  local cursor = paging.next_cursor(offset, limit, total)
-  local task_id = null
-  if page_ids[1] then
-    task_id = cohorts.create(ctx.state, ctx.org.id, "person", page_ids, "list_page",
-      { list_id = list.list_id }).task_id
-  end
-  local note = null
-  if page_ids[1] then
-    note = format("Showing leads %d-%d of %d.", offset + 1, offset + #rows, total)
-    if cursor ~= null then
-      note = note .. format(" Pass cursor %q for the next page.", cursor)
-    end
-    note = note .. " task_id is a cohort of this page's leads (valid for one hour): pass it to "
-      .. "POST /enrichment/by-task to enrich them."
-  end
-  return 200, http.envelope({
-    list_id = list.list_id, leads = rows, total = total, cursor = cursor, task_id = task_id,
-  }, ctx.now_ms(), note, total == 0 and ("This list is empty. Add leads with POST /lead-lists/"
-    .. list.list_id .. "/leads or import a CSV.") or nil)
-end
-
--- POST /lead-lists/{list_id}/leads -------------------------------------------------------
-
-local function idem_store(state)
-  local a = state.data.lists
-  a.idempotency = a.idempotency or {}
-  return a.idempotency
-end
-
-local function add_mode_errors(v)
-  local has_a, has_b = v.lead_ids ~= nil, v.task_id ~= nil
-  if has_a and has_b then
-    return { validate.error({ "body" }, "value_error", "Value error, provide exactly one of "
-      .. "lead_ids (Mode A) or task_id (Mode B), not both", v) }
-  end
-  if not has_a and not has_b then
-    return { validate.error({ "body" }, "value_error", "Value error, provide exactly one of "
-      .. "lead_ids (Mode A) or task_id with optional entity_ids (Mode B)", v) }
-  end
-  return nil
-end
-
-function M.add_leads(ctx)
-  local v, errs = validate.decode(ctx.req)
-  if v == nil then
-    return validate.response(errs)
-  end
-  errs = validate.check(v, validate.object({}, { open = true }))
-  if errs[1] then
-    return validate.response(errs)
-  end
-  errs = add_mode_errors(v)
-  if errs then
-    return validate.response(errs)
-  end
-  local mode_a = v.lead_ids ~= nil
-  errs = validate.check(v, mode_a and BY_LEAD_IDS or BY_COHORT)
-  if errs[1] then
-    return validate.response(errs)
-  end
-  local state = ctx.state
-  local list = lists.get(state, ctx.params.list_id, ctx)
-  if not list then
-    return not_found(ctx, ctx.params.list_id)
-  end
-  local key = v.idempotency_key ~= null and v.idempotency_key or nil
-  local store = idem_store(state)
-  local now = state:now_ms()
-  local skey = key and (ctx.org.id .. "|" .. key)
-  if skey then
-    local prior = store[skey]
-    if prior and prior.time_ms + IDEMPOTENCY_TTL_MS >= now then
-      return 200, prior.body, { ["Idempotent-Replayed"] = "true" }
-    end
-  end
-  local ids, created
-  if mode_a then
-    local unknown = {}
-    for _, id in ipairs(v.lead_ids) do
-      local lead = leads.get(state, id)
-      if not lead or lead.org_id ~= ctx.org.id then
-        unknown[#unknown + 1] = id
-      end
-    end
-    if unknown[1] then
-      local shown = json.array()
-      for i = 1, math.min(#unknown, 20) do
-        shown[i] = http.scrub(unknown[i]):sub(1, 100)
-      end
-      return errors.build("not_found", ctx.request_id, {
-        problem = format("%d of the lead_ids do not exist.", #unknown),
-        cause = "Mode A adds leads that already exist (lead_id values from list reads).",
-        fix = "Pass lead_id values from GET /lead-lists/{list_id}/leads, or add search rows "
-          .. "with Mode B (task_id + entity_ids).",
-        details = { unknown_lead_ids = shown },
-      })
-    end
-    ids = v.lead_ids
-    created = null
-  else
-    local cohort, reason = cohorts.get(state, v.task_id, ctx.org.id)
-    if not cohort then
-      return cohorts.error(reason, ctx.request_id, v.task_id)
-    end
-    if cohort.kind ~= "person" then
-      return errors.build("validation_error", ctx.request_id, {
-        problem = "task_id " .. cohort.task_id .. " is a company cohort; lead lists hold "
-          .. "people.",
-        fix = "Pass a task_id from POST /search/people or GET /lead-lists/{list_id}/leads.",
-      })
-    end
-    local wanted = cohort.entity_ids
-    if v.entity_ids ~= nil and v.entity_ids ~= null then
-      local set = util.set_of(cohort.entity_ids)
-      errs = {}
-      for i, id in ipairs(v.entity_ids) do
-        if not set[id] then
-          errs[#errs + 1] = validate.error({ "body", "entity_ids", i - 1 }, "value_error",
-            "Value error, entity id is not part of the cohort " .. cohort.task_id, id)
-          if #errs >= 20 then
-            break
-          end
-        end
-      end
-      if errs[1] then
-        return validate.response(errs)
-      end
-      wanted = v.entity_ids
-    end
-    ids, created = {}, 0
-    for i, id in ipairs(wanted) do
-      if cohort.ref == "lead" then
-        ids[i] = id
-      else
-        local lead, new = leads.from_person(state, ctx.org.id, id)
-        ids[i] = lead.lead_id
-        if new then
-          created = created + 1
-        end
-      end
-    end
-  end
-  local added, skipped = lists.add_leads(state, list, ids)
-  local body = {
-    list_id = list.list_id,
-    added = added,
-    skipped_duplicates = skipped,
-    created = created,
-    credits_charged = 0,
-  }
-  if skey then
-    local a = state.data.lists
-    a.idem_count = (a.idem_count or 0) + 1
-    if a.idem_count % 64 == 0 then
-      util.prune_expired(store, now, IDEMPOTENCY_TTL_MS)
-    end
-    store[skey] = { time_ms = now, list_id = list.list_id, body = body }
-  end
-  return 200, body
-end
-
--- DELETE /lead-lists/{list_id}/leads -------------------------------------------------------
-
-function M.remove_leads(ctx)
-  local body, errs = validate.body(ctx.req, REMOVE)
-  if not body then
-    return validate.response(errs)
-  end
-  local list = lists.get(ctx.state, ctx.params.list_id, ctx)
-  if not list then
-    return not_found(ctx, ctx.params.list_id)
-  end
-  return 200, {
-    list_id = list.list_id,
-    removed = lists.remove_leads(ctx.state, list, body.lead_ids),
-  }
 end
 
 -- POST /__sandbox/lists --------------------------------------------------------------------
@@ -489,20 +239,19 @@ local function post_bulk(app, req, rid)
     enriched_count = lists.enriched_count(state, list), created_at = list.created_at }
 end
 
-control.add("/lists", "POST", post_bulk)
+--- Registers POST /lists on an app's control router (sandbox.control).
+function M.register_control(router)
+  router:add("POST", "/lists", { handler = post_bulk })
+end
 
 function M.register(router)
-  router:add("POST", "/lead-lists", { scope = "lists:write", handler = M.create })
+  router:add("POST", "/lead-lists", { scope = "lists:write", body = M.CREATE_SCHEMA,
+    handler = M.create })
   router:add("GET", "/lead-lists", { scope = "lists:read", handler = M.index })
   router:add("GET", "/lead-lists/{list_id}", { scope = "lists:read", handler = M.show })
-  router:add("PATCH", "/lead-lists/{list_id}", { scope = "lists:write", handler = M.update })
+  router:add("PATCH", "/lead-lists/{list_id}", { scope = "lists:write", body = M.UPDATE_SCHEMA,
+    handler = M.update })
   router:add("DELETE", "/lead-lists/{list_id}", { scope = "lists:write", handler = M.delete })
-  router:add("GET", "/lead-lists/{list_id}/leads", { scope = "lists:read",
-    handler = M.leads_page })
-  router:add("POST", "/lead-lists/{list_id}/leads", { scope = "lists:write",
-    handler = M.add_leads })
-  router:add("DELETE", "/lead-lists/{list_id}/leads", { scope = "lists:write",
-    handler = M.remove_leads })
 end
 
 return M

@@ -180,12 +180,31 @@ local function sequencer_record(state, provider, campaign, lead)
   return { lead_id = lead.lead_id, status = "added", external_id = id, error = null }
 end
 
-local function run(ctx, kind)
-  local schema = kind == "crm" and M.CRM_SCHEMA or M.SEQUENCER_SCHEMA
-  local b, errs = validate.body(ctx.req, schema)
-  if not b then
-    return validate.response(errs)
+-- Syncs the leads the priced request covers to the provider (a CRM's objects, or the
+-- sequencer's campaign): the records and the count per record status.
+local function sync_records(ctx, kind, priced, campaign)
+  local state = ctx.state
+  local objects = {}
+  for part in (priced.sub_action or "contacts"):gmatch("[^+]+") do
+    objects[part] = true
   end
+  local records = json.array()
+  local counts = { created = 0, updated = 0, skipped = 0, failed = 0, added = 0 }
+  for _, lead in ipairs(source_leads(state, ctx.org.id, priced)) do
+    local one
+    if kind == "crm" then
+      one = crm_record(state, priced.provider, objects, lead)
+    else
+      one = sequencer_record(state, priced.provider, campaign, lead)
+    end
+    records[#records + 1] = one
+    counts[one.status] = counts[one.status] + 1
+  end
+  return records, counts
+end
+
+local function run(ctx, kind)
+  local b = ctx.body
   if present(b.list_id) == present(b.task_id) then
     return errors.build("validation_error", ctx.request_id, {
       problem = "Send exactly one of list_id or task_id.", details = { field = "list_id" },
@@ -212,22 +231,7 @@ local function run(ctx, kind)
     campaign = priced.campaign_id or ("cmp_" .. native.sha256_hex(ctx.org.id .. priced.provider)
       :sub(1, 8))
   end
-  local objects = {}
-  for part in (priced.sub_action or "contacts"):gmatch("[^+]+") do
-    objects[part] = true
-  end
-  local records = json.array()
-  local counts = { created = 0, updated = 0, skipped = 0, failed = 0, added = 0 }
-  for _, lead in ipairs(source_leads(state, ctx.org.id, priced)) do
-    local one
-    if kind == "crm" then
-      one = crm_record(state, priced.provider, objects, lead)
-    else
-      one = sequencer_record(state, priced.provider, campaign, lead)
-    end
-    records[#records + 1] = one
-    counts[one.status] = counts[one.status] + 1
-  end
+  local records, counts = sync_records(ctx, kind, priced, campaign)
   local billed = (counts.created + counts.updated + counts.added) * priced.per_record
   if billed > priced.cost then
     billed = priced.cost
@@ -274,9 +278,10 @@ function M.sequencer(ctx)
 end
 
 function M.register(router)
-  router:add("POST", "/sync/crm", { scope = "sync:write", handler = M.crm })
-  router:add("POST", "/sync/sequencer", { scope = "sync:write", handler = M.sequencer })
+  router:add("POST", "/sync/crm", { scope = "sync:write", body = M.CRM_SCHEMA,
+    handler = M.crm })
+  router:add("POST", "/sync/sequencer", { scope = "sync:write", body = M.SEQUENCER_SCHEMA,
+    handler = M.sequencer })
 end
-
 
 return M
