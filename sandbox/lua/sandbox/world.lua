@@ -1,6 +1,7 @@
 --- The synthetic world: companies and people generated from the sandbox seed, the same on Lua
 -- 5.4 and LuaJIT (sandbox.prng only, integer arithmetic, arrays walked in order). It is not
--- state: it is rebuilt from the seed at start and never persisted.
+-- state: it is rebuilt from the seed at start and never persisted. sandbox.world_build builds it
+-- from the tables of sandbox.world_data; this module indexes, caches and looks it up.
 --
 --   local world = require "sandbox.world"
 --   local w = world.of(state)          -- built once per seed (cached), indexed

@@ -345,7 +345,9 @@ end
 -- and thrashes; its interpreter runs them faster than the failed traces.
 local jit = rawget(_G, "jit")
 if jit and jit.off then
+  jit.off(build_companies)
   jit.off(new_company)
+  jit.off(build_people)
   jit.off(new_person)
 end
 
