@@ -31,18 +31,21 @@
 --   bulk_import_csv         list_id (the target, bound as the filter), enrichment_type
 --                           (top level or extra.enrichment_type); rows = row_count (the rows
 --                           to import, from the caller)
-local cohorts = require "sandbox.cohorts"
+-- The row sources (list, cohort, row_count) and their errors are in sandbox.cost_rows.
 local errors = require "sandbox.errors"
 local json = require "sandbox.json"
 local ledger = require "sandbox.ledger"
 local lists = require "sandbox.lists"
 local quotes = require "sandbox.quotes"
-local util = require "sandbox.util"
+local sources = require "sandbox.cost_rows"
 
 local M = {}
 
-local null = json.null
 local format, ceil = string.format, math.ceil
+local present, bad, list_of = sources.present, sources.invalid, sources.names
+
+--- 404 not_found for a lead list the caller cannot read (sandbox.cost_rows).
+M.list_not_found = sources.list_not_found
 
 M.PRICE = { partial = 1, phone_only = 10, full = 11 }
 
@@ -57,9 +60,7 @@ M.CRM_PROVIDERS = { "hubspot", "salesforce", "pipedrive" }
 M.SEQUENCER_PROVIDERS = { "smartlead", "instantly", "lemlist", "apollo" }
 M.CRM_OBJECTS = { contacts = true, companies = true, deals = true }
 
-M.PERSON_POINTS = { Email = true, Phone = true, LinkedIn = true }
-M.COMPANY_POINTS = { Industry = true, Employees = true, Revenue = true, Funding = true,
-  TechStack = true, Domain = true }
+M.PERSON_POINTS, M.COMPANY_POINTS = sources.PERSON_POINTS, sources.COMPANY_POINTS
 
 M.TOOLS = {
   enrich_list = { extras = {} },
@@ -73,21 +74,6 @@ M.TOOLS = {
 }
 M.TOOL_NAMES = { "add_company_enrichments", "add_person_enrichments", "bulk_import_csv",
   "enrich_list", "enrich_person", "run_smart_agent", "sync_to_crm", "sync_to_sequencer" }
-
-local function present(v)
-  return v ~= nil and v ~= null
-end
-
-local function bad(rid, problem, details, fix)
-  local status, body = errors.build("validation_error", rid, {
-    problem = problem, details = details, fix = fix,
-  })
-  return nil, status, body
-end
-
-local function list_of(ids)
-  return table.concat(ids, ", ")
-end
 
 --- "partial" | "phone_only" | "full" from a scope / enrichment_type spelling, or nil.
 function M.tier(s)
@@ -146,80 +132,6 @@ local function tier_from(rid, r, field)
   return "partial"
 end
 
---- 404 not_found for a lead list the caller cannot read: status, body. `fields` (optional)
--- replaces or adds error fields (fix, details, ...).
-function M.list_not_found(ctx, list_id, fields)
-  local f = {
-    problem = "The lead list " .. tostring(list_id):sub(1, 80) .. " was not found.",
-    cause = "No list with this id is accessible to your API key.",
-    fix = "List your lists with GET /lead-lists.",
-  }
-  for k, v in pairs(fields or {}) do
-    f[k] = v
-  end
-  return errors.build("not_found", ctx.request_id, f)
-end
-
-local function need_list(ctx, r, tool)
-  if not present(r.list_id) then
-    return bad(ctx.request_id, tool .. " needs list_id.", { field = "list_id" })
-  end
-  local list = lists.get(ctx.state, r.list_id, ctx)
-  if not list then
-    return nil, M.list_not_found(ctx, r.list_id)
-  end
-  return list
-end
-
--- The cohort of r.task_id and the priced entity ids (entity_ids subset or the whole cohort).
-local function need_cohort(ctx, r, tool)
-  if not present(r.task_id) then
-    return bad(ctx.request_id, tool .. " needs task_id.", { field = "task_id" })
-  end
-  local cohort, reason = cohorts.get(ctx.state, r.task_id, ctx.org.id)
-  if not cohort then
-    local status, body = cohorts.error(reason, ctx.request_id, r.task_id)
-    return nil, status, body
-  end
-  local ids = cohort.entity_ids
-  if present(r.entity_ids) then
-    if #r.entity_ids == 0 then
-      return bad(ctx.request_id, "entity_ids must not be empty; omit it to use the whole "
-        .. "cohort.", { field = "entity_ids" })
-    end
-    local ok, unknown = cohorts.subset(cohort, r.entity_ids)
-    if not ok then
-      return bad(ctx.request_id, "entity_ids must be a subset of the task's cohort; "
-        .. #unknown .. " id(s) are not in it: " .. list_of(unknown) .. ".",
-        { field = "entity_ids", unknown_entity_ids = json.array(unknown) })
-    end
-    local seen, uniq = {}, {}
-    for _, id in ipairs(r.entity_ids) do
-      if not seen[id] then
-        seen[id], uniq[#uniq + 1] = true, id
-      end
-    end
-    ids = uniq
-  end
-  return cohort, ids
-end
-
-local function check_points(ctx, r, kind)
-  local allowed = kind == "person" and M.PERSON_POINTS or M.COMPANY_POINTS
-  if not present(r.data_points) or #r.data_points == 0 then
-    return bad(ctx.request_id, "data_points needs at least one entry.",
-      { field = "data_points" })
-  end
-  for _, p in ipairs(r.data_points) do
-    if not allowed[p] then
-      local names = util.sorted_keys(allowed)
-      return bad(ctx.request_id, format("%s is not a %s data point (use %s).", tostring(p),
-        kind, list_of(names)), { field = "data_points", allowed = json.array(names) })
-    end
-  end
-  return true
-end
-
 local function one_of(list, v)
   for _, x in ipairs(list) do
     if x == v then
@@ -229,43 +141,10 @@ local function one_of(list, v)
   return false
 end
 
--- Rows of a sync: from the list, the cohort, or the caller's row_count.
-local function sync_rows(ctx, r, tool, out)
-  if present(r.list_id) then
-    local list, status, body = need_list(ctx, r, tool)
-    if not list then
-      return nil, status, body
-    end
-    out.list = list
-    out.binding_fields.list_id = list.list_id
-    out.filter_hash = quotes.filter_hash { list_id = list.list_id }
-    return lists.count(list)
-  end
-  if present(r.task_id) then
-    local cohort, ids, err = need_cohort(ctx, r, tool)
-    if not cohort then
-      return nil, ids, err
-    end
-    out.cohort, out.entity_ids = cohort, ids
-    out.binding_fields.task_id = cohort.task_id
-    out.binding_fields.entity_ids = present(r.entity_ids) and ids or nil
-    out.filter_hash = quotes.filter_hash { task_id = cohort.task_id,
-      entity_ids = quotes.sorted_array(present(r.entity_ids) and ids or {}) }
-    return #ids
-  end
-  if present(r.row_count) and r.row_count >= 0 then
-    out.filter_hash = present(r.filters) and quotes.filter_hash(r.filters) or "none"
-    out.binding_fields.filter_hash = out.filter_hash
-    return r.row_count
-  end
-  return bad(ctx.request_id, tool .. " needs list_id, task_id or row_count.",
-    { field = "list_id" })
-end
-
 local compute = {}
 
 function compute.enrich_list(ctx, r, out)
-  local list, status, body = need_list(ctx, r, "enrich_list")
+  local list, status, body = sources.list(ctx, r, "enrich_list")
   if not list then
     return nil, status, body
   end
@@ -295,7 +174,7 @@ function compute.enrich_person(ctx, r, out)
 end
 
 function compute.run_smart_agent(ctx, r, out)
-  local list, status, body = need_list(ctx, r, "run_smart_agent")
+  local list, status, body = sources.list(ctx, r, "run_smart_agent")
   if not list then
     return nil, status, body
   end
@@ -360,7 +239,7 @@ function compute.sync_to_crm(ctx, r, out)
   end
   out.sub_action = sub
   out.binding_fields.sub_action = sub
-  local rows, s2, b2 = sync_rows(ctx, r, "sync_to_crm", out)
+  local rows, s2, b2 = sources.sync(ctx, r, "sync_to_crm", out)
   if not rows then
     return nil, s2, b2
   end
@@ -381,7 +260,7 @@ function compute.sync_to_sequencer(ctx, r, out)
   end
   out.campaign_id = present(r.campaign_id) and tostring(r.campaign_id) or nil
   out.binding_fields.campaign_id = out.campaign_id
-  local rows, s2, b2 = sync_rows(ctx, r, "sync_to_sequencer", out)
+  local rows, s2, b2 = sources.sync(ctx, r, "sync_to_sequencer", out)
   if not rows then
     return nil, s2, b2
   end
@@ -390,34 +269,8 @@ function compute.sync_to_sequencer(ctx, r, out)
   return true
 end
 
-local function cohort_tool(ctx, r, out, tool, kind)
-  local cohort, ids, err = need_cohort(ctx, r, tool)
-  if not cohort then
-    return nil, ids, err
-  end
-  if cohort.kind ~= kind then
-    local other = cohort.kind == "person" and "add_person_enrichments" or "add_company_enrichments"
-    return bad(ctx.request_id, format("The task %s is a %s cohort; use %s.", cohort.task_id,
-      cohort.kind, other), { field = "task_id", entity_kind = cohort.kind })
-  end
-  local ok, s2, b2 = check_points(ctx, r, kind)
-  if not ok then
-    return nil, s2, b2
-  end
-  out.cohort, out.entity_ids = cohort, ids
-  out.row_count = #ids
-  out.binding_fields = {
-    task_id = cohort.task_id, data_points = r.data_points,
-    entity_ids = present(r.entity_ids) and ids or nil,
-  }
-  out.filter_hash = quotes.filter_hash { task_id = cohort.task_id,
-    entity_ids = quotes.sorted_array(present(r.entity_ids) and ids or {}),
-    data_points = quotes.sorted_array(r.data_points) }
-  return true
-end
-
 function compute.add_person_enrichments(ctx, r, out)
-  local ok, status, body = cohort_tool(ctx, r, out, "add_person_enrichments", "person")
+  local ok, status, body = sources.enrichments(ctx, r, out, "add_person_enrichments", "person")
   if not ok then
     return nil, status, body
   end
@@ -427,7 +280,7 @@ function compute.add_person_enrichments(ctx, r, out)
 end
 
 function compute.add_company_enrichments(ctx, r, out)
-  local ok, status, body = cohort_tool(ctx, r, out, "add_company_enrichments", "company")
+  local ok, status, body = sources.enrichments(ctx, r, out, "add_company_enrichments", "company")
   if not ok then
     return nil, status, body
   end
@@ -436,7 +289,7 @@ function compute.add_company_enrichments(ctx, r, out)
 end
 
 function compute.bulk_import_csv(ctx, r, out)
-  local list, status, body = need_list(ctx, r, "bulk_import_csv")
+  local list, status, body = sources.list(ctx, r, "bulk_import_csv")
   if not list then
     return nil, status, body
   end

@@ -1,6 +1,7 @@
 --- The legacy Public API's bulk enrichment (API.md §6.8): workflows of 1–250 contacts that
--- progress lazily with the sandbox clock, their per-contact tasks, credits, the protected
--- per-user "DEFAULT" list, and the `enrichment.completed` webhook payload.
+-- progress lazily with the sandbox clock, their per-contact tasks, credits, and the protected
+-- per-user "DEFAULT" list. The answers and the `enrichment.completed` webhook payload are
+-- built by sandbox.legacy_views; a contact's result by sandbox.outcomes.
 --
 -- Timeline of a workflow (sandbox time; --time-scale speeds it up, POST /__sandbox/clock
 -- advances it): it starts 1 s after submission, then contacts finish one after another, every
@@ -32,23 +33,29 @@ local json = require "sandbox.json"
 local leads = require "sandbox.leads"
 local ledger = require "sandbox.ledger"
 local lists = require "sandbox.lists"
+local outcomes = require "sandbox.outcomes"
 local prng = require "sandbox.prng"
 local state_mod = require "sandbox.state"
 local util = require "sandbox.util"
+local views = require "sandbox.legacy_views"
 local webhooks = require "sandbox.webhooks"
 local world = require "sandbox.world"
 
 local M = {}
 
-local null = json.null
-local format, floor = string.format, math.floor
+local format = string.format
 
 M.MAX_CONTACTS = 250
 M.START_DELAY_MS = 1000
 M.GAP_MIN_MS, M.GAP_MAX_MS = 100, 400
 M.TYPES = { "none", "partial", "phone_only", "full", "prospecting_only" }
 M.MAX_COST = { none = 0, partial = 1, phone_only = 10, full = 11, prospecting_only = 1 }
-M.RESULTS_LIMIT = 250
+M.RESULTS_LIMIT = views.RESULTS_LIMIT
+
+-- The answers' and the webhook's shapes (sandbox.legacy_views).
+M.item, M.summary, M.results = views.item, views.summary, views.results
+M.results_endpoint, M.payload = views.results_endpoint, views.payload
+M.status_body, M.task_body = views.status_body, views.task_body
 
 state_mod.register("legacy", function()
   return {
@@ -67,40 +74,6 @@ function M.uuid(g)
   local variant = ({ "8", "9", "a", "b" })[g:int(1, 4)]
   return format("%s-%s-4%s-%s%s-%s", h:sub(1, 8), h:sub(9, 12), h:sub(14, 16), variant,
     h:sub(18, 20), h:sub(21, 32))
-end
-
-local iso = util.iso_or_null
-
--- Truth for a contact the world does not know: seeded by the contact's identity, so the same
--- contact gives the same answer in every run with the same seed.
-local function synthetic_truth(state, c)
-  local key = table.concat({ tostring(state.config.seed or 0), c.first_name or "",
-    c.last_name or "", c.company_domain or "", c.company_name or "",
-    c.linkedin_url or "" }, "|"):lower()
-  local h = 0
-  for i = 1, #key do
-    h = (h * 31 + key:byte(i)) % 2147483647
-  end
-  local g = prng.new(h, 17)
-  local first = world.fold(c.first_name or "")
-  local last = world.fold(c.last_name or "")
-  local domain = c.company_domain
-  if domain then
-    domain = domain:lower():gsub("^https?://", ""):gsub("^www%.", ""):gsub("/.*$", "")
-  elseif c.company_name then
-    domain = world.fold(c.company_name):gsub("[^%w]", "") .. ".com"
-  end
-  local email_found = first ~= "" and domain ~= nil and domain ~= ".com" and g:int(1, 100) <= 70
-  local phone_found = g:int(1, 100) <= 35
-  return {
-    email = (first ~= "" and domain) and (first .. (last ~= "" and ("." .. last) or "") .. "@"
-      .. domain) or nil,
-    email_found = email_found,
-    email_status = email_found and (g:int(1, 100) <= 85 and "valid" or "catch_all") or "invalid",
-    phone_found = phone_found,
-    phone = format("+1%03d%03d%04d", g:int(201, 989), g:int(201, 999), g:int(0, 9999)),
-    provider = "sandbox-waterfall",
-  }
 end
 
 local function str(v)
@@ -217,20 +190,8 @@ local function process(state, wf, c, fail)
   local t = wf.enrichment_type
   local lead = leads.get(state, c.lead_id)
   local person = lead and leads.person(state, lead)
-  local truth = person and person.truth or synthetic_truth(state, c)
-  local email = (t == "partial" or t == "full") and truth.email_found and truth.email or nil
-  local phone = (t == "phone_only" or t == "full") and truth.phone_found and truth.phone or nil
-  local ok, cost
-  if fail then
-    ok, cost, email, phone = false, 0, nil, nil
-  elseif t == "none" then
-    ok, cost = true, 0
-  elseif t == "prospecting_only" then
-    ok, cost = person ~= nil, person and 1 or 0
-  else
-    ok = email ~= nil or phone ~= nil
-    cost = (email and 1 or 0) + (phone and 10 or 0)
-  end
+  local truth = person and person.truth or outcomes.contact_truth(state, c)
+  local ok, cost, email, phone = outcomes.contact_outcome(t, truth, person ~= nil, fail)
   c.status = ok and "completed" or "failed"
   c.email, c.email_status, c.phone, c.cost = email, email and truth.email_status or nil, phone,
     cost
@@ -267,7 +228,7 @@ local function finish(state, wf, status, at)
   a.active_n = a.active_n - 1
   recompute_due(a)
   if wf.webhook_url then
-    webhooks.schedule(state, wf, M.payload(state, wf), at)
+    webhooks.schedule(state, wf, views.payload(state, wf), at)
   end
 end
 
@@ -325,110 +286,6 @@ function M.task(app, who, task_id)
     return nil
   end
   return wf, t.i
-end
-
-local opt = util.or_null
-
---- One contact's result item (the webhook's `results` item, plus workflow_id and lead_id).
-function M.item(wf, c)
-  local full = c.full_name
-  if not full and (c.first_name or c.last_name) then
-    full = (c.first_name or "") .. ((c.first_name and c.last_name) and " " or "")
-      .. (c.last_name or "")
-  end
-  return {
-    task_id = c.task_id,
-    workflow_id = wf.workflow_id,
-    lead_id = c.lead_id,
-    status = c.status,
-    primary_email = opt(c.email),
-    primary_email_status = opt(c.email_status),
-    personal_phone_numbers = json.array(c.phone and { c.phone } or {}),
-    prospect = {
-      first_name = opt(c.first_name), last_name = opt(c.last_name), full_name = opt(full),
-      linkedin_url = opt(c.linkedin_url),
-    },
-    company = { name = opt(c.company_name), domain = opt(c.company_domain) },
-    credits_charged = c.status == "pending" and null or (c.cost or 0),
-  }
-end
-
-function M.summary(wf)
-  return {
-    total = #wf.contacts, successful = wf.successful, failed = wf.failed,
-    emails_found = wf.emails_found, phones_found = wf.phones_found,
-    pending = #wf.contacts - wf.processed,
-  }
-end
-
-function M.results(wf)
-  local out = json.array()
-  for i, c in ipairs(wf.contacts) do
-    if i > M.RESULTS_LIMIT then
-      break
-    end
-    out[i] = M.item(wf, c)
-  end
-  return out
-end
-
-function M.results_endpoint(wf)
-  return "/api/v1/public/enrich/status?workflow_id=" .. wf.workflow_id
-end
-
---- The `enrichment.completed` webhook payload (API.md §6.8).
-function M.payload(_, wf)
-  return {
-    event = "enrichment.completed",
-    workflow_id = wf.workflow_id,
-    lead_list_id = wf.lead_list_id,
-    enrichment_type = wf.enrichment_type,
-    status = wf.status,
-    summary = {
-      total = #wf.contacts, successful = wf.successful, failed = wf.failed,
-      emails_found = wf.emails_found, phones_found = wf.phones_found,
-    },
-    results = M.results(wf),
-    results_limit = M.RESULTS_LIMIT,
-    results_truncated = #wf.contacts > M.RESULTS_LIMIT,
-    results_endpoint = M.results_endpoint(wf),
-    completed_at = iso(wf.completed_ms),
-  }
-end
-
---- GET /enrich/status?workflow_id=: the aggregate (shape chosen by the sandbox).
-function M.status_body(state, wf)
-  local total = #wf.contacts
-  return {
-    workflow_id = wf.workflow_id,
-    status = wf.status,
-    enrichment_type = wf.enrichment_type,
-    lead_list_id = wf.lead_list_id,
-    total_contacts = total,
-    processed = wf.processed,
-    progress = total > 0 and floor(wf.processed * 100 / total) or 100,
-    summary = M.summary(wf),
-    credits_reserved = wf.reserved or 0,
-    credits_charged = wf.settled and wf.charged or null,
-    credits_refunded = wf.settled and wf.refunded or null,
-    webhook_url = opt(wf.webhook_url),
-    webhook_status = webhooks.status_of(state, wf),
-    created_at = iso(wf.created_ms),
-    completed_at = iso(wf.completed_ms),
-    results = M.results(wf),
-    results_limit = M.RESULTS_LIMIT,
-    results_truncated = total > M.RESULTS_LIMIT,
-  }
-end
-
---- GET /enrich/status?task_id=: one contact.
-function M.task_body(_, wf, i)
-  local c = wf.contacts[i]
-  local item = M.item(wf, c)
-  item.enrichment_type = wf.enrichment_type
-  item.workflow_status = wf.status
-  item.completed_at = c.status == "pending" and null or iso(c.done_ms)
-  return item
 end
 
 -- Background progress --------------------------------------------------------------------

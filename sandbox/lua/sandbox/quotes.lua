@@ -174,23 +174,9 @@ local function first_difference(quoted, requested)
   return nil
 end
 
---- Verifies `quote_id` for the execution `binding` at recomputed cost `cost`. opts: required
--- (bool), what ("enrich_list"). Returns:
---   false                    when no quote was given and none is required;
---   rec                      the quote record (call M.commit(state, rec) once the run starts);
---   nil, status, body        an error envelope.
-function M.verify(state, rid, quote_id, binding, cost, opts)
-  opts = opts or {}
-  if quote_id == nil or quote_id == json.null or quote_id == "" then
-    if not opts.required then
-      return false
-    end
-    return fail("quote_required", rid, {
-      problem = format("This %s call requires a quote_id.", opts.what or binding.tool),
-      fix = format("Call POST /credits/estimate with tool \"%s\" and the same parameters, then "
-        .. "retry with its quote_id within %d seconds.", binding.tool, M.TTL_S),
-    })
-  end
+-- The issued record that quote_id (a given, non-empty value) names, its signature verified:
+-- rec and the sandbox time (epoch s), or nil, status, body.
+local function issued_record(state, rid, quote_id)
   if type(quote_id) ~= "string" then
     return fail("quote_invalid", rid, { problem = "quote_id must be a string." })
   end
@@ -224,6 +210,12 @@ function M.verify(state, rid, quote_id, binding, cost, opts)
       cause = "Its signature does not verify against the issued quote.",
     })
   end
+  return rec, now
+end
+
+-- rec when its quote may pay, at `now`, for the execution `binding` at `cost`; else nil,
+-- status, body.
+local function redeemable(rec, rid, binding, cost, now)
   if rec.binding.org ~= binding.org then
     return fail("quote_invalid", rid, {
       problem = "The quote was issued for another organization.",
@@ -261,6 +253,30 @@ function M.verify(state, rid, quote_id, binding, cost, opts)
     })
   end
   return rec
+end
+
+--- Verifies `quote_id` for the execution `binding` at recomputed cost `cost`. opts: required
+-- (bool), what ("enrich_list"). Returns:
+--   false                    when no quote was given and none is required;
+--   rec                      the quote record (call M.commit(state, rec) once the run starts);
+--   nil, status, body        an error envelope.
+function M.verify(state, rid, quote_id, binding, cost, opts)
+  opts = opts or {}
+  if quote_id == nil or quote_id == json.null or quote_id == "" then
+    if not opts.required then
+      return false
+    end
+    return fail("quote_required", rid, {
+      problem = format("This %s call requires a quote_id.", opts.what or binding.tool),
+      fix = format("Call POST /credits/estimate with tool \"%s\" and the same parameters, then "
+        .. "retry with its quote_id within %d seconds.", binding.tool, M.TTL_S),
+    })
+  end
+  local rec, now_or_status, body = issued_record(state, rid, quote_id)
+  if not rec then
+    return nil, now_or_status, body
+  end
+  return redeemable(rec, rid, binding, cost, now_or_status)
 end
 
 --- Redeems a verified quote (single use).

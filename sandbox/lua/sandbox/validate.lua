@@ -121,96 +121,118 @@ local function check_object(v, schema, loc, errs)
   end
 end
 
+-- The error for JSON null where field f does not accept it.
+local function null_error(f, loc)
+  local what = f.type == "array" and "list" or f.type == "object" and "dictionary"
+    or f.type == "boolean" and "boolean" or f.type == "integer" and "integer"
+    or f.type == "number" and "number" or "string"
+  return M.error(loc, f.type == "array" and "list_type"
+    or f.type == "object" and "dict_type" or f.type .. "_type",
+    "Input should be a valid " .. what, null)
+end
+
+-- Checks of a non-null value by field type: each appends its errors to errs.
+local checks = {}
+
+function checks.string(v, f, loc, errs)
+  if type(v) ~= "string" then
+    errs[#errs + 1] = M.error(loc, "string_type", "Input should be a valid string", v)
+    return
+  end
+  local _, n = v:gsub("[^\128-\191]", "") -- characters (UTF-8 lead bytes), on every engine
+  if f.min_len and n < f.min_len then
+    errs[#errs + 1] = M.error(loc, "string_too_short",
+      "String should have at least " .. plural(f.min_len, "character"), v)
+  elseif f.max_len and n > f.max_len then
+    errs[#errs + 1] = M.error(loc, "string_too_long",
+      "String should have at most " .. plural(f.max_len, "character"), v)
+  elseif f.enum then
+    for _, e in ipairs(f.enum) do
+      if e == v then
+        return
+      end
+    end
+    errs[#errs + 1] = M.error(loc, "enum", enum_msg(f.enum), v)
+  end
+end
+
+local function check_number(v, f, loc, errs)
+  local t = f.type
+  if type(v) ~= "number" then
+    errs[#errs + 1] = M.error(loc, t == "integer" and "int_type" or "float_type",
+      "Input should be a valid " .. t, v)
+    return
+  end
+  if t == "integer" and floor(v) ~= v then
+    errs[#errs + 1] = M.error(loc, "int_from_float",
+      "Input should be a valid integer, got a number with a fractional part", v)
+    return
+  end
+  if f.min and v < f.min then
+    errs[#errs + 1] = M.error(loc, "greater_than_equal",
+      "Input should be greater than or equal to " .. format("%d", f.min), v)
+  elseif f.max and v > f.max then
+    errs[#errs + 1] = M.error(loc, "less_than_equal",
+      "Input should be less than or equal to " .. format("%d", f.max), v)
+  end
+end
+checks.integer, checks.number = check_number, check_number
+
+function checks.boolean(v, _, loc, errs)
+  if type(v) ~= "boolean" then
+    errs[#errs + 1] = M.error(loc, "bool_type", "Input should be a valid boolean", v)
+  end
+end
+
+function checks.array(v, f, loc, errs)
+  if not M.is_list(v) then
+    errs[#errs + 1] = M.error(loc, "list_type", "Input should be a valid list", v)
+    return
+  end
+  local n = #v
+  if f.min_items and n < f.min_items then
+    errs[#errs + 1] = M.error(loc, "too_short", format(
+      "List should have at least %s after validation, not %d", plural(f.min_items, "item"), n))
+    return
+  elseif f.max_items and n > f.max_items then
+    errs[#errs + 1] = M.error(loc, "too_long", format(
+      "List should have at most %s after validation, not %d", plural(f.max_items, "item"), n))
+    return
+  end
+  if f.items then
+    for i = 1, n do
+      check_value(v[i], f.items, with(loc, i - 1), errs)
+      if #errs >= 20 then
+        return
+      end
+    end
+  end
+end
+
+function checks.object(v, f, loc, errs)
+  if not is_object(v) or (M.is_list(v) and next(v) ~= nil) then
+    errs[#errs + 1] = M.error(loc, "dict_type", "Input should be a valid dictionary", v)
+    return
+  end
+  if f.schema then
+    check_object(v, f.schema, loc, errs)
+  elseif f.values then
+    for _, k in ipairs(util.sorted_keys(v)) do
+      check_value(v[k], f.values, with(loc, k), errs)
+    end
+  end
+end
+
 check_value = function(v, f, loc, errs)
   if v == null then
     if not f.nullable and f.type ~= "any" then
-      local what = f.type == "array" and "list" or f.type == "object" and "dictionary"
-        or f.type == "boolean" and "boolean" or f.type == "integer" and "integer"
-        or f.type == "number" and "number" or "string"
-      errs[#errs + 1] = M.error(loc, f.type == "array" and "list_type"
-        or f.type == "object" and "dict_type" or f.type .. "_type",
-        "Input should be a valid " .. what, null)
+      errs[#errs + 1] = null_error(f, loc)
     end
     return
   end
-  local t = f.type
-  if t == "string" then
-    if type(v) ~= "string" then
-      errs[#errs + 1] = M.error(loc, "string_type", "Input should be a valid string", v)
-      return
-    end
-    local _, n = v:gsub("[^\128-\191]", "") -- characters (UTF-8 lead bytes), on every engine
-    if f.min_len and n < f.min_len then
-      errs[#errs + 1] = M.error(loc, "string_too_short",
-        "String should have at least " .. plural(f.min_len, "character"), v)
-    elseif f.max_len and n > f.max_len then
-      errs[#errs + 1] = M.error(loc, "string_too_long",
-        "String should have at most " .. plural(f.max_len, "character"), v)
-    elseif f.enum then
-      for _, e in ipairs(f.enum) do
-        if e == v then
-          return
-        end
-      end
-      errs[#errs + 1] = M.error(loc, "enum", enum_msg(f.enum), v)
-    end
-  elseif t == "integer" or t == "number" then
-    if type(v) ~= "number" then
-      errs[#errs + 1] = M.error(loc, t == "integer" and "int_type" or "float_type",
-        "Input should be a valid " .. t, v)
-      return
-    end
-    if t == "integer" and floor(v) ~= v then
-      errs[#errs + 1] = M.error(loc, "int_from_float",
-        "Input should be a valid integer, got a number with a fractional part", v)
-      return
-    end
-    if f.min and v < f.min then
-      errs[#errs + 1] = M.error(loc, "greater_than_equal",
-        "Input should be greater than or equal to " .. format("%d", f.min), v)
-    elseif f.max and v > f.max then
-      errs[#errs + 1] = M.error(loc, "less_than_equal",
-        "Input should be less than or equal to " .. format("%d", f.max), v)
-    end
-  elseif t == "boolean" then
-    if type(v) ~= "boolean" then
-      errs[#errs + 1] = M.error(loc, "bool_type", "Input should be a valid boolean", v)
-    end
-  elseif t == "array" then
-    if not M.is_list(v) then
-      errs[#errs + 1] = M.error(loc, "list_type", "Input should be a valid list", v)
-      return
-    end
-    local n = #v
-    if f.min_items and n < f.min_items then
-      errs[#errs + 1] = M.error(loc, "too_short", format(
-        "List should have at least %s after validation, not %d", plural(f.min_items, "item"), n))
-      return
-    elseif f.max_items and n > f.max_items then
-      errs[#errs + 1] = M.error(loc, "too_long", format(
-        "List should have at most %s after validation, not %d", plural(f.max_items, "item"), n))
-      return
-    end
-    if f.items then
-      for i = 1, n do
-        check_value(v[i], f.items, with(loc, i - 1), errs)
-        if #errs >= 20 then
-          return
-        end
-      end
-    end
-  elseif t == "object" then
-    if not is_object(v) or (M.is_list(v) and next(v) ~= nil) then
-      errs[#errs + 1] = M.error(loc, "dict_type", "Input should be a valid dictionary", v)
-      return
-    end
-    if f.schema then
-      check_object(v, f.schema, loc, errs)
-    elseif f.values then
-      for _, k in ipairs(util.sorted_keys(v)) do
-        check_value(v[k], f.values, with(loc, k), errs)
-      end
-    end
+  local check = checks[f.type]
+  if check then
+    check(v, f, loc, errs)
   end
 end
 

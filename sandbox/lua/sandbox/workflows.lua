@@ -11,7 +11,7 @@
 -- A lead's outcome comes from the world's hidden truth (sandbox.world person.truth: email
 -- found ~85%, phone ~40%); a contact that matches no world person gets a seeded synthetic
 -- outcome (found less often); a lead with no usable identifier is an error (the run then ends
--- completed_with_errors). Billing is pay-for-results: partial 1 credit per email found,
+-- completed_with_errors). The rules: sandbox.outcomes. Billing is pay-for-results: partial 1 credit per email found,
 -- phone_only 10 per phone found, full 1 + 10; at settle the unused reservation is refunded, so
 -- charged + refunded = reserved.
 --
@@ -27,9 +27,9 @@ local json = require "sandbox.json"
 local ledger = require "sandbox.ledger"
 local leads = require "sandbox.leads"
 local lists = require "sandbox.lists"
+local outcomes = require "sandbox.outcomes"
+local person_run = require "sandbox.workflow_person"
 local state_mod = require "sandbox.state"
-local util = require "sandbox.util"
-local world = require "sandbox.world"
 
 local M = {}
 
@@ -39,7 +39,6 @@ M.LEAD_MS = 1000
 M.FAR = 2 ^ 52
 
 M.PRICE = { partial = 1, phone_only = 10, full = 11 }
-M.EMAIL_PRICE, M.PHONE_PRICE = 1, 10
 
 M.TERMINAL = { completed = true, completed_with_errors = true, failed = true, cancelled = true }
 
@@ -83,78 +82,6 @@ end
 --- Credits per lead for a tier.
 function M.price(tier)
   return M.PRICE[M.tier(tier)] or 1
-end
-
--- A number in [0, 100) from a string, stable for the seed (for synthetic outcomes).
-local function roll(state, s)
-  return util.roll(state, s, 100)
-end
-
-local nonempty = util.nonempty
-
---- Whether contact fields identify a person: a strong identifier, or first + last name with a
--- company name or domain.
-function M.identifiable(f)
-  if nonempty(f.email) or nonempty(f.linkedin_url) or nonempty(f.person_id) then
-    return true
-  end
-  local first, last = nonempty(f.first_name), nonempty(f.last_name)
-  if not (first and last) and nonempty(f.full_name) then
-    first, last = f.full_name:match("^%s*(%S+)%s+(%S.-)%s*$")
-  end
-  return (first and last and (nonempty(f.company) or nonempty(f.domain)
-    or nonempty(f.company_name) or nonempty(f.company_domain))) and true or false
-end
-
---- The hidden truth for a lead: the world person's, or a seeded synthetic one for a contact
--- the world does not know; nil when the lead cannot be identified at all.
-function M.truth(state, lead)
-  local p = leads.person(state, lead)
-  if p then
-    return p.truth
-  end
-  if not M.identifiable(lead) then
-    return nil
-  end
-  local ident = (lead.email or "") .. "|" .. (lead.linkedin_url or "") .. "|"
-    .. (lead.first_name or "") .. "|" .. (lead.last_name or "") .. "|" .. (lead.domain or "")
-    .. "|" .. (lead.company or "")
-  local domain = lead.domain or (lead.email and lead.email:match("@(.+)$"))
-  local email = lead.email
-  if not email and domain and lead.first_name and lead.last_name then
-    email = (world.fold(lead.first_name) .. "." .. world.fold(lead.last_name)):gsub("[^%w%.]", "")
-      .. "@" .. domain
-  end
-  local email_found = email ~= nil and (lead.email ~= nil or roll(state, "e" .. ident) < 60)
-  local phone_found = roll(state, "p" .. ident) < 25
-  local r = roll(state, "n" .. ident)
-  return {
-    email = email, email_found = email_found,
-    email_status = email_found and "valid" or "invalid",
-    phone = lead.phone or format("+1415555%04d", (r * 97 + roll(state, "q" .. ident)) % 10000),
-    phone_found = phone_found or lead.phone ~= nil,
-    provider = ({ "hunter", "prospeo", "leadmagic", "wiza" })[r % 4 + 1],
-  }
-end
-
---- The outcome of enriching `lead` at `tier`: { found (bool), error (string|nil), email,
--- email_status, phone, provider, cost } (email/phone nil when not found or not asked).
-function M.outcome(state, lead, tier)
-  local t = M.truth(state, lead)
-  if not t then
-    return { found = false, error = "not enough identifying data", cost = 0 }
-  end
-  local o = { provider = t.provider, cost = 0 }
-  if tier ~= "phone_only" and t.email_found then
-    o.email, o.email_status = t.email, t.email_status
-    o.cost = o.cost + M.EMAIL_PRICE
-  end
-  if tier ~= "partial" and t.phone_found then
-    o.phone = t.phone
-    o.cost = o.cost + M.PHONE_PRICE
-  end
-  o.found = o.email ~= nil or o.phone ~= nil
-  return o
 end
 
 local function copy(list)
@@ -221,64 +148,26 @@ function M.get(state, id, org_id)
   return wf
 end
 
--- The contact of a person run as lead-shaped fields (linked to its world person, if any).
-local function person_probe(state, wf)
-  local contact = wf.contact or {}
-  local probe = {
-    first_name = contact.first_name, last_name = contact.last_name,
-    full_name = contact.full_name, email = contact.email, phone = contact.phone,
-    linkedin_url = contact.linkedin_url, company = contact.company_name,
-    domain = contact.domain, person_id = contact.person_id,
-  }
-  local w = world.of(state)
-  local p = world.match(w, probe)
-  probe.person_id = p and p.id or nil
-  if p then -- what the provider cascade knows about the person, found or not
-    local c = world.company_of(w, p)
-    probe.first_name, probe.last_name = p.first_name, p.last_name
-    probe.full_name, probe.title = p.full_name, p.title
-    probe.linkedin_url = probe.linkedin_url or p.linkedin_url
-    probe.company, probe.domain = c.name, c.domain
-  elseif not probe.full_name and probe.first_name and probe.last_name then
-    probe.full_name = probe.first_name .. " " .. probe.last_name
-  end
-  return probe
-end
-
--- The lead a successful person run writes (the world person's lead, or a new one).
-local function person_lead(state, wf, probe)
-  if probe.person_id then
-    return (leads.from_person(state, wf.org_id, probe.person_id))
-  end
-  local fields = { source = "enrichment" }
-  for k, v in pairs(probe) do
-    fields[k] = v
-  end
-  return leads.create(state, wf.org_id, fields)
-end
-
 local function target_list(state, wf)
   local list = wf.list_id and state.data.lists.by_id[wf.list_id]
   return list
 end
 
 local function process_one(state, wf, i)
-  local lead, probe
+  local lead, o, probe
   if wf.kind == "person" then
-    probe = person_probe(state, wf)
-  elseif wf.person_ids then
-    lead = leads.from_person(state, wf.org_id, wf.person_ids[i])
+    lead, o, probe = person_run.process(state, wf)
   else
-    lead = leads.get(state, wf.lead_ids[i])
-  end
-  local o
-  if probe then
-    o = M.outcome(state, probe, wf.enrichment_type)
-    lead = o.found and person_lead(state, wf, probe) or nil
-  elseif lead then
-    o = M.outcome(state, lead, wf.enrichment_type)
-  else
-    o = { found = false, error = "lead no longer exists", cost = 0 }
+    if wf.person_ids then
+      lead = leads.from_person(state, wf.org_id, wf.person_ids[i])
+    else
+      lead = leads.get(state, wf.lead_ids[i])
+    end
+    if lead then
+      o = outcomes.outcome(state, lead, wf.enrichment_type)
+    else
+      o = { found = false, error = "lead no longer exists", cost = 0 }
+    end
   end
   if o.error then
     wf.errors = wf.errors + 1
@@ -305,23 +194,7 @@ local function process_one(state, wf, i)
     lists.add_leads(state, list, { lead.lead_id })
   end
   if wf.kind == "person" then
-    local who = lead or probe
-    local r = {
-      lead_id = lead and lead.lead_id or "",
-      status = o.found and "completed" or "failed",
-      full_name = who.full_name or null,
-      first_name = who.first_name or null,
-      last_name = who.last_name or null,
-      email = o.email or null,
-      email_status = o.email_status or null,
-      phone = o.phone or null,
-      linkedin_url = who.linkedin_url or null,
-      title = who.title or null,
-      company = who.company or null,
-      enrichment_type = wf.enrichment_type,
-      provider = o.found and o.provider or null,
-    }
-    wf.result = r
+    wf.result = person_run.result(wf, lead, probe, o)
   end
 end
 
