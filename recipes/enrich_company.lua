@@ -101,6 +101,80 @@ local function csv_line(rec)
   return csv.row(row)
 end
 
+-- The price of a company and the balance: the client's dry run (1 credit, priced by the
+-- client, when the key may not ask it). The whole command is checked against --max-credits
+-- (count x price), the companies left against the balance. Under --dry-run the run ends
+-- there with the estimate as its summary.
+local function price(r, values, left)
+  local o = r.opts
+  local probe = body_for(values[1])
+  probe.dry_run = true
+  local est, eerr = r.client:enrich_company(probe)
+  if not est and (o.dry_run or eerr.kind ~= "permission") then r:fail(eerr) end
+  local each = est and est.estimated_cost or PRICE
+  local total = #values * each
+  local available = est and est.available_credits
+  if o.max_credits and total > o.max_credits then
+    r:fail(errors.new { kind = "spend_cap", code = "spend_cap",
+      message = ("the estimate is %s credits (%d companies x %s), more than max_credits = %s; "
+        .. "nothing was sent"):format(total, #values, each, o.max_credits),
+      estimated_cost_credits = total, max_credits = o.max_credits })
+  end
+  if o.dry_run then
+    r:say("%d companies x %s credit = %s credits estimated%s (priced by the client; not-found "
+      .. "companies are refunded)", #values, each, total,
+      type(available) == "number" and (" of %s available"):format(available) or "")
+    local sufficient
+    if type(available) == "number" then sufficient = available >= total end
+    r:emit { quote = { step = "enrich_company", estimated_cost = total, price = each,
+      companies = #values, available_credits = available, sufficient = sufficient } }
+    return each, { _order = { "asked", "estimated_cost", "available_credits" }, asked = #values,
+      estimated_cost = total, available_credits = available, dry_run = true }
+  end
+  if type(available) == "number" and left * each > available then
+    r:fail(errors.new { kind = "insufficient_credits", code = "insufficient_credits",
+      message = ("%d companies to look up cost %s credits and the organisation has %s; "
+        .. "nothing was sent"):format(left, left * each, available),
+      estimated_cost_credits = left * each, available_credits = available })
+  end
+  return each
+end
+
+-- The company of a value, looked up once across runs (paid, 1 credit): the API's record, or
+-- { not_found = true, message = } for a company the API does not know (404, refunded).
+local function look_up(r, value)
+  return r:check(r:once("company:" .. value, function()
+    local res, cerr = r.client:enrich_company(body_for(value))
+    if res then return res end
+    if cerr.kind == "not_found" and cerr.status == 404 then
+      return { not_found = true, message = cerr.problem or cerr.message,
+        request_id = cerr.request_id }
+    end
+    return nil, cerr
+  end, { paid = true, keep = function(res)
+    if res.not_found then return res end
+    return { company = res.company, credits_charged = res.credits_charged }
+  end }))
+end
+
+-- Where the records go: stdout, or --out FILE; CSV starts with its header row.
+local function open_output(r, to_stdout)
+  local o, out = r.opts, io.stdout
+  if not to_stdout then
+    local f, ferr = io.open(o.out, "wb")
+    if not f then
+      r:fail(errors.new { kind = "invalid_request", message = "cannot write " .. o.out .. ": "
+        .. tostring(ferr) })
+    end
+    out = f
+  end
+  if o.format == "csv" then
+    out:write(csv.row(CSV_COLUMNS))
+    out:flush()
+  end
+  return out
+end
+
 return recipe.main {
   name = "enrich_company",
   purpose = "company records for domains or names, as JSON lines or CSV.",
@@ -138,7 +212,7 @@ records are the JSON lines on stdout, followed by the summary.]],
     "cleanlist --sandbox --time-scale 600 run enrich_company goldenfieldadvisory.com",
   },
   run = function(r)
-    local client, o = r.client, r.opts
+    local o = r.opts
     local values, dups = gather_values(r)
     if #values == 0 then
       r:fail(errors.new { kind = "invalid_request", exit_status = recipe.EXIT_USAGE,
@@ -151,88 +225,34 @@ records are the JSON lines on stdout, followed by the summary.]],
     end
     -- Text for a person (r:say) and the summary go to stderr while the records own stdout.
     r.stdout_busy = to_stdout and not o.json and not o.dry_run
-    local tell = function(...) r:say(...) end
-    if dups > 0 then tell("%d duplicate value(s) skipped", dups) end
+    if dups > 0 then r:say("%d duplicate value(s) skipped", dups) end
 
+    -- 1. The companies left (a resumed run has done some), the price and the balance.
     local calls = r.state and r.state.calls or {}
-    local function done(v)
-      local c = calls["company:" .. v]
-      return c and c.done
-    end
     local left = 0
-    for _, v in ipairs(values) do if not done(v) then left = left + 1 end end
-
-    -- The price (1 credit, priced by the client) and the balance: the client's dry run.
-    local probe = body_for(values[1])
-    probe.dry_run = true
-    local est, eerr = client:enrich_company(probe)
-    if not est and (o.dry_run or eerr.kind ~= "permission") then r:fail(eerr) end
-    local price = est and est.estimated_cost or PRICE
-    local total = #values * price
-    local available = est and est.available_credits
-    if o.max_credits and total > o.max_credits then
-      r:fail(errors.new { kind = "spend_cap", code = "spend_cap",
-        message = ("the estimate is %s credits (%d companies x %s), more than max_credits = %s; "
-          .. "nothing was sent"):format(total, #values, price, o.max_credits),
-        estimated_cost_credits = total, max_credits = o.max_credits })
+    for _, v in ipairs(values) do
+      local c = calls["company:" .. v]
+      if not (c and c.done) then left = left + 1 end
     end
-    if o.dry_run then
-      r:say("%d companies x %s credit = %s credits estimated%s (priced by the client; not-found "
-        .. "companies are refunded)", #values, price, total,
-        type(available) == "number" and (" of %s available"):format(available) or "")
-      local sufficient
-      if type(available) == "number" then sufficient = available >= total end
-      r:emit { quote = { step = "enrich_company", estimated_cost = total, price = price,
-        companies = #values, available_credits = available, sufficient = sufficient } }
-      return { _order = { "asked", "estimated_cost", "available_credits" }, asked = #values,
-        estimated_cost = total, available_credits = available, dry_run = true }
-    end
-    if type(available) == "number" and left * price > available then
-      r:fail(errors.new { kind = "insufficient_credits", code = "insufficient_credits",
-        message = ("%d companies to look up cost %s credits and the organisation has %s; "
-          .. "nothing was sent"):format(left, left * price, available),
-        estimated_cost_credits = left * price, available_credits = available })
-    end
+    local each, estimate = price(r, values, left)
+    if estimate then return estimate end
     if r.resumed then
-      tell("%d of %d companies done by an earlier run; %d to go", #values - left, #values, left)
+      r:say("%d of %d companies done by an earlier run; %d to go", #values - left, #values, left)
     end
 
-    local out = io.stdout
-    if not to_stdout then
-      local f, ferr = io.open(o.out, "wb")
-      if not f then
-        r:fail(errors.new { kind = "invalid_request", message = "cannot write " .. o.out .. ": "
-          .. tostring(ferr) })
-      end
-      out = f
-    end
+    -- 2. Each company, once, written out as it comes.
+    local out = open_output(r, to_stdout)
     local line = o.format == "csv" and csv_line or json_line
-    if o.format == "csv" then
-      out:write(csv.row(CSV_COLUMNS))
-      out:flush()
-    end
-
     local found, missing, charged = 0, 0, 0
     for _, v in ipairs(values) do
-      local res = r:check(r:once("company:" .. v, function()
-        local res, cerr = client:enrich_company(body_for(v))
-        if res then return res end
-        if cerr.kind == "not_found" and cerr.status == 404 then
-          return { not_found = true, message = cerr.problem or cerr.message,
-            request_id = cerr.request_id }
-        end
-        return nil, cerr
-      end, { paid = true, keep = function(res)
-        if res.not_found then return res end
-        return { company = res.company, credits_charged = res.credits_charged }
-      end }))
+      local res = look_up(r, v)
       local rec = record_of(v, res)
       if res.not_found then
         missing = missing + 1
-        tell("%s: not found", v)
+        r:say("%s: not found", v)
       else
         found = found + 1
-        charged = charged + (tonumber(res.credits_charged) or price)
+        charged = charged + (tonumber(res.credits_charged) or each)
       end
       out:write(line(rec))
       out:flush()
@@ -242,9 +262,8 @@ records are the JSON lines on stdout, followed by the summary.]],
     end
     if out ~= io.stdout then out:close() end
 
-    local summary = { _order = { "asked", "found", "not_found", "credits_charged", "out" },
+    return { _order = { "asked", "found", "not_found", "credits_charged", "out" },
       asked = #values, found = found, not_found = missing, credits_charged = charged,
       out = to_stdout and "-" or o.out }
-    return summary
   end,
 }

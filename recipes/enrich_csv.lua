@@ -70,6 +70,93 @@ local function usage(r, fmt, ...)
   r:fail { exit_status = recipe.EXIT_USAGE, message = fmt:format(...) }
 end
 
+-- The file, read: its text, its column mapping (from the header and --map) and its rows
+-- counted. Nothing is sent yet.
+local function read_csv(r, path)
+  local f, ferr = io.open(path, "rb")
+  if not f then usage(r, "cannot read %s: %s", path, tostring(ferr)) end
+  local text = f:read("*a")
+  f:close()
+  local header, rows_read = csv.shape(text)
+  if #header == 0 then usage(r, "%s is empty: it needs a header row", path) end
+  local mapping, merr = apply_maps(detect(header), r.opts.map, header)
+  if not mapping then usage(r, "%s", merr) end
+  if next(mapping) == nil then
+    usage(r, "no column of %s is one the recipe knows (%s): map them with --map FIELD=HEADER",
+      path, table.concat(header, ", "))
+  end
+  return text, mapping, rows_read
+end
+
+-- The import (free, once): its idempotency key is made of the list, the mapping and the
+-- file, so a run that lost its state and imports again is answered with the first import.
+-- Returns what the import says (rows parsed, imported, skipped and why).
+local function import(r, list, path, mapping, text, rows_read)
+  local digest = recipe.digest(text)
+  local key = "enrich_csv-" .. recipe.digest(list.list_id .. "\0" .. mapping_text(mapping)
+    .. "\0" .. digest) .. digest
+  local imported = r:check(r:once("import", function()
+    return r.client:csv_import(list.list_id, { file = path, column_mapping = mapping,
+      dispatch_enrichment = false, idempotency_key = key })
+  end, { keep = function(res)
+    return { list_id = res.list_id, rows_parsed = res.rows_parsed, rows_imported = res.rows_imported,
+      rows_skipped = res.rows_skipped, skip_reasons = res.skip_reasons,
+      sample_skip_rows = res.sample_skip_rows, replayed = res.idempotency_replayed,
+      idempotency_key = key }
+  end, idempotent = true }))
+  if imported.idempotency_key ~= key then
+    r:note("%s (or the list) changed since an earlier run of this command imported it: the "
+      .. "list holds the rows imported then (--fresh imports the file again)", path)
+  end
+  local reasons = {}
+  for k, v in pairs(imported.skip_reasons or {}) do reasons[#reasons + 1] = k .. " " .. tostring(v) end
+  table.sort(reasons)
+  r:say("imported %d of %d rows into '%s' (%s)%s%s", imported.rows_imported or 0,
+    imported.rows_parsed or rows_read, list.name, list.list_id,
+    (imported.rows_skipped or 0) > 0 and ("; skipped %d: %s"):format(imported.rows_skipped,
+      table.concat(reasons, ", ")) or "",
+    imported.replayed and " (replayed: imported by an earlier run)" or "")
+  r:emit { step = "import", list_id = list.list_id, list = list.name,
+    rows_parsed = imported.rows_parsed, rows_imported = imported.rows_imported,
+    rows_skipped = imported.rows_skipped, skip_reasons = imported.skip_reasons,
+    sample_skip_rows = imported.sample_skip_rows, replayed = imported.replayed,
+    idempotency_key = key }
+  return imported
+end
+
+-- The paid call of the enrichment (client:enrich_list) and its body.
+local function enrich_list(r)
+  return function(b) return r.client:enrich_list(b) end
+end
+
+local function enrich_body(r, list)
+  return { list_id = list.list_id, scope = r.opts.type }
+end
+
+-- Enriches the list (paid, quoted first, once) and waits with progress; the outcome goes
+-- into the summary `out`.
+local function enrich(r, list, out)
+  local run = r:check(r:paid("enrich", enrich_list(r), enrich_body(r, list), { keep = function(res)
+    return { workflow_id = res.workflow_id, credits_reserved = res.credits_reserved,
+      total_leads = res.total_leads }
+  end }))
+  r:say("enrichment %s of %s leads: %s credits reserved", run.workflow_id,
+    tostring(run.total_leads), tostring(run.credits_reserved))
+  r:emit { step = "enrich", workflow_id = run.workflow_id, total_leads = run.total_leads,
+    credits_reserved = run.credits_reserved }
+  local done = r:check(r:wait(run.workflow_id, "enriching", { timeout = r.opts.timeout }))
+  local summary = type(done.summary) == "table" and done.summary or {}
+  r:say("enrichment %s: %s", run.workflow_id, tostring(done.status))
+  r:emit { step = "enriched", status = done.status, completed = done.completed,
+    failed = done.failed, emails_found = summary.emails_found,
+    phones_found = summary.phones_found, credits_charged = done.credits_charged,
+    credits_refunded = done.credits_refunded }
+  out.enriched, out.status = done.completed or done.processed, done.status
+  out.emails_found, out.phones_found = summary.emails_found, summary.phones_found
+  out.credits_reserved, out.credits_charged = run.credits_reserved, done.credits_charged
+  out.credits_refunded = done.credits_refunded
+end
+
 return recipe.main {
   name = "enrich_csv",
   purpose = "import a CSV of contacts into a lead list, enrich the list, and write it out as CSV.",
@@ -116,18 +203,7 @@ within 24 hours imports nothing twice).]],
     if #r.args > 1 then usage(r, "takes one FILE.csv, not %d", #r.args) end
 
     -- 0. The file: its header decides the mapping; its rows are counted (nothing is sent yet).
-    local f, ferr = io.open(path, "rb")
-    if not f then usage(r, "cannot read %s: %s", path, tostring(ferr)) end
-    local text = f:read("*a")
-    f:close()
-    local header, rows_read = csv.shape(text)
-    if #header == 0 then usage(r, "%s is empty: it needs a header row", path) end
-    local mapping, merr = apply_maps(detect(header), o.map, header)
-    if not mapping then usage(r, "%s", merr) end
-    if next(mapping) == nil then
-      usage(r, "no column of %s is one the recipe knows (%s): map them with --map FIELD=HEADER",
-        path, table.concat(header, ", "))
-    end
+    local text, mapping, rows_read = read_csv(r, path)
     local stem = path:gsub("%.[Cc][Ss][Vv]$", "")
     local out_path = o.out or stem .. "-enriched.csv"
     if out_path == path then usage(r, "--out %s would overwrite the input", out_path) end
@@ -141,38 +217,8 @@ within 24 hours imports nothing twice).]],
         list.name, list.list_id, list.lead_count)
     end
 
-    -- 2. The import (free, once): its idempotency key is made of the list, the mapping and the
-    -- file, so a run that lost its state and imports again is answered with the first import.
-    local digest = recipe.digest(text)
-    local key = "enrich_csv-" .. recipe.digest(list.list_id .. "\0" .. mapping_text(mapping)
-      .. "\0" .. digest) .. digest
-    local imported = r:check(r:once("import", function()
-      return client:csv_import(list.list_id, { file = path, column_mapping = mapping,
-        dispatch_enrichment = false, idempotency_key = key })
-    end, { keep = function(res)
-      return { list_id = res.list_id, rows_parsed = res.rows_parsed, rows_imported = res.rows_imported,
-        rows_skipped = res.rows_skipped, skip_reasons = res.skip_reasons,
-        sample_skip_rows = res.sample_skip_rows, replayed = res.idempotency_replayed,
-        idempotency_key = key }
-    end, idempotent = true }))
-    if imported.idempotency_key ~= key then
-      r:note("%s (or the list) changed since an earlier run of this command imported it: the "
-        .. "list holds the rows imported then (--fresh imports the file again)", path)
-    end
-    local reasons = {}
-    for k, v in pairs(imported.skip_reasons or {}) do reasons[#reasons + 1] = k .. " " .. tostring(v) end
-    table.sort(reasons)
-    r:say("imported %d of %d rows into '%s' (%s)%s%s", imported.rows_imported or 0,
-      imported.rows_parsed or rows_read, list.name, list.list_id,
-      (imported.rows_skipped or 0) > 0 and ("; skipped %d: %s"):format(imported.rows_skipped,
-        table.concat(reasons, ", ")) or "",
-      imported.replayed and " (replayed: imported by an earlier run)" or "")
-    r:emit { step = "import", list_id = list.list_id, list = list.name,
-      rows_parsed = imported.rows_parsed, rows_imported = imported.rows_imported,
-      rows_skipped = imported.rows_skipped, skip_reasons = imported.skip_reasons,
-      sample_skip_rows = imported.sample_skip_rows, replayed = imported.replayed,
-      idempotency_key = key }
-
+    -- 2. The import (free, once).
+    local imported = import(r, list, path, mapping, text, rows_read)
     local leads = r:check(client:get_list(list.list_id)).lead_count or 0
     local out = {
       _order = { "file", "list", "list_id", "rows_read", "imported", "skipped", "skip_reasons",
@@ -183,16 +229,13 @@ within 24 hours imports nothing twice).]],
       imported = imported.rows_imported, skipped = imported.rows_skipped,
       skip_reasons = imported.skip_reasons, list_leads = leads,
     }
-
-    local enrich_body = { list_id = list.list_id, scope = o.type }
-    local enrich = function(b) return client:enrich_list(b) end
     if o.dry_run then
       if leads == 0 then
         r:say("dry run: the list has no leads, so there is nothing to enrich")
         out.estimated_cost, out.dry_run = 0, true
         return out
       end
-      local est = r:check(r:quote("enrichment", enrich, enrich_body))
+      local est = r:check(r:quote("enrichment", enrich_list(r), enrich_body(r, list)))
       r:say("dry run: the rows were imported (free); nothing was enriched or spent")
       out.estimated_cost, out.quote_id, out.dry_run = est.estimated_cost, est.quote_id, true
       return out
@@ -203,25 +246,7 @@ within 24 hours imports nothing twice).]],
       r:say("the list has no leads: nothing to enrich")
       out.enriched = 0
     else
-      local run = r:check(r:paid("enrich", enrich, enrich_body, { keep = function(res)
-        return { workflow_id = res.workflow_id, credits_reserved = res.credits_reserved,
-          total_leads = res.total_leads }
-      end }))
-      r:say("enrichment %s of %s leads: %s credits reserved", run.workflow_id,
-        tostring(run.total_leads), tostring(run.credits_reserved))
-      r:emit { step = "enrich", workflow_id = run.workflow_id, total_leads = run.total_leads,
-        credits_reserved = run.credits_reserved }
-      local done = r:check(r:wait(run.workflow_id, "enriching", { timeout = o.timeout }))
-      local summary = type(done.summary) == "table" and done.summary or {}
-      r:say("enrichment %s: %s", run.workflow_id, tostring(done.status))
-      r:emit { step = "enriched", status = done.status, completed = done.completed,
-        failed = done.failed, emails_found = summary.emails_found,
-        phones_found = summary.phones_found, credits_charged = done.credits_charged,
-        credits_refunded = done.credits_refunded }
-      out.enriched, out.status = done.completed or done.processed, done.status
-      out.emails_found, out.phones_found = summary.emails_found, summary.phones_found
-      out.credits_reserved, out.credits_charged = run.credits_reserved, done.credits_charged
-      out.credits_refunded = done.credits_refunded
+      enrich(r, list, out)
     end
 
     -- 4. The list as CSV (free), streamed to --out.

@@ -79,6 +79,81 @@ local function one_line(s, max)
   return s
 end
 
+-- The agent the options ask for (a preset --agent, or custom_ai with --prompt), the options
+-- checked against each other.
+local function agent_of(r)
+  local o = r.opts
+  if not o.column or o.column == "" then usage(r, "needs --column NAME (the column to fill)") end
+  local agent = o.agent or (o.prompt and "custom_ai")
+  if not agent then usage(r, "needs --prompt TEXT (your own agent) or --agent TYPE (a preset)") end
+  if agent == "custom_ai" and (not o.prompt or o.prompt:match("^%s*$")) then
+    usage(r, "--agent custom_ai needs --prompt TEXT")
+  end
+  if agent ~= "custom_ai" and o.prompt then
+    usage(r, "--prompt goes with --agent custom_ai; the preset %s takes no prompt", agent)
+  end
+  if o.max_rows and o.scope == "all" then usage(r, "--max-rows goes with --scope subset") end
+  if o.max_rows and (o.max_rows < 1 or o.max_rows > 10000 or o.max_rows ~= math.floor(o.max_rows)) then
+    usage(r, "--max-rows takes a whole number from 1 to 10000")
+  end
+  return agent
+end
+
+-- Waits for the run (free polls), with progress; its outcome goes into the summary `out`.
+-- Returns the run's result rows.
+local function wait_for(r, id, agent, out)
+  local done = r:check(r:wait(id, agent, { timeout = r.opts.timeout, kind = "smart_agent" }))
+  local results = type(done.results) == "table" and done.results or {}
+  local charged = type(done.credits_charged) == "number" and done.credits_charged or nil
+  if not charged and RATES[agent] and type(done.succeeded) == "number" then
+    charged = math.ceil(RATES[agent] * done.succeeded - 1e-9)
+  end
+  r:say("smart agent %s: %s, %s succeeded, %s failed", id, tostring(done.status),
+    tostring(done.succeeded), tostring(done.failed))
+  r:emit { step = "done", smart_agent_task_id = id, status = done.status, total = done.total,
+    succeeded = done.succeeded, failed = done.failed, credits_charged = charged }
+  out.run_id, out.status, out.rows = id, done.status, done.total or #results
+  out.succeeded, out.failed = done.succeeded, done.failed
+  out.credits_charged = charged
+  return results
+end
+
+-- The column, joined with the leads' names and emails (free): { lead_id, name, email, value,
+-- error } a row.
+local function rows_of(r, list_id, results)
+  local wanted = {}
+  for _, row in ipairs(results) do wanted[row.lead_id] = true end
+  local who = leads_of(r, list_id, wanted)
+  local rows = {}
+  for i, row in ipairs(results) do
+    local lead = who[row.lead_id] or {}
+    rows[i] = { lead_id = row.lead_id, name = lead.name, email = lead.email,
+      value = row.value ~= json.null and row.value or nil,
+      error = str(row.error) }
+  end
+  return rows
+end
+
+-- The rows: to --out; else as {"row": ...} lines under --json; else the first ones for a person.
+local function show(r, rows, out)
+  local o = r.opts
+  if o.out then
+    write_rows(r, o.out, o.column, rows)
+    r:say("wrote %d rows to %s", #rows, o.out)
+    r:emit { step = "out", path = o.out, rows = #rows }
+    out.out, out.out_rows = o.out, #rows
+  elseif o.json then
+    for _, row in ipairs(rows) do r:emit { row = record(row, o.column) } end
+  else
+    for i = 1, math.min(#rows, PREVIEW) do
+      local row = rows[i]
+      r:say("  %s: %s", row.name or row.email or row.lead_id,
+        row.error and ("(failed: " .. row.error .. ")") or one_line(plain(row.value) or "", 90))
+    end
+    if #rows > PREVIEW then r:say("  ... and %d more (--out FILE writes them all)", #rows - PREVIEW) end
+  end
+end
+
 return recipe.main {
   name = "smart_agent_column",
   purpose = "run a smart agent (a preset or your prompt) over a list and write the new column out.",
@@ -122,19 +197,7 @@ run: it is sent once and never paid twice.]],
   },
   run = function(r)
     local client, o = r.client, r.opts
-    if not o.column or o.column == "" then usage(r, "needs --column NAME (the column to fill)") end
-    local agent = o.agent or (o.prompt and "custom_ai")
-    if not agent then usage(r, "needs --prompt TEXT (your own agent) or --agent TYPE (a preset)") end
-    if agent == "custom_ai" and (not o.prompt or o.prompt:match("^%s*$")) then
-      usage(r, "--agent custom_ai needs --prompt TEXT")
-    end
-    if agent ~= "custom_ai" and o.prompt then
-      usage(r, "--prompt goes with --agent custom_ai; the preset %s takes no prompt", agent)
-    end
-    if o.max_rows and o.scope == "all" then usage(r, "--max-rows goes with --scope subset") end
-    if o.max_rows and (o.max_rows < 1 or o.max_rows > 10000 or o.max_rows ~= math.floor(o.max_rows)) then
-      usage(r, "--max-rows takes a whole number from 1 to 10000")
-    end
+    local agent = agent_of(r)
 
     -- 1. The list (free).
     local list = r:find_list()
@@ -168,48 +231,13 @@ run: it is sent once and never paid twice.]],
       tostring(run.estimated_cost))
     r:emit { step = "run", smart_agent_task_id = id, agent_type = agent, column = o.column,
       estimated_cost = run.estimated_cost }
+    out.estimated_cost = run.estimated_cost
 
-    -- 3. Wait (free polls), with progress.
-    local done = r:check(r:wait(id, agent, { timeout = o.timeout, kind = "smart_agent" }))
-    local results = type(done.results) == "table" and done.results or {}
-    local charged = type(done.credits_charged) == "number" and done.credits_charged or nil
-    if not charged and RATES[agent] and type(done.succeeded) == "number" then
-      charged = math.ceil(RATES[agent] * done.succeeded - 1e-9)
-    end
-    r:say("smart agent %s: %s, %s succeeded, %s failed", id, tostring(done.status),
-      tostring(done.succeeded), tostring(done.failed))
-    r:emit { step = "done", smart_agent_task_id = id, status = done.status, total = done.total,
-      succeeded = done.succeeded, failed = done.failed, credits_charged = charged }
-    out.run_id, out.status, out.rows = id, done.status, done.total or #results
-    out.succeeded, out.failed = done.succeeded, done.failed
-    out.estimated_cost, out.credits_charged = run.estimated_cost, charged
+    -- 3. Wait, with progress.
+    local results = wait_for(r, id, agent, out)
 
-    -- 4. The column, joined with the leads' names and emails (free).
-    local wanted = {}
-    for _, row in ipairs(results) do wanted[row.lead_id] = true end
-    local who = leads_of(r, list.list_id, wanted)
-    local rows = {}
-    for i, row in ipairs(results) do
-      local lead = who[row.lead_id] or {}
-      rows[i] = { lead_id = row.lead_id, name = lead.name, email = lead.email,
-        value = row.value ~= json.null and row.value or nil,
-        error = str(row.error) }
-    end
-    if o.out then
-      write_rows(r, o.out, o.column, rows)
-      r:say("wrote %d rows to %s", #rows, o.out)
-      r:emit { step = "out", path = o.out, rows = #rows }
-      out.out, out.out_rows = o.out, #rows
-    elseif o.json then
-      for _, row in ipairs(rows) do r:emit { row = record(row, o.column) } end
-    else
-      for i = 1, math.min(#rows, PREVIEW) do
-        local row = rows[i]
-        r:say("  %s: %s", row.name or row.email or row.lead_id,
-          row.error and ("(failed: " .. row.error .. ")") or one_line(plain(row.value) or "", 90))
-      end
-      if #rows > PREVIEW then r:say("  ... and %d more (--out FILE writes them all)", #rows - PREVIEW) end
-    end
+    -- 4. The column, joined with the leads' names and emails, written out or shown.
+    show(r, rows_of(r, list.list_id, results), out)
     return out
   end,
 }

@@ -10,7 +10,7 @@
 -- * Timeouts are the client's seconds: `connect_timeout` for the connection, `timeout` for the
 --   whole exchange.
 -- * Bodies: Content-Length, chunked, or up to the close; a 2xx body may be streamed to
---   req.on_chunk in pieces of at most 64 KiB.
+--   req.on_chunk in pieces of at most 64 KiB (cleanlist.transport.ngx_answer reads answers).
 -- * The result and error shapes are those of transport.curl, so errors, retries and the rate
 --   limiter behave the same. As libcurl does, a request that meets a kept-alive connection the
 --   server had closed (no byte of an answer) is sent once more on a new connection, unless it
@@ -18,6 +18,7 @@
 local ngx = ngx -- luacheck: ignore 113 (nginx's global)
 
 local monotonic = require("cleanlist.core").monotonic
+local answer = require "cleanlist.transport.ngx_answer"
 
 local type, tonumber, tostring, concat = type, tonumber, tostring, table.concat
 local floor, max, min = math.floor, math.max, math.min
@@ -30,9 +31,7 @@ local COSOCKET_PHASES = {
   ssl_session_fetch = true, ssl_client_hello = true,
 }
 
-local PIECE = 64 * 1024 -- the largest piece read at once (and handed to on_chunk)
-local MAX_HEADER_LINES = 200
-local MAX_LINE = 16 * 1024
+local now, failure, io_failure = answer.now, answer.failure, answer.io_failure
 
 --- True when this code runs inside nginx's Lua module.
 function M.in_nginx()
@@ -55,11 +54,6 @@ end
 --- True when cosockets can run now (inside nginx, in a phase that allows them).
 function M.usable()
   return M.in_nginx() and M.check() == nil
-end
-
-local function now()
-  ngx.update_time()
-  return ngx.now()
 end
 
 local Transport = {}
@@ -106,19 +100,6 @@ local function parse_url(url)
   }
 end
 
-local function failure(kind, message, sent)
-  return { kind = kind, message = message, sent = sent }
-end
-
--- The error of a failed cosocket operation.
-local function io_failure(what, err, sent, timeout)
-  if err == "timeout" then
-    return failure("timeout", ("%s: no progress within the client's timeout (%g s)")
-      :format(what, timeout), sent)
-  end
-  return failure("transport", what .. ": " .. tostring(err), sent)
-end
-
 function Transport:_trace(prefix, text, credential)
   for line in text:gmatch("[^\r\n]+") do
     if credential then line = credential:redact(line) end
@@ -143,120 +124,6 @@ function Transport:_head(u, req)
   lines[#lines + 1] = ""
   lines[#lines + 1] = ""
   return concat(lines, "\r\n")
-end
-
--- Reads one exchange's answer on sock. Returns status, headers, body, keep (the connection
--- may be kept), or nil, err, nothing_read.
-local function read_answer(sock, req, deadline, timeout)
-  local function arm()
-    local left = deadline - now()
-    if left <= 0 then return false end
-    sock:settimeout(max(1, floor(left * 1000)))
-    return true
-  end
-  local function lost(what, err)
-    if err ~= "timeout" and not arm() then err = "timeout" end
-    return io_failure(what, err, true, timeout)
-  end
-
-  local status, minor, line, err, headers
-  repeat -- skip interim 1xx answers
-    if not arm() then return nil, io_failure("waiting for the answer", "timeout", true, timeout) end
-    line, err = sock:receive("*l")
-    if not line then return nil, lost("the connection ended before an answer", err), true end
-    local m
-    m, status = line:match("^HTTP/1%.(%d) (%d%d%d)")
-    if not m then
-      return nil, failure("transport", "the server did not answer in HTTP/1.x: "
-        .. line:sub(1, 40):gsub("%c", "?"), true)
-    end
-    minor, status = tonumber(m), tonumber(status)
-    local count = 0
-    headers = {}
-    while true do
-      if not arm() then return nil, io_failure("reading the answer's headers", "timeout", true, timeout) end
-      line, err = sock:receive("*l")
-      if not line then return nil, lost("the connection ended in the answer's headers", err) end
-      if line == "" then break end
-      count = count + 1
-      if count > MAX_HEADER_LINES or #line > MAX_LINE then
-        return nil, failure("transport", "the answer's headers are too large", true)
-      end
-      local name, value = line:match("^([^:%s]+)%s*:%s*(.-)%s*$")
-      if name then
-        name = name:lower()
-        headers[name] = headers[name] and (headers[name] .. ", " .. value) or value
-      end
-    end
-  until status >= 200
-
-  local stream = req.on_chunk and status >= 200 and status < 300
-  local parts, size, cap = {}, 0, req.max_body or 0
-  local function take(piece)
-    size = size + #piece
-    if cap > 0 and size > cap then
-      return failure("transport", ("the answer is larger than %d bytes (the client's "
-        .. "max_body_bytes): stopped"):format(cap), true)
-    end
-    if stream then return req.on_chunk(piece) end
-    parts[#parts + 1] = piece
-  end
-  local function read_exactly(n)
-    while n > 0 do
-      if not arm() then return io_failure("reading the answer's body", "timeout", true, timeout) end
-      local piece, rerr = sock:receive(min(n, PIECE))
-      if not piece then return lost("the connection ended in the answer's body", rerr) end
-      n = n - #piece
-      local serr = take(piece)
-      if serr then return serr end
-    end
-  end
-
-  local te = (headers["transfer-encoding"] or ""):lower()
-  local conn = (headers["connection"] or ""):lower()
-  local keep = minor == 1 and not conn:find("close", 1, true) or conn:find("keep-alive", 1, true)
-  local ferr
-  if req.method == "HEAD" or status == 204 or status == 304 then -- luacheck: ignore 542
-  elseif te:find("chunked", 1, true) then
-    while true do
-      if not arm() then return nil, io_failure("reading the answer's body", "timeout", true, timeout) end
-      line, err = sock:receive("*l")
-      if not line then return nil, lost("the connection ended in the answer's body", err) end
-      local n = tonumber(line:match("^%s*(%x+)"), 16)
-      if not n then return nil, failure("transport", "a malformed chunk in the answer", true) end
-      if n == 0 then
-        repeat -- trailers, up to the blank line
-          if not arm() then return nil, io_failure("reading the answer's body", "timeout", true, timeout) end
-          line, err = sock:receive("*l")
-          if not line then return nil, lost("the connection ended in the answer's body", err) end
-        until line == ""
-        break
-      end
-      ferr = read_exactly(n)
-      if ferr then return nil, ferr end
-      if not arm() then return nil, io_failure("reading the answer's body", "timeout", true, timeout) end
-      line, err = sock:receive(2)
-      if not line then return nil, lost("the connection ended in the answer's body", err) end
-    end
-  elseif headers["content-length"] then
-    local n = tonumber(headers["content-length"])
-    if not n or n < 0 then return nil, failure("transport", "a malformed Content-Length", true) end
-    ferr = read_exactly(n)
-    if ferr then return nil, ferr end
-  else -- the body runs to the end of the connection
-    keep = false
-    while true do
-      if not arm() then return nil, io_failure("reading the answer's body", "timeout", true, timeout) end
-      local piece, rerr = sock:receiveany(PIECE)
-      if not piece then
-        if rerr == "closed" then break end
-        return nil, lost("the connection ended in the answer's body", rerr)
-      end
-      ferr = take(piece)
-      if ferr then return nil, ferr end
-    end
-  end
-  return status, headers, concat(parts), keep
 end
 
 -- One exchange on one connection. Returns the result; or nil, err; or nil, nil, true when a
@@ -298,7 +165,7 @@ function Transport:_exchange(u, req, t0, fresh)
     if reused and not req.fresh_connect and serr ~= "timeout" then return nil, nil, true end
     return nil, io_failure("sending the request", serr, true, timeout)
   end
-  local status, headers, body, keep = read_answer(sock, req, deadline, timeout)
+  local status, headers, body, keep = answer.read(sock, req, deadline, timeout)
   if not status then
     sock:close()
     local rerr, nothing_read = headers, body
