@@ -23,6 +23,7 @@
 
 #include <microhttpd.h>
 
+#include "cl_clock.h"
 #include "sb_internal.h"
 
 /* Pause after the last byte of a partial body, so that it reaches the client before the drop. */
@@ -49,12 +50,6 @@ struct sb_timer {
   uint64_t next_tick;
 };
 
-uint64_t sb_monotonic_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static void sb_deadline(struct timespec *ts, uint64_t due_ms) {
   ts->tv_sec = (time_t)(due_ms / 1000u);
   ts->tv_nsec = (long)(due_ms % 1000u) * 1000000L;
@@ -65,7 +60,7 @@ static void *sb_timer_main(void *arg) {
   sb_wake due[16];
   pthread_mutex_lock(&t->mu);
   while (!t->stopping) {
-    uint64_t now = sb_monotonic_ms(), next = UINT64_MAX;
+    uint64_t now = cl_monotonic_ms(), next = UINT64_MAX;
     size_t i = 0, k = 0;
     int tick = 0;
     while (i < t->n) {
@@ -120,7 +115,7 @@ sb_timer *sb_timer_start(void (*tick)(void *), void *tick_cls, unsigned tick_ms)
   t->tick = tick;
   t->tick_cls = tick_cls;
   t->tick_ms = tick ? tick_ms : 0;
-  t->next_tick = sb_monotonic_ms() + t->tick_ms;
+  t->next_tick = cl_monotonic_ms() + t->tick_ms;
   if (pthread_create(&t->thread, NULL, sb_timer_main, t) != 0) {
     pthread_cond_destroy(&t->cv);
     pthread_mutex_destroy(&t->mu);
@@ -148,7 +143,7 @@ int sb_timer_suspend(sb_timer *t, struct MHD_Connection *conn, unsigned ms) {
     if (t->n < t->cap) {
       MHD_suspend_connection(conn);
       t->wakes[t->n].conn = conn;
-      t->wakes[t->n].due_ms = sb_monotonic_ms() + (ms ? ms : 1);
+      t->wakes[t->n].due_ms = cl_monotonic_ms() + (ms ? ms : 1);
       t->n++;
       t->suspended++;
       ok = 1;
@@ -196,10 +191,10 @@ void sb_timer_stop(sb_timer *t) {
   for (i = 0; i < t->n; i++)
     MHD_resume_connection(t->wakes[i].conn);
   t->n = 0;
-  until = sb_monotonic_ms() + SB_DRAIN_MS;
-  while (t->suspended && sb_monotonic_ms() < until) {
+  until = cl_monotonic_ms() + SB_DRAIN_MS;
+  while (t->suspended && cl_monotonic_ms() < until) {
     struct timespec ts;
-    sb_deadline(&ts, sb_monotonic_ms() + 10);
+    sb_deadline(&ts, cl_monotonic_ms() + 10);
     pthread_cond_timedwait(&t->cv, &t->mu, &ts);
   }
   pthread_mutex_unlock(&t->mu);
@@ -262,7 +257,7 @@ static ssize_t sb_body_reader(void *cls, uint64_t pos, char *buf, size_t max) {
   if (sb_timer_stopping(b->timer) || pos >= b->len)
     return MHD_CONTENT_READER_END_WITH_ERROR;
   if (b->f.kind == SB_FAULT_DRIBBLE) {
-    uint64_t now = sb_monotonic_ms();
+    uint64_t now = cl_monotonic_ms();
     if (now < b->next_ms)
       return sb_suspend_for(b, (unsigned)(b->next_ms - now));
     n = b->f.chunk ? b->f.chunk : 1;

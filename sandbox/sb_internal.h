@@ -82,9 +82,6 @@ void sb_lua_close(sb_lua *sl);
 
 /* ---- sb_faults.c ---- */
 
-/// Milliseconds of CLOCK_MONOTONIC.
-uint64_t sb_monotonic_ms(void);
-
 /// Starts the timer thread; tick(tick_cls) runs every tick_ms (none when tick is NULL).
 sb_timer *sb_timer_start(void (*tick)(void *), void *tick_cls, unsigned tick_ms);
 
