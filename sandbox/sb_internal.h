@@ -114,15 +114,13 @@ struct MHD_Response *sb_error_response(const char *code, const char *problem, co
                                        int retryable, unsigned long serial);
 
 /// Copies src into dst (size n), replacing the secret part of anything that looks like a
-/// clapi_ key with "…", so that log lines never carry a key.
-void sb_redact(char *dst, size_t n, const char *src);
+/// clapi_ key with "…" (the core's cl_redact_text), so that log lines never carry a key.
+void sb_scrub(char *dst, size_t n, const char *src);
 
 /// luaopen function of `sandbox.native` (sb_native.c): HMAC-SHA256, SHA-256, constant-time
-/// comparison and base64 on OpenSSL, preloaded into the sandbox's state.
+/// comparison and base64 on OpenSSL, and the core's loopback check and redactions, preloaded
+/// into the sandbox's state.
 int sb_open_native(struct lua_State *L);
-
-/// 1 when addr (IPv4 dotted quad, IPv6 literal or "localhost") is a loopback address.
-int sb_is_loopback(const char *addr);
 
 /* ---- sb_webhook.c: the legacy API's webhook worker (one thread, libcurl multi) ---- */
 typedef struct sb_webhook sb_webhook;

@@ -7,11 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include <lualib.h>
 #include <microhttpd.h>
 
+#include "cl_auth.h"
+#include "cl_clock.h"
 #include "embed.h"
 #include "lcl_compat.h"
 #include "sb_internal.h"
@@ -32,19 +33,13 @@ struct sb_lua {
 
 /* Epoch milliseconds (an integer on Lua 5.4): the wall clock the sandbox clock starts from. */
 static int sb_now_ms(lua_State *L) {
-  struct timespec ts;
-  double ms;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  ms = (double)ts.tv_sec * 1000.0 + (double)(ts.tv_nsec / 1000000);
-  lcl_pushwhole(L, ms);
+  lcl_pushwhole(L, (double)cl_wall_ms());
   return 1;
 }
 
 /* Monotonic milliseconds (an integer on Lua 5.4). */
 static int sb_l_monotonic_ms(lua_State *L) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  lcl_pushwhole(L, (double)ts.tv_sec * 1000.0 + (double)(ts.tv_nsec / 1000000));
+  lcl_pushwhole(L, (double)cl_monotonic_ms());
   return 1;
 }
 
@@ -56,9 +51,7 @@ typedef struct sb_clock {
 } sb_clock;
 
 static double sb_fine_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+  return (double)cl_monotonic_ns() / 1e6;
 }
 
 static int sb_clock_now(lua_State *L) {
@@ -205,7 +198,7 @@ sb_lua *sb_lua_open(const cl_sandbox_opts *opts, char *err, size_t errlen) {
   if (lua_pcall(sl->L, 1, 2, 0) != 0) {
     char msg[512];
     const char *m = lua_tostring(sl->L, -1);
-    sb_redact(msg, sizeof msg, m ? m : "(error object is not a string)");
+    sb_scrub(msg, sizeof msg, m ? m : "(error object is not a string)");
     if (strncmp(msg, "--", 2) == 0) /* a flag's value was refused: say so plainly */
       snprintf(err, errlen, "%s", msg);
     else
@@ -232,7 +225,7 @@ static void sb_call_app(sb_lua *sl, const char *name) {
     if (lua_pcall(L, 1, 0, 0) != 0 && !sl->quiet) {
       char msg[512];
       const char *m = lua_tostring(L, -1);
-      sb_redact(msg, sizeof msg, m ? m : "(error object is not a string)");
+      sb_scrub(msg, sizeof msg, m ? m : "(error object is not a string)");
       fprintf(stderr, "sandbox: %s failed: %s\n", name, msg);
     }
   }
@@ -404,7 +397,7 @@ static struct MHD_Response *sb_fail(sb_lua *sl, const sb_request *req, const cha
   if (!sl->quiet) {
     char line[1024], msg[1024];
     snprintf(line, sizeof line, "%s %s: %s", req->method, req->path, why);
-    sb_redact(msg, sizeof msg, line);
+    sb_scrub(msg, sizeof msg, line);
     fprintf(stderr, "sandbox: internal error in %s\n", msg);
   }
   *status = 500;
@@ -436,7 +429,7 @@ struct MHD_Response *sb_lua_handle(sb_lua *sl, const sb_request *req, unsigned *
   return resp;
 }
 
-/* ---- C-built responses and redaction ------------------------------------------------- */
+/* ---- C-built responses and the scrubbing of log lines ---------------------------------- */
 
 struct MHD_Response *sb_error_response(const char *code, const char *problem, const char *fix,
                                        int retryable, unsigned long serial) {
@@ -463,28 +456,6 @@ struct MHD_Response *sb_error_response(const char *code, const char *problem, co
   return resp;
 }
 
-static int sb_is_key_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         c == '_' || c == '-';
-}
-
-void sb_redact(char *dst, size_t n, const char *src) {
-  static const char mark[] = "clapi_\xe2\x80\xa6"; /* clapi_… */
-  size_t o = 0;
-  if (n == 0)
-    return;
-  while (*src && o + 1 < n) {
-    if (strncmp(src, "clapi_", 6) == 0) {
-      size_t m = sizeof mark - 1;
-      if (o + m >= n)
-        break;
-      memcpy(dst + o, mark, m);
-      o += m;
-      for (src += 6; sb_is_key_char(*src); src++)
-        ;
-      continue;
-    }
-    dst[o++] = *src++;
-  }
-  dst[o] = '\0';
+void sb_scrub(char *dst, size_t n, const char *src) {
+  cl_redact_text(src, strlen(src), NULL, CL_REDACT_KEYS, dst, n);
 }

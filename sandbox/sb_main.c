@@ -7,10 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/select.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cl_auth.h"
+#include "cl_url.h"
 #include "sb_internal.h"
 
 #define SB_NSIGS 3
@@ -227,17 +230,11 @@ static int sb_parse_infra(cl_sandbox_opts *o, const char *flag, const char *v, c
   return 0;
 }
 
+/* --api-key: a clapi_ key (the core's shape, cl_auth_is_key) of 12-200 characters that is not
+ * the built-in read-only key. */
 static int sb_valid_key(const char *key) {
-  size_t i, n = strlen(key);
-  if (n < 12 || n > 200 || strncmp(key, "clapi_", 6) != 0)
-    return 0;
-  for (i = 0; i < n; i++) {
-    char c = key[i];
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-          c == '_' || c == '-'))
-      return 0;
-  }
-  return strcmp(key, CL_SANDBOX_READONLY_KEY) != 0;
+  size_t n = strlen(key);
+  return n >= 12 && n <= 200 && cl_auth_is_key(key) && strcmp(key, CL_SANDBOX_READONLY_KEY) != 0;
 }
 
 /* Returns the value of flag `name` at argv[*i] ("--name V" or "--name=V"), NULL if argv[*i] is
@@ -267,7 +264,7 @@ static int sb_parse_value(cl_sandbox_opts *o, const char *flag, const char *v, c
     snprintf(err, errlen, "--port needs a number from 0 to 65535");
   else if (strcmp(flag, "--seed") == 0 && !sb_parse_uint(v, 0xffffffffUL, &o->seed))
     snprintf(err, errlen, "--seed needs a number from 0 to 4294967295");
-  else if (strcmp(flag, "--bind") == 0 && !sb_is_loopback(v))
+  else if (strcmp(flag, "--bind") == 0 && !cl_host_is_loopback(v))
     snprintf(err, errlen, "--bind accepts a loopback address only (127.0.0.1, ::1, localhost)");
   else if (strcmp(flag, "--api-key") == 0 && !sb_valid_key(v))
     snprintf(err, errlen,
@@ -327,7 +324,7 @@ static int sb_parse_args(int argc, char **argv, cl_sandbox_opts *o, char *err, s
       return -1;
     if (r == 0) {
       char arg[128];
-      sb_redact(arg, sizeof arg, argv[i]);
+      sb_scrub(arg, sizeof arg, argv[i]);
       snprintf(err, errlen, "unknown flag '%s'", arg);
       return -1;
     }
@@ -410,7 +407,7 @@ static void sb_wait(const sb_signals *s) {
 static void sb_print_listening(const cl_sandbox_opts *o, unsigned port) {
   const char *host = o->bind ? o->bind : "127.0.0.1";
   int v6 = strchr(host, ':') != NULL;
-  if (strcmp(host, "localhost") == 0)
+  if (strcasecmp(host, "localhost") == 0)
     host = "127.0.0.1";
   printf("LISTENING %s://%s%s%s:%u%s\n", o->tls_cert ? "https" : "http", v6 ? "[" : "", host,
          v6 ? "]" : "", port, CL_SANDBOX_BASE_PATH);

@@ -9,12 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
 #include <sys/resource.h>
 
+#include "cl_url.h"
 #include "sb_internal.h"
 
 /* Connections idle this many seconds are closed (kept-alive ones between requests, and ones
@@ -238,23 +240,9 @@ static enum MHD_Result sb_on_request(void *cls, struct MHD_Connection *connectio
   return sb_dispatch(cls, c, connection, url, method);
 }
 
-int sb_is_loopback(const char *addr) {
-  struct in_addr a4;
-  struct in6_addr a6;
-  if (addr == NULL)
-    return 0;
-  if (strcmp(addr, "localhost") == 0)
-    return 1;
-  if (inet_pton(AF_INET, addr, &a4) == 1)
-    return (ntohl(a4.s_addr) >> 24) == 127;
-  if (inet_pton(AF_INET6, addr, &a6) == 1)
-    return IN6_IS_ADDR_LOOPBACK(&a6);
-  return 0;
-}
-
 static int sb_make_addr(const char *host, unsigned port, sb_addr *out) {
   memset(out, 0, sizeof *out);
-  if (strcmp(host, "localhost") == 0)
+  if (strcasecmp(host, "localhost") == 0)
     host = "127.0.0.1";
   if (inet_pton(AF_INET, host, &out->v4.sin_addr) == 1) {
     out->v4.sin_family = AF_INET;
@@ -348,8 +336,13 @@ static struct MHD_Daemon *sb_listen(cl_sandbox *sb, const cl_sandbox_opts *opts,
   unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME;
   unsigned limit = sb_raise_fd_limit();
   struct MHD_Daemon *d;
-  if (!sb_is_loopback(host) || family == 0) {
+  if (!cl_host_is_loopback(host)) {
     snprintf(err, errlen, "refusing to bind to '%s': the sandbox listens on loopback only", host);
+    return NULL;
+  }
+  if (family == 0) {
+    snprintf(err, errlen, "cannot listen on '%s': not an IP address (127.0.0.1, ::1 or localhost)",
+             host);
     return NULL;
   }
   /* No MHD_USE_ERROR_LOG: bind failures get our own message (below) and MHD's per-connection

@@ -20,10 +20,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <curl/curl.h>
 
+#include "cl_clock.h"
+#include "cl_url.h"
 #include "sb_internal.h"
 
 #define SB_WH_DEFAULT_TIMEOUT_MS 10000L
@@ -63,9 +64,7 @@ struct sb_webhook {
 };
 
 static double sb_wh_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+  return (double)cl_monotonic_ns() / 1e6;
 }
 
 static char *sb_wh_dup(const char *s, size_t n) {
@@ -145,9 +144,9 @@ static int sb_wh_loopback_url(const char *url) {
       pct = strchr(host + 1, '%'); /* a zone id */
       if (pct != NULL)
         *pct = '\0';
-      ok = sb_is_loopback(host + 1);
+      ok = cl_host_is_loopback(host + 1);
     } else {
-      ok = sb_is_loopback(host);
+      ok = cl_host_is_loopback(host);
     }
   }
   curl_free(scheme);

@@ -92,13 +92,7 @@ function M.check_url(url)
   if port ~= "" and not port:match("^:%d+$") then
     return nil, "url_parsing", "Input should be a valid URL, invalid port number"
   end
-  host = host:lower()
-  local ok = host == "localhost" or host == "::1" or host == "0:0:0:0:0:0:0:1"
-  if not ok then
-    local a, b, c, d = host:match("^(%d+)%.(%d+)%.(%d+)%.(%d+)$")
-    ok = a == "127" and tonumber(b) < 256 and tonumber(c) < 256 and tonumber(d) < 256
-  end
-  if not ok then
+  if not require("sandbox.native").is_loopback(host) then -- the core's cl_host_is_loopback
     return nil, "value_error", loopback_msg
   end
   return true
