@@ -12,10 +12,6 @@ struct MHD_Connection;
 struct MHD_Response;
 struct lua_State;
 
-#ifndef CL_VERSION
-#define CL_VERSION "0.1.0"
-#endif
-
 /* Largest request body the sandbox accumulates; larger uploads get a 413 envelope. */
 #define SB_MAX_BODY ((size_t)16 * 1024 * 1024)
 

@@ -71,7 +71,7 @@ static void test_redact_credential(void) {
     CHECK(n_ == strlen(out));                                     \
     CHECK_STR(out, want);                                         \
   } while (0)
-  CRED("Bearer clapi_sandbox_full_access_0000000000000000", "Bearer clapi_\xe2\x80\xa6" "0000");
+  CRED("Bearer clapi_example_full_access_key_0000", "Bearer clapi_\xe2\x80\xa6" "0000");
   CRED("Basic dXNlcjpwYXNzd29yZA==", "Basic \xe2\x80\xa6" "ZA==");
   CRED("Bearer  clapi_abc  ", "Bearer clapi_\xe2\x80\xa6");
   CRED("clapi_abcdefghijkl", "clapi_\xe2\x80\xa6" "ijkl");

@@ -108,6 +108,19 @@ describe("layering", function()
     assert.same({}, lines_of("grep -rlE 'clapi_\\[%w|226.128.166' sandbox/lua || true"))
   end)
 
+  it("defines the built-in keys once (sandbox/sandbox.h) and the version once (CMake)", function()
+    -- built from pieces, so that this file does not hold them either
+    for _, key in ipairs { "clapi_sandbox_full_access_" .. ("0"):rep(16),
+      "clapi_sandbox_read_only_" .. ("0"):rep(17) } do
+      assert.same({ "sandbox/sandbox.h" },
+        lines_of("grep -rlF " .. key .. " core host sandbox lua recipes spec"))
+    end
+    local version = "'\"[0-9]+\\.[0-9]+\\.[0-9]+\"'"
+    assert.same({}, lines_of("grep -lE " .. version .. " " .. C_FILES .. " || true"))
+    assert.same({}, lines_of("grep -rnE " .. version .. " sandbox/lua | grep -vE ':[0-9]+: *--' || true"))
+    assert.matches("project%(cleanlist VERSION %d+%.%d+%.%d+", read("CMakeLists.txt"))
+  end)
+
   it("keeps the sandbox's C files free of call cycles", function()
     local dir = "build/" .. ENGINE .. "/CMakeFiles/cleanlist.dir/sandbox/"
     local files, owner = {}, {}

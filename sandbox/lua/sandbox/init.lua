@@ -12,12 +12,13 @@
 -- application/json), body (string), and optionally a connection-level fault for the C side
 -- (sandbox.faults: {kind = "reset" | "stall" | ...}).
 --
--- config (from sandbox/sb_lua.c): api_key, readonly_key, seed, quiet, version, base_path,
--- now_ms() (epoch milliseconds), monotonic_ms(), make_clock() (sandbox.clock's C half); the
--- infrastructure flags time_scale,
+-- config (from sandbox/sb_lua.c): api_key and readonly_key (the built-in keys are
+-- CL_SANDBOX_DEFAULT_KEY and CL_SANDBOX_READONLY_KEY of sandbox/sandbox.h), seed, quiet,
+-- version (CL_VERSION, the project's version), base_path, now_ms() (epoch milliseconds),
+-- monotonic_ms(), make_clock() (sandbox.clock's C half); the infrastructure flags time_scale,
 -- rate_limit, rate_limit_key, rate_limit_org, fault_rate, faults, stall_ms, dribble_ms,
--- workflow_fault, state_file. Every field is optional when the app is built from plain Lua
--- (unit tests).
+-- workflow_fault, state_file. From plain Lua (unit tests) every field but the two keys is
+-- optional.
 --
 -- Infrastructure on the app: app.clock (sandbox.clock; config.now_ms, app.now_ms, ctx.now_ms
 -- and state:now_ms() all read it), app.ratelimit (sandbox.ratelimit), app.faults
@@ -40,10 +41,6 @@ local usage = require "sandbox.usage"
 local workflows = require "sandbox.workflows"
 
 local M = {}
-
-M.VERSION = "0.1.0"
-M.DEFAULT_KEY = "clapi_sandbox_full_access_0000000000000000" -- CL_SANDBOX_DEFAULT_KEY
-M.READONLY_KEY = "clapi_sandbox_read_only_00000000000000000" -- CL_SANDBOX_READONLY_KEY
 
 --- Both API prefixes serve the same routes (API.md §10 #1).
 M.PREFIXES = { "/api/v1/public", "/api/v2" }
@@ -88,9 +85,6 @@ local function default_now_ms()
 end
 
 function M.new(config)
-  config = config or {}
-  config.api_key = config.api_key or M.DEFAULT_KEY
-  config.readonly_key = config.readonly_key or M.READONLY_KEY
   config.seed = config.seed or 0
   -- The sandbox clock replaces the wall clock everywhere (config.now_ms is what state reads).
   local sandbox_clock = clock.new { wall_ms = config.now_ms or default_now_ms,
@@ -103,7 +97,7 @@ function M.new(config)
     faults = faults.new(config),
     config = config,
     quiet = config.quiet,
-    version = config.version or M.VERSION,
+    version = config.version,
     now_ms = config.now_ms,
     state = state.new(config),
     log = reqlog.new(config.log_cap),
