@@ -11,8 +11,11 @@
  * (MHD_suspend_connection) and the timer thread below resumes it when its time comes, so
  * every other connection keeps being served meanwhile.
  *
- * The timer thread also calls a periodic tick (used by --state to save at most once a second);
- * the tick runs the Lua app under the lock that sb_lua.c holds around every Lua call. */
+ * The timer thread is also the sandbox's one periodic driver: it calls the tick (app:tick(),
+ * under the lock that sb_lua.c holds around every Lua call) when the time asked for with
+ * sb_timer_tick_in comes. The app asks for its next tick itself (the legacy API's background
+ * progress and webhook deliveries, the --state saves), and the webhook worker asks for one at
+ * once when a delivery's result is ready. Nobody asking, the thread sleeps. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -46,8 +49,7 @@ struct sb_timer {
   unsigned suspended; /* suspended by us and not yet running again */
   void (*tick)(void *);
   void *tick_cls;
-  unsigned tick_ms;
-  uint64_t next_tick;
+  uint64_t next_tick; /* UINT64_MAX: no tick asked for */
 };
 
 static void sb_deadline(struct timespec *ts, uint64_t due_ms) {
@@ -73,14 +75,12 @@ static void *sb_timer_main(void *arg) {
         next = t->wakes[i].due_ms;
       i++;
     }
-    if (t->tick_ms) {
-      if (t->next_tick <= now) {
-        tick = 1;
-        t->next_tick = now + t->tick_ms;
-      }
-      if (t->next_tick < next)
-        next = t->next_tick;
+    if (t->tick && t->next_tick <= now) {
+      tick = 1;
+      t->next_tick = UINT64_MAX; /* the tick asks again for what it still needs */
     }
+    if (t->next_tick < next)
+      next = t->next_tick;
     if (k || tick) {
       pthread_mutex_unlock(&t->mu);
       for (i = 0; i < k; i++)
@@ -102,7 +102,7 @@ static void *sb_timer_main(void *arg) {
   return NULL;
 }
 
-sb_timer *sb_timer_start(void (*tick)(void *), void *tick_cls, unsigned tick_ms) {
+sb_timer *sb_timer_start(void (*tick)(void *), void *tick_cls) {
   sb_timer *t = calloc(1, sizeof *t);
   pthread_condattr_t attr;
   if (t == NULL)
@@ -114,8 +114,7 @@ sb_timer *sb_timer_start(void (*tick)(void *), void *tick_cls, unsigned tick_ms)
   pthread_condattr_destroy(&attr);
   t->tick = tick;
   t->tick_cls = tick_cls;
-  t->tick_ms = tick ? tick_ms : 0;
-  t->next_tick = cl_monotonic_ms() + t->tick_ms;
+  t->next_tick = UINT64_MAX;
   if (pthread_create(&t->thread, NULL, sb_timer_main, t) != 0) {
     pthread_cond_destroy(&t->cv);
     pthread_mutex_destroy(&t->mu);
@@ -124,6 +123,19 @@ sb_timer *sb_timer_start(void (*tick)(void *), void *tick_cls, unsigned tick_ms)
   }
   t->started = 1;
   return t;
+}
+
+void sb_timer_tick_in(sb_timer *t, unsigned ms) {
+  uint64_t at;
+  if (t == NULL)
+    return;
+  at = cl_monotonic_ms() + ms;
+  pthread_mutex_lock(&t->mu);
+  if (at < t->next_tick) {
+    t->next_tick = at;
+    pthread_cond_signal(&t->cv);
+  }
+  pthread_mutex_unlock(&t->mu);
 }
 
 int sb_timer_suspend(sb_timer *t, struct MHD_Connection *conn, unsigned ms) {

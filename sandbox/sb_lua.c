@@ -1,7 +1,8 @@
 /* The sandbox's Lua bridge: its own lua_State (never shared with a client), the embedded
  * `sandbox` module, and the per-request call `handle(req) -> status, headers, body, fault`.
- * The state is used by the MHD thread (requests) and by the timer thread (app:tick() for
- * --state), always under `lock`. Builds against Lua 5.4 and LuaJIT 2.1 headers alike. */
+ * The state is used by the MHD thread (requests), by the timer thread (app:tick(), when the app
+ * asked for it with config.tick_in), always under `lock`. Builds against Lua 5.4 and LuaJIT
+ * 2.1 headers alike. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +25,7 @@ struct sb_lua {
   int handle_ref;
   int app_ref;
   int quiet;
-  int wants_tick;         /* a --state file is in use */
+  sb_timer *timer;        /* runs app:tick() when config.tick_in asks (sb_lua_attach) */
   pthread_mutex_t lock;   /* held around every use of L once the server runs */
   unsigned long failures; /* C-side 500s: their request ids */
 };
@@ -66,6 +67,14 @@ static int sb_clock_set(lua_State *L) {
   c->base = (double)luaL_checknumber(L, 1);
   c->k = (double)luaL_checknumber(L, 2);
   c->mono0 = sb_fine_ms();
+  return 0;
+}
+
+/* config.tick_in(ms): app:tick() runs on the timer thread within ms milliseconds. */
+static int sb_tick_in(lua_State *L) {
+  const sb_lua *sl = lua_touserdata(L, lua_upvalueindex(1));
+  lua_Number ms = luaL_checknumber(L, 1);
+  sb_timer_tick_in(sl->timer, ms > 0 ? (ms < 3.6e6 ? (unsigned)ms : 3600000u) : 0u);
   return 0;
 }
 
@@ -122,7 +131,7 @@ static void sb_push_infra(lua_State *L, const cl_sandbox_opts *opts) {
     sb_set_string(L, "state_file", opts->state_file);
 }
 
-static void sb_push_config(lua_State *L, const cl_sandbox_opts *opts) {
+static void sb_push_config(lua_State *L, const cl_sandbox_opts *opts, sb_lua *sl) {
   lua_createtable(L, 0, 24);
   sb_set_string(L, "api_key", opts->api_key ? opts->api_key : CL_SANDBOX_DEFAULT_KEY);
   sb_set_string(L, "readonly_key", CL_SANDBOX_READONLY_KEY);
@@ -142,6 +151,9 @@ static void sb_push_config(lua_State *L, const cl_sandbox_opts *opts) {
   lua_setfield(L, -2, "monotonic_ms");
   lua_pushcfunction(L, sb_make_clock);
   lua_setfield(L, -2, "make_clock");
+  lua_pushlightuserdata(L, sl);
+  lua_pushcclosure(L, sb_tick_in, 1);
+  lua_setfield(L, -2, "tick_in");
   sb_push_infra(L, opts);
 }
 
@@ -149,6 +161,7 @@ static void sb_push_config(lua_State *L, const cl_sandbox_opts *opts) {
  * app and app.handle on the stack. A `--flag: ...` error is a configuration error. */
 static int sb_boot(lua_State *L) {
   const cl_sandbox_opts *opts = lua_touserdata(L, 1);
+  sb_lua *sl = lua_touserdata(L, 2);
   luaL_openlibs(L);
   cl_embed_preload(L, cl_sandbox_lua, "CLEANLIST_SANDBOX_LUA_DIR");
   lua_getglobal(L, "package");
@@ -164,7 +177,7 @@ static int sb_boot(lua_State *L) {
   lua_getfield(L, -1, "new");
   if (lua_type(L, -1) != LUA_TFUNCTION)
     return luaL_error(L, "module 'sandbox' has no function new");
-  sb_push_config(L, opts);
+  sb_push_config(L, opts, sl);
   lua_call(L, 1, 1);
   if (lua_type(L, -1) != LUA_TTABLE)
     return luaL_error(L, "sandbox.new did not return an app table");
@@ -191,11 +204,11 @@ sb_lua *sb_lua_open(const cl_sandbox_opts *opts, char *err, size_t errlen) {
   }
   sl->quiet = opts->quiet;
   sl->app_ref = LUA_NOREF;
-  sl->wants_tick = opts->state_file != NULL;
   pthread_mutex_init(&sl->lock, NULL);
   lua_pushcfunction(sl->L, sb_boot);
   lua_pushlightuserdata(sl->L, (void *)opts);
-  if (lua_pcall(sl->L, 1, 2, 0) != 0) {
+  lua_pushlightuserdata(sl->L, sl);
+  if (lua_pcall(sl->L, 2, 2, 0) != 0) {
     char msg[512];
     const char *m = lua_tostring(sl->L, -1);
     sb_scrub(msg, sizeof msg, m ? m : "(error object is not a string)");
@@ -239,14 +252,12 @@ void sb_lua_tick(void *cls) {
   pthread_mutex_unlock(&sl->lock);
 }
 
-void sb_lua_attach_webhook(sb_lua *sl, sb_webhook *w) {
+void sb_lua_attach(sb_lua *sl, sb_timer *t, sb_webhook *w) {
   pthread_mutex_lock(&sl->lock);
-  sb_webhook_attach(sl->L, w);
+  sl->timer = t;
+  if (w != NULL)
+    sb_webhook_attach(sl->L, w);
   pthread_mutex_unlock(&sl->lock);
-}
-
-int sb_lua_wants_tick(const sb_lua *sl) {
-  return sl != NULL && sl->wants_tick;
 }
 
 void sb_lua_close(sb_lua *sl) {

@@ -121,6 +121,16 @@ describe("layering", function()
     assert.matches("project%(cleanlist VERSION %d+%.%d+%.%d+", read("CMakeLists.txt"))
   end)
 
+  it("drives the sandbox's background work from one timer, not by HTTP requests to itself", function()
+    -- the timer thread of sb_faults.c runs app:tick() when the app asks (sb_timer_tick_in)
+    assert.same({ "sandbox/sb_faults.c", "sandbox/sb_internal.h" },
+      lines_of("grep -lE '^void sb_timer_tick_in' sandbox/*.c sandbox/*.h"))
+    for _, f in ipairs { "sandbox/sb_webhook.c", "sandbox/sb_webhook_lua.c" } do
+      assert.is_nil(read(f):find("__sandbox/tick", 1, true), f .. " requests the sandbox's tick")
+    end
+    assert.same({}, lines_of("grep -rlE 'worker\\.ticks' sandbox/lua || true"))
+  end)
+
   it("keeps the sandbox's C files free of call cycles", function()
     local dir = "build/" .. ENGINE .. "/CMakeFiles/cleanlist.dir/sandbox/"
     local files, owner = {}, {}

@@ -15,7 +15,9 @@
 -- config (from sandbox/sb_lua.c): api_key and readonly_key (the built-in keys are
 -- CL_SANDBOX_DEFAULT_KEY and CL_SANDBOX_READONLY_KEY of sandbox/sandbox.h), seed, quiet,
 -- version (CL_VERSION, the project's version), base_path, now_ms() (epoch milliseconds),
--- monotonic_ms(), make_clock() (sandbox.clock's C half); the infrastructure flags time_scale,
+-- monotonic_ms(), make_clock() (sandbox.clock's C half), tick_in(ms) (app:tick() runs on the
+-- timer thread within ms milliseconds: the sandbox's one periodic driver); the infrastructure
+-- flags time_scale,
 -- rate_limit, rate_limit_key, rate_limit_org, fault_rate, faults, stall_ms, dribble_ms,
 -- workflow_fault, state_file. From plain Lua (unit tests) every field but the two keys is
 -- optional.
@@ -23,7 +25,7 @@
 -- Infrastructure on the app: app.clock (sandbox.clock; config.now_ms, app.now_ms, ctx.now_ms
 -- and state:now_ms() all read it), app.ratelimit (sandbox.ratelimit), app.faults
 -- (sandbox.faults; app.faults.workflow is the workflow knob), app.persist (sandbox.persist,
--- with --state only).
+-- with --state only), app.tick_in (config.tick_in; a no-op from plain Lua).
 local auth = require "sandbox.auth"
 local clock = require "sandbox.clock"
 local control = require "sandbox.control"
@@ -84,6 +86,11 @@ local function default_now_ms()
   return os.time() * 1000
 end
 
+local function no_tick() end
+
+--- How often app:tick() saves a changed state (--state).
+M.SAVE_EVERY_MS = 1000
+
 function M.new(config)
   config.seed = config.seed or 0
   -- The sandbox clock replaces the wall clock everywhere (config.now_ms is what state reads).
@@ -99,6 +106,7 @@ function M.new(config)
     quiet = config.quiet,
     version = config.version,
     now_ms = config.now_ms,
+    tick_in = config.tick_in or no_tick,
     state = state.new(config),
     log = reqlog.new(config.log_cap),
     router = router.new(),
@@ -327,10 +335,22 @@ function App:load_state()
   return self.persist:load()
 end
 
---- Called about once a second by the timer thread when --state is in use: saves if needed.
+--- Called by the timer thread (sb_faults.c) when the time asked for with app.tick_in has
+-- come: the legacy API's background progress (which asks for its own next tick while work is
+-- pending) and, with --state, a save of a changed state at most every SAVE_EVERY_MS.
 function App:tick()
-  if self.persist then
-    self.persist:tick()
+  local pump = self.pump
+  if pump then
+    pump(self)
+  end
+  local saver = self.persist
+  if saver then
+    local now = saver.mono()
+    if now >= (self.next_save_ms or now) then
+      saver:tick()
+      self.next_save_ms = now + M.SAVE_EVERY_MS
+    end
+    self.tick_in(self.next_save_ms - now)
   end
 end
 

@@ -2,8 +2,9 @@
 -- completed workflow that named a webhook_url, retried up to 5 times with exponential backoff,
 -- and the delivery log behind GET /webhooks/deliveries. The HTTP work happens on the webhook
 -- worker thread (sandbox/sb_webhook.c, module `sandbox.webhook_worker`); this module decides
--- what is sent when, on the MHD thread, at the start of each request (legacy.pump) and on the
--- worker's self-ticks.
+-- what is sent when, at the start of each request and on the sandbox timer's ticks
+-- (legacy.pump), which it asks for while deliveries are pending; a result of the worker brings
+-- a tick at once.
 --
 -- Timing: attempt 1 is due when the workflow completes; after a failed attempt n (a non-2xx
 -- answer, a connection error, or no answer within 10 s of real time) attempt n+1 is due
@@ -117,14 +118,11 @@ function M.idle(state)
   return area(state).pending_n == 0
 end
 
---- Stops the worker's self-ticks (when they were on).
+--- Nothing pending any more: no more ticks wanted (as tick_info reports).
 function M.quiet(app)
   local rt = app._webhooks_rt
-  if rt and rt.ticks ~= 0 then
+  if rt then
     rt.ticks = 0
-    if worker then
-      worker.ticks(0)
-    end
   end
 end
 
@@ -251,9 +249,9 @@ local function clamp(v, lo, hi)
   return v
 end
 
---- Moves deliveries along at sandbox time `now`: takes the worker's results, sends what is
--- due, and keeps the worker's self-ticks on while anything is pending. wf_due: when the next
--- workflow completes (sandbox ms), or nil.
+--- Moves deliveries along at sandbox time `now`: takes the worker's results and sends what is
+-- due. wf_due: when the next workflow completes (sandbox ms), or nil. Returns in how many real
+-- milliseconds the next pump is wanted (0: none).
 function M.pump(app, now, wf_due)
   local state = app.state
   local d = area(state)
@@ -290,8 +288,8 @@ function M.pump(app, now, wf_due)
       post(app, rt, q, now)
     end
   end
-  -- Self-ticks: often while results are awaited (the worker also ticks as soon as one
-  -- arrives), otherwise around the next due time.
+  -- Ticks: often while results are awaited (a result also brings one at once), otherwise
+  -- around the next due time.
   local next_due = d.next_due_ms or nil
   if wf_due and (not next_due or wf_due < next_due) then
     next_due = wf_due
@@ -307,10 +305,8 @@ function M.pump(app, now, wf_due)
     end
     want = clamp(floor(wait), 20, 500)
   end
-  if want ~= rt.ticks and worker then
-    rt.ticks = want
-    worker.ticks(want)
-  end
+  rt.ticks = want
+  return want
 end
 
 --- The workflow's webhook status: "not_requested", "pending" (not sent yet or in flight),
@@ -403,12 +399,16 @@ end
 function M.tick_info(app)
   local d = area(app.state)
   local rt = app._webhooks_rt
+  local stats = worker and worker.available() and worker.stats() or null
+  if stats ~= null then
+    stats.tick_ms = rt and rt.ticks or 0 -- how soon the next pump is wanted (real ms)
+  end
   return {
     ok = true,
     legacy_active = app.state.data.legacy and app.state.data.legacy.active_n or 0,
     deliveries_pending = d.pending_n,
     in_flight = rt and rt.posted_n or 0,
-    worker = worker and worker.available() and worker.stats() or null,
+    worker = stats,
   }
 end
 
