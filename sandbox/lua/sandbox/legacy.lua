@@ -1,6 +1,7 @@
 --- The legacy Public API's bulk enrichment (API.md §6.8): workflows of 1–250 contacts that
--- progress lazily with the sandbox clock, their per-contact tasks, credits, the protected
--- per-user "DEFAULT" list, and the `enrichment.completed` webhook payload.
+-- progress lazily with the sandbox clock, their per-contact tasks, credits, and the protected
+-- per-user "DEFAULT" list. What is answered about them (status bodies, the
+-- `enrichment.completed` webhook payload) is sandbox.legacy_views.
 --
 -- Timeline of a workflow (sandbox time; --time-scale speeds it up, POST /__sandbox/clock
 -- advances it): it starts 1 s after submission, then contacts finish one after another, every
@@ -33,6 +34,7 @@ local json = require "sandbox.json"
 local leads = require "sandbox.leads"
 local ledger = require "sandbox.ledger"
 local lists = require "sandbox.lists"
+local views = require "sandbox.legacy_views"
 local prng = require "sandbox.prng"
 local state_mod = require "sandbox.state"
 local util = require "sandbox.util"
@@ -41,15 +43,14 @@ local world = require "sandbox.world"
 
 local M = {}
 
-local null = json.null
-local format, floor = string.format, math.floor
+local format = string.format
 
 M.MAX_CONTACTS = 250
 M.START_DELAY_MS = 1000
 M.GAP_MIN_MS, M.GAP_MAX_MS = 100, 400
 M.TYPES = { "none", "partial", "phone_only", "full", "prospecting_only" }
 M.MAX_COST = { none = 0, partial = 1, phone_only = 10, full = 11, prospecting_only = 1 }
-M.RESULTS_LIMIT = 250
+M.RESULTS_LIMIT = views.RESULTS_LIMIT
 
 state_mod.register("legacy", function()
   return {
@@ -69,8 +70,6 @@ function M.uuid(g)
   return format("%s-%s-4%s-%s%s-%s", h:sub(1, 8), h:sub(9, 12), h:sub(14, 16), variant,
     h:sub(18, 20), h:sub(21, 32))
 end
-
-local iso = util.iso_or_null
 
 -- Truth for a contact the world does not know: seeded by the contact's identity, so the same
 -- contact gives the same answer in every run with the same seed.
@@ -268,7 +267,7 @@ local function finish(state, wf, status, at)
   a.active_n = a.active_n - 1
   recompute_due(a)
   if wf.webhook_url then
-    webhooks.schedule(state, wf, M.payload(state, wf), at)
+    webhooks.schedule(state, wf, views.payload(state, wf), at)
   end
 end
 
@@ -328,109 +327,10 @@ function M.task(app, who, task_id)
   return wf, t.i
 end
 
-local opt = util.or_null
-
---- One contact's result item (the webhook's `results` item, plus workflow_id and lead_id).
-function M.item(wf, c)
-  local full = c.full_name
-  if not full and (c.first_name or c.last_name) then
-    full = (c.first_name or "") .. ((c.first_name and c.last_name) and " " or "")
-      .. (c.last_name or "")
-  end
-  return {
-    task_id = c.task_id,
-    workflow_id = wf.workflow_id,
-    lead_id = c.lead_id,
-    status = c.status,
-    primary_email = opt(c.email),
-    primary_email_status = opt(c.email_status),
-    personal_phone_numbers = json.array(c.phone and { c.phone } or {}),
-    prospect = {
-      first_name = opt(c.first_name), last_name = opt(c.last_name), full_name = opt(full),
-      linkedin_url = opt(c.linkedin_url),
-    },
-    company = { name = opt(c.company_name), domain = opt(c.company_domain) },
-    credits_charged = c.status == "pending" and null or (c.cost or 0),
-  }
-end
-
-function M.summary(wf)
-  return {
-    total = #wf.contacts, successful = wf.successful, failed = wf.failed,
-    emails_found = wf.emails_found, phones_found = wf.phones_found,
-    pending = #wf.contacts - wf.processed,
-  }
-end
-
-function M.results(wf)
-  local out = json.array()
-  for i, c in ipairs(wf.contacts) do
-    if i > M.RESULTS_LIMIT then
-      break
-    end
-    out[i] = M.item(wf, c)
-  end
-  return out
-end
-
-function M.results_endpoint(wf)
-  return "/api/v1/public/enrich/status?workflow_id=" .. wf.workflow_id
-end
-
---- The `enrichment.completed` webhook payload (API.md §6.8).
-function M.payload(_, wf)
-  return {
-    event = "enrichment.completed",
-    workflow_id = wf.workflow_id,
-    lead_list_id = wf.lead_list_id,
-    enrichment_type = wf.enrichment_type,
-    status = wf.status,
-    summary = {
-      total = #wf.contacts, successful = wf.successful, failed = wf.failed,
-      emails_found = wf.emails_found, phones_found = wf.phones_found,
-    },
-    results = M.results(wf),
-    results_limit = M.RESULTS_LIMIT,
-    results_truncated = #wf.contacts > M.RESULTS_LIMIT,
-    results_endpoint = M.results_endpoint(wf),
-    completed_at = iso(wf.completed_ms),
-  }
-end
-
---- GET /enrich/status?workflow_id=: the aggregate (shape chosen by the sandbox).
-function M.status_body(state, wf)
-  local total = #wf.contacts
-  return {
-    workflow_id = wf.workflow_id,
-    status = wf.status,
-    enrichment_type = wf.enrichment_type,
-    lead_list_id = wf.lead_list_id,
-    total_contacts = total,
-    processed = wf.processed,
-    progress = total > 0 and floor(wf.processed * 100 / total) or 100,
-    summary = M.summary(wf),
-    credits_reserved = wf.reserved or 0,
-    credits_charged = wf.settled and wf.charged or null,
-    credits_refunded = wf.settled and wf.refunded or null,
-    webhook_url = opt(wf.webhook_url),
-    webhook_status = webhooks.status_of(state, wf),
-    created_at = iso(wf.created_ms),
-    completed_at = iso(wf.completed_ms),
-    results = M.results(wf),
-    results_limit = M.RESULTS_LIMIT,
-    results_truncated = total > M.RESULTS_LIMIT,
-  }
-end
-
---- GET /enrich/status?task_id=: one contact.
-function M.task_body(_, wf, i)
-  local c = wf.contacts[i]
-  local item = M.item(wf, c)
-  item.enrichment_type = wf.enrichment_type
-  item.workflow_status = wf.status
-  item.completed_at = c.status == "pending" and null or iso(c.done_ms)
-  return item
-end
+-- The answers about workflows (sandbox.legacy_views), here too for the endpoints.
+M.item, M.summary, M.results = views.item, views.summary, views.results
+M.results_endpoint, M.payload = views.results_endpoint, views.payload
+M.status_body, M.task_body = views.status_body, views.task_body
 
 -- Background progress --------------------------------------------------------------------
 

@@ -22,10 +22,12 @@
 --                  seq }
 --     ev: delivery_id, workflow_id, url, body (the JSON text), status ("pending" |
 --         "delivered" | "retrying" | "failed"), attempts [row]
---   webhook_sink { received = [...], seq, fail_next, fail_status }
+-- The test receiver POST /__sandbox/webhook-sink is sandbox.webhook_sink (its functions are
+-- also here, as sink_*).
 local json = require "sandbox.json"
 local http = require "sandbox.http"
 local prng = require "sandbox.prng"
+local sink = require "sandbox.webhook_sink"
 local state_mod = require "sandbox.state"
 local util = require "sandbox.util"
 
@@ -36,20 +38,16 @@ local format, floor = string.format, math.floor
 
 M.MAX_ATTEMPTS = 6 -- 1 try + 5 retries
 M.BACKOFF_MS = 2000
-M.TIMEOUT_MS = 10000 -- real time: the receiver must answer within 10 s
+M.TIMEOUT_MS = sink.TIMEOUT_MS -- real time: the receiver must answer within 10 s (default)
 M.EVENT = "enrichment.completed"
-M.SINK_KEEP = 200
+M.sink_receive, M.sink_list, M.sink_clear, M.sink_config = sink.receive, sink.list, sink.clear,
+  sink.config
 
 state_mod.register("webhooks", function()
   return {
     events = {}, queue = json.array(), inflight = {}, pending_n = 0, next_due_ms = false,
     seq = 0,
   }
-end)
-
-state_mod.register("webhook_sink", function()
-  return { received = json.array(), seq = 0, fail_next = 0, fail_status = 500,
-    timeout_ms = M.TIMEOUT_MS }
 end)
 
 local worker
@@ -329,70 +327,6 @@ function M.deliveries_body(state, wf)
     status = M.status_of(state, wf),
     deliveries = ev and ev.attempts or json.array(),
   }
-end
-
--- The test receiver: POST /__sandbox/webhook-sink ------------------------------------------
-
-local function sink(state)
-  return state.data.webhook_sink
-end
-
---- Records a delivery; answers 2xx, or fail_status while fail_next > 0.
-function M.sink_receive(app, req)
-  local s = sink(app.state)
-  s.seq = s.seq + 1
-  local headers = {}
-  for k, v in pairs(req.headers) do
-    headers[k] = http.SECRET_HEADERS[k] and http.redact_credential(v) or v
-  end
-  local body = json.decode(req.body)
-  local status = 200
-  if s.fail_next > 0 then
-    s.fail_next = s.fail_next - 1
-    status = s.fail_status
-  end
-  s.received[#s.received + 1] = {
-    seq = s.seq, time_ms = app.state:now_ms(), method = req.method, headers = headers,
-    body = body == nil and req.body or body, body_text = req.body, answered = status,
-  }
-  if #s.received > M.SINK_KEEP then
-    table.remove(s.received, 1)
-  end
-  return status, { ok = status < 300, seq = s.seq }
-end
-
-function M.sink_list(app)
-  local s = sink(app.state)
-  return 200, { received = s.received, count = #s.received, fail_next = s.fail_next,
-    fail_status = s.fail_status, timeout_ms = s.timeout_ms }
-end
-
-function M.sink_clear(app)
-  local s = sink(app.state)
-  s.received, s.fail_next, s.fail_status, s.timeout_ms = json.array(), 0, 500, M.TIMEOUT_MS
-  return 200, { ok = true }
-end
-
---- {"fail_next": N, "fail_status": S, "timeout_ms": T}: the next N deliveries get status S
--- (default 500); every delivery waits at most T real ms for its receiver (default 10000).
-function M.sink_config(app, body)
-  local s = sink(app.state)
-  local n, st = json.integer(body.fail_next), body.fail_status
-  local t = body.timeout_ms
-  if t ~= nil and (not json.integer(t) or t < 50 or t > 60000) then
-    return nil, "timeout_ms must be an integer from 50 to 60000."
-  end
-  if body.fail_next ~= nil and (not n or n < 0 or n > 1000) then
-    return nil, "fail_next must be an integer from 0 to 1000."
-  end
-  if st ~= nil and (not json.integer(st) or st < 100 or st > 599) then
-    return nil, "fail_status must be an integer from 100 to 599."
-  end
-  s.fail_next = n or s.fail_next
-  s.fail_status = st and json.integer(st) or s.fail_status
-  s.timeout_ms = t and json.integer(t) or s.timeout_ms
-  return { ok = true, fail_next = s.fail_next, fail_status = s.fail_status,
-    timeout_ms = s.timeout_ms }
 end
 
 --- What POST /__sandbox/tick reports.
