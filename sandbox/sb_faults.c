@@ -79,7 +79,7 @@ static void *sb_timer_main(void *arg) {
       tick = 1;
       t->next_tick = UINT64_MAX; /* the tick asks again for what it still needs */
     }
-    if (t->next_tick < next)
+    if (t->tick && t->next_tick < next)
       next = t->next_tick;
     if (k || tick) {
       pthread_mutex_unlock(&t->mu);
