@@ -9,6 +9,8 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "cl_clock.h"
+
 struct cl_redis {
   redisContext *c;
   cl_redis_url u;
@@ -18,9 +20,7 @@ struct cl_redis {
 };
 
 static double monotonic(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+  return (double)cl_monotonic_ns() / 1e9;
 }
 
 /* ---- SIGPIPE: a write to a connection Redis closed must not kill the process ------------- */

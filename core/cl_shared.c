@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cl_clock.h"
 #include "cl_ratelimit.h"
 
 int cl_shared_open(cl_shared_bucket *s, const char *path, double limit, double window,
@@ -63,9 +64,7 @@ double cl_bucket_state_run(const void *state, size_t len, int op, double now, do
 }
 
 static double seconds_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+  return (double)cl_monotonic_ns() / 1e9;
 }
 
 /* Seconds since `since`: the time spent waiting for a lock. A step taken after that wait runs at

@@ -1,27 +1,31 @@
 #include "cl_url.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+/* 127.x.y.z: exactly four decimal parts of 0-255, the first one 127. */
 static int is_dotted_127(const char *h) {
   int parts = 0;
   const char *p = h;
   if (strncmp(h, "127.", 4) != 0) return 0;
-  while (*p) {
+  for (;;) {
     if (!isdigit((unsigned char)*p)) return 0;
     long v = strtol(p, (char **)&p, 10);
-    if (v < 0 || v > 255) return 0;
-    parts++;
-    if (*p == '.') p++;
-    else if (*p) return 0;
+    if (v > 255 || ++parts > 4) return 0;
+    if (*p == '\0') return parts == 4;
+    if (*p++ != '.') return 0;
   }
-  return parts == 4;
 }
 
 int cl_host_is_loopback(const char *host) {
-  return strcasecmp(host, "localhost") == 0 || strcmp(host, "::1") == 0 || is_dotted_127(host);
+  struct in6_addr a6;
+  if (host == NULL) return 0;
+  return strcasecmp(host, "localhost") == 0 || is_dotted_127(host) ||
+         (inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6));
 }
 
 static int bad_url(cl_error *err, const char *why) {

@@ -9,7 +9,7 @@
 
 typedef struct cl_url {
   int https;          /* 1 for https, 0 for http */
-  int loopback;       /* host is localhost, 127.0.0.0/8 or [::1] */
+  int loopback;       /* cl_host_is_loopback(host) */
   char host[256];     /* without brackets for IPv6 */
   unsigned port;      /* explicit port, or 443 / 80 */
   char path[1024];    /* "" or "/api/v1/public", no trailing slash */
@@ -25,7 +25,10 @@ int cl_url_check(const char *url, cl_url *out, cl_error *err);
 /// https, or http to a loopback host. Returns 0, or -1 with err filled (CL_ECONFIG).
 int cl_url_check_request(const char *url, cl_error *err);
 
-/// 1 when host (without brackets) names the local machine: "localhost", 127.x.y.z, "::1".
+/// 1 when host (without brackets) names the local machine: "localhost" (any case), an IPv4
+/// 127.x.y.z (four decimal parts), or the IPv6 loopback address in any spelling ("::1",
+/// "0:0:0:0:0:0:0:1"). The one loopback rule of the project: the client's plain-http check,
+/// the sandbox's --bind and its webhook receivers all use it. NULL is not loopback.
 int cl_host_is_loopback(const char *host);
 
 #endif

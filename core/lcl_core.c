@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cl_auth.h"
+#include "cl_clock.h"
 #include "cl_error.h"
 #include "cl_ratelimit.h"
 #include "cl_retry.h"
@@ -425,9 +426,7 @@ static int lcl_json_tidy(lua_State *L) {
 
 /// core.monotonic() -> seconds from an arbitrary origin, never going back
 static int lcl_monotonic(lua_State *L) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  lua_pushnumber(L, (lua_Number)ts.tv_sec + (lua_Number)ts.tv_nsec / 1e9);
+  lua_pushnumber(L, (lua_Number)cl_monotonic_ns() / 1e9);
   return 1;
 }
 

@@ -1,5 +1,6 @@
 /* The cleanlist executable: runs user scripts with the cleanlist module preloaded, and
  * serves the local API sandbox. */
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/resource.h>
@@ -416,77 +417,89 @@ typedef struct host_opts {
   int script;         /* index of the script in argv, or 0 */
 } host_opts;
 
-/* Flags of `cleanlist sandbox` that the sandbox started for a script does without. */
-static const char *const listener_flags[] = {"--port", "--bind", "--tls-cert", "--tls-key",
-                                             "--quiet"};
+enum { OPT_SANDBOX = 1 }; /* the host's long-only option; the sandbox's flags come after 255 */
 
-/* A sandbox flag at argv[*i]: 1 = taken, 0 = not one, -1 = refused (said on stderr). Messages
- * name the flag only (up to any '='), never its value: that may be an API key. */
-static int sandbox_flag(int argc, char **argv, int *i, host_opts *o) {
-  char name[64], err[256];
-  size_t len = strcspn(argv[*i], "=");
-  snprintf(name, sizeof name, "%.*s", (int)(len < sizeof name ? len : sizeof name - 1),
-           argv[*i]);
-  for (size_t k = 0; k < sizeof listener_flags / sizeof *listener_flags; k++) {
-    if (strcmp(name, listener_flags[k]) == 0) {
-      fprintf(stderr,
-              "%s: %s is a flag of `cleanlist sandbox` only: the sandbox of --sandbox always "
-              "listens quietly on 127.0.0.1, on a free port\n",
-              progname, name);
-      return -1;
-    }
+/* A sandbox flag (val from cl_sandbox_options) that the host cannot take: one of the listener,
+ * or any before --sandbox. Says why on stderr and returns 1; 0 when it may be taken. Messages
+ * name the flag only, never its value: that may be an API key. */
+static int refuse_sandbox_flag(int val, const char *name, const host_opts *o) {
+  if (cl_sandbox_listener_flag(val)) {
+    fprintf(stderr,
+            "%s: %s is a flag of `cleanlist sandbox` only: the sandbox of --sandbox always "
+            "listens quietly on 127.0.0.1, on a free port\n",
+            progname, name);
+    return 1;
   }
-  cl_sandbox_opts scratch;
-  memset(&scratch, 0, sizeof scratch);
-  int r = cl_sandbox_parse_flag(argc, argv, i, o->sandbox ? &o->sb : &scratch, err, sizeof err);
-  if (r == 0) return 0;
   if (!o->sandbox) {
     fprintf(stderr,
             "%s: %s is a sandbox flag: add --sandbox before it (cleanlist --sandbox %s ... "
             "script.lua)\n",
             progname, name, name);
-    return -1;
+    return 1;
   }
-  if (r < 0) {
-    fprintf(stderr, "%s: %s\n", progname, err);
-    return -1;
-  }
-  return 1;
+  return 0;
 }
 
-/* Returns -1 to continue, else an exit status. */
+/* The host's options and the sandbox's flags, for getopt_long. */
+static const struct option *host_options(void) {
+  static struct option all[64];
+  static const struct option own[] = {{"help", no_argument, NULL, 'h'},
+                                      {"version", no_argument, NULL, 'v'},
+                                      {"sandbox", no_argument, NULL, OPT_SANDBOX}};
+  size_t n = sizeof own / sizeof *own;
+  if (all[0].name == NULL) {
+    memcpy(all, own, sizeof own);
+    for (const struct option *f = cl_sandbox_options(); f->name && n + 1 < 64; f++) all[n++] = *f;
+  }
+  return all;
+}
+
+/* A refused option at the parse's position (getopt returned c): says so; returns the status. */
+static int option_error(int c, const char *name, const host_opts *o) {
+  if (optopt >= CL_SANDBOX_OPT_FIRST && refuse_sandbox_flag(optopt, name, o)) return 2;
+  if (c == ':' && optopt == 'e')
+    fprintf(stderr, "%s: -e needs an argument\n", progname);
+  else if (c == ':')
+    fprintf(stderr, "%s: %s needs a value\n", progname, name);
+  else if (optopt != 0 && strncmp(name, "--", 2) == 0)
+    fprintf(stderr, "%s: %s takes no value\n", progname, name);
+  else
+    fprintf(stderr, "%s: unknown option '%s' (cleanlist --help lists them)\n", progname, name);
+  return 2;
+}
+
+/* Options up to the script name ("+": what follows it is the script's, `run RECIPE --flag`
+ * included). Returns -1 to continue, else an exit status. */
 static int parse_args(int argc, char **argv, host_opts *o) {
-  int i = 1;
-  for (; i < argc && argv[i][0] == '-' && argv[i][1] != '\0'; i++) {
-    const char *a = argv[i];
-    if (strcmp(a, "--") == 0) {
-      i++;
-      break;
-    } else if (strcmp(a, "-v") == 0 || strcmp(a, "--version") == 0) {
+  const struct option *longopts = host_options();
+  char name[64], err[256];
+  int c;
+  optind = 1;
+  while ((c = cl_sandbox_getopt(argc, argv, "+:e:hv", longopts, name, sizeof name)) != -1) {
+    if (c == 'v') {
       printf("cleanlist %s (%s)\n", CL_VERSION, LCL_ENGINE_NAME);
       return 0;
-    } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+    } else if (c == 'h') {
       print_help();
       return 0;
-    } else if (strcmp(a, "--sandbox") == 0) {
+    } else if (c == OPT_SANDBOX) {
       o->sandbox = 1;
-    } else if (strcmp(a, "-e") == 0) {
-      if (i + 1 >= argc || o->ncode == 16) {
-        fprintf(stderr, "%s: -e needs an argument\n", progname);
+    } else if (c == 'e') {
+      if (o->ncode == 16) {
+        fprintf(stderr, "%s: -e may be given at most 16 times\n", progname);
         return 2;
       }
-      o->code[o->ncode++] = argv[++i];
-    } else {
-      int r = sandbox_flag(argc, argv, &i, o);
-      if (r < 0) return 2;
-      if (r == 0) {
-        fprintf(stderr, "%s: unknown option '%.*s' (cleanlist --help lists them)\n", progname,
-                (int)strcspn(a, "="), a);
-        return 2;
-      }
+      o->code[o->ncode++] = optarg;
+    } else if (c == '?' || c == ':') {
+      return option_error(c, name, o);
+    } else if (refuse_sandbox_flag(c, name, o)) {
+      return 2;
+    } else if (cl_sandbox_set_flag(&o->sb, c, optarg, err, sizeof err) < 0) {
+      fprintf(stderr, "%s: %s\n", progname, err);
+      return 2;
     }
   }
-  o->script = i < argc ? i : 0;
+  o->script = optind < argc ? optind : 0;
   return -1;
 }
 

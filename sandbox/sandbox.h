@@ -41,14 +41,36 @@ unsigned cl_sandbox_port(const cl_sandbox *sb);
 /// Stops the server, joins its thread, closes its lua_State and frees sb. NULL is a no-op.
 void cl_sandbox_stop(cl_sandbox *sb);
 
-/// Parses the sandbox flag at argv[*i] (the flags of `cleanlist sandbox --help` but --help,
-/// as "--flag V" or "--flag=V") into o. Returns 1 when it was one and it (with its value) was
-/// taken: *i is then the index of the last argument taken. Returns 0 when argv[*i] is not a
-/// sandbox flag, and -1 when its value is missing or bad: err says which flag and why, and
-/// never contains an API key (the kinds of --faults are checked later, by cl_sandbox_start).
-/// Strings in o point into argv. `cleanlist sandbox` and `cleanlist --sandbox` both use it.
-int cl_sandbox_parse_flag(int argc, char **argv, int *i, cl_sandbox_opts *o, char *err,
-                          size_t errlen);
+struct option;
+
+/* The `val` of the sandbox flags in cl_sandbox_options() start here, so that a command's own
+ * options may use characters and small numbers. */
+#define CL_SANDBOX_OPT_FIRST 256
+
+/// The flags of `cleanlist sandbox --help` but --help, as getopt_long options (long names
+/// only), ended by an all-zero entry. `cleanlist sandbox` and `cleanlist --sandbox` both parse
+/// with them (cl_sandbox_getopt) and apply them with cl_sandbox_set_flag.
+const struct option *cl_sandbox_options(void);
+
+/// Sets the sandbox flag `val` (from cl_sandbox_options) with its value v (NULL for --quiet and
+/// --strict-quotes) in o. Returns 0, or -1 when the value is bad: err says which flag and
+/// why, and never contains an API key (the kinds of --faults are checked later, by
+/// cl_sandbox_start). Strings in o point into v.
+int cl_sandbox_set_flag(cl_sandbox_opts *o, int val, const char *v, char *err, size_t errlen);
+
+/// 1 when the sandbox flag `val` is about the listener, which only `cleanlist sandbox` has:
+/// --port, --bind, --tls-cert, --tls-key, --quiet.
+int cl_sandbox_listener_flag(int val);
+
+/// getopt_long with the rules of every command of the executable: "--flag V" and "--flag=V",
+/// "--" ends the options, a long option goes by its whole name only (an abbreviation is
+/// unknown), no message of getopt's own. Start optstring with "+:" to stop at the first operand
+/// and to tell a missing value (':') from an unknown option ('?'; optopt is then the option's
+/// val when it was given a value it does not take, else 0 for a long option). name receives
+/// the option as written, up to any '=' (never its value), for messages. Returns as
+/// getopt_long does.
+int cl_sandbox_getopt(int argc, char **argv, const char *optstring,
+                      const struct option *longopts, char *name, size_t namelen);
 
 /// `cleanlist sandbox [flags]`: argv[0] is "sandbox". Prints
 /// "LISTENING http://127.0.0.1:PORT/api/v1/public" on stdout once ready, then serves until

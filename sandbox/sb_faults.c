@@ -11,8 +11,11 @@
  * (MHD_suspend_connection) and the timer thread below resumes it when its time comes, so
  * every other connection keeps being served meanwhile.
  *
- * The timer thread also calls a periodic tick (used by --state to save at most once a second);
- * the tick runs the Lua app under the lock that sb_lua.c holds around every Lua call. */
+ * The timer thread is also the sandbox's one periodic driver: it calls the tick (app:tick(),
+ * under the lock that sb_lua.c holds around every Lua call) when the time asked for with
+ * sb_timer_tick_in comes. The app asks for its next tick itself (the legacy API's background
+ * progress and webhook deliveries, the --state saves), and the webhook worker asks for one at
+ * once when a delivery's result is ready. Nobody asking, the thread sleeps. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -23,6 +26,7 @@
 
 #include <microhttpd.h>
 
+#include "cl_clock.h"
 #include "sb_internal.h"
 
 /* Pause after the last byte of a partial body, so that it reaches the client before the drop. */
@@ -45,15 +49,8 @@ struct sb_timer {
   unsigned suspended; /* suspended by us and not yet running again */
   void (*tick)(void *);
   void *tick_cls;
-  unsigned tick_ms;
-  uint64_t next_tick;
+  uint64_t next_tick; /* UINT64_MAX: no tick asked for */
 };
-
-uint64_t sb_monotonic_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static void sb_deadline(struct timespec *ts, uint64_t due_ms) {
   ts->tv_sec = (time_t)(due_ms / 1000u);
@@ -65,7 +62,7 @@ static void *sb_timer_main(void *arg) {
   sb_wake due[16];
   pthread_mutex_lock(&t->mu);
   while (!t->stopping) {
-    uint64_t now = sb_monotonic_ms(), next = UINT64_MAX;
+    uint64_t now = cl_monotonic_ms(), next = UINT64_MAX;
     size_t i = 0, k = 0;
     int tick = 0;
     while (i < t->n) {
@@ -78,14 +75,12 @@ static void *sb_timer_main(void *arg) {
         next = t->wakes[i].due_ms;
       i++;
     }
-    if (t->tick_ms) {
-      if (t->next_tick <= now) {
-        tick = 1;
-        t->next_tick = now + t->tick_ms;
-      }
-      if (t->next_tick < next)
-        next = t->next_tick;
+    if (t->tick && t->next_tick <= now) {
+      tick = 1;
+      t->next_tick = UINT64_MAX; /* the tick asks again for what it still needs */
     }
+    if (t->tick && t->next_tick < next)
+      next = t->next_tick;
     if (k || tick) {
       pthread_mutex_unlock(&t->mu);
       for (i = 0; i < k; i++)
@@ -107,7 +102,7 @@ static void *sb_timer_main(void *arg) {
   return NULL;
 }
 
-sb_timer *sb_timer_start(void (*tick)(void *), void *tick_cls, unsigned tick_ms) {
+sb_timer *sb_timer_start(void (*tick)(void *), void *tick_cls) {
   sb_timer *t = calloc(1, sizeof *t);
   pthread_condattr_t attr;
   if (t == NULL)
@@ -119,8 +114,7 @@ sb_timer *sb_timer_start(void (*tick)(void *), void *tick_cls, unsigned tick_ms)
   pthread_condattr_destroy(&attr);
   t->tick = tick;
   t->tick_cls = tick_cls;
-  t->tick_ms = tick ? tick_ms : 0;
-  t->next_tick = sb_monotonic_ms() + t->tick_ms;
+  t->next_tick = UINT64_MAX;
   if (pthread_create(&t->thread, NULL, sb_timer_main, t) != 0) {
     pthread_cond_destroy(&t->cv);
     pthread_mutex_destroy(&t->mu);
@@ -129,6 +123,19 @@ sb_timer *sb_timer_start(void (*tick)(void *), void *tick_cls, unsigned tick_ms)
   }
   t->started = 1;
   return t;
+}
+
+void sb_timer_tick_in(sb_timer *t, unsigned ms) {
+  uint64_t at;
+  if (t == NULL)
+    return;
+  at = cl_monotonic_ms() + ms;
+  pthread_mutex_lock(&t->mu);
+  if (at < t->next_tick) {
+    t->next_tick = at;
+    pthread_cond_signal(&t->cv);
+  }
+  pthread_mutex_unlock(&t->mu);
 }
 
 int sb_timer_suspend(sb_timer *t, struct MHD_Connection *conn, unsigned ms) {
@@ -148,7 +155,7 @@ int sb_timer_suspend(sb_timer *t, struct MHD_Connection *conn, unsigned ms) {
     if (t->n < t->cap) {
       MHD_suspend_connection(conn);
       t->wakes[t->n].conn = conn;
-      t->wakes[t->n].due_ms = sb_monotonic_ms() + (ms ? ms : 1);
+      t->wakes[t->n].due_ms = cl_monotonic_ms() + (ms ? ms : 1);
       t->n++;
       t->suspended++;
       ok = 1;
@@ -196,10 +203,10 @@ void sb_timer_stop(sb_timer *t) {
   for (i = 0; i < t->n; i++)
     MHD_resume_connection(t->wakes[i].conn);
   t->n = 0;
-  until = sb_monotonic_ms() + SB_DRAIN_MS;
-  while (t->suspended && sb_monotonic_ms() < until) {
+  until = cl_monotonic_ms() + SB_DRAIN_MS;
+  while (t->suspended && cl_monotonic_ms() < until) {
     struct timespec ts;
-    sb_deadline(&ts, sb_monotonic_ms() + 10);
+    sb_deadline(&ts, cl_monotonic_ms() + 10);
     pthread_cond_timedwait(&t->cv, &t->mu, &ts);
   }
   pthread_mutex_unlock(&t->mu);
@@ -262,7 +269,7 @@ static ssize_t sb_body_reader(void *cls, uint64_t pos, char *buf, size_t max) {
   if (sb_timer_stopping(b->timer) || pos >= b->len)
     return MHD_CONTENT_READER_END_WITH_ERROR;
   if (b->f.kind == SB_FAULT_DRIBBLE) {
-    uint64_t now = sb_monotonic_ms();
+    uint64_t now = cl_monotonic_ms();
     if (now < b->next_ms)
       return sb_suspend_for(b, (unsigned)(b->next_ms - now));
     n = b->f.chunk ? b->f.chunk : 1;

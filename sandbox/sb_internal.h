@@ -12,16 +12,15 @@ struct MHD_Connection;
 struct MHD_Response;
 struct lua_State;
 
-#ifndef CL_VERSION
-#define CL_VERSION "0.1.0"
-#endif
-
 /* Largest request body the sandbox accumulates; larger uploads get a 413 envelope. */
 #define SB_MAX_BODY ((size_t)16 * 1024 * 1024)
 
 /* The timer thread of sb_faults.c: resumes suspended connections when their time comes and
- * calls a periodic tick. */
+ * runs the app's tick when the time asked for comes (the sandbox's one periodic driver). */
 typedef struct sb_timer sb_timer;
+
+/* The legacy API's webhook worker (sb_webhook.c). */
+typedef struct sb_webhook sb_webhook;
 
 /* A connection-level fault, decided by the Lua app (the fourth result of handle(req)) and
  * carried out in C (sb_faults.c). Status-level faults (500, 429, bad JSON...) are plain
@@ -71,22 +70,26 @@ sb_lua *sb_lua_open(const cl_sandbox_opts *opts, char *err, size_t errlen);
 struct MHD_Response *sb_lua_handle(sb_lua *sl, const sb_request *req, unsigned *status,
                                    sb_fault *fault);
 
-/// Calls app:tick() under the Lua lock (from the timer thread; --state saves there).
+/// Calls app:tick() under the Lua lock (from the timer thread): the legacy API's background
+/// progress and the --state saves. The app asks for its next tick through config.tick_in.
 void sb_lua_tick(void *sl);
 
-/// 1 when the app wants a periodic tick (it has a --state file).
-int sb_lua_wants_tick(const sb_lua *sl);
+/// Gives the app its timer (config.tick_in asks it for ticks) and its webhook worker (module
+/// `sandbox.webhook_worker`), under the Lua lock. Either may be NULL.
+void sb_lua_attach(sb_lua *sl, sb_timer *t, sb_webhook *w);
 
 /// Calls app:shutdown() (the final --state save), then closes the state. NULL is a no-op.
 void sb_lua_close(sb_lua *sl);
 
 /* ---- sb_faults.c ---- */
 
-/// Milliseconds of CLOCK_MONOTONIC.
-uint64_t sb_monotonic_ms(void);
+/// Starts the timer thread; tick(tick_cls) runs on it whenever the time asked for with
+/// sb_timer_tick_in comes (never when tick is NULL).
+sb_timer *sb_timer_start(void (*tick)(void *), void *tick_cls);
 
-/// Starts the timer thread; tick(tick_cls) runs every tick_ms (none when tick is NULL).
-sb_timer *sb_timer_start(void (*tick)(void *), void *tick_cls, unsigned tick_ms);
+/// The tick runs within ms milliseconds (or sooner, when it was asked for sooner already).
+/// Thread-safe; also from within the tick. NULL is a no-op.
+void sb_timer_tick_in(sb_timer *t, unsigned ms);
 
 /// Suspends conn (call from the MHD thread, in the access handler or a content reader) and
 /// resumes it after ms. Returns 0 when it cannot (stopping, out of memory).
@@ -117,28 +120,20 @@ struct MHD_Response *sb_error_response(const char *code, const char *problem, co
                                        int retryable, unsigned long serial);
 
 /// Copies src into dst (size n), replacing the secret part of anything that looks like a
-/// clapi_ key with "…", so that log lines never carry a key.
-void sb_redact(char *dst, size_t n, const char *src);
+/// clapi_ key with "…" (the core's cl_redact_text), so that log lines never carry a key.
+void sb_scrub(char *dst, size_t n, const char *src);
 
 /// luaopen function of `sandbox.native` (sb_native.c): HMAC-SHA256, SHA-256, constant-time
-/// comparison and base64 on OpenSSL, preloaded into the sandbox's state.
+/// comparison and base64 on OpenSSL, and the core's loopback check and redactions, preloaded
+/// into the sandbox's state.
 int sb_open_native(struct lua_State *L);
 
-/// 1 when addr (IPv4 dotted quad, IPv6 literal or "localhost") is a loopback address.
-int sb_is_loopback(const char *addr);
-
 /* ---- sb_webhook.c: the legacy API's webhook worker (one thread, libcurl multi) ---- */
-typedef struct sb_webhook sb_webhook;
 
-/// A worker with no thread yet (it starts at first use). NULL when out of memory.
-sb_webhook *sb_webhook_new(void);
-
-/// Where the sandbox listens (bind NULL = 127.0.0.1): the worker POSTs its self-ticks to
-/// http(s)://BIND:PORT/__sandbox/tick.
-void sb_webhook_set_self(sb_webhook *w, const char *bind, unsigned port, int tls);
-
-/// Attaches w to the sandbox's Lua state (sb_lua.c; under the Lua lock).
-void sb_lua_attach_webhook(sb_lua *sl, sb_webhook *w);
+/// A worker with no thread yet (it starts at first use). on_result(cls), when not NULL, is
+/// called on the worker's thread each time a delivery's result is ready (the sandbox asks its
+/// timer for a tick then, so that the Lua side takes it soon). NULL when out of memory.
+sb_webhook *sb_webhook_new(void (*on_result)(void *), void *cls);
 
 /// Stops the thread (aborting transfers still running), joins it and frees w. NULL is a no-op.
 /// Call after MHD_stop_daemon: no Lua may call the module afterwards.
@@ -158,7 +153,6 @@ typedef struct sb_wh_result {
 
 typedef struct sb_wh_stats {
   unsigned long pending, ready, delivered, failed;
-  long tick_ms;
   int started;
 } sb_wh_stats;
 
@@ -189,10 +183,6 @@ void sb_wh_result_free(sb_wh_result *r);
 /// Deliveries queued or running plus results not taken yet.
 unsigned long sb_wh_busy(sb_webhook *w);
 
-/// While ms > 0 (at least 10) the worker POSTs its self-tick every ms real milliseconds; 0
-/// stops the ticks. Returns the previous interval.
-long sb_wh_set_ticks(sb_webhook *w, long ms);
-
 void sb_wh_get_stats(sb_webhook *w, sb_wh_stats *st);
 
 /* ---- sb_webhook_lua.c ---- */
@@ -200,7 +190,7 @@ void sb_wh_get_stats(sb_webhook *w, sb_wh_stats *st);
 /// Makes w the worker of the `sandbox.webhook_worker` module in L (a registry entry).
 void sb_webhook_attach(struct lua_State *L, sb_webhook *w);
 
-/// luaopen function of `sandbox.webhook_worker` (post, drain, busy, ticks, stats, available).
+/// luaopen function of `sandbox.webhook_worker` (post, drain, busy, stats, available).
 int sb_open_webhook(struct lua_State *L);
 
 #endif

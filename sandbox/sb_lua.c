@@ -1,17 +1,19 @@
 /* The sandbox's Lua bridge: its own lua_State (never shared with a client), the embedded
  * `sandbox` module, and the per-request call `handle(req) -> status, headers, body, fault`.
- * The state is used by the MHD thread (requests) and by the timer thread (app:tick() for
- * --state), always under `lock`. Builds against Lua 5.4 and LuaJIT 2.1 headers alike. */
+ * The state is used by the MHD thread (requests), by the timer thread (app:tick(), when the app
+ * asked for it with config.tick_in), always under `lock`. Builds against Lua 5.4 and LuaJIT
+ * 2.1 headers alike. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include <lualib.h>
 #include <microhttpd.h>
 
+#include "cl_auth.h"
+#include "cl_clock.h"
 #include "embed.h"
 #include "lcl_compat.h"
 #include "sb_internal.h"
@@ -23,7 +25,7 @@ struct sb_lua {
   int handle_ref;
   int app_ref;
   int quiet;
-  int wants_tick;         /* a --state file is in use */
+  sb_timer *timer;        /* runs app:tick() when config.tick_in asks (sb_lua_attach) */
   pthread_mutex_t lock;   /* held around every use of L once the server runs */
   unsigned long failures; /* C-side 500s: their request ids */
 };
@@ -32,19 +34,13 @@ struct sb_lua {
 
 /* Epoch milliseconds (an integer on Lua 5.4): the wall clock the sandbox clock starts from. */
 static int sb_now_ms(lua_State *L) {
-  struct timespec ts;
-  double ms;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  ms = (double)ts.tv_sec * 1000.0 + (double)(ts.tv_nsec / 1000000);
-  lcl_pushwhole(L, ms);
+  lcl_pushwhole(L, (double)cl_wall_ms());
   return 1;
 }
 
 /* Monotonic milliseconds (an integer on Lua 5.4). */
 static int sb_l_monotonic_ms(lua_State *L) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  lcl_pushwhole(L, (double)ts.tv_sec * 1000.0 + (double)(ts.tv_nsec / 1000000));
+  lcl_pushwhole(L, (double)cl_monotonic_ms());
   return 1;
 }
 
@@ -56,9 +52,7 @@ typedef struct sb_clock {
 } sb_clock;
 
 static double sb_fine_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+  return (double)cl_monotonic_ns() / 1e6;
 }
 
 static int sb_clock_now(lua_State *L) {
@@ -73,6 +67,14 @@ static int sb_clock_set(lua_State *L) {
   c->base = (double)luaL_checknumber(L, 1);
   c->k = (double)luaL_checknumber(L, 2);
   c->mono0 = sb_fine_ms();
+  return 0;
+}
+
+/* config.tick_in(ms): app:tick() runs on the timer thread within ms milliseconds. */
+static int sb_tick_in(lua_State *L) {
+  const sb_lua *sl = lua_touserdata(L, lua_upvalueindex(1));
+  lua_Number ms = luaL_checknumber(L, 1);
+  sb_timer_tick_in(sl->timer, ms > 0 ? (ms < 3.6e6 ? (unsigned)ms : 3600000u) : 0u);
   return 0;
 }
 
@@ -129,7 +131,7 @@ static void sb_push_infra(lua_State *L, const cl_sandbox_opts *opts) {
     sb_set_string(L, "state_file", opts->state_file);
 }
 
-static void sb_push_config(lua_State *L, const cl_sandbox_opts *opts) {
+static void sb_push_config(lua_State *L, const cl_sandbox_opts *opts, sb_lua *sl) {
   lua_createtable(L, 0, 24);
   sb_set_string(L, "api_key", opts->api_key ? opts->api_key : CL_SANDBOX_DEFAULT_KEY);
   sb_set_string(L, "readonly_key", CL_SANDBOX_READONLY_KEY);
@@ -149,6 +151,9 @@ static void sb_push_config(lua_State *L, const cl_sandbox_opts *opts) {
   lua_setfield(L, -2, "monotonic_ms");
   lua_pushcfunction(L, sb_make_clock);
   lua_setfield(L, -2, "make_clock");
+  lua_pushlightuserdata(L, sl);
+  lua_pushcclosure(L, sb_tick_in, 1);
+  lua_setfield(L, -2, "tick_in");
   sb_push_infra(L, opts);
 }
 
@@ -156,6 +161,7 @@ static void sb_push_config(lua_State *L, const cl_sandbox_opts *opts) {
  * app and app.handle on the stack. A `--flag: ...` error is a configuration error. */
 static int sb_boot(lua_State *L) {
   const cl_sandbox_opts *opts = lua_touserdata(L, 1);
+  sb_lua *sl = lua_touserdata(L, 2);
   luaL_openlibs(L);
   cl_embed_preload(L, cl_sandbox_lua, "CLEANLIST_SANDBOX_LUA_DIR");
   lua_getglobal(L, "package");
@@ -171,7 +177,7 @@ static int sb_boot(lua_State *L) {
   lua_getfield(L, -1, "new");
   if (lua_type(L, -1) != LUA_TFUNCTION)
     return luaL_error(L, "module 'sandbox' has no function new");
-  sb_push_config(L, opts);
+  sb_push_config(L, opts, sl);
   lua_call(L, 1, 1);
   if (lua_type(L, -1) != LUA_TTABLE)
     return luaL_error(L, "sandbox.new did not return an app table");
@@ -198,14 +204,14 @@ sb_lua *sb_lua_open(const cl_sandbox_opts *opts, char *err, size_t errlen) {
   }
   sl->quiet = opts->quiet;
   sl->app_ref = LUA_NOREF;
-  sl->wants_tick = opts->state_file != NULL;
   pthread_mutex_init(&sl->lock, NULL);
   lua_pushcfunction(sl->L, sb_boot);
   lua_pushlightuserdata(sl->L, (void *)opts);
-  if (lua_pcall(sl->L, 1, 2, 0) != 0) {
+  lua_pushlightuserdata(sl->L, sl);
+  if (lua_pcall(sl->L, 2, 2, 0) != 0) {
     char msg[512];
     const char *m = lua_tostring(sl->L, -1);
-    sb_redact(msg, sizeof msg, m ? m : "(error object is not a string)");
+    sb_scrub(msg, sizeof msg, m ? m : "(error object is not a string)");
     if (strncmp(msg, "--", 2) == 0) /* a flag's value was refused: say so plainly */
       snprintf(err, errlen, "%s", msg);
     else
@@ -232,7 +238,7 @@ static void sb_call_app(sb_lua *sl, const char *name) {
     if (lua_pcall(L, 1, 0, 0) != 0 && !sl->quiet) {
       char msg[512];
       const char *m = lua_tostring(L, -1);
-      sb_redact(msg, sizeof msg, m ? m : "(error object is not a string)");
+      sb_scrub(msg, sizeof msg, m ? m : "(error object is not a string)");
       fprintf(stderr, "sandbox: %s failed: %s\n", name, msg);
     }
   }
@@ -246,14 +252,12 @@ void sb_lua_tick(void *cls) {
   pthread_mutex_unlock(&sl->lock);
 }
 
-void sb_lua_attach_webhook(sb_lua *sl, sb_webhook *w) {
+void sb_lua_attach(sb_lua *sl, sb_timer *t, sb_webhook *w) {
   pthread_mutex_lock(&sl->lock);
-  sb_webhook_attach(sl->L, w);
+  sl->timer = t;
+  if (w != NULL)
+    sb_webhook_attach(sl->L, w);
   pthread_mutex_unlock(&sl->lock);
-}
-
-int sb_lua_wants_tick(const sb_lua *sl) {
-  return sl != NULL && sl->wants_tick;
 }
 
 void sb_lua_close(sb_lua *sl) {
@@ -404,7 +408,7 @@ static struct MHD_Response *sb_fail(sb_lua *sl, const sb_request *req, const cha
   if (!sl->quiet) {
     char line[1024], msg[1024];
     snprintf(line, sizeof line, "%s %s: %s", req->method, req->path, why);
-    sb_redact(msg, sizeof msg, line);
+    sb_scrub(msg, sizeof msg, line);
     fprintf(stderr, "sandbox: internal error in %s\n", msg);
   }
   *status = 500;
@@ -436,7 +440,7 @@ struct MHD_Response *sb_lua_handle(sb_lua *sl, const sb_request *req, unsigned *
   return resp;
 }
 
-/* ---- C-built responses and redaction ------------------------------------------------- */
+/* ---- C-built responses and the scrubbing of log lines ---------------------------------- */
 
 struct MHD_Response *sb_error_response(const char *code, const char *problem, const char *fix,
                                        int retryable, unsigned long serial) {
@@ -463,28 +467,6 @@ struct MHD_Response *sb_error_response(const char *code, const char *problem, co
   return resp;
 }
 
-static int sb_is_key_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         c == '_' || c == '-';
-}
-
-void sb_redact(char *dst, size_t n, const char *src) {
-  static const char mark[] = "clapi_\xe2\x80\xa6"; /* clapi_… */
-  size_t o = 0;
-  if (n == 0)
-    return;
-  while (*src && o + 1 < n) {
-    if (strncmp(src, "clapi_", 6) == 0) {
-      size_t m = sizeof mark - 1;
-      if (o + m >= n)
-        break;
-      memcpy(dst + o, mark, m);
-      o += m;
-      for (src += 6; sb_is_key_char(*src); src++)
-        ;
-      continue;
-    }
-    dst[o++] = *src++;
-  }
-  dst[o] = '\0';
+void sb_scrub(char *dst, size_t n, const char *src) {
+  cl_redact_text(src, strlen(src), NULL, CL_REDACT_KEYS, dst, n);
 }

@@ -2,15 +2,19 @@
  * and serves until SIGTERM/SIGINT/SIGHUP or until stdin reaches end of file (when stdin is a
  * pipe, socket or terminal). Returns an exit status; never calls exit(). */
 #include <errno.h>
+#include <getopt.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/select.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cl_auth.h"
+#include "cl_url.h"
 #include "sb_internal.h"
 
 #define SB_NSIGS 3
@@ -153,6 +157,67 @@ static void sb_on_signal(int sig) {
 
 /* ---- flags --------------------------------------------------------------------------- */
 
+enum {
+  SB_OPT_PORT = CL_SANDBOX_OPT_FIRST, SB_OPT_BIND, SB_OPT_API_KEY, SB_OPT_SEED, SB_OPT_TLS_CERT,
+  SB_OPT_TLS_KEY, SB_OPT_QUIET, SB_OPT_STRICT_QUOTES, SB_OPT_TIME_SCALE, SB_OPT_RATE_LIMIT,
+  SB_OPT_RATE_LIMIT_KEY, SB_OPT_RATE_LIMIT_ORG, SB_OPT_FAULT_RATE, SB_OPT_FAULTS,
+  SB_OPT_STALL_MS, SB_OPT_DRIBBLE_MS, SB_OPT_WORKFLOW_FAULT, SB_OPT_STATE
+};
+
+static const struct option sb_options[] = {
+    {"port", required_argument, NULL, SB_OPT_PORT},
+    {"bind", required_argument, NULL, SB_OPT_BIND},
+    {"api-key", required_argument, NULL, SB_OPT_API_KEY},
+    {"seed", required_argument, NULL, SB_OPT_SEED},
+    {"tls-cert", required_argument, NULL, SB_OPT_TLS_CERT},
+    {"tls-key", required_argument, NULL, SB_OPT_TLS_KEY},
+    {"quiet", no_argument, NULL, SB_OPT_QUIET},
+    {"strict-quotes", no_argument, NULL, SB_OPT_STRICT_QUOTES},
+    {"time-scale", required_argument, NULL, SB_OPT_TIME_SCALE},
+    {"rate-limit", required_argument, NULL, SB_OPT_RATE_LIMIT},
+    {"rate-limit-key", required_argument, NULL, SB_OPT_RATE_LIMIT_KEY},
+    {"rate-limit-org", required_argument, NULL, SB_OPT_RATE_LIMIT_ORG},
+    {"fault-rate", required_argument, NULL, SB_OPT_FAULT_RATE},
+    {"faults", required_argument, NULL, SB_OPT_FAULTS},
+    {"stall-ms", required_argument, NULL, SB_OPT_STALL_MS},
+    {"dribble-ms", required_argument, NULL, SB_OPT_DRIBBLE_MS},
+    {"workflow-fault", required_argument, NULL, SB_OPT_WORKFLOW_FAULT},
+    {"state", required_argument, NULL, SB_OPT_STATE},
+    {NULL, 0, NULL, 0}};
+
+#define SB_NOPTIONS (sizeof sb_options / sizeof *sb_options - 1)
+
+const struct option *cl_sandbox_options(void) {
+  return sb_options;
+}
+
+int cl_sandbox_listener_flag(int val) {
+  return val == SB_OPT_PORT || val == SB_OPT_BIND || val == SB_OPT_TLS_CERT ||
+         val == SB_OPT_TLS_KEY || val == SB_OPT_QUIET;
+}
+
+int cl_sandbox_getopt(int argc, char **argv, const char *optstring,
+                      const struct option *longopts, char *name, size_t namelen) {
+  int at = optind, idx = -1, c;
+  const char *arg;
+  opterr = 0;
+  c = getopt_long(argc, argv, optstring, longopts, &idx);
+  if (c == -1 || at >= argc)
+    return c;
+  arg = argv[at];
+  if (strncmp(arg, "--", 2) == 0) {
+    size_t len = strcspn(arg, "=");
+    snprintf(name, namelen, "%.*s", (int)len, arg);
+    if (idx >= 0 && c != '?' && c != ':' && strlen(longopts[idx].name) != len - 2) {
+      optopt = 0; /* an abbreviation: every option goes by its whole name */
+      return '?';
+    }
+  } else {
+    snprintf(name, namelen, "-%c", c == '?' || c == ':' ? optopt : c);
+  }
+  return c;
+}
+
 static int sb_parse_uint(const char *s, unsigned long max, unsigned *out) {
   char *end;
   unsigned long v;
@@ -179,158 +244,154 @@ static int sb_parse_double(const char *s, double lo, double hi, double *out) {
   return 1;
 }
 
-/* The infrastructure flags. 1 = parsed, 0 = bad value (message in err), -1 = not one of them. */
-static int sb_parse_infra(cl_sandbox_opts *o, const char *flag, const char *v, char *err,
-                          size_t errlen) {
-  if (strcmp(flag, "--time-scale") == 0) {
+/* --api-key: a clapi_ key (the core's shape, cl_auth_is_key) of 12-200 characters that is not
+ * the built-in read-only key. */
+static int sb_valid_key(const char *key) {
+  size_t n = strlen(key);
+  return n >= 12 && n <= 200 && cl_auth_is_key(key) && strcmp(key, CL_SANDBOX_READONLY_KEY) != 0;
+}
+
+/* The infrastructure flags (clock, rate limits, faults, --state): 1 = set, 0 = bad value (a
+ * message in err), -1 = not one of them. */
+static int sb_set_infra(cl_sandbox_opts *o, int val, const char *v, char *err, size_t errlen) {
+  unsigned *u;
+  switch (val) {
+  case SB_OPT_TIME_SCALE:
     if (sb_parse_double(v, 1e-6, 1e9, &o->time_scale))
       return 1;
     snprintf(err, errlen, "--time-scale needs a number > 0 (at most 1e9)");
-  } else if (strcmp(flag, "--rate-limit") == 0) {
+    return 0;
+  case SB_OPT_RATE_LIMIT:
     if (strcmp(v, "on") == 0 || strcmp(v, "off") == 0) {
       o->rate_limit_off = strcmp(v, "off") == 0;
       return 1;
     }
     snprintf(err, errlen, "--rate-limit needs on or off");
-  } else if (strcmp(flag, "--rate-limit-key") == 0 || strcmp(flag, "--rate-limit-org") == 0) {
-    unsigned *dst = flag[13] == 'k' ? &o->rate_limit_key : &o->rate_limit_org;
-    if (sb_parse_uint(v, 1000000, dst) && *dst > 0)
+    return 0;
+  case SB_OPT_RATE_LIMIT_KEY:
+  case SB_OPT_RATE_LIMIT_ORG:
+    u = val == SB_OPT_RATE_LIMIT_KEY ? &o->rate_limit_key : &o->rate_limit_org;
+    if (sb_parse_uint(v, 1000000, u) && *u > 0)
       return 1;
-    snprintf(err, errlen, "%s needs a number from 1 to 1000000", flag);
-  } else if (strcmp(flag, "--fault-rate") == 0) {
+    snprintf(err, errlen, "--%s needs a number from 1 to 1000000",
+             sb_options[val - CL_SANDBOX_OPT_FIRST].name);
+    return 0;
+  case SB_OPT_FAULT_RATE:
     if (sb_parse_double(v, 0, 1, &o->fault_rate))
       return 1;
     snprintf(err, errlen, "--fault-rate needs a number from 0 to 1");
-  } else if (strcmp(flag, "--stall-ms") == 0 || strcmp(flag, "--dribble-ms") == 0) {
-    unsigned *dst = flag[2] == 's' ? &o->stall_ms : &o->dribble_ms;
-    if (sb_parse_uint(v, 3600000, dst) && *dst > 0)
+    return 0;
+  case SB_OPT_STALL_MS:
+  case SB_OPT_DRIBBLE_MS:
+    u = val == SB_OPT_STALL_MS ? &o->stall_ms : &o->dribble_ms;
+    if (sb_parse_uint(v, 3600000, u) && *u > 0)
       return 1;
-    snprintf(err, errlen, "%s needs a number of milliseconds from 1 to 3600000", flag);
-  } else if (strcmp(flag, "--workflow-fault") == 0) {
+    snprintf(err, errlen, "--%s needs a number of milliseconds from 1 to 3600000",
+             sb_options[val - CL_SANDBOX_OPT_FIRST].name);
+    return 0;
+  case SB_OPT_WORKFLOW_FAULT:
     if (strcmp(v, "normal") == 0 || strcmp(v, "stuck") == 0 || strcmp(v, "fail") == 0) {
       o->workflow_fault = v;
       return 1;
     }
     snprintf(err, errlen, "--workflow-fault needs normal, stuck or fail");
-  } else if (strcmp(flag, "--faults") == 0) {
+    return 0;
+  case SB_OPT_FAULTS:
     o->faults = v; /* the kinds are checked by the Lua app (sandbox/lua/sandbox/faults.lua) */
     return 1;
-  } else if (strcmp(flag, "--state") == 0) {
+  case SB_OPT_STATE:
     if (*v != '\0') {
       o->state_file = v;
       return 1;
     }
     snprintf(err, errlen, "--state needs a file name");
-  } else {
+    return 0;
+  default:
     return -1;
   }
-  return 0;
 }
 
-static int sb_valid_key(const char *key) {
-  size_t i, n = strlen(key);
-  if (n < 12 || n > 200 || strncmp(key, "clapi_", 6) != 0)
-    return 0;
-  for (i = 0; i < n; i++) {
-    char c = key[i];
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-          c == '_' || c == '-'))
-      return 0;
-  }
-  return strcmp(key, CL_SANDBOX_READONLY_KEY) != 0;
-}
-
-/* Returns the value of flag `name` at argv[*i] ("--name V" or "--name=V"), NULL if argv[*i] is
- * another flag; *missing is set when the flag is there without a value. */
-static const char *sb_flag(int argc, char **argv, int *i, const char *name, int *missing) {
-  size_t n = strlen(name);
-  const char *a = argv[*i];
-  if (strncmp(a, name, n) != 0)
-    return NULL;
-  if (a[n] == '=')
-    return a + n + 1;
-  if (a[n] != '\0')
-    return NULL;
-  if (*i + 1 >= argc) {
-    *missing = 1;
-    return NULL;
-  }
-  return argv[++*i];
-}
-
-static int sb_parse_value(cl_sandbox_opts *o, const char *flag, const char *v, char *err,
-                          size_t errlen) {
-  int r = sb_parse_infra(o, flag, v, err, errlen);
+int cl_sandbox_set_flag(cl_sandbox_opts *o, int val, const char *v, char *err, size_t errlen) {
+  int r = sb_set_infra(o, val, v, err, errlen);
   if (r >= 0)
-    return r;
-  if (strcmp(flag, "--port") == 0 && !sb_parse_uint(v, 65535, &o->port))
+    return r ? 0 : -1;
+  switch (val) {
+  case SB_OPT_QUIET:
+    o->quiet = 1;
+    return 0;
+  case SB_OPT_STRICT_QUOTES:
+    o->strict_quotes = 1;
+    return 0;
+  case SB_OPT_PORT:
+    if (sb_parse_uint(v, 65535, &o->port))
+      return 0;
     snprintf(err, errlen, "--port needs a number from 0 to 65535");
-  else if (strcmp(flag, "--seed") == 0 && !sb_parse_uint(v, 0xffffffffUL, &o->seed))
+    return -1;
+  case SB_OPT_SEED:
+    if (sb_parse_uint(v, 0xffffffffUL, &o->seed))
+      return 0;
     snprintf(err, errlen, "--seed needs a number from 0 to 4294967295");
-  else if (strcmp(flag, "--bind") == 0 && !sb_is_loopback(v))
+    return -1;
+  case SB_OPT_BIND:
+    if (cl_host_is_loopback(v)) {
+      o->bind = v;
+      return 0;
+    }
     snprintf(err, errlen, "--bind accepts a loopback address only (127.0.0.1, ::1, localhost)");
-  else if (strcmp(flag, "--api-key") == 0 && !sb_valid_key(v))
+    return -1;
+  case SB_OPT_API_KEY:
+    if (sb_valid_key(v)) {
+      o->api_key = v;
+      return 0;
+    }
     snprintf(err, errlen,
              "--api-key needs a clapi_ key of 12-200 letters, digits, '_' or '-' that is not "
              "the built-in read-only key");
-  else {
-    if (strcmp(flag, "--bind") == 0)
-      o->bind = v;
-    else if (strcmp(flag, "--api-key") == 0)
-      o->api_key = v;
-    else if (strcmp(flag, "--tls-cert") == 0)
-      o->tls_cert = v;
-    else if (strcmp(flag, "--tls-key") == 0)
-      o->tls_key = v;
-    return 1;
+    return -1;
+  case SB_OPT_TLS_CERT:
+    o->tls_cert = v;
+    return 0;
+  case SB_OPT_TLS_KEY:
+    o->tls_key = v;
+    return 0;
+  default:
+    snprintf(err, errlen, "not a sandbox flag");
+    return -1;
   }
-  return 0;
-}
-
-int cl_sandbox_parse_flag(int argc, char **argv, int *i, cl_sandbox_opts *o, char *err,
-                          size_t errlen) {
-  static const char *const valued[] = {
-      "--port", "--bind", "--api-key", "--seed", "--tls-cert", "--tls-key", "--time-scale",
-      "--rate-limit-key", "--rate-limit-org", "--rate-limit", "--fault-rate", "--faults",
-      "--stall-ms", "--dribble-ms", "--workflow-fault", "--state"};
-  int k;
-  if (strcmp(argv[*i], "--quiet") == 0) {
-    o->quiet = 1;
-    return 1;
-  }
-  if (strcmp(argv[*i], "--strict-quotes") == 0) {
-    o->strict_quotes = 1;
-    return 1;
-  }
-  for (k = 0; k < (int)(sizeof valued / sizeof *valued); k++) {
-    int missing = 0;
-    const char *v = sb_flag(argc, argv, i, valued[k], &missing);
-    if (missing) {
-      snprintf(err, errlen, "%s needs a value", valued[k]);
-      return -1;
-    }
-    if (v != NULL)
-      return sb_parse_value(o, valued[k], v, err, errlen) ? 1 : -1;
-  }
-  return 0;
 }
 
 /* 0 = run, 1 = help, -1 = usage error (message in err). */
 static int sb_parse_args(int argc, char **argv, cl_sandbox_opts *o, char *err, size_t errlen) {
-  int i, r;
+  struct option longopts[SB_NOPTIONS + 2];
+  char name[64], shown[128];
+  int c;
+  memcpy(longopts, sb_options, sizeof sb_options);
+  longopts[SB_NOPTIONS] = (struct option){"help", no_argument, NULL, 'h'};
+  longopts[SB_NOPTIONS + 1] = (struct option){NULL, 0, NULL, 0};
   memset(o, 0, sizeof *o);
-  for (i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+  optind = 1;
+  while ((c = cl_sandbox_getopt(argc, argv, "+:h", longopts, name, sizeof name)) != -1) {
+    if (c == 'h')
       return 1;
-    r = cl_sandbox_parse_flag(argc, argv, &i, o, err, errlen);
-    if (r < 0)
-      return -1;
-    if (r == 0) {
-      char arg[128];
-      sb_redact(arg, sizeof arg, argv[i]);
-      snprintf(err, errlen, "unknown flag '%s'", arg);
+    if (c == ':') {
+      snprintf(err, errlen, "%s needs a value", name);
       return -1;
     }
+    if (c == '?') {
+      sb_scrub(shown, sizeof shown, name);
+      if (optopt != 0 && strncmp(name, "--", 2) == 0) /* --flag=V for a flag without value */
+        snprintf(err, errlen, "%s takes no value", shown);
+      else
+        snprintf(err, errlen, "unknown flag '%s'", shown);
+      return -1;
+    }
+    if (cl_sandbox_set_flag(o, c, optarg, err, errlen) < 0)
+      return -1;
+  }
+  if (optind < argc) { /* no operands: a stray word, maybe a pasted key */
+    sb_scrub(shown, sizeof shown, argv[optind]);
+    snprintf(err, errlen, "unknown flag '%s'", shown);
+    return -1;
   }
   return 0;
 }
@@ -410,7 +471,7 @@ static void sb_wait(const sb_signals *s) {
 static void sb_print_listening(const cl_sandbox_opts *o, unsigned port) {
   const char *host = o->bind ? o->bind : "127.0.0.1";
   int v6 = strchr(host, ':') != NULL;
-  if (strcmp(host, "localhost") == 0)
+  if (strcasecmp(host, "localhost") == 0)
     host = "127.0.0.1";
   printf("LISTENING %s://%s%s%s:%u%s\n", o->tls_cert ? "https" : "http", v6 ? "[" : "", host,
          v6 ? "]" : "", port, CL_SANDBOX_BASE_PATH);

@@ -1,11 +1,15 @@
-/* sandbox.native: the few primitives the sandbox's Lua needs from C, on OpenSSL: HMAC-SHA256
- * (quote and download-URL signatures), SHA-256, constant-time comparison, base64. */
+/* sandbox.native: the few primitives the sandbox's Lua needs from C. On OpenSSL: HMAC-SHA256
+ * (quote and download-URL signatures), SHA-256, constant-time comparison, base64. From the
+ * core's policy (cl_auth.c, cl_url.c), so that the sandbox and the client share one rule each:
+ * the loopback check and the redaction of keys and credentials. */
 #include <string.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "cl_auth.h"
+#include "cl_url.h"
 #include "lcl_compat.h"
 #include "sb_internal.h"
 
@@ -89,12 +93,49 @@ static int sb_b64decode(lua_State *L) {
   return 1;
 }
 
+/// native.is_loopback(host) -> boolean: host (without brackets) names the local machine
+static int sb_l_is_loopback(lua_State *L) {
+  lua_pushboolean(L, cl_host_is_loopback(luaL_checkstring(L, 1)));
+  return 1;
+}
+
+/* Pushes what redact(in, len, out, cap) writes; out has room for any redaction of in. */
+static int sb_push_redacted(lua_State *L, size_t (*redact)(const char *, size_t, char *, size_t)) {
+  size_t len, cap;
+  const char *s = luaL_checklstring(L, 1, &len);
+  char small[512], *out = small;
+  luaL_argcheck(L, len < (size_t)1 << 28, 1, "too large");
+  cap = 2 * len + 64;
+  if (cap > sizeof small)
+    out = lua_newuserdata(L, cap);
+  lua_pushlstring(L, out, redact(s, len, out, cap));
+  return 1;
+}
+
+static size_t sb_scrub_keys(const char *s, size_t len, char *out, size_t cap) {
+  return cl_redact_text(s, len, NULL, CL_REDACT_KEYS, out, cap);
+}
+
+/// native.scrub(text) -> text with anything shaped like a clapi_ key cut to "clapi_…" (log
+/// lines, echoed paths and messages)
+static int sb_l_scrub(lua_State *L) {
+  return sb_push_redacted(L, sb_scrub_keys);
+}
+
+/// native.redact_credential(value) -> "Bearer clapi_…a4f9": a credential header as recorded
+static int sb_l_redact_credential(lua_State *L) {
+  return sb_push_redacted(L, cl_redact_credential);
+}
+
 int sb_open_native(lua_State *L) {
   static const luaL_Reg funcs[] = {{"hmac_sha256_hex", sb_hmac_sha256_hex},
                                    {"sha256_hex", sb_sha256_hex},
                                    {"equal", sb_equal},
                                    {"b64encode", sb_b64encode},
                                    {"b64decode", sb_b64decode},
+                                   {"is_loopback", sb_l_is_loopback},
+                                   {"scrub", sb_l_scrub},
+                                   {"redact_credential", sb_l_redact_credential},
                                    {NULL, NULL}};
   lua_newtable(L);
   for (const luaL_Reg *f = funcs; f->name; f++) {

@@ -9,12 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
 #include <sys/resource.h>
 
+#include "cl_url.h"
 #include "sb_internal.h"
 
 /* Connections idle this many seconds are closed (kept-alive ones between requests, and ones
@@ -41,7 +43,7 @@ struct cl_sandbox {
   unsigned long next_conn; /* touched only on the MHD thread */
   unsigned long c_errors;  /* C-built error responses (their request ids) */
   char *tls_cert, *tls_key; /* PEM texts, kept for the daemon's life */
-  sb_timer *timer;          /* resumes stalled connections; ticks for --state */
+  sb_timer *timer;          /* resumes stalled connections; runs app:tick() when asked */
   sb_webhook *webhook;      /* the legacy API's webhook worker (sb_webhook.c) */
 };
 
@@ -238,23 +240,9 @@ static enum MHD_Result sb_on_request(void *cls, struct MHD_Connection *connectio
   return sb_dispatch(cls, c, connection, url, method);
 }
 
-int sb_is_loopback(const char *addr) {
-  struct in_addr a4;
-  struct in6_addr a6;
-  if (addr == NULL)
-    return 0;
-  if (strcmp(addr, "localhost") == 0)
-    return 1;
-  if (inet_pton(AF_INET, addr, &a4) == 1)
-    return (ntohl(a4.s_addr) >> 24) == 127;
-  if (inet_pton(AF_INET6, addr, &a6) == 1)
-    return IN6_IS_ADDR_LOOPBACK(&a6);
-  return 0;
-}
-
 static int sb_make_addr(const char *host, unsigned port, sb_addr *out) {
   memset(out, 0, sizeof *out);
-  if (strcmp(host, "localhost") == 0)
+  if (strcasecmp(host, "localhost") == 0)
     host = "127.0.0.1";
   if (inet_pton(AF_INET, host, &out->v4.sin_addr) == 1) {
     out->v4.sin_family = AF_INET;
@@ -348,8 +336,13 @@ static struct MHD_Daemon *sb_listen(cl_sandbox *sb, const cl_sandbox_opts *opts,
   unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME;
   unsigned limit = sb_raise_fd_limit();
   struct MHD_Daemon *d;
-  if (!sb_is_loopback(host) || family == 0) {
+  if (!cl_host_is_loopback(host)) {
     snprintf(err, errlen, "refusing to bind to '%s': the sandbox listens on loopback only", host);
+    return NULL;
+  }
+  if (family == 0) {
+    snprintf(err, errlen, "cannot listen on '%s': not an IP address (127.0.0.1, ::1 or localhost)",
+             host);
     return NULL;
   }
   /* No MHD_USE_ERROR_LOG: bind failures get our own message (below) and MHD's per-connection
@@ -376,6 +369,11 @@ static struct MHD_Daemon *sb_listen(cl_sandbox *sb, const cl_sandbox_opts *opts,
   return d;
 }
 
+/* The webhook worker has a result: the next tick takes it. */
+static void sb_on_webhook_result(void *timer) {
+  sb_timer_tick_in(timer, 0);
+}
+
 cl_sandbox *cl_sandbox_start(const cl_sandbox_opts *opts, char *err, size_t errlen) {
   static const cl_sandbox_opts defaults;
   cl_sandbox *sb;
@@ -392,12 +390,14 @@ cl_sandbox *cl_sandbox_start(const cl_sandbox_opts *opts, char *err, size_t errl
     return NULL;
   }
   sb->lua = sb_lua_open(opts, err, errlen);
-  if (sb->lua != NULL && (sb->webhook = sb_webhook_new()) != NULL)
-    sb_lua_attach_webhook(sb->lua, sb->webhook);
   if (sb->lua != NULL) {
-    sb->timer = sb_timer_start(sb_lua_wants_tick(sb->lua) ? sb_lua_tick : NULL, sb->lua, 1000);
+    sb->timer = sb_timer_start(sb_lua_tick, sb->lua);
     if (sb->timer == NULL)
       snprintf(err, errlen, "cannot start the sandbox's timer thread");
+  }
+  if (sb->timer != NULL) {
+    sb->webhook = sb_webhook_new(sb_on_webhook_result, sb->timer);
+    sb_lua_attach(sb->lua, sb->timer, sb->webhook);
   }
   if (sb->lua == NULL || sb->timer == NULL ||
       (sb->daemon = sb_listen(sb, opts, err, errlen)) == NULL) {
@@ -406,7 +406,7 @@ cl_sandbox *cl_sandbox_start(const cl_sandbox_opts *opts, char *err, size_t errl
   }
   info = MHD_get_daemon_info(sb->daemon, MHD_DAEMON_INFO_BIND_PORT);
   sb->port = info ? info->port : opts->port;
-  sb_webhook_set_self(sb->webhook, opts->bind, sb->port, sb->tls_cert != NULL);
+  sb_timer_tick_in(sb->timer, 0); /* the first tick: the app asks for the next ones */
   return sb;
 }
 
@@ -417,12 +417,13 @@ unsigned cl_sandbox_port(const cl_sandbox *sb) {
 void cl_sandbox_stop(cl_sandbox *sb) {
   if (sb == NULL)
     return;
-  sb_timer_stop(sb->timer); /* first: MHD must not stop with suspended connections */
+  sb_timer_stop(sb->timer); /* first: MHD must not stop with suspended connections; no tick
+                               runs after it */
   if (sb->daemon != NULL)
     MHD_stop_daemon(sb->daemon);
   sb_webhook_free(sb->webhook); /* joins the worker; no Lua runs after MHD has stopped */
-  sb_timer_free(sb->timer);
   sb_lua_close(sb->lua);
+  sb_timer_free(sb->timer); /* last: the worker and the app may still have asked for ticks */
   free(sb->tls_cert);
   free(sb->tls_key);
   free(sb);

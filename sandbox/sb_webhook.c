@@ -4,12 +4,10 @@
  * decides what to send and when (retries and backoff follow the sandbox clock); this file only
  * moves bytes:
  *
- *   MHD thread (Lua)                    worker thread
+ *   Lua (MHD or timer thread)           worker thread
  *   post{id,url,body,...} --queue-->    curl_multi: deliver, 10 s timeout
- *   drain()               <--results--  {id, status, error, ms}
- *   ticks(ms)             ----------->  while ticks are wanted: POST <self>/__sandbox/tick every
- *                                       `ms` real milliseconds, so lazy progress (completion,
- *                                       due retries) also happens when no client calls.
+ *   drain()               <--results--  {id, status, error, ms}, and on_result(): the sandbox
+ *                                       asks its timer for a tick, whose Lua drains them
  *
  * Deliveries go to loopback addresses only (checked again here, after the Lua check): no
  * redirects, no proxy, http/https only. The thread starts at first use and is joined by
@@ -20,10 +18,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <curl/curl.h>
 
+#include "cl_clock.h"
+#include "cl_url.h"
 #include "sb_internal.h"
 
 #define SB_WH_DEFAULT_TIMEOUT_MS 10000L
@@ -33,13 +32,12 @@
 
 struct sb_wh_job {
   struct sb_wh_job *next; /* queue or active list */
-  char *id;               /* the delivery id Lua gave (NULL for a tick) */
+  char *id;               /* the delivery id Lua gave */
   char *url;
   char *body;
   size_t body_len;
   struct curl_slist *headers;
   long timeout_ms;
-  int tick;
   CURL *easy;
   double started_ms;
   char errbuf[CURL_ERROR_SIZE];
@@ -53,19 +51,15 @@ struct sb_webhook {
   sb_wh_job *queue, *queue_tail;  /* posted, not yet picked up by the worker */
   sb_wh_job *active;              /* worker only: transfers in the multi handle */
   sb_wh_result *results, *results_tail;
-  unsigned long pending;          /* queued + running deliveries (not ticks) */
+  unsigned long pending;          /* queued + running deliveries */
   unsigned long ready;            /* results not drained yet */
   unsigned long delivered, failed; /* totals, for stats() */
-  char *tick_url;
-  long tick_ms; /* 0 = no ticks */
-  int tick_busy;
-  double next_tick_ms;
+  void (*on_result)(void *);      /* called (unlocked) when a result is ready */
+  void *on_result_cls;
 };
 
 static double sb_wh_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+  return (double)cl_monotonic_ns() / 1e6;
 }
 
 static char *sb_wh_dup(const char *s, size_t n) {
@@ -89,7 +83,7 @@ void sb_wh_job_free(sb_wh_job *j) {
   free(j);
 }
 
-sb_webhook *sb_webhook_new(void) {
+sb_webhook *sb_webhook_new(void (*on_result)(void *), void *cls) {
   sb_webhook *w = calloc(1, sizeof *w);
   if (w == NULL)
     return NULL;
@@ -98,25 +92,9 @@ sb_webhook *sb_webhook_new(void) {
     return NULL;
   }
   w->curl_ready = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
+  w->on_result = on_result;
+  w->on_result_cls = cls;
   return w;
-}
-
-void sb_webhook_set_self(sb_webhook *w, const char *bind, unsigned port, int tls) {
-  char url[160], *copy;
-  const char *host = bind ? bind : "127.0.0.1";
-  int v6;
-  if (w == NULL)
-    return;
-  if (strcmp(host, "localhost") == 0)
-    host = "127.0.0.1";
-  v6 = strchr(host, ':') != NULL;
-  snprintf(url, sizeof url, "%s://%s%s%s:%u/__sandbox/tick", tls ? "https" : "http",
-           v6 ? "[" : "", host, v6 ? "]" : "", port);
-  copy = sb_wh_dup(url, strlen(url));
-  pthread_mutex_lock(&w->mu);
-  free(w->tick_url);
-  w->tick_url = copy;
-  pthread_mutex_unlock(&w->mu);
 }
 
 /* ---- worker thread ------------------------------------------------------------------- */
@@ -145,9 +123,9 @@ static int sb_wh_loopback_url(const char *url) {
       pct = strchr(host + 1, '%'); /* a zone id */
       if (pct != NULL)
         *pct = '\0';
-      ok = sb_is_loopback(host + 1);
+      ok = cl_host_is_loopback(host + 1);
     } else {
-      ok = sb_is_loopback(host);
+      ok = cl_host_is_loopback(host);
     }
   }
   curl_free(scheme);
@@ -159,13 +137,8 @@ static int sb_wh_loopback_url(const char *url) {
 /* Called with the lock held. */
 static void sb_wh_push_result(sb_webhook *w, sb_wh_job *j, long status, const char *error) {
   sb_wh_result *r;
-  if (j->tick) {
-    w->tick_busy = 0;
-    return;
-  }
   if (w->pending > 0)
     w->pending--;
-  w->next_tick_ms = 0; /* tick at once, so that the Lua side takes the result soon */
   if (error != NULL && *error)
     w->failed++;
   else
@@ -193,12 +166,14 @@ static void sb_wh_finish(sb_webhook *w, sb_wh_job *j, long status, const char *e
   sb_wh_push_result(w, j, status, error);
   pthread_mutex_unlock(&w->mu);
   sb_wh_job_free(j);
+  if (w->on_result != NULL)
+    w->on_result(w->on_result_cls); /* so that the Lua side takes the result soon */
 }
 
 /* Creates the easy handle and adds it to the multi handle; on failure reports the job. */
 static void sb_wh_start_job(sb_webhook *w, sb_wh_job *j) {
   CURL *e;
-  if (!j->tick && !sb_wh_loopback_url(j->url)) {
+  if (!sb_wh_loopback_url(j->url)) {
     sb_wh_finish(w, j, 0, "refused: the sandbox delivers webhooks to loopback addresses only");
     return;
   }
@@ -223,7 +198,7 @@ static void sb_wh_start_job(sb_webhook *w, sb_wh_job *j) {
 #if LIBCURL_VERSION_NUM >= 0x075500
   curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 #endif
-  /* Loopback only, and receivers (or the sandbox itself) use throw-away certificates. */
+  /* Loopback only, and receivers (the sandbox's own sink too) use throw-away certificates. */
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, sb_wh_discard);
@@ -276,28 +251,10 @@ static int sb_wh_collect(sb_webhook *w) {
   return n;
 }
 
-/* Builds the next self-tick job; called with the lock held. */
-static sb_wh_job *sb_wh_tick_job(sb_webhook *w, double now) {
-  sb_wh_job *j;
-  if (w->tick_ms <= 0 || w->tick_url == NULL || w->tick_busy || now < w->next_tick_ms)
-    return NULL;
-  j = calloc(1, sizeof *j);
-  if (j == NULL || (j->url = sb_wh_dup(w->tick_url, strlen(w->tick_url))) == NULL) {
-    free(j);
-    return NULL;
-  }
-  j->tick = 1;
-  j->timeout_ms = 5000;
-  w->tick_busy = 1;
-  w->next_tick_ms = now + (double)w->tick_ms;
-  return j;
-}
-
 static void *sb_wh_run(void *arg) {
   sb_webhook *w = arg;
   for (;;) {
-    sb_wh_job *fresh, *tick;
-    double now;
+    sb_wh_job *fresh;
     long wait_ms = 1000, curl_ms = -1;
     int running = 0;
     pthread_mutex_lock(&w->mu);
@@ -307,13 +264,6 @@ static void *sb_wh_run(void *arg) {
     }
     fresh = w->queue;
     w->queue = w->queue_tail = NULL;
-    now = sb_wh_now();
-    tick = sb_wh_tick_job(w, now);
-    if (w->tick_ms > 0 && w->tick_url != NULL && !w->tick_busy && !tick) {
-      double d = w->next_tick_ms - now;
-      if (d < (double)wait_ms)
-        wait_ms = d < 1 ? 1 : (long)d;
-    }
     pthread_mutex_unlock(&w->mu);
     while (fresh != NULL) {
       sb_wh_job *next = fresh->next;
@@ -321,11 +271,9 @@ static void *sb_wh_run(void *arg) {
       sb_wh_start_job(w, fresh);
       fresh = next;
     }
-    if (tick != NULL)
-      sb_wh_start_job(w, tick);
     curl_multi_perform(w->multi, &running);
     if (sb_wh_collect(w) > 0)
-      continue; /* a result is ready: tick (if wanted) before waiting again */
+      continue; /* transfers ended: start what was queued meanwhile before waiting */
     if (curl_multi_timeout(w->multi, &curl_ms) == CURLM_OK && curl_ms >= 0 && curl_ms < wait_ms)
       wait_ms = curl_ms;
     if (wait_ms > 0)
@@ -391,7 +339,6 @@ void sb_webhook_free(sb_webhook *w) {
     w->results = r->next;
     sb_wh_result_free(r);
   }
-  free(w->tick_url);
   if (w->curl_ready)
     curl_global_cleanup();
   pthread_mutex_destroy(&w->mu);
@@ -474,35 +421,12 @@ unsigned long sb_wh_busy(sb_webhook *w) {
   return n;
 }
 
-long sb_wh_set_ticks(sb_webhook *w, long ms) {
-  long prev;
-  if (ms < 0)
-    ms = 0;
-  if (ms > 0 && ms < 10)
-    ms = 10;
-  pthread_mutex_lock(&w->mu);
-  prev = w->tick_ms;
-  if (ms > 0 && !w->stop && sb_wh_ensure_started(w) != 0)
-    ms = 0;
-  w->tick_ms = ms;
-  if (ms > 0) { /* a shorter interval takes effect now, not after the current one */
-    double at = sb_wh_now() + (double)ms;
-    if (prev == 0 || at < w->next_tick_ms)
-      w->next_tick_ms = at;
-  }
-  if (ms != prev)
-    sb_wh_wake(w);
-  pthread_mutex_unlock(&w->mu);
-  return prev;
-}
-
 void sb_wh_get_stats(sb_webhook *w, sb_wh_stats *st) {
   pthread_mutex_lock(&w->mu);
   st->pending = w->pending;
   st->ready = w->ready;
   st->delivered = w->delivered;
   st->failed = w->failed;
-  st->tick_ms = w->tick_ms;
   st->started = w->started;
   pthread_mutex_unlock(&w->mu);
 }

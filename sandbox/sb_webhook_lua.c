@@ -1,5 +1,5 @@
 /* The Lua module `sandbox.webhook_worker` over the webhook worker of sb_webhook.c: the Lua side
- * (sandbox.webhooks) posts deliveries, drains their results and asks for self-ticks. The
+ * (sandbox.webhooks) posts deliveries and drains their results. The
  * worker is found in the registry (sb_webhook_attach); in plain Lua there is none, and the
  * module says so (available() is false, post fails). */
 #include "lcl_compat.h"
@@ -129,20 +129,7 @@ static int sb_wh_lua_busy(lua_State *L) {
   return 1;
 }
 
-/// worker.ticks(ms) -> previous interval: while ms > 0 the worker POSTs <self>/__sandbox/tick
-/// every ms real milliseconds (0 stops the ticks). Returns false when there is no worker.
-static int sb_wh_lua_ticks(lua_State *L) {
-  sb_webhook *w = sb_wh_of(L);
-  long ms = (long)luaL_checknumber(L, 1);
-  if (w == NULL) {
-    lua_pushboolean(L, 0);
-    return 1;
-  }
-  lua_pushinteger(L, (lua_Integer)sb_wh_set_ticks(w, ms));
-  return 1;
-}
-
-/// worker.stats() -> {pending, ready, answered, failed, tick_ms, started}
+/// worker.stats() -> {pending, ready, answered, failed, started}
 static int sb_wh_lua_stats(lua_State *L) {
   sb_webhook *w = sb_wh_of(L);
   sb_wh_stats st;
@@ -158,8 +145,6 @@ static int sb_wh_lua_stats(lua_State *L) {
   lua_setfield(L, -2, "answered");
   lua_pushinteger(L, (lua_Integer)st.failed);
   lua_setfield(L, -2, "failed");
-  lua_pushinteger(L, (lua_Integer)st.tick_ms);
-  lua_setfield(L, -2, "tick_ms");
   lua_pushboolean(L, st.started);
   lua_setfield(L, -2, "started");
   return 1;
@@ -170,7 +155,6 @@ int sb_open_webhook(lua_State *L) {
                                    {"post", sb_wh_lua_post},
                                    {"drain", sb_wh_lua_drain},
                                    {"busy", sb_wh_lua_busy},
-                                   {"ticks", sb_wh_lua_ticks},
                                    {"stats", sb_wh_lua_stats},
                                    {NULL, NULL}};
   const luaL_Reg *f;

@@ -27,6 +27,62 @@ static void test_check(void) {
   CHECK(cl_auth_check("clapi_abc\r\nX-Evil: 1", &err) == -1);
   CHECK(strstr(err.message, "clapi_abc") == NULL);
   CHECK(cl_auth_check("a.b", &err) == -1);
+  CHECK(cl_auth_check("clapi_abc!def", &err) == -1);
+  CHECK(strstr(err.message, "byte 10") != NULL && strstr(err.message, "abc") == NULL);
+  CHECK(cl_auth_check("clapi_x", &err) == 0);
+}
+
+static void test_key_shape(void) {
+  CHECK(cl_auth_is_key("clapi_abc-DEF_123"));
+  CHECK(!cl_auth_is_key("clapi_"));
+  CHECK(!cl_auth_is_key("clapi_abc.def"));
+  CHECK(!cl_auth_is_key("xclapi_abc"));
+  CHECK(!cl_auth_is_key("eyJhbGciOi.eyJzdWIiOiIx.c2lnbmF0dXJl"));
+  CHECK(cl_auth_key_span("clapi_ab/cd", 11) == 8);
+  CHECK(cl_auth_key_span("clapi", 5) == 0);
+  CHECK(cl_auth_key_span("clapi_abc", 7) == 7); /* within n bytes only */
+  CHECK(cl_auth_key_char('-') && cl_auth_key_char('Z') && !cl_auth_key_char('.'));
+}
+
+static void test_redact_keys(void) {
+  char out[256];
+  const char *in = "GET /x?k=clapi_sandbox_full_access_00 (clapi_) xclapi_a-b_c.d clapi";
+  size_t n = cl_redact_text(in, strlen(in), NULL, CL_REDACT_KEYS, out, sizeof out);
+  CHECK(n == strlen(out));
+  CHECK_STR(out, "GET /x?k=clapi_\xe2\x80\xa6 (clapi_\xe2\x80\xa6) xclapi_\xe2\x80\xa6.d clapi");
+  /* headers only when asked; keys only when asked */
+  const char *h = "Authorization: Bearer clapi_abc\nX: clapi_abc";
+  cl_redact_text(h, strlen(h), NULL, CL_REDACT_KEYS, out, sizeof out);
+  CHECK_STR(out, "Authorization: Bearer clapi_\xe2\x80\xa6\nX: clapi_\xe2\x80\xa6");
+  cl_redact_text(h, strlen(h), NULL, CL_REDACT_HEADERS | CL_REDACT_KEYS, out, sizeof out);
+  CHECK_STR(out, "Authorization: [REDACTED]\nX: clapi_\xe2\x80\xa6");
+  cl_redact(h, strlen(h), NULL, out, sizeof out);
+  CHECK_STR(out, "Authorization: [REDACTED]\nX: clapi_abc");
+  /* the secret wins over the key shape */
+  cl_redact_text(h, strlen(h), "clapi_abc", CL_REDACT_KEYS, out, sizeof out);
+  CHECK_STR(out, "Authorization: Bearer [REDACTED]\nX: [REDACTED]");
+}
+
+static void test_redact_credential(void) {
+  char out[128];
+#define CRED(in, want)                                            \
+  do {                                                            \
+    size_t n_ = cl_redact_credential(in, strlen(in), out, sizeof out); \
+    CHECK(n_ == strlen(out));                                     \
+    CHECK_STR(out, want);                                         \
+  } while (0)
+  CRED("Bearer clapi_example_full_access_key_0000", "Bearer clapi_\xe2\x80\xa6" "0000");
+  CRED("Basic dXNlcjpwYXNzd29yZA==", "Basic \xe2\x80\xa6" "ZA==");
+  CRED("Bearer  clapi_abc  ", "Bearer clapi_\xe2\x80\xa6");
+  CRED("clapi_abcdefghijkl", "clapi_\xe2\x80\xa6" "ijkl");
+  CRED("Bearer", "\xe2\x80\xa6");
+  CRED("Bearer ", "Bearer \xe2\x80\xa6");
+  CRED("Bearer1 clapi_abcdefghijkl", "\xe2\x80\xa6" "ijkl");
+  CRED("Averyveryverylongschemename token", "\xe2\x80\xa6" "oken");
+  CRED("", "\xe2\x80\xa6");
+#undef CRED
+  cl_redact_credential("Bearer clapi_abcdefghijkl", 25, out, 4);
+  CHECK(strlen(out) == 3);
 }
 
 static void test_redact(void) {
@@ -67,7 +123,10 @@ static void test_mask(void) {
 int main(void) {
   test_resolve();
   test_check();
+  test_key_shape();
   test_redact();
+  test_redact_keys();
+  test_redact_credential();
   test_mask();
   return check_summary("test_auth");
 }

@@ -7,7 +7,20 @@ static int ok(const char *url) {
   return cl_url_check(url, &u, &err) == 0;
 }
 
+static void test_loopback(void) {
+  const char *yes[] = {"localhost", "LocalHost", "127.0.0.1", "127.255.255.254", "127.1.2.3",
+                       "127.000.0.01", "::1", "0:0:0:0:0:0:0:1", "0::1"};
+  const char *no[] = {"", "10.0.0.1", "128.0.0.1", "127.0.0.256", "127.0.0", "127.0.0.1.",
+                      "127.0.0.1.2", "127.0.0.1.nip.io", "127..0.1", "127.0.0.-1", "127.0.0.+1",
+                      "0127.0.0.1", "::2", "::ffff:127.0.0.1", "[::1]", "::1%lo",
+                      "localhost.", "localhost.evil.com", "0.0.0.0", "::"};
+  for (size_t i = 0; i < sizeof yes / sizeof *yes; i++) CHECK(cl_host_is_loopback(yes[i]));
+  for (size_t i = 0; i < sizeof no / sizeof *no; i++) CHECK(!cl_host_is_loopback(no[i]));
+  CHECK(!cl_host_is_loopback(NULL));
+}
+
 int main(void) {
+  test_loopback();
   cl_url u;
   cl_error err;
   CHECK(cl_url_check("https://api.cleanlist.ai/api/v1/public/", &u, &err) == 0);
@@ -25,6 +38,8 @@ int main(void) {
   CHECK(strstr(err.message, "plain http") != NULL);
   CHECK(!ok("http://127.0.0.1.evil.com/"));
   CHECK(!ok("http://127.0.0.999/"));
+  CHECK(!ok("http://127.0.0.1./"));
+  CHECK(ok("http://[0:0:0:0:0:0:0:1]:9000/x"));
   CHECK(!ok("ftp://example.com"));
   CHECK(!ok("api.cleanlist.ai/api/v1/public"));
   CHECK(!ok("https://"));

@@ -27,8 +27,16 @@ local run = require "spec.helpers.run"
 
 local M = {}
 
-M.KEY = "clapi_sandbox_full_access_0000000000000000" -- CL_SANDBOX_DEFAULT_KEY
-M.READONLY_KEY = "clapi_sandbox_read_only_00000000000000000" -- CL_SANDBOX_READONLY_KEY
+-- The built-in keys, read from their one definition (sandbox/sandbox.h, which the executable is
+-- built from).
+local function builtin_key(name)
+  local header = assert(run.read_file("sandbox/sandbox.h"), "cannot read sandbox/sandbox.h")
+  return assert(header:match("#define " .. name .. ' "(clapi_[%w_%-]+)"'),
+    name .. " is not defined in sandbox/sandbox.h")
+end
+
+M.KEY = builtin_key("CL_SANDBOX_DEFAULT_KEY")
+M.READONLY_KEY = builtin_key("CL_SANDBOX_READONLY_KEY")
 M.START_TIMEOUT = 5 -- seconds to wait for the LISTENING line
 M.STOP_TIMEOUT = 10 -- seconds stop() waits before it terminates the sandbox itself
 

@@ -275,10 +275,12 @@ describe("sandbox", function()
       end
     end)
 
-    it("serves /__sandbox/health without auth", function()
+    it("serves /__sandbox/health without auth, with the version of `cleanlist --version`", function()
       local body, status = sb:control("GET", "/health")
       assert.are.equal(200, status)
-      assert.are.same({ ok = true, version = "0.1.0" }, body)
+      local version = sandbox.cli("--version"):match("^cleanlist (%d+%.%d+%.%d+) ")
+      assert.is_string(version)
+      assert.are.same({ ok = true, version = version }, body)
     end)
 
     it("answers 404 and 405 in the envelope on control paths", function()

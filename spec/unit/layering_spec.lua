@@ -14,7 +14,8 @@ local function lines_of(cmd)
 end
 
 local POLICY = { "cl_error", "cl_auth", "cl_url", "cl_retry", "cl_ratelimit", "cl_shared",
-  "cl_headers", "cl_redis_proto" }
+  "cl_headers", "cl_redis_proto", "cl_clock" }
+local C_FILES = "core/*.c core/*.h host/*.c host/*.h sandbox/*.c sandbox/*.h"
 local ENGINE = os.getenv("CLEANLIST_ENGINE") or "lua5.4"
 
 describe("layering", function()
@@ -74,6 +75,91 @@ describe("layering", function()
     for _, f in ipairs(lines_of("grep -lE '#include [<\"](lua|lauxlib)\\.h' core/*.c host/*.c sandbox/*.c || true")) do
       error(f .. " includes lua.h or lauxlib.h itself: include lcl_compat.h")
     end
+  end)
+
+  it("reads the clocks in one file, core/cl_clock.c", function()
+    assert.same({ "core/cl_clock.c" }, lines_of("grep -lE 'clock_gettime|gettimeofday' " .. C_FILES))
+  end)
+
+  it("defines the loopback rule once, in core/cl_url.c, for the client and the sandbox", function()
+    assert.same({ "core/cl_url.c" }, lines_of("grep -lE 'IN6_IS_ADDR_LOOPBACK|is_dotted_127' "
+      .. C_FILES))
+    assert.same({ "core/cl_url.c", "core/cl_url.h" },
+      lines_of("grep -lE '^int [a-z_]*loopback[a-z_]*\\(const char' " .. C_FILES))
+    for _, f in ipairs { "sandbox/sb_main.c", "sandbox/sb_server.c", "sandbox/sb_webhook.c",
+      "sandbox/sb_native.c" } do
+      assert.matches('#include "cl_url.h"', read(f), 1, true)
+    end
+    -- the sandbox's Lua asks sandbox.native (cl_host_is_loopback) and compares no host itself
+    assert.same({}, lines_of("grep -rlE '== *\"(localhost|::1|127)\"' sandbox/lua || true"))
+    assert.matches("native%.?\"?%)?%.is_loopback", read("sandbox/lua/sandbox/webhooks.lua"))
+  end)
+
+  it("redacts keys and credentials in core/cl_auth.c alone, and knows a key's shape there", function()
+    -- the mark of a hidden secret, the key characters and the prefix scans live in the core
+    assert.same({ "core/cl_auth.h" }, lines_of("grep -l 'xe2.x80.xa6' " .. C_FILES))
+    assert.same({ "core/cl_auth.c" }, lines_of("grep -lE \"c == '_' \\|\\| c == '-'\" " .. C_FILES))
+    assert.same({}, lines_of("grep -lE 'str(n?cmp|str)\\([^)]*\"clapi_\"' " .. C_FILES .. " || true"))
+    for _, f in ipairs { "sandbox/sb_lua.c", "sandbox/sb_main.c", "sandbox/sb_native.c" } do
+      assert.matches('#include "cl_auth.h"', read(f), 1, true)
+    end
+    -- the sandbox's Lua scrubs and redacts through sandbox.native (cl_redact_text,
+    -- cl_redact_credential): no key pattern and no mark of its own
+    assert.same({}, lines_of("grep -rlE 'clapi_\\[%w|226.128.166' sandbox/lua || true"))
+  end)
+
+  it("defines the built-in keys once (sandbox/sandbox.h) and the version once (CMake)", function()
+    -- built from pieces, so that this file does not hold them either
+    for _, key in ipairs { "clapi_sandbox_full_access_" .. ("0"):rep(16),
+      "clapi_sandbox_read_only_" .. ("0"):rep(17) } do
+      assert.same({ "sandbox/sandbox.h" },
+        lines_of("grep -rlF " .. key .. " core host sandbox lua recipes spec"))
+    end
+    local version = "'\"[0-9]+\\.[0-9]+\\.[0-9]+\"'"
+    assert.same({}, lines_of("grep -lE " .. version .. " " .. C_FILES .. " || true"))
+    assert.same({}, lines_of("grep -rnE " .. version .. " sandbox/lua | grep -vE ':[0-9]+: *--' || true"))
+    assert.matches("project%(cleanlist VERSION %d+%.%d+%.%d+", read("CMakeLists.txt"))
+  end)
+
+  it("drives the sandbox's background work from one timer, not by HTTP requests to itself", function()
+    -- the timer thread of sb_faults.c runs app:tick() when the app asks (sb_timer_tick_in)
+    assert.same({ "sandbox/sb_faults.c", "sandbox/sb_internal.h" },
+      lines_of("grep -lE '^void sb_timer_tick_in' sandbox/*.c sandbox/*.h"))
+    for _, f in ipairs { "sandbox/sb_webhook.c", "sandbox/sb_webhook_lua.c" } do
+      assert.is_nil(read(f):find("__sandbox/tick", 1, true), f .. " requests the sandbox's tick")
+    end
+    assert.same({}, lines_of("grep -rlE 'worker\\.ticks' sandbox/lua || true"))
+  end)
+
+  it("keeps the sandbox's C files free of call cycles", function()
+    local dir = "build/" .. ENGINE .. "/CMakeFiles/cleanlist.dir/sandbox/"
+    local files, owner = {}, {}
+    for _, o in ipairs(lines_of("cd " .. dir .. " && ls *.c.o")) do
+      local name = o:gsub("%.o$", "")
+      files[#files + 1] = name
+      for _, sym in ipairs(lines_of("nm --defined-only " .. dir .. o .. " | awk '$2 ~ /[TDBR]/ {print $3}'")) do
+        owner[sym] = name
+      end
+    end
+    assert.is_true(#files >= 5, "no sandbox objects in " .. dir)
+    local calls = {}
+    for _, name in ipairs(files) do
+      calls[name] = {}
+      for _, sym in ipairs(lines_of("nm --undefined-only " .. dir .. name .. ".o | awk '{print $2}'")) do
+        if owner[sym] and owner[sym] ~= name then calls[name][owner[sym]] = true end
+      end
+    end
+    local state = {}
+    local function visit(name, path)
+      if state[name] == "done" then return end
+      assert.is_nil(state[name], "call cycle: " .. table.concat(path, " -> ") .. " -> " .. name)
+      state[name] = "open"
+      path[#path + 1] = name
+      for callee in pairs(calls[name]) do visit(callee, path) end
+      path[#path] = nil
+      state[name] = "done"
+    end
+    for _, name in ipairs(files) do visit(name, {}) end
   end)
 
   it("keeps the sandbox's Lua apart from the client's", function()

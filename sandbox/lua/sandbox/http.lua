@@ -1,5 +1,6 @@
 --- Small HTTP helpers for handlers: query strings, credential redaction and the envelope of
--- MCP-style response bodies.
+-- MCP-style response bodies. The redactions are the core's (cl_auth.c, through
+-- sandbox.native), loaded on first use so that in-process specs can load this module.
 local null = require("sandbox.json").null
 
 local M = {}
@@ -38,24 +39,24 @@ function M.parse_query(qs)
   return out
 end
 
-local ELLIPSIS = "\226\128\166" -- U+2026
+local native
+
+local function core()
+  native = native or require "sandbox.native"
+  return native
+end
 
 --- A credential header value with its secret removed: "Bearer clapi_…a4f9". Only the scheme
 -- (when it is a plain word), the clapi_ prefix and the last four characters of a token of at
--- least 12 characters are kept.
+-- least 12 characters are kept (cl_redact_credential).
 function M.redact_credential(value)
-  local scheme, token = value:match("^(%a+)%s+(.-)%s*$")
-  if not scheme or #scheme > 20 then
-    scheme, token = nil, value
-  end
-  local shown = #token >= 12 and token:sub(-4) or ""
-  local prefix = token:sub(1, 6) == "clapi_" and "clapi_" or ""
-  return (scheme and scheme .. " " or "") .. prefix .. ELLIPSIS .. shown
+  return core().redact_credential(value)
 end
 
---- s with anything that looks like a clapi_ key cut down to "clapi_…" (for log lines).
+--- s with anything that looks like a clapi_ key cut down to "clapi_…" (for log lines and
+-- echoed paths; cl_redact_text with CL_REDACT_KEYS).
 function M.scrub(s)
-  return (tostring(s):gsub("clapi_[%w_%-]+", "clapi_" .. ELLIPSIS))
+  return core().scrub(tostring(s))
 end
 
 --- body completed with the envelope fields: timestamp_ms = now_ms, agent_instructions = note

@@ -12,17 +12,20 @@
 -- application/json), body (string), and optionally a connection-level fault for the C side
 -- (sandbox.faults: {kind = "reset" | "stall" | ...}).
 --
--- config (from sandbox/sb_lua.c): api_key, readonly_key, seed, quiet, version, base_path,
--- now_ms() (epoch milliseconds), monotonic_ms(), make_clock() (sandbox.clock's C half); the
--- infrastructure flags time_scale,
+-- config (from sandbox/sb_lua.c): api_key and readonly_key (the built-in keys are
+-- CL_SANDBOX_DEFAULT_KEY and CL_SANDBOX_READONLY_KEY of sandbox/sandbox.h), seed, quiet,
+-- version (CL_VERSION, the project's version), base_path, now_ms() (epoch milliseconds),
+-- monotonic_ms(), make_clock() (sandbox.clock's C half), tick_in(ms) (app:tick() runs on the
+-- timer thread within ms milliseconds: the sandbox's one periodic driver); the infrastructure
+-- flags time_scale,
 -- rate_limit, rate_limit_key, rate_limit_org, fault_rate, faults, stall_ms, dribble_ms,
--- workflow_fault, state_file. Every field is optional when the app is built from plain Lua
--- (unit tests).
+-- workflow_fault, state_file. From plain Lua (unit tests) every field but the two keys is
+-- optional.
 --
 -- Infrastructure on the app: app.clock (sandbox.clock; config.now_ms, app.now_ms, ctx.now_ms
 -- and state:now_ms() all read it), app.ratelimit (sandbox.ratelimit), app.faults
 -- (sandbox.faults; app.faults.workflow is the workflow knob), app.persist (sandbox.persist,
--- with --state only).
+-- with --state only), app.tick_in (config.tick_in; a no-op from plain Lua).
 local auth = require "sandbox.auth"
 local clock = require "sandbox.clock"
 local control = require "sandbox.control"
@@ -40,10 +43,6 @@ local usage = require "sandbox.usage"
 local workflows = require "sandbox.workflows"
 
 local M = {}
-
-M.VERSION = "0.1.0"
-M.DEFAULT_KEY = "clapi_sandbox_full_access_0000000000000000" -- CL_SANDBOX_DEFAULT_KEY
-M.READONLY_KEY = "clapi_sandbox_read_only_00000000000000000" -- CL_SANDBOX_READONLY_KEY
 
 --- Both API prefixes serve the same routes (API.md §10 #1).
 M.PREFIXES = { "/api/v1/public", "/api/v2" }
@@ -102,10 +101,12 @@ local function register_routes(self)
   end
 end
 
+local function no_tick() end
+
+--- How often app:tick() saves a changed state (--state).
+M.SAVE_EVERY_MS = 1000
+
 function M.new(config)
-  config = config or {}
-  config.api_key = config.api_key or M.DEFAULT_KEY
-  config.readonly_key = config.readonly_key or M.READONLY_KEY
   config.seed = config.seed or 0
   -- The sandbox clock replaces the wall clock everywhere (config.now_ms is what state reads).
   local sandbox_clock = clock.new { wall_ms = config.now_ms or default_now_ms,
@@ -118,8 +119,9 @@ function M.new(config)
     faults = faults.new(config),
     config = config,
     quiet = config.quiet,
-    version = config.version or M.VERSION,
+    version = config.version,
     now_ms = config.now_ms,
+    tick_in = config.tick_in or no_tick,
     state = state.new(config),
     log = reqlog.new(config.log_cap),
     router = router.new(),
@@ -336,10 +338,22 @@ function App:load_state()
   return self.persist:load()
 end
 
---- Called about once a second by the timer thread when --state is in use: saves if needed.
+--- Called by the timer thread (sb_faults.c) when the time asked for with app.tick_in has
+-- come: the legacy API's background progress (which asks for its own next tick while work is
+-- pending) and, with --state, a save of a changed state at most every SAVE_EVERY_MS.
 function App:tick()
-  if self.persist then
-    self.persist:tick()
+  local pump = self.pump
+  if pump then
+    pump(self)
+  end
+  local saver = self.persist
+  if saver then
+    local now = saver.mono()
+    if now >= (self.next_save_ms or now) then
+      saver:tick()
+      self.next_save_ms = now + M.SAVE_EVERY_MS
+    end
+    self.tick_in(self.next_save_ms - now)
   end
 end
 

@@ -7,8 +7,9 @@
 -- advances it): it starts 1 s after submission, then contacts finish one after another, every
 -- 100–400 ms (seeded), so 250 contacts take about a minute. Progress is computed when the
 -- workflow is read (GET /enrich/status, GET /webhooks/deliveries) and by M.pump, which runs at
--- the start of every request and on the webhook worker's self-ticks (POST /__sandbox/tick), so
--- a workflow completes and its webhook goes out without anybody polling.
+-- the start of every request and on the ticks of the sandbox's timer that it asks for while
+-- work is pending (app.tick_in), so a workflow completes and its webhook goes out without
+-- anybody polling.
 --
 -- Costs per contact (charged only for results; failed enrichments cost 0): none 0 (normalise
 -- only), partial 1 (email found), phone_only 10 (phone found), full 1 per email + 10 per phone
@@ -290,8 +291,11 @@ end
 
 -- Background progress --------------------------------------------------------------------
 
---- Runs at the start of every request (and on self-ticks): completes due workflows and moves
--- webhook deliveries along. Cheap when there is nothing to do.
+M.RETRY_MS = 500 -- after a failed pump, the next tick comes this much later (real ms)
+
+--- Runs at the start of every request and on the timer's ticks (app:tick): completes due
+-- workflows, moves webhook deliveries along, and while anything is pending asks the timer for
+-- the next tick (app.tick_in). Cheap when there is nothing to do.
 function M.pump(app)
   local state = app.state
   local a = state.data.legacy
@@ -299,7 +303,7 @@ function M.pump(app)
     webhooks.quiet(app)
     return
   end
-  local ok, err = pcall(function()
+  local ok, wait = pcall(function()
     local now = state:now_ms()
     if a.active_n > 0 and a.next_due_ms and now >= a.next_due_ms then
       local fault = fault_of(app)
@@ -310,10 +314,16 @@ function M.pump(app)
         end
       end
     end
-    webhooks.pump(app, now, a.active_n > 0 and a.next_due_ms or nil)
+    return webhooks.pump(app, now, a.active_n > 0 and a.next_due_ms or nil)
   end)
-  if not ok and app.log_error then
-    app:log_error({ method = "PUMP", path = "/enrich/bulk" }, "legacy", err)
+  if not ok then
+    if app.log_error then
+      app:log_error({ method = "PUMP", path = "/enrich/bulk" }, "legacy", wait)
+    end
+    wait = M.RETRY_MS
+  end
+  if wait > 0 and app.tick_in then
+    app.tick_in(wait)
   end
 end
 

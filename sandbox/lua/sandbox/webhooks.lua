@@ -2,8 +2,9 @@
 -- completed workflow that named a webhook_url, retried up to 5 times with exponential backoff,
 -- and the delivery log behind GET /webhooks/deliveries. The HTTP work happens on the webhook
 -- worker thread (sandbox/sb_webhook.c, module `sandbox.webhook_worker`); this module decides
--- what is sent when, on the MHD thread, at the start of each request (legacy.pump) and on the
--- worker's self-ticks.
+-- what is sent when, at the start of each request and on the sandbox timer's ticks
+-- (legacy.pump), which it asks for while deliveries are pending; a result of the worker brings
+-- a tick at once.
 --
 -- Timing: attempt 1 is due when the workflow completes; after a failed attempt n (a non-2xx
 -- answer, a connection error, or no answer within 10 s of real time) attempt n+1 is due
@@ -21,10 +22,12 @@
 --                  seq }
 --     ev: delivery_id, workflow_id, url, body (the JSON text), status ("pending" |
 --         "delivered" | "retrying" | "failed"), attempts [row]
---   webhook_sink { received = [...], seq, fail_next, fail_status }
+-- The test receiver POST /__sandbox/webhook-sink is sandbox.webhook_sink (its functions are
+-- also here, as sink_*).
 local json = require "sandbox.json"
 local http = require "sandbox.http"
 local prng = require "sandbox.prng"
+local sink = require "sandbox.webhook_sink"
 local state_mod = require "sandbox.state"
 local util = require "sandbox.util"
 
@@ -35,20 +38,16 @@ local format, floor = string.format, math.floor
 
 M.MAX_ATTEMPTS = 6 -- 1 try + 5 retries
 M.BACKOFF_MS = 2000
-M.TIMEOUT_MS = 10000 -- real time: the receiver must answer within 10 s
+M.TIMEOUT_MS = sink.TIMEOUT_MS -- real time: the receiver must answer within 10 s (default)
 M.EVENT = "enrichment.completed"
-M.SINK_KEEP = 200
+M.sink_receive, M.sink_list, M.sink_clear, M.sink_config = sink.receive, sink.list, sink.clear,
+  sink.config
 
 state_mod.register("webhooks", function()
   return {
     events = {}, queue = json.array(), inflight = {}, pending_n = 0, next_due_ms = false,
     seq = 0,
   }
-end)
-
-state_mod.register("webhook_sink", function()
-  return { received = json.array(), seq = 0, fail_next = 0, fail_status = 500,
-    timeout_ms = M.TIMEOUT_MS }
 end)
 
 local worker
@@ -92,13 +91,7 @@ function M.check_url(url)
   if port ~= "" and not port:match("^:%d+$") then
     return nil, "url_parsing", "Input should be a valid URL, invalid port number"
   end
-  host = host:lower()
-  local ok = host == "localhost" or host == "::1" or host == "0:0:0:0:0:0:0:1"
-  if not ok then
-    local a, b, c, d = host:match("^(%d+)%.(%d+)%.(%d+)%.(%d+)$")
-    ok = a == "127" and tonumber(b) < 256 and tonumber(c) < 256 and tonumber(d) < 256
-  end
-  if not ok then
+  if not require("sandbox.native").is_loopback(host) then -- the core's cl_host_is_loopback
     return nil, "value_error", loopback_msg
   end
   return true
@@ -123,14 +116,11 @@ function M.idle(state)
   return area(state).pending_n == 0
 end
 
---- Stops the worker's self-ticks (when they were on).
+--- Nothing pending any more: no more ticks wanted (as tick_info reports).
 function M.quiet(app)
   local rt = app._webhooks_rt
-  if rt and rt.ticks ~= 0 then
+  if rt then
     rt.ticks = 0
-    if worker then
-      worker.ticks(0)
-    end
   end
 end
 
@@ -257,9 +247,9 @@ local function clamp(v, lo, hi)
   return v
 end
 
---- Moves deliveries along at sandbox time `now`: takes the worker's results, sends what is
--- due, and keeps the worker's self-ticks on while anything is pending. wf_due: when the next
--- workflow completes (sandbox ms), or nil.
+--- Moves deliveries along at sandbox time `now`: takes the worker's results and sends what is
+-- due. wf_due: when the next workflow completes (sandbox ms), or nil. Returns in how many real
+-- milliseconds the next pump is wanted (0: none).
 function M.pump(app, now, wf_due)
   local state = app.state
   local d = area(state)
@@ -296,8 +286,8 @@ function M.pump(app, now, wf_due)
       post(app, rt, q, now)
     end
   end
-  -- Self-ticks: often while results are awaited (the worker also ticks as soon as one
-  -- arrives), otherwise around the next due time.
+  -- Ticks: often while results are awaited (a result also brings one at once), otherwise
+  -- around the next due time.
   local next_due = d.next_due_ms or nil
   if wf_due and (not next_due or wf_due < next_due) then
     next_due = wf_due
@@ -313,10 +303,8 @@ function M.pump(app, now, wf_due)
     end
     want = clamp(floor(wait), 20, 500)
   end
-  if want ~= rt.ticks and worker then
-    rt.ticks = want
-    worker.ticks(want)
-  end
+  rt.ticks = want
+  return want
 end
 
 --- The workflow's webhook status: "not_requested", "pending" (not sent yet or in flight),
@@ -341,80 +329,20 @@ function M.deliveries_body(state, wf)
   }
 end
 
--- The test receiver: POST /__sandbox/webhook-sink ------------------------------------------
-
-local function sink(state)
-  return state.data.webhook_sink
-end
-
---- Records a delivery; answers 2xx, or fail_status while fail_next > 0.
-function M.sink_receive(app, req)
-  local s = sink(app.state)
-  s.seq = s.seq + 1
-  local headers = {}
-  for k, v in pairs(req.headers) do
-    headers[k] = http.SECRET_HEADERS[k] and http.redact_credential(v) or v
-  end
-  local body = json.decode(req.body)
-  local status = 200
-  if s.fail_next > 0 then
-    s.fail_next = s.fail_next - 1
-    status = s.fail_status
-  end
-  s.received[#s.received + 1] = {
-    seq = s.seq, time_ms = app.state:now_ms(), method = req.method, headers = headers,
-    body = body == nil and req.body or body, body_text = req.body, answered = status,
-  }
-  if #s.received > M.SINK_KEEP then
-    table.remove(s.received, 1)
-  end
-  return status, { ok = status < 300, seq = s.seq }
-end
-
-function M.sink_list(app)
-  local s = sink(app.state)
-  return 200, { received = s.received, count = #s.received, fail_next = s.fail_next,
-    fail_status = s.fail_status, timeout_ms = s.timeout_ms }
-end
-
-function M.sink_clear(app)
-  local s = sink(app.state)
-  s.received, s.fail_next, s.fail_status, s.timeout_ms = json.array(), 0, 500, M.TIMEOUT_MS
-  return 200, { ok = true }
-end
-
---- {"fail_next": N, "fail_status": S, "timeout_ms": T}: the next N deliveries get status S
--- (default 500); every delivery waits at most T real ms for its receiver (default 10000).
-function M.sink_config(app, body)
-  local s = sink(app.state)
-  local n, st = json.integer(body.fail_next), body.fail_status
-  local t = body.timeout_ms
-  if t ~= nil and (not json.integer(t) or t < 50 or t > 60000) then
-    return nil, "timeout_ms must be an integer from 50 to 60000."
-  end
-  if body.fail_next ~= nil and (not n or n < 0 or n > 1000) then
-    return nil, "fail_next must be an integer from 0 to 1000."
-  end
-  if st ~= nil and (not json.integer(st) or st < 100 or st > 599) then
-    return nil, "fail_status must be an integer from 100 to 599."
-  end
-  s.fail_next = n or s.fail_next
-  s.fail_status = st and json.integer(st) or s.fail_status
-  s.timeout_ms = t and json.integer(t) or s.timeout_ms
-  return { ok = true, fail_next = s.fail_next, fail_status = s.fail_status,
-    timeout_ms = s.timeout_ms }
-end
-
 --- What POST /__sandbox/tick reports.
 function M.tick_info(app)
   local d = area(app.state)
   local rt = app._webhooks_rt
+  local stats = worker and worker.available() and worker.stats() or null
+  if stats ~= null then
+    stats.tick_ms = rt and rt.ticks or 0 -- how soon the next pump is wanted (real ms)
+  end
   return {
     ok = true,
     legacy_active = app.state.data.legacy and app.state.data.legacy.active_n or 0,
     deliveries_pending = d.pending_n,
     in_flight = rt and rt.posted_n or 0,
-    worker = worker and worker.available() and worker.stats() or null,
+    worker = stats,
   }
 end
 

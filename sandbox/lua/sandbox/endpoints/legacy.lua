@@ -171,7 +171,7 @@ function M.bulk(ctx)
   if not wf then
     return detail(402, "Insufficient credits")
   end
-  legacy.pump(ctx.app) -- arms the worker's self-ticks: the workflow completes unobserved
+  legacy.pump(ctx.app) -- asks for the timer's ticks: the workflow completes unobserved
   local ids = json.array()
   for i, c in ipairs(wf.contacts) do
     ids[i] = c.task_id
@@ -226,8 +226,8 @@ function M.deliveries(ctx)
 end
 
 -- Control endpoints (no auth, outside the API path):
---   POST   /__sandbox/tick                 runs the legacy API's background progress now (the
---                                          webhook worker's self-tick); reports what is pending
+--   POST   /__sandbox/tick                 runs the legacy API's background progress now (as
+--                                          the timer's ticks do); reports what is pending
 --   POST   /__sandbox/webhook-sink         a loopback webhook receiver for tests: records the
 --                                          delivery, answers 200 (or fail_status while
 --                                          fail_next > 0)
