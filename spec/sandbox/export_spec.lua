@@ -198,22 +198,7 @@ end)
 
 -- Smart-agent columns, in-process: leads carry them once a smart-agent run wrote values.
 describe("sandbox export (smart-agent columns)", function()
-  sandbox.use_modules()
-  if not pcall(require, "sandbox.native") then
-    -- A stand-in for the OpenSSL primitives of the binary (the signature only has to be
-    -- stable and to depend on its inputs here).
-    package.loaded["sandbox.native"] = {
-      hmac_sha256_hex = function(key, msg)
-        local h = 7
-        local s = key .. "\0" .. msg
-        for i = 1, #s do
-          h = (h * 131 + s:byte(i)) % 4294967291
-        end
-        return string.format("%064x", h)
-      end,
-      equal = function(a, b) return a == b end,
-    }
-  end
+  sandbox.in_process()
   local json = require "sandbox.json"
   local state_mod = require "sandbox.state"
   local leads = require "sandbox.leads"

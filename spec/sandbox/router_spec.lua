@@ -141,30 +141,13 @@ describe("sandbox router", function()
 end)
 
 describe("sandbox control routes", function()
-  sandbox.use_modules()
-  if not pcall(require, "sandbox.native") then
-    -- Stand-ins for the OpenSSL primitives of the binary: stable, and dependent on their input.
-    local function digest(s)
-      local h = 7
-      for i = 1, #s do
-        h = (h * 131 + s:byte(i)) % 4294967291
-      end
-      return string.format("%064x", h)
-    end
-    package.loaded["sandbox.native"] = {
-      sha256_hex = digest,
-      hmac_sha256_hex = function(key, msg)
-        return digest(key .. "\0" .. msg)
-      end,
-      equal = function(a, b) return a == b end,
-      b64decode = function() return nil, "no base64 in-process" end,
-    }
-  end
+  sandbox.in_process()
   local json = require "sandbox.json"
   local new_app = require("sandbox").new
 
   local function app()
-    return new_app { quiet = true, now_ms = function() return 1751404800000 end }
+    return new_app { quiet = true, now_ms = function() return 1751404800000 end, api_key = sandbox.KEY,
+      readonly_key = sandbox.READONLY_KEY }
   end
 
   local function get(a, method, path)

@@ -6,7 +6,7 @@ local TREES = { "lua", "recipes", "sandbox/lua", "bench" }
 local MAX_FILE_LINES = 400
 local MAX_FUNCTION_LINES = 80
 -- Files that hold data tables only (they may be longer, and may define no function).
-local DATA_FILES = {}
+local DATA_FILES = { ["sandbox/lua/sandbox/world_data.lua"] = true }
 
 local function lua_files()
   local out = run.sh("find " .. table.concat(TREES, " ") .. " -name '*.lua' | sort")
