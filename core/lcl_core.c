@@ -179,8 +179,8 @@ static int opt_field_int(lua_State *L, int t, const char *k, int dflt) {
   return v;
 }
 
-/// core.retry_decide{safe=, idempotent_key=, kind=, sent=, status=, retryable=, attempt=,
-///                   max_retries=} -> retry, ambiguous, reason
+/// core.retry_decide{safe=, idempotent_key=, kind=, sent=, retryable=, attempt=, max_retries=}
+///   -> retry, ambiguous, reason (the kind's row of core.kinds says when it is retried)
 static int lcl_retry_decide(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   cl_retry_in in;
@@ -190,7 +190,6 @@ static int lcl_retry_decide(lua_State *L) {
   in.safe = opt_field_int(L, 1, "safe", 0);
   in.idempotent_key = opt_field_int(L, 1, "idempotent_key", 0);
   in.sent = opt_field_int(L, 1, "sent", 1);
-  in.status = opt_field_int(L, 1, "status", 0);
   lua_getfield(L, 1, "retryable");
   in.retryable = lua_isnil(L, -1) ? -1 : lua_toboolean(L, -1);
   lua_pop(L, 1);
@@ -459,7 +458,21 @@ static int lcl_isatty(lua_State *L) {
 
 /* ---- module ---------------------------------------------------------------------------- */
 
-/* core.exit_status: error kind name -> the exit status of a run that ends on it. */
+/* The rows of cl_errors.def but "ok". core.kinds: kind name -> {retry=, exit_status=}, retry
+ * being when the kind is retried ("never", "any", "repeatable", "unsent"; see cl_errors.def);
+ * core.exit_status: kind name -> the exit status of a run that ends on it. */
+static void push_kinds(lua_State *L) {
+  lua_createtable(L, 0, CL_KIND_COUNT);
+  for (int k = 1; k < CL_KIND_COUNT; k++) {
+    lua_createtable(L, 0, 2);
+    lua_pushstring(L, cl_retry_when_name(cl_kind_retry((cl_kind)k)));
+    lua_setfield(L, -2, "retry");
+    lua_pushinteger(L, cl_kind_exit_status((cl_kind)k));
+    lua_setfield(L, -2, "exit_status");
+    lua_setfield(L, -2, cl_kind_name((cl_kind)k));
+  }
+}
+
 static void push_exit_status(lua_State *L) {
   lua_createtable(L, 0, CL_KIND_COUNT);
   for (int k = 1; k < CL_KIND_COUNT; k++) {
@@ -519,6 +532,8 @@ int luaopen_cleanlist_core(lua_State *L) {
   lua_setfield(L, -2, "BASE_URL_ENV");
   lua_pushstring(L, cl_redis_script);
   lua_setfield(L, -2, "REDIS_SCRIPT");
+  push_kinds(L);
+  lua_setfield(L, -2, "kinds");
   push_exit_status(L);
   lua_setfield(L, -2, "exit_status");
   return 1;
