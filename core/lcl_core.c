@@ -16,6 +16,7 @@
 #include "cl_url.h"
 #include "lcl_compat.h"
 #include "lcl_credential.h"
+#include "lcl_error.h"
 
 #define BUCKET_MT "cleanlist.Bucket"
 #define SHARED_MT "cleanlist.SharedBucket"
@@ -30,18 +31,14 @@ static lcl_credential *check_credential(lua_State *L, int i) {
   return c;
 }
 
-/// core.credential([key]) -> credential | nil, message
+/// core.credential([key]) -> credential | nil, err
 /// Resolves the key (argument, else CLEANLIST_API_KEY) and checks its shape.
 static int lcl_credential_new(lua_State *L) {
   const char *explicit_key = luaL_optstring(L, 1, NULL);
   cl_error err;
   cl_error_clear(&err);
   const char *key = cl_auth_resolve(explicit_key, &err);
-  if (!key || cl_auth_check(key, &err)) {
-    lua_pushnil(L);
-    lua_pushstring(L, err.message);
-    return 2;
-  }
+  if (!key || cl_auth_check(key, &err)) return lcl_push_error(L, &err);
   lcl_credential *c = lua_newuserdata(L, sizeof *c);
   c->len = strlen(key);
   c->key = malloc(c->len + 1);
@@ -118,13 +115,6 @@ static int lcl_credential_fingerprint(lua_State *L) {
 
 /* ---- URLs, kinds ---------------------------------------------------------------------- */
 
-/* nil and a message: a failure returned to Lua. */
-static int push_failure(lua_State *L, const char *message) {
-  lua_pushnil(L);
-  lua_pushstring(L, message);
-  return 2;
-}
-
 /* Fields of the table on top of the stack. */
 static void set_string(lua_State *L, const char *k, const char *v) {
   lua_pushstring(L, v);
@@ -141,11 +131,12 @@ static void set_boolean(lua_State *L, const char *k, int v) {
   lua_setfield(L, -2, k);
 }
 
-/// core.check_base_url(url) -> {https=, loopback=, host=, port=, path=} | nil, message
+/// core.check_base_url(url) -> {https=, loopback=, host=, port=, path=} | nil, err
 static int lcl_check_base_url(lua_State *L) {
   cl_url u;
   cl_error err;
-  if (cl_url_check(luaL_checkstring(L, 1), &u, &err)) return push_failure(L, err.message);
+  cl_error_clear(&err);
+  if (cl_url_check(luaL_checkstring(L, 1), &u, &err)) return lcl_push_error(L, &err);
   lua_createtable(L, 0, 5);
   set_boolean(L, "https", u.https);
   set_boolean(L, "loopback", u.loopback);
@@ -250,7 +241,7 @@ static int lcl_bucket_penalize(lua_State *L) {
   return 0;
 }
 
-/// core.shared_bucket(path, limit, window_seconds, burst, margin) -> bucket | nil, message:
+/// core.shared_bucket(path, limit, window_seconds, burst, margin) -> bucket | nil, err:
 /// a bucket in a file shared by the processes of this machine (see cl_shared.h). Its acquire
 /// and peek return nil when the file cannot be used (the caller falls back to its own).
 static int lcl_shared_new(lua_State *L) {
@@ -264,11 +255,7 @@ static int lcl_shared_new(lua_State *L) {
   s->fd = -1;
   cl_error err;
   cl_error_clear(&err);
-  if (cl_shared_open(s, path, limit, window, burst, margin, &err)) {
-    lua_pushnil(L);
-    lua_pushstring(L, err.message);
-    return 2;
-  }
+  if (cl_shared_open(s, path, limit, window, burst, margin, &err)) return lcl_push_error(L, &err);
   luaL_setmetatable(L, SHARED_MT);
   return 1;
 }
@@ -328,13 +315,13 @@ static int lcl_bucket_state(lua_State *L) {
   return 2;
 }
 
-/// core.redis_url(url) -> {host=, port=, db=, user=, password=, unix=, where=} | nil, message:
+/// core.redis_url(url) -> {host=, port=, db=, user=, password=, unix=, where=} | nil, err:
 /// a rate-limit store's URL (cl_redis_proto.h), for the store nginx speaks over cosockets.
 static int lcl_redis_url(lua_State *L) {
   cl_redis_url u;
   cl_error err;
   cl_error_clear(&err);
-  if (cl_redis_url_parse(luaL_checkstring(L, 1), &u, &err)) return push_failure(L, err.message);
+  if (cl_redis_url_parse(luaL_checkstring(L, 1), &u, &err)) return lcl_push_error(L, &err);
   lua_createtable(L, 0, 7);
   set_string(L, "host", u.host);
   set_integer(L, "port", u.port);

@@ -9,6 +9,7 @@
 #include "cl_headers.h"
 #include "lcl_compat.h"
 #include "lcl_credential.h"
+#include "lcl_error.h"
 
 #define TRANSPORT_MT "cleanlist.Transport"
 #define REQUEST_MT "cleanlist.Request"
@@ -41,20 +42,6 @@ static lcl_request *check_request(lua_State *L, int i) {
   return q;
 }
 
-static int push_error(lua_State *L, const cl_error *err) {
-  lua_pushnil(L);
-  lua_createtable(L, 0, 4);
-  lua_pushstring(L, cl_kind_name(err->kind));
-  lua_setfield(L, -2, "kind");
-  lua_pushstring(L, err->message);
-  lua_setfield(L, -2, "message");
-  lua_pushinteger(L, err->cause);
-  lua_setfield(L, -2, "cause");
-  lua_pushboolean(L, err->sent);
-  lua_setfield(L, -2, "sent");
-  return 2;
-}
-
 static const char *opt_string_field(lua_State *L, int t, const char *k) {
   lua_getfield(L, t, k);
   const char *s = lua_isnil(L, -1) ? NULL : luaL_checkstring(L, -1);
@@ -85,7 +72,7 @@ static int lcl_transport_new(lua_State *L) {
   luaL_setmetatable(L, TRANSPORT_MT);
   cl_error err;
   cl_error_clear(&err);
-  if (!(t->t = cl_transport_new(&o, &err))) return push_error(L, &err);
+  if (!(t->t = cl_transport_new(&o, &err))) return lcl_push_error(L, &err);
   return 1;
 }
 
@@ -166,7 +153,7 @@ static int lcl_transport_start(lua_State *L) {
   luaL_setmetatable(L, REQUEST_MT);
   cl_error err;
   cl_error_clear(&err);
-  if (!(q->r = cl_transport_start(t->t, &s, &err))) return push_error(L, &err);
+  if (!(q->r = cl_transport_start(t->t, &s, &err))) return lcl_push_error(L, &err);
   q->owner = t;
   q->next = t->live;
   if (t->live) t->live->prev = q;
@@ -181,7 +168,7 @@ static int lcl_transport_step(lua_State *L) {
   cl_error err;
   cl_error_clear(&err);
   int running = cl_transport_step(t->t, timeout > 0 ? (int)(timeout * 1000 + 0.5) : 0, &err);
-  if (running < 0) return push_error(L, &err);
+  if (running < 0) return lcl_push_error(L, &err);
   lua_pushinteger(L, running);
   size_t len;
   const char *trace = cl_transport_trace(t->t, &len);
@@ -224,7 +211,7 @@ static int lcl_request_result(lua_State *L) {
   long status;
   cl_error err;
   cl_error_clear(&err);
-  if (cl_request_result(q->r, &status, &err)) return push_error(L, &err);
+  if (cl_request_result(q->r, &status, &err)) return lcl_push_error(L, &err);
   size_t len;
   const char *body = cl_request_body(q->r, &len);
   lua_createtable(L, 0, 5);

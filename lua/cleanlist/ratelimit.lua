@@ -86,7 +86,7 @@ local function file_bucket(id, limit, limits)
   local path = ("%s/cleanlist-ratelimit-%s"):format(dir, name)
   local file, err = core.shared_bucket(path, limit, limits.window, limits.burst, limits.margin)
   if not file then
-    notice("the file " .. path, true, err)
+    notice("the file " .. path, true, err.message)
     return core.bucket(limit, limits.window, limits.burst, limits.margin)
   end
   local backend = {
