@@ -229,12 +229,6 @@ static int lcl_bucket_acquire(lua_State *L) {
   return 1;
 }
 
-static int lcl_bucket_peek(lua_State *L) {
-  cl_bucket *b = luaL_checkudata(L, 1, BUCKET_MT);
-  lua_pushnumber(L, cl_bucket_peek(b, luaL_checknumber(L, 2)));
-  return 1;
-}
-
 static int lcl_bucket_penalize(lua_State *L) {
   cl_bucket *b = luaL_checkudata(L, 1, BUCKET_MT);
   cl_bucket_penalize(b, luaL_checknumber(L, 2), luaL_checknumber(L, 3));
@@ -479,7 +473,6 @@ int luaopen_cleanlist_core(lua_State *L) {
                                        {"__tostring", lcl_credential_tostring},
                                        {NULL, NULL}};
   static const luaL_Reg bucket_methods[] = {{"acquire", lcl_bucket_acquire},
-                                            {"peek", lcl_bucket_peek},
                                             {"penalize", lcl_bucket_penalize},
                                             {NULL, NULL}};
   static const luaL_Reg shared_methods[] = {{"acquire", lcl_shared_acquire},
