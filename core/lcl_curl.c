@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "cl_curl.h"
-#include "cl_headers.h"
 #include "lcl_compat.h"
 #include "lcl_credential.h"
 #include "lcl_error.h"
@@ -182,29 +181,33 @@ static int lcl_request_finished(lua_State *L) {
   return 1;
 }
 
-/* Parses "Name: value\r\n" lines into a table of lowercased names (repeats joined by ", "). */
-static void push_headers(lua_State *L, const char *h, size_t len) {
-  const char *pos = h, *end = h + len;
-  cl_header_field f;
+/* The final response's header fields as a table of lowercased names (repeats joined by ", "). */
+static void push_headers(lua_State *L, const cl_request *r) {
+  struct curl_header *at = NULL;
+  const char *name, *value;
+  size_t len;
   lua_createtable(L, 0, 8);
-  while (cl_header_next(&pos, end, &f)) {
-    char name[128];
-    for (size_t i = 0; i < f.name_len; i++) name[i] = (char)tolower((unsigned char)f.name[i]);
-    name[f.name_len] = '\0';
-    lua_getfield(L, -1, name);
+  int t = lua_gettop(L);
+  while (cl_request_header_next(r, &at, &name, &value, &len)) {
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (const char *c = name; *c; c++) luaL_addchar(&b, (char)tolower((unsigned char)*c));
+    luaL_pushresult(&b);
+    lua_pushvalue(L, -1);
+    lua_rawget(L, t);
     if (lua_isnil(L, -1)) {
       lua_pop(L, 1);
-      lua_pushlstring(L, f.value, f.value_len);
+      lua_pushlstring(L, value, len);
     } else {
       lua_pushliteral(L, ", ");
-      lua_pushlstring(L, f.value, f.value_len);
+      lua_pushlstring(L, value, len);
       lua_concat(L, 3);
     }
-    lua_setfield(L, -2, name);
+    lua_rawset(L, t);
   }
 }
 
-/// request:result() -> {status=, body=, headers={...}, elapsed=, reused=} | nil, err
+/// request:result() -> {status=, body=, headers={...}, reused=} | nil, err
 static int lcl_request_result(lua_State *L) {
   lcl_request *q = check_request(L, 1);
   luaL_argcheck(L, cl_request_finished(q->r), 1, "request has not finished");
@@ -214,16 +217,13 @@ static int lcl_request_result(lua_State *L) {
   if (cl_request_result(q->r, &status, &err)) return lcl_push_error(L, &err);
   size_t len;
   const char *body = cl_request_body(q->r, &len);
-  lua_createtable(L, 0, 5);
+  lua_createtable(L, 0, 4);
   lua_pushinteger(L, status);
   lua_setfield(L, -2, "status");
   lua_pushlstring(L, body, len);
   lua_setfield(L, -2, "body");
-  const char *hdrs = cl_request_headers(q->r, &len);
-  push_headers(L, hdrs, len);
+  push_headers(L, q->r);
   lua_setfield(L, -2, "headers");
-  lua_pushnumber(L, cl_request_elapsed(q->r));
-  lua_setfield(L, -2, "elapsed");
   lua_pushboolean(L, cl_request_reused(q->r));
   lua_setfield(L, -2, "reused");
   return 1;

@@ -21,8 +21,7 @@ local function lua_transport(answers, extra)
     self.requests[#self.requests + 1] = req
     local a = table.remove(answers, 1)
     if a.kind then return nil, a end
-    return { status = a.status, headers = a.headers or {}, body = a.body or "", elapsed = 0,
-      reused = false }
+    return { status = a.status, headers = a.headers or {}, body = a.body or "", reused = false }
   end
   function t:close() self.closed = true end
   for k, v in pairs(extra or {}) do t[k] = v end
