@@ -229,16 +229,14 @@ static int lcl_request_result(lua_State *L) {
   return 1;
 }
 
-/// request:drain() -> the body received so far (forgotten by the request), and the HTTP status
-/// of the response being received (0 until its status line has arrived).
+/// request:drain() -> the body received so far (forgotten by the request)
 static int lcl_request_drain(lua_State *L) {
   lcl_request *q = check_request(L, 1);
   size_t len;
   const char *body = cl_request_body(q->r, &len);
   lua_pushlstring(L, body, len);
   cl_request_body_clear(q->r);
-  lua_pushinteger(L, cl_request_status_now(q->r));
-  return 2;
+  return 1;
 }
 
 /// request:status() -> the HTTP status of the response being received (0 until known), and the
