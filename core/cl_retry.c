@@ -26,7 +26,8 @@ cl_retry_out cl_retry_decide(const cl_retry_in *in) {
   else if (when == CL_RETRY_ANY) why = "the server refused without acting on it";
   else if (in->retryable == 1) why = "the server marked the error retryable";
   else if (ambiguous) return decision(0, 1, "the request may have been acted on; not repeatable");
-  else if (may_have_acted && in->retryable != 0) why = "the server may have acted; the request is repeatable";
+  else if (may_have_acted && in->retryable != 0)
+    why = "the server may have acted; the request is repeatable";
   else return decision(0, 0, "the failure is not retryable");
 
   if (in->attempt > in->max_retries) return decision(0, ambiguous, "retries exhausted");
