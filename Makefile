@@ -52,9 +52,8 @@ test-asan: deps
 # libFuzzer (clang): each C parser for FUZZ_SECONDS (default 60), from the seed corpus in
 # core/fuzz/corpus (new inputs land in build/fuzz/corpus, not in the tree).
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS = retry_after url auth headers
-POLICY_C = core/cl_error.c core/cl_auth.c core/cl_url.c core/cl_retry.c core/cl_ratelimit.c \
-	core/cl_headers.c
+FUZZ_TARGETS = retry_after url auth
+POLICY_C = core/cl_error.c core/cl_auth.c core/cl_url.c core/cl_retry.c core/cl_ratelimit.c
 fuzz: deps
 	@mkdir -p build/fuzz
 	@for t in $(FUZZ_TARGETS); do \

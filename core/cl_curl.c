@@ -20,11 +20,10 @@ struct cl_request {
   CURL *easy;
   struct curl_slist *hdrs;
   char *secret;
-  cl_buf body, headers;
+  cl_buf body;
   char errbuf[CURL_ERROR_SIZE];
   CURLcode rc;
   long status;
-  double elapsed;
   int finished, reused, sent;
   size_t received, max_body; /* body bytes taken (decoded), and the cap (0: none) */
   int over;                  /* the body went past max_body: the transfer was stopped */
@@ -89,13 +88,6 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud) {
   return buf_add(&r->body, data, n) == 0 ? n : 0;
 }
 
-static size_t on_header(char *data, size_t size, size_t nmemb, void *ud) {
-  cl_request *r = ud;
-  size_t n = size * nmemb;
-  if (n >= 5 && memcmp(data, "HTTP/", 5) == 0) r->headers.n = 0; /* a new response */
-  return buf_add(&r->headers, data, n) == 0 ? n : 0;
-}
-
 static int on_debug(CURL *easy, curl_infotype type, char *data, size_t size, void *ud) {
   static const char *const tags[] = {"* ", "< ", "> "};
   cl_request *r = ud;
@@ -154,7 +146,6 @@ static void request_release(cl_transport *t, cl_request *r) {
   if (r->secret) memset(r->secret, 0, strlen(r->secret));
   free(r->secret);
   free(r->body.p);
-  free(r->headers.p);
   free(r);
 }
 
@@ -224,7 +215,6 @@ static CURL *new_handle(cl_transport *t) {
   curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
   if (t->trace) {
     curl_easy_setopt(e, CURLOPT_DEBUGFUNCTION, on_debug);
     curl_easy_setopt(e, CURLOPT_VERBOSE, 1L);
@@ -241,7 +231,6 @@ static void configure(cl_transport *t, cl_request *r, const cl_request_spec *spe
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(spec->timeout * 1000));
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->hdrs);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
-  curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);
   curl_easy_setopt(e, CURLOPT_PRIVATE, r);
   if (t->trace) curl_easy_setopt(e, CURLOPT_DEBUGDATA, r);
@@ -283,7 +272,6 @@ static void finish(cl_transport *t, CURL *e, CURLcode rc) {
   r->rc = rc;
   r->finished = 1;
   curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &r->status);
-  curl_easy_getinfo(e, CURLINFO_TOTAL_TIME, &r->elapsed);
   curl_easy_getinfo(e, CURLINFO_NUM_CONNECTS, &connects);
   curl_easy_getinfo(e, CURLINFO_REQUEST_SIZE, &reqsize);
   r->reused = connects == 0 && rc == CURLE_OK;
@@ -370,10 +358,24 @@ long cl_request_status_now(const cl_request *r) {
   return status;
 }
 
-const char *cl_request_headers(const cl_request *r, size_t *len) {
-  *len = r->headers.n;
-  return r->headers.p ? r->headers.p : "";
+int cl_request_header_next(const cl_request *r, struct curl_header **at, const char **name,
+                           const char **value, size_t *value_len) {
+  /* libcurl keeps the fields of the handle's last transfer until its next one: the handle
+   * stays this request's until cl_request_free. */
+  struct curl_header *h = *at;
+  do {
+    h = r->easy ? curl_easy_nextheader(r->easy, CURLH_HEADER, -1, h) : NULL;
+  } while (h && !h->name[0]); /* ": value" names nothing */
+  *at = h;
+  if (!h) return 0;
+  /* libcurl 7.88 leaves the CR of an empty value ("Name:\r\n") in it */
+  const char *v = h->value, *end = v + strlen(v);
+  while (*v == ' ' || *v == '\t') v++;
+  while (end > v && strchr(" \t\r\n", end[-1])) end--;
+  *name = h->name;
+  *value = v;
+  *value_len = (size_t)(end - v);
+  return 1;
 }
 
-double cl_request_elapsed(const cl_request *r) { return r->elapsed; }
 int cl_request_reused(const cl_request *r) { return r->reused; }

@@ -10,6 +10,7 @@
 
 typedef struct cl_transport cl_transport;
 typedef struct cl_request cl_request;
+struct curl_header;
 
 typedef struct cl_transport_opts {
   const char *user_agent; /* sent as User-Agent */
@@ -70,10 +71,13 @@ const char *cl_request_body(const cl_request *r, size_t *len);
 void cl_request_body_clear(cl_request *r);
 /// The HTTP status of the response being received: 0 until its status line has arrived.
 long cl_request_status_now(const cl_request *r);
-/// Response header lines "Name: value\r\n" of the final response, concatenated.
-const char *cl_request_headers(const cl_request *r, size_t *len);
-/// Seconds spent, and whether this request reused a kept-alive connection.
-double cl_request_elapsed(const cl_request *r);
+/// The header fields of a finished request's final response, one at a time, as libcurl keeps
+/// them (curl_easy_nextheader: no interim 1xx answer, no proxy's CONNECT answer, no trailer):
+/// *at is NULL for the first field; fills *name and the value (trimmed: *value_len bytes at
+/// *value) and returns 1, or 0 after the last. Valid until the next call or cl_request_free.
+int cl_request_header_next(const cl_request *r, struct curl_header **at, const char **name,
+                           const char **value, size_t *value_len);
+/// Whether this request reused a kept-alive connection.
 int cl_request_reused(const cl_request *r);
 
 #endif

@@ -9,8 +9,8 @@ static const char *const kind_names[] = {
 #undef X
 };
 
-static const unsigned char kind_retry[] = {
-#define X(e, name, retry, exit_status) retry,
+static const cl_retry_when kind_retry[] = {
+#define X(e, name, retry, exit_status) CL_RETRY_##retry,
 #include "cl_errors.def"
 #undef X
 };
@@ -25,8 +25,13 @@ const char *cl_kind_name(cl_kind kind) {
   return (kind >= 0 && kind < CL_KIND_COUNT) ? kind_names[kind] : "unknown";
 }
 
-int cl_kind_retryable(cl_kind kind) {
-  return (kind >= 0 && kind < CL_KIND_COUNT) ? kind_retry[kind] : 0;
+cl_retry_when cl_kind_retry(cl_kind kind) {
+  return (kind >= 0 && kind < CL_KIND_COUNT) ? kind_retry[kind] : CL_RETRY_NEVER;
+}
+
+const char *cl_retry_when_name(cl_retry_when when) {
+  static const char *const names[] = {"never", "any", "repeatable", "unsent"};
+  return (unsigned)when < sizeof names / sizeof *names ? names[when] : "never";
 }
 
 int cl_kind_exit_status(cl_kind kind) {

@@ -11,6 +11,14 @@ typedef enum cl_kind {
   CL_KIND_COUNT
 } cl_kind;
 
+/* When a failure of a kind is tried again: the retry column of cl_errors.def. */
+typedef enum cl_retry_when {
+  CL_RETRY_NEVER,      /* the request itself is at fault: the same answer again */
+  CL_RETRY_ANY,        /* the server refused without acting: any request */
+  CL_RETRY_REPEATABLE, /* the server may have acted: a repeatable request only */
+  CL_RETRY_UNSENT      /* any request while nothing was sent, then as REPEATABLE */
+} cl_retry_when;
+
 typedef struct cl_error {
   cl_kind kind;
   int cause;         /* transport error number (libcurl code) or 0 */
@@ -20,8 +28,10 @@ typedef struct cl_error {
 
 /// "transport", "timeout", ...; "unknown" for an out-of-range kind.
 const char *cl_kind_name(cl_kind kind);
-/// Whether a failure of this kind can succeed when tried again (the default of the table).
-int cl_kind_retryable(cl_kind kind);
+/// When a failure of this kind is tried again (CL_RETRY_NEVER for an out-of-range kind).
+cl_retry_when cl_kind_retry(cl_kind kind);
+/// "never", "any", "repeatable" or "unsent": the retry column's words, as Lua sees them.
+const char *cl_retry_when_name(cl_retry_when when);
 /// The exit status of a run that ends on an error of this kind (1 for an unknown kind).
 int cl_kind_exit_status(cl_kind kind);
 /// The kind an HTTP status maps to (0..199 and 2xx/3xx map to CL_EAPI).

@@ -12,24 +12,22 @@ static cl_retry_out decision(int retry, int ambiguous, const char *reason) {
 }
 
 cl_retry_out cl_retry_decide(const cl_retry_in *in) {
+  if (in->kind == CL_OK) return decision(0, 0, "succeeded");
+  cl_retry_when when = cl_kind_retry(in->kind);
   int repeatable = in->safe || in->idempotent_key;
-  int failed = in->kind != CL_OK;
-  int transport = in->kind == CL_ETRANSPORT || in->kind == CL_ETIMEOUT;
-  int server = in->status >= 500 && in->status <= 599;
-  /* A 2xx whose body cannot be decoded: the server acted, the answer was lost on the way. */
-  int broken = in->kind == CL_EDECODE && in->status >= 200 && in->status <= 299;
-  int may_have_acted = (transport && in->sent) || server || broken;
-  int ambiguous = failed && !repeatable && may_have_acted && in->retryable != 1;
+  int unsent = when == CL_RETRY_UNSENT && !in->sent;
+  /* The server may have acted: it answered 5xx, or it acted and the answer was lost (a
+   * connection cut after sending, a 2xx that cannot be decoded). */
+  int may_have_acted = (when == CL_RETRY_REPEATABLE || when == CL_RETRY_UNSENT) && !unsent;
+  int ambiguous = !repeatable && may_have_acted && in->retryable != 1;
   const char *why;
 
-  if (!failed) return decision(0, 0, "succeeded");
-  if (transport && !in->sent) why = "nothing was sent";
-  else if (in->status == 429) why = "rate limited (429)";
+  if (unsent) why = "nothing was sent";
+  else if (when == CL_RETRY_ANY) why = "the server refused without acting on it";
   else if (in->retryable == 1) why = "the server marked the error retryable";
-  else if (repeatable && transport) why = "connection failed on a repeatable request";
-  else if (repeatable && server && in->retryable != 0) why = "server error on a repeatable request";
-  else if (repeatable && broken) why = "an unreadable answer to a repeatable request";
   else if (ambiguous) return decision(0, 1, "the request may have been acted on; not repeatable");
+  else if (may_have_acted && in->retryable != 0)
+    why = "the server may have acted; the request is repeatable";
   else return decision(0, 0, "the failure is not retryable");
 
   if (in->attempt > in->max_retries) return decision(0, ambiguous, "retries exhausted");

@@ -10,7 +10,6 @@ typedef struct cl_retry_in {
   int idempotent_key;  /* the body carries an idempotency_key re-sent on every attempt */
   cl_kind kind;        /* outcome of the attempt */
   int sent;            /* for transport/timeout failures: request bytes may have been sent */
-  long status;         /* HTTP status, 0 when no response */
   int retryable;       /* error envelope's `retryable`: 1, 0, or -1 when absent */
   int attempt;         /* attempts made so far, >= 1 */
   int max_retries;     /* retries allowed after the first attempt */
@@ -22,10 +21,11 @@ typedef struct cl_retry_out {
   const char *reason;  /* static string for the debug log */
 } cl_retry_out;
 
-/// The decision table of DESIGN.md: GETs retry on transport failures, timeouts, 429 and
-/// 5xx; any request retries when nothing was sent, on 429, or on `retryable: true`; a POST
-/// with a body idempotency key retries like a GET. Everything else stops, and a failure
-/// after sending a non-repeatable request is reported as ambiguous.
+/// Whether to try again, from the retry column of cl_errors.def (cl_kind_retry): NEVER stops;
+/// ANY retries; UNSENT retries while nothing was sent; REPEATABLE (and UNSENT after sending)
+/// retries a repeatable request (safe, or a body idempotency key) unless the envelope says
+/// `retryable: false`, and reports any other as ambiguous (the server may have acted).
+/// `retryable: true` in the envelope retries any failure. No retry past max_retries.
 cl_retry_out cl_retry_decide(const cl_retry_in *in);
 
 /// Exponential backoff before retry number `attempt` (1-based): base * 2^(attempt-1), capped

@@ -17,6 +17,7 @@
 #include "cl_url.h"
 #include "lcl_compat.h"
 #include "lcl_credential.h"
+#include "lcl_error.h"
 
 #define BUCKET_MT "cleanlist.Bucket"
 #define SHARED_MT "cleanlist.SharedBucket"
@@ -31,18 +32,14 @@ static lcl_credential *check_credential(lua_State *L, int i) {
   return c;
 }
 
-/// core.credential([key]) -> credential | nil, message
+/// core.credential([key]) -> credential | nil, err
 /// Resolves the key (argument, else CLEANLIST_API_KEY) and checks its shape.
 static int lcl_credential_new(lua_State *L) {
   const char *explicit_key = luaL_optstring(L, 1, NULL);
   cl_error err;
   cl_error_clear(&err);
   const char *key = cl_auth_resolve(explicit_key, &err);
-  if (!key || cl_auth_check(key, &err)) {
-    lua_pushnil(L);
-    lua_pushstring(L, err.message);
-    return 2;
-  }
+  if (!key || cl_auth_check(key, &err)) return lcl_push_error(L, &err);
   lcl_credential *c = lua_newuserdata(L, sizeof *c);
   c->len = strlen(key);
   c->key = malloc(c->len + 1);
@@ -119,13 +116,6 @@ static int lcl_credential_fingerprint(lua_State *L) {
 
 /* ---- URLs, kinds ---------------------------------------------------------------------- */
 
-/* nil and a message: a failure returned to Lua. */
-static int push_failure(lua_State *L, const char *message) {
-  lua_pushnil(L);
-  lua_pushstring(L, message);
-  return 2;
-}
-
 /* Fields of the table on top of the stack. */
 static void set_string(lua_State *L, const char *k, const char *v) {
   lua_pushstring(L, v);
@@ -142,11 +132,12 @@ static void set_boolean(lua_State *L, const char *k, int v) {
   lua_setfield(L, -2, k);
 }
 
-/// core.check_base_url(url) -> {https=, loopback=, host=, port=, path=} | nil, message
+/// core.check_base_url(url) -> {https=, loopback=, host=, port=, path=} | nil, err
 static int lcl_check_base_url(lua_State *L) {
   cl_url u;
   cl_error err;
-  if (cl_url_check(luaL_checkstring(L, 1), &u, &err)) return push_failure(L, err.message);
+  cl_error_clear(&err);
+  if (cl_url_check(luaL_checkstring(L, 1), &u, &err)) return lcl_push_error(L, &err);
   lua_createtable(L, 0, 5);
   set_boolean(L, "https", u.https);
   set_boolean(L, "loopback", u.loopback);
@@ -180,8 +171,8 @@ static int opt_field_int(lua_State *L, int t, const char *k, int dflt) {
   return v;
 }
 
-/// core.retry_decide{safe=, idempotent_key=, kind=, sent=, status=, retryable=, attempt=,
-///                   max_retries=} -> retry, ambiguous, reason
+/// core.retry_decide{safe=, idempotent_key=, kind=, sent=, retryable=, attempt=, max_retries=}
+///   -> retry, ambiguous, reason (the kind's row of core.kinds says when it is retried)
 static int lcl_retry_decide(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   cl_retry_in in;
@@ -191,7 +182,6 @@ static int lcl_retry_decide(lua_State *L) {
   in.safe = opt_field_int(L, 1, "safe", 0);
   in.idempotent_key = opt_field_int(L, 1, "idempotent_key", 0);
   in.sent = opt_field_int(L, 1, "sent", 1);
-  in.status = opt_field_int(L, 1, "status", 0);
   lua_getfield(L, 1, "retryable");
   in.retryable = lua_isnil(L, -1) ? -1 : lua_toboolean(L, -1);
   lua_pop(L, 1);
@@ -240,19 +230,13 @@ static int lcl_bucket_acquire(lua_State *L) {
   return 1;
 }
 
-static int lcl_bucket_peek(lua_State *L) {
-  cl_bucket *b = luaL_checkudata(L, 1, BUCKET_MT);
-  lua_pushnumber(L, cl_bucket_peek(b, luaL_checknumber(L, 2)));
-  return 1;
-}
-
 static int lcl_bucket_penalize(lua_State *L) {
   cl_bucket *b = luaL_checkudata(L, 1, BUCKET_MT);
   cl_bucket_penalize(b, luaL_checknumber(L, 2), luaL_checknumber(L, 3));
   return 0;
 }
 
-/// core.shared_bucket(path, limit, window_seconds, burst, margin) -> bucket | nil, message:
+/// core.shared_bucket(path, limit, window_seconds, burst, margin) -> bucket | nil, err:
 /// a bucket in a file shared by the processes of this machine (see cl_shared.h). Its acquire
 /// and peek return nil when the file cannot be used (the caller falls back to its own).
 static int lcl_shared_new(lua_State *L) {
@@ -266,11 +250,7 @@ static int lcl_shared_new(lua_State *L) {
   s->fd = -1;
   cl_error err;
   cl_error_clear(&err);
-  if (cl_shared_open(s, path, limit, window, burst, margin, &err)) {
-    lua_pushnil(L);
-    lua_pushstring(L, err.message);
-    return 2;
-  }
+  if (cl_shared_open(s, path, limit, window, burst, margin, &err)) return lcl_push_error(L, &err);
   luaL_setmetatable(L, SHARED_MT);
   return 1;
 }
@@ -330,13 +310,13 @@ static int lcl_bucket_state(lua_State *L) {
   return 2;
 }
 
-/// core.redis_url(url) -> {host=, port=, db=, user=, password=, unix=, where=} | nil, message:
+/// core.redis_url(url) -> {host=, port=, db=, user=, password=, unix=, where=} | nil, err:
 /// a rate-limit store's URL (cl_redis_proto.h), for the store nginx speaks over cosockets.
 static int lcl_redis_url(lua_State *L) {
   cl_redis_url u;
   cl_error err;
   cl_error_clear(&err);
-  if (cl_redis_url_parse(luaL_checkstring(L, 1), &u, &err)) return push_failure(L, err.message);
+  if (cl_redis_url_parse(luaL_checkstring(L, 1), &u, &err)) return lcl_push_error(L, &err);
   lua_createtable(L, 0, 7);
   set_string(L, "host", u.host);
   set_integer(L, "port", u.port);
@@ -458,7 +438,21 @@ static int lcl_isatty(lua_State *L) {
 
 /* ---- module ---------------------------------------------------------------------------- */
 
-/* core.exit_status: error kind name -> the exit status of a run that ends on it. */
+/* The rows of cl_errors.def but "ok". core.kinds: kind name -> {retry=, exit_status=}, retry
+ * being when the kind is retried ("never", "any", "repeatable", "unsent"; see cl_errors.def);
+ * core.exit_status: kind name -> the exit status of a run that ends on it. */
+static void push_kinds(lua_State *L) {
+  lua_createtable(L, 0, CL_KIND_COUNT);
+  for (int k = 1; k < CL_KIND_COUNT; k++) {
+    lua_createtable(L, 0, 2);
+    lua_pushstring(L, cl_retry_when_name(cl_kind_retry((cl_kind)k)));
+    lua_setfield(L, -2, "retry");
+    lua_pushinteger(L, cl_kind_exit_status((cl_kind)k));
+    lua_setfield(L, -2, "exit_status");
+    lua_setfield(L, -2, cl_kind_name((cl_kind)k));
+  }
+}
+
 static void push_exit_status(lua_State *L) {
   lua_createtable(L, 0, CL_KIND_COUNT);
   for (int k = 1; k < CL_KIND_COUNT; k++) {
@@ -478,7 +472,6 @@ int luaopen_cleanlist_core(lua_State *L) {
                                        {"__tostring", lcl_credential_tostring},
                                        {NULL, NULL}};
   static const luaL_Reg bucket_methods[] = {{"acquire", lcl_bucket_acquire},
-                                            {"peek", lcl_bucket_peek},
                                             {"penalize", lcl_bucket_penalize},
                                             {NULL, NULL}};
   static const luaL_Reg shared_methods[] = {{"acquire", lcl_shared_acquire},
@@ -518,6 +511,8 @@ int luaopen_cleanlist_core(lua_State *L) {
   lua_setfield(L, -2, "BASE_URL_ENV");
   lua_pushstring(L, cl_redis_script);
   lua_setfield(L, -2, "REDIS_SCRIPT");
+  push_kinds(L);
+  lua_setfield(L, -2, "kinds");
   push_exit_status(L);
   lua_setfield(L, -2, "exit_status");
   return 1;

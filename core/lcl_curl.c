@@ -6,9 +6,9 @@
 #include <string.h>
 
 #include "cl_curl.h"
-#include "cl_headers.h"
 #include "lcl_compat.h"
 #include "lcl_credential.h"
+#include "lcl_error.h"
 
 #define TRANSPORT_MT "cleanlist.Transport"
 #define REQUEST_MT "cleanlist.Request"
@@ -41,20 +41,6 @@ static lcl_request *check_request(lua_State *L, int i) {
   return q;
 }
 
-static int push_error(lua_State *L, const cl_error *err) {
-  lua_pushnil(L);
-  lua_createtable(L, 0, 4);
-  lua_pushstring(L, cl_kind_name(err->kind));
-  lua_setfield(L, -2, "kind");
-  lua_pushstring(L, err->message);
-  lua_setfield(L, -2, "message");
-  lua_pushinteger(L, err->cause);
-  lua_setfield(L, -2, "cause");
-  lua_pushboolean(L, err->sent);
-  lua_setfield(L, -2, "sent");
-  return 2;
-}
-
 static const char *opt_string_field(lua_State *L, int t, const char *k) {
   lua_getfield(L, t, k);
   const char *s = lua_isnil(L, -1) ? NULL : luaL_checkstring(L, -1);
@@ -85,7 +71,7 @@ static int lcl_transport_new(lua_State *L) {
   luaL_setmetatable(L, TRANSPORT_MT);
   cl_error err;
   cl_error_clear(&err);
-  if (!(t->t = cl_transport_new(&o, &err))) return push_error(L, &err);
+  if (!(t->t = cl_transport_new(&o, &err))) return lcl_push_error(L, &err);
   return 1;
 }
 
@@ -166,7 +152,7 @@ static int lcl_transport_start(lua_State *L) {
   luaL_setmetatable(L, REQUEST_MT);
   cl_error err;
   cl_error_clear(&err);
-  if (!(q->r = cl_transport_start(t->t, &s, &err))) return push_error(L, &err);
+  if (!(q->r = cl_transport_start(t->t, &s, &err))) return lcl_push_error(L, &err);
   q->owner = t;
   q->next = t->live;
   if (t->live) t->live->prev = q;
@@ -181,7 +167,7 @@ static int lcl_transport_step(lua_State *L) {
   cl_error err;
   cl_error_clear(&err);
   int running = cl_transport_step(t->t, timeout > 0 ? (int)(timeout * 1000 + 0.5) : 0, &err);
-  if (running < 0) return push_error(L, &err);
+  if (running < 0) return lcl_push_error(L, &err);
   lua_pushinteger(L, running);
   size_t len;
   const char *trace = cl_transport_trace(t->t, &len);
@@ -195,63 +181,62 @@ static int lcl_request_finished(lua_State *L) {
   return 1;
 }
 
-/* Parses "Name: value\r\n" lines into a table of lowercased names (repeats joined by ", "). */
-static void push_headers(lua_State *L, const char *h, size_t len) {
-  const char *pos = h, *end = h + len;
-  cl_header_field f;
+/* The final response's header fields as a table of lowercased names (repeats joined by ", "). */
+static void push_headers(lua_State *L, const cl_request *r) {
+  struct curl_header *at = NULL;
+  const char *name, *value;
+  size_t len;
   lua_createtable(L, 0, 8);
-  while (cl_header_next(&pos, end, &f)) {
-    char name[128];
-    for (size_t i = 0; i < f.name_len; i++) name[i] = (char)tolower((unsigned char)f.name[i]);
-    name[f.name_len] = '\0';
-    lua_getfield(L, -1, name);
+  int t = lua_gettop(L);
+  while (cl_request_header_next(r, &at, &name, &value, &len)) {
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (const char *c = name; *c; c++) luaL_addchar(&b, (char)tolower((unsigned char)*c));
+    luaL_pushresult(&b);
+    lua_pushvalue(L, -1);
+    lua_rawget(L, t);
     if (lua_isnil(L, -1)) {
       lua_pop(L, 1);
-      lua_pushlstring(L, f.value, f.value_len);
+      lua_pushlstring(L, value, len);
     } else {
       lua_pushliteral(L, ", ");
-      lua_pushlstring(L, f.value, f.value_len);
+      lua_pushlstring(L, value, len);
       lua_concat(L, 3);
     }
-    lua_setfield(L, -2, name);
+    lua_rawset(L, t);
   }
 }
 
-/// request:result() -> {status=, body=, headers={...}, elapsed=, reused=} | nil, err
+/// request:result() -> {status=, body=, headers={...}, reused=} | nil, err
 static int lcl_request_result(lua_State *L) {
   lcl_request *q = check_request(L, 1);
   luaL_argcheck(L, cl_request_finished(q->r), 1, "request has not finished");
   long status;
   cl_error err;
   cl_error_clear(&err);
-  if (cl_request_result(q->r, &status, &err)) return push_error(L, &err);
+  if (cl_request_result(q->r, &status, &err)) return lcl_push_error(L, &err);
   size_t len;
   const char *body = cl_request_body(q->r, &len);
-  lua_createtable(L, 0, 5);
+  lua_createtable(L, 0, 4);
   lua_pushinteger(L, status);
   lua_setfield(L, -2, "status");
   lua_pushlstring(L, body, len);
   lua_setfield(L, -2, "body");
-  const char *hdrs = cl_request_headers(q->r, &len);
-  push_headers(L, hdrs, len);
+  push_headers(L, q->r);
   lua_setfield(L, -2, "headers");
-  lua_pushnumber(L, cl_request_elapsed(q->r));
-  lua_setfield(L, -2, "elapsed");
   lua_pushboolean(L, cl_request_reused(q->r));
   lua_setfield(L, -2, "reused");
   return 1;
 }
 
-/// request:drain() -> the body received so far (forgotten by the request), and the HTTP status
-/// of the response being received (0 until its status line has arrived).
+/// request:drain() -> the body received so far (forgotten by the request)
 static int lcl_request_drain(lua_State *L) {
   lcl_request *q = check_request(L, 1);
   size_t len;
   const char *body = cl_request_body(q->r, &len);
   lua_pushlstring(L, body, len);
   cl_request_body_clear(q->r);
-  lua_pushinteger(L, cl_request_status_now(q->r));
-  return 2;
+  return 1;
 }
 
 /// request:status() -> the HTTP status of the response being received (0 until known), and the

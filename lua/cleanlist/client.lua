@@ -48,10 +48,10 @@ function M.new(opts)
   if type(opts) ~= "table" then error(config_error("cleanlist.new expects a table of options"), 2) end
   settings.check(opts, settings.NEW, "cleanlist.new", 2)
   local credential, kerr = core.credential(opts.api_key)
-  if not credential then error(config_error(kerr), 2) end
+  if not credential then error(config_error(kerr.message), 2) end
   local base_url = opts.base_url or os.getenv(core.BASE_URL_ENV) or core.DEFAULT_BASE_URL
   local parsed, uerr = core.check_base_url(base_url)
-  if not parsed then error(config_error(uerr), 2) end
+  if not parsed then error(config_error(uerr.message), 2) end
 
   local self = setmetatable({
     credential = credential,
@@ -198,7 +198,7 @@ end
 function Client:_url(path, opts)
   if path:find("^https?://") then
     local ok, uerr = core.check_base_url(path:match("^[^?#]*"))
-    if not ok then return nil, uerr end
+    if not ok then return nil, uerr.message end
     return path
   end
   if path:sub(1, 1) ~= "/" then return nil, "the path must start with '/' or be an https:// URL" end

@@ -20,7 +20,7 @@ Store.__index = Store
 -- connected until the first operation.
 function M.store(url, timeout)
   local u, err = core.redis_url(url)
-  if not u then return nil, err end
+  if not u then return nil, err.message end
   local auth = u.password and ngx.md5((u.user or "") .. ":" .. u.password) or ""
   return setmetatable({
     u = u, timeout_ms = math.floor((timeout or 1) * 1000), next_try = 0,

@@ -60,10 +60,6 @@ function Shared:acquire(now)
   return w + self.own:acquire(now + w)
 end
 
-function Shared:peek(now)
-  return self:_result(self.backend.peek(now)) or self.own:peek(now)
-end
-
 function Shared:penalize(now, retry_after)
   self.own:penalize(now, retry_after)
   self:_result(self.backend.penalize(now, retry_after))
@@ -86,12 +82,11 @@ local function file_bucket(id, limit, limits)
   local path = ("%s/cleanlist-ratelimit-%s"):format(dir, name)
   local file, err = core.shared_bucket(path, limit, limits.window, limits.burst, limits.margin)
   if not file then
-    notice("the file " .. path, true, err)
+    notice("the file " .. path, true, err.message)
     return core.bucket(limit, limits.window, limits.burst, limits.margin)
   end
   local backend = {
     acquire = function(now) return file:acquire(now) end,
-    peek = function(now) return file:peek(now) end,
     penalize = function(now, retry_after) return file:penalize(now, retry_after) or nil end,
   }
   local b = shared_bucket("the file " .. path, backend, limit, limits)
@@ -138,7 +133,6 @@ local function redis_bucket(id, limit, limits)
   local function ahead(now) return math.max(0, now - limits.clock()) end
   local backend = {
     acquire = function(now) return store:acquire(name, limit, w, b_, m, ahead(now)) end,
-    peek = function(now) return store:peek(name, limit, w, b_, m, ahead(now)) end,
     penalize = function(now, retry_after)
       return store:penalize(name, limit, w, b_, m, ahead(now), retry_after)
     end,
@@ -209,7 +203,6 @@ local function shm_bucket(id, limit, limits)
   end
   local backend = {
     acquire = function(now) return run("acquire", now) end,
-    peek = function(now) return run("peek", now) end,
     penalize = function(now, retry_after) return run("penalize", now, retry_after) end,
   }
   local b = shared_bucket("nginx's lua_shared_dict " .. limits.shm, backend, limit, limits, nil, true)

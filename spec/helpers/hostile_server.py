@@ -6,6 +6,10 @@ answers that inflate. Prints "PORT <n>" when it listens; serves until killed.
   GET /big?n=N     200, N bytes of JSON-ish text, Content-Length set
   GET /chunked?n=N 200, N bytes in chunks of 1000 with chunk extensions, then a trailer
   GET /until-close?n=N  200, N bytes with no length: the body ends when the connection does
+  GET /headers/CASE 200 (body "{}") with a header block of its own, written byte for byte:
+                   repeated, folded, empty, nameless, colonless, oversized (one field past
+                   libcurl's 100 KB), too_many (past its 300 KB for a block), interim (a 103
+                   first)
 """
 import gzip
 import http.server
@@ -25,6 +29,17 @@ def bomb():
 
 BOMB = bomb()
 
+# The header blocks of /headers/CASE, after the status line.
+HEADERS = {
+    "repeated": b"X-Rep: a\r\nx-rep:   b  \r\nX-Request-Id: req_1\r\n",
+    "folded": b"X-Folded: first\r\n  second\r\n",
+    "empty": b"X-Empty:\r\nX-Blank:   \r\n",
+    "nameless": b": no name\r\nX-After: yes\r\n",
+    "colonless": b"X-Before: yes\r\nNoColonHere\r\n",
+    "oversized": b"X-Big: " + b"y" * (200 * 1024) + b"\r\n",
+    "too_many": b"".join(b"X-H%d: %s\r\n" % (i, b"z" * 100) for i in range(4000)),
+}
+
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -34,7 +49,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self):
         url = urllib.parse.urlparse(self.path)
-        if url.path.endswith("/endless"):
+        case = url.path.rsplit("/", 1)[-1]
+        if "/headers/" in url.path:
+            head = b"HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n" if case == "interim" else b""
+            head += b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            try:
+                self.wfile.write(head + HEADERS.get(case, b"") + b"Content-Length: 2\r\n\r\n{}")
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True
+        elif url.path.endswith("/endless"):
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Transfer-Encoding", "chunked")

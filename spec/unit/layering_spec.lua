@@ -14,7 +14,7 @@ local function lines_of(cmd)
 end
 
 local POLICY = { "cl_error", "cl_auth", "cl_url", "cl_retry", "cl_ratelimit", "cl_shared",
-  "cl_headers", "cl_redis_proto", "cl_clock" }
+  "cl_redis_proto", "cl_clock" }
 local C_FILES = "core/*.c core/*.h host/*.c host/*.h sandbox/*.c sandbox/*.h"
 local ENGINE = os.getenv("CLEANLIST_ENGINE") or "lua5.4"
 

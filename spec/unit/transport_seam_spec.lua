@@ -21,8 +21,7 @@ local function lua_transport(answers, extra)
     self.requests[#self.requests + 1] = req
     local a = table.remove(answers, 1)
     if a.kind then return nil, a end
-    return { status = a.status, headers = a.headers or {}, body = a.body or "", elapsed = 0,
-      reused = false }
+    return { status = a.status, headers = a.headers or {}, body = a.body or "", reused = false }
   end
   function t:close() self.closed = true end
   for k, v in pairs(extra or {}) do t[k] = v end
@@ -158,8 +157,10 @@ describe("a bucket kept as bytes (core.bucket_state)", function()
     for i, s in ipairs(steps) do
       local op, now, arg = s[1], s[2], s[3]
       w, state = core.bucket_state(state, op, now, LIMITS[1], LIMITS[2], LIMITS[3], LIMITS[4], arg)
-      local expected = op == "penalize" and (mem:penalize(now, arg) or 0) or mem[op](mem, now)
-      assert.near(expected, w, 1e-9, "step " .. i)
+      -- (a peek changes nothing: the written-out waits below pin it)
+      local expected = op == "penalize" and (mem:penalize(now, arg) or 0)
+        or op == "acquire" and mem:acquire(now)
+      if expected then assert.near(expected, w, 1e-9, "step " .. i) end
       waits[i] = math.floor(w * 1000 + 0.5) / 1000
     end
     -- written out: the window is 61.2 s with the margin, a paced start every 20.4 s after a

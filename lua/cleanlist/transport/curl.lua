@@ -2,7 +2,7 @@
 -- The seam every transport implements:
 --   transport:request{method=, url=, headers={"Name: value", ...}, body=, credential=,
 --                     timeout=, connect_timeout=}
---     -> {status=, headers={lower-case name = value}, body=, elapsed=, reused=}
+--     -> {status=, headers={lower-case name = value}, body=, reused=}
 --      | nil, {kind=, message=, cause=, sent=}
 --   transport:close()
 local curl = require "cleanlist.curl"
