@@ -4,9 +4,14 @@ local recipe = require "cleanlist.recipe"
 
 local FILTERS = {
   -- option name -> search_people field
-  title = "job_titles", seniority = "seniorities", department = "departments",
-  industry = "industries", country = "countries", location = "locations",
-  company_size = "company_sizes", domain = "company_domains",
+  title = "job_titles",
+  seniority = "seniorities",
+  department = "departments",
+  industry = "industries",
+  country = "countries",
+  location = "locations",
+  company_size = "company_sizes",
+  domain = "company_domains",
 }
 
 return recipe.main {
@@ -31,12 +36,9 @@ enrichment and the sync each go out once, and are never paid twice.]],
     { "--keywords TEXT", "free-text keywords" },
     { "--limit N", "how many people to take from the search (1-100)", number = true, default = 25 },
     { "--data-points LIST", "what to find: Email, Phone, LinkedIn", many = true },
-    { "--crm PROVIDER", "the CRM to sync to (hubspot, salesforce, pipedrive, ...)",
-      default = "hubspot" },
-    { "--sub-action WHAT", "what to create in the CRM (contacts, companies, deals)",
-      default = "contacts" },
-    { "--no-sync", "enrich only; do not sync to the CRM (run again without it to sync)",
-      resume = false },
+    { "--crm PROVIDER", "the CRM to sync to (hubspot, salesforce, pipedrive, ...)", default = "hubspot" },
+    { "--sub-action WHAT", "what to create in the CRM (contacts, companies, deals)", default = "contacts" },
+    { "--no-sync", "enrich only; do not sync to the CRM (run again without it to sync)", resume = false },
     recipe.timeout_option("the enrichment"),
   },
   examples = {
@@ -48,39 +50,58 @@ enrichment and the sync each go out once, and are never paid twice.]],
   run = function(r)
     local client, o = r.client, r.opts
     local search = { limit = math.floor(o.limit), keywords = o.keywords }
-    for opt, field in pairs(FILTERS) do search[field] = o[opt] end
+    for opt, field in pairs(FILTERS) do
+      search[field] = o[opt]
+    end
     local points = o.data_points or { "Email" }
 
     -- 1. Search (free): the page found and its cohort, recorded so a resumed run enriches the
     -- same people.
-    local found = r:check(r:once("search", function()
-      return client:search_people(search)
-    end, { keep = function(page)
-      return { task_id = page.task_id, total = page.total, returned = #(page.people or {}) }
-    end }))
-    r:say("found %d people matching; taking %d (cohort %s)", found.total or 0, found.returned,
-      tostring(found.task_id))
-    r:emit { step = "search", total = found.total, returned = found.returned,
-      task_id = found.task_id }
-    if found.returned == 0 then
-      return { _order = { "found" }, found = found.total or 0 }
-    end
+    local found = r:check(
+      r:once(
+        "search",
+        function() return client:search_people(search) end,
+        {
+          keep = function(page) return { task_id = page.task_id, total = page.total, returned = #(page.people or {}) } end,
+        }
+      )
+    )
+    r:say("found %d people matching; taking %d (cohort %s)", found.total or 0, found.returned, tostring(found.task_id))
+    r:emit { step = "search", total = found.total, returned = found.returned, task_id = found.task_id }
+    if found.returned == 0 then return { _order = { "found" }, found = found.total or 0 } end
 
     local enrich_body = { task_id = found.task_id, data_points = points }
     local enrich = function(b) return client:enrich_by_task(b) end
     if o.dry_run then
       local est = r:check(r:quote("enrichment", enrich, enrich_body))
       r:say("dry run: nothing was spent (the CRM sync is quoted once the enrichment is done)")
-      return { _order = { "found", "taking", "estimated_cost", "quote_id" },
-        found = found.total, taking = found.returned, estimated_cost = est.estimated_cost,
-        quote_id = est.quote_id, dry_run = true }
+      return {
+        _order = { "found", "taking", "estimated_cost", "quote_id" },
+        found = found.total,
+        taking = found.returned,
+        estimated_cost = est.estimated_cost,
+        quote_id = est.quote_id,
+        dry_run = true,
+      }
     end
 
     -- 2. Enrich by task (paid, quoted first, once).
-    local run = r:check(r:paid("enrich", enrich, enrich_body, { keep = function(res)
-      return { workflow_id = res.workflow_id, credits_reserved = res.credits_reserved,
-        estimated_cost = res.estimate and res.estimate.estimated_cost }
-    end }))
+    local run = r:check(
+      r:paid(
+        "enrich",
+        enrich,
+        enrich_body,
+        {
+          keep = function(res)
+            return {
+              workflow_id = res.workflow_id,
+              credits_reserved = res.credits_reserved,
+              estimated_cost = res.estimate and res.estimate.estimated_cost,
+            }
+          end,
+        }
+      )
+    )
     r:say("enrichment %s: %s credits reserved", run.workflow_id, tostring(run.credits_reserved))
     r:emit { step = "enrich", workflow_id = run.workflow_id, credits_reserved = run.credits_reserved }
 
@@ -88,16 +109,38 @@ enrichment and the sync each go out once, and are never paid twice.]],
     local done = r:check(r:wait(run.workflow_id, "enriching", { timeout = o.timeout }))
     local summary = done.summary ~= nil and type(done.summary) == "table" and done.summary or {}
     r:say("enrichment %s: %s", run.workflow_id, tostring(done.status))
-    r:emit { step = "enriched", status = done.status, credits_charged = done.credits_charged,
-      credits_refunded = done.credits_refunded, lead_list_id = done.lead_list_id }
+    r:emit {
+      step = "enriched",
+      status = done.status,
+      credits_charged = done.credits_charged,
+      credits_refunded = done.credits_refunded,
+      lead_list_id = done.lead_list_id,
+    }
 
     local out = {
-      _order = { "found", "enriched", "status", "emails_found", "phones_found",
-        "credits_reserved", "credits_charged", "credits_refunded", "crm", "created", "updated",
-        "skipped", "failed", "sync_credits" },
-      found = found.total, enriched = done.completed or done.processed, status = done.status,
-      emails_found = summary.emails_found, phones_found = summary.phones_found,
-      credits_reserved = run.credits_reserved, credits_charged = done.credits_charged,
+      _order = {
+        "found",
+        "enriched",
+        "status",
+        "emails_found",
+        "phones_found",
+        "credits_reserved",
+        "credits_charged",
+        "credits_refunded",
+        "crm",
+        "created",
+        "updated",
+        "skipped",
+        "failed",
+        "sync_credits",
+      },
+      found = found.total,
+      enriched = done.completed or done.processed,
+      status = done.status,
+      emails_found = summary.emails_found,
+      phones_found = summary.phones_found,
+      credits_reserved = run.credits_reserved,
+      credits_charged = done.credits_charged,
       credits_refunded = done.credits_refunded,
     }
     if o.no_sync or done.status == "failed" or done.status == "cancelled" then return out end
@@ -105,17 +148,38 @@ enrichment and the sync each go out once, and are never paid twice.]],
     -- 4. Sync the enriched list to the CRM (paid, quoted within what is left, once).
     local spent = tonumber(done.credits_charged) or tonumber(run.credits_reserved) or 0
     local left = o.max_credits and math.max(0, o.max_credits - spent) or nil
-    local source = done.lead_list_id ~= nil and type(done.lead_list_id) == "string"
-      and { list_id = done.lead_list_id } or { task_id = found.task_id }
-    local sync_body = { provider = o.crm, sub_action = o.sub_action, list_id = source.list_id,
-      task_id = source.task_id }
-    local synced = r:check(r:paid("sync", function(b) return client:sync_to_crm(b) end, sync_body,
-      { max_credits = left, keep = function(res)
-        return { created = res.created, updated = res.updated, skipped = res.skipped,
-          failed = res.failed, credits_charged = res.credits_charged }
-      end }))
-    r:emit { step = "sync", crm = o.crm, created = synced.created, updated = synced.updated,
-      skipped = synced.skipped, failed = synced.failed, credits_charged = synced.credits_charged }
+    local source = done.lead_list_id ~= nil and type(done.lead_list_id) == "string" and { list_id = done.lead_list_id }
+      or { task_id = found.task_id }
+    local sync_body =
+      { provider = o.crm, sub_action = o.sub_action, list_id = source.list_id, task_id = source.task_id }
+    local synced = r:check(
+      r:paid(
+        "sync",
+        function(b) return client:sync_to_crm(b) end,
+        sync_body,
+        {
+          max_credits = left,
+          keep = function(res)
+            return {
+              created = res.created,
+              updated = res.updated,
+              skipped = res.skipped,
+              failed = res.failed,
+              credits_charged = res.credits_charged,
+            }
+          end,
+        }
+      )
+    )
+    r:emit {
+      step = "sync",
+      crm = o.crm,
+      created = synced.created,
+      updated = synced.updated,
+      skipped = synced.skipped,
+      failed = synced.failed,
+      credits_charged = synced.credits_charged,
+    }
     out.crm, out.created, out.updated = o.crm, synced.created, synced.updated
     out.skipped, out.failed, out.sync_credits = synced.skipped, synced.failed, synced.credits_charged
     return out

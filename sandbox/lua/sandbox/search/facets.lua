@@ -36,9 +36,7 @@ local function by_count(counts)
     keys[#keys + 1] = k
   end
   table.sort(keys, function(a, b)
-    if counts[a] ~= counts[b] then
-      return counts[a] > counts[b]
-    end
+    if counts[a] ~= counts[b] then return counts[a] > counts[b] end
     return a < b
   end)
   return keys
@@ -69,50 +67,102 @@ end
 
 --- The filters of people search for world w.
 function M.people(w)
-  if w.people_filters then
-    return w.people_filters
-  end
+  if w.people_filters then return w.people_filters end
   local companies = w.companies
   local function co(field)
-    return function(p)
-      return companies[p.company][field]
-    end
+    return function(p) return companies[p.company][field] end
   end
   local f = json.array {
-    { name = "job_titles", type = "text[]", match = "any; case-insensitive substring of the "
-      .. "title", description = "Job titles to look for.", examples = top(w.people, "title", 15) },
-    { name = "seniorities", type = "enum[]", match = "any", description = "Seniority levels.",
-      values = values_of(world.SENIORITIES, count_by(w.people, function(p)
-        return p.seniority
-      end), world.SENIORITY_LABELS) },
-    { name = "departments", type = "enum[]", match = "any", description = "Departments.",
-      values = values_of(world.DEPARTMENTS, count_by(w.people, function(p)
-        return p.department
-      end)) },
-    { name = "industries", type = "enum[]", match = "any", description = "Industry of the "
-      .. "person's company.", values = values_of(world.INDUSTRIES,
-        count_by(w.people, co("industry"))) },
-    { name = "company_sizes", type = "enum[]", match = "any", description = "Employee-count "
-      .. "range of the person's company.", values = values_of(world.SIZES,
-        count_by(w.people, co("size"))) },
-    { name = "locations", type = "text[]", match = "any; case-insensitive substring of "
-      .. "\"City, State, Country\"", description = "Where the person is based.",
-      examples = top(w.people, "city", 15) },
-    { name = "countries", type = "text[]", match = "any; country name or ISO 3166 alpha-2 code",
-      description = "The person's country.", values = countries_of(w.people) },
-    { name = "company_domains", type = "text[]", match = "any; exact domain",
-      description = "Domains of the person's company.", examples = json.array {
-        companies[1].domain, companies[2].domain, companies[3].domain } },
-    { name = "company_ids", type = "text[]", match = "any; exact id",
-      description = "company_id values from company search." },
-    { name = "technologies", type = "enum[]", match = "any", description = "Technologies in "
-      .. "the company's stack.", values = values_of(world.TECH,
-        count_by(w.people, co("tech_stack"))) },
-    { name = "funding_stages", type = "enum[]", match = "any", description = "Funding stage "
-      .. "of the person's company.", values = values_of(world.FUNDING_STAGES,
-        count_by(w.people, co("funding_stage"))) },
-    { name = "keywords", type = "text", match = "all words; name, title, department, company, "
-      .. "industry, company description", description = "Free-text keywords." },
+    {
+      name = "job_titles",
+      type = "text[]",
+      match = "any; case-insensitive substring of the " .. "title",
+      description = "Job titles to look for.",
+      examples = top(w.people, "title", 15),
+    },
+    {
+      name = "seniorities",
+      type = "enum[]",
+      match = "any",
+      description = "Seniority levels.",
+      values = values_of(
+        world.SENIORITIES,
+        count_by(w.people, function(p) return p.seniority end),
+        world.SENIORITY_LABELS
+      ),
+    },
+    {
+      name = "departments",
+      type = "enum[]",
+      match = "any",
+      description = "Departments.",
+      values = values_of(world.DEPARTMENTS, count_by(w.people, function(p) return p.department end)),
+    },
+    {
+      name = "industries",
+      type = "enum[]",
+      match = "any",
+      description = "Industry of the " .. "person's company.",
+      values = values_of(world.INDUSTRIES, count_by(w.people, co("industry"))),
+    },
+    {
+      name = "company_sizes",
+      type = "enum[]",
+      match = "any",
+      description = "Employee-count " .. "range of the person's company.",
+      values = values_of(world.SIZES, count_by(w.people, co("size"))),
+    },
+    {
+      name = "locations",
+      type = "text[]",
+      match = "any; case-insensitive substring of " .. '"City, State, Country"',
+      description = "Where the person is based.",
+      examples = top(w.people, "city", 15),
+    },
+    {
+      name = "countries",
+      type = "text[]",
+      match = "any; country name or ISO 3166 alpha-2 code",
+      description = "The person's country.",
+      values = countries_of(w.people),
+    },
+    {
+      name = "company_domains",
+      type = "text[]",
+      match = "any; exact domain",
+      description = "Domains of the person's company.",
+      examples = json.array {
+        companies[1].domain,
+        companies[2].domain,
+        companies[3].domain,
+      },
+    },
+    {
+      name = "company_ids",
+      type = "text[]",
+      match = "any; exact id",
+      description = "company_id values from company search.",
+    },
+    {
+      name = "technologies",
+      type = "enum[]",
+      match = "any",
+      description = "Technologies in " .. "the company's stack.",
+      values = values_of(world.TECH, count_by(w.people, co("tech_stack"))),
+    },
+    {
+      name = "funding_stages",
+      type = "enum[]",
+      match = "any",
+      description = "Funding stage " .. "of the person's company.",
+      values = values_of(world.FUNDING_STAGES, count_by(w.people, co("funding_stage"))),
+    },
+    {
+      name = "keywords",
+      type = "text",
+      match = "all words; name, title, department, company, " .. "industry, company description",
+      description = "Free-text keywords.",
+    },
   }
   w.people_filters = f
   return f
@@ -120,39 +170,76 @@ end
 
 --- The filters of company search for world w.
 function M.companies(w)
-  if w.company_filters then
-    return w.company_filters
-  end
+  if w.company_filters then return w.company_filters end
   local cs = w.companies
   local function by(field)
     return function(c) return c[field] end
   end
   local f = json.array {
-    { name = "industries", type = "enum[]", match = "any", description = "Industries.",
-      values = values_of(world.INDUSTRIES, count_by(cs, by("industry"))) },
-    { name = "company_sizes", type = "enum[]", match = "any", description = "Employee-count "
-      .. "ranges.", values = values_of(world.SIZES, count_by(cs, by("size"))) },
-    { name = "employee_count_min", type = "integer", description = "At least this many "
-      .. "employees." },
-    { name = "employee_count_max", type = "integer", description = "At most this many "
-      .. "employees." },
-    { name = "locations", type = "text[]", match = "any; case-insensitive substring of the HQ's "
-      .. "\"City, State, Country\"", description = "Headquarters location.",
-      examples = top(cs, "city", 15) },
-    { name = "countries", type = "text[]", match = "any; country name or ISO 3166 alpha-2 code",
-      description = "Headquarters country.", values = countries_of(cs) },
-    { name = "funding_stages", type = "enum[]", match = "any", description = "Funding stages.",
-      values = values_of(world.FUNDING_STAGES, count_by(cs, by("funding_stage"))) },
-    { name = "revenue_ranges", type = "enum[]", match = "any", description = "Annual revenue "
-      .. "ranges.", values = values_of(world.REVENUE_RANGES, count_by(cs, by("revenue_range"))) },
-    { name = "technologies", type = "enum[]", match = "any", description = "Technologies in the "
-      .. "company's stack.", values = values_of(world.TECH, count_by(cs, by("tech_stack"))) },
-    { name = "domains", type = "text[]", match = "any; exact domain", description = "Company "
-      .. "domains." },
-    { name = "company_names", type = "text[]", match = "any; case-insensitive substring of the "
-      .. "name", description = "Company names." },
-    { name = "keywords", type = "text", match = "all words; name, industry, description, tech "
-      .. "stack, domain", description = "Free-text keywords." },
+    {
+      name = "industries",
+      type = "enum[]",
+      match = "any",
+      description = "Industries.",
+      values = values_of(world.INDUSTRIES, count_by(cs, by("industry"))),
+    },
+    {
+      name = "company_sizes",
+      type = "enum[]",
+      match = "any",
+      description = "Employee-count " .. "ranges.",
+      values = values_of(world.SIZES, count_by(cs, by("size"))),
+    },
+    { name = "employee_count_min", type = "integer", description = "At least this many " .. "employees." },
+    { name = "employee_count_max", type = "integer", description = "At most this many " .. "employees." },
+    {
+      name = "locations",
+      type = "text[]",
+      match = "any; case-insensitive substring of the HQ's " .. '"City, State, Country"',
+      description = "Headquarters location.",
+      examples = top(cs, "city", 15),
+    },
+    {
+      name = "countries",
+      type = "text[]",
+      match = "any; country name or ISO 3166 alpha-2 code",
+      description = "Headquarters country.",
+      values = countries_of(cs),
+    },
+    {
+      name = "funding_stages",
+      type = "enum[]",
+      match = "any",
+      description = "Funding stages.",
+      values = values_of(world.FUNDING_STAGES, count_by(cs, by("funding_stage"))),
+    },
+    {
+      name = "revenue_ranges",
+      type = "enum[]",
+      match = "any",
+      description = "Annual revenue " .. "ranges.",
+      values = values_of(world.REVENUE_RANGES, count_by(cs, by("revenue_range"))),
+    },
+    {
+      name = "technologies",
+      type = "enum[]",
+      match = "any",
+      description = "Technologies in the " .. "company's stack.",
+      values = values_of(world.TECH, count_by(cs, by("tech_stack"))),
+    },
+    { name = "domains", type = "text[]", match = "any; exact domain", description = "Company " .. "domains." },
+    {
+      name = "company_names",
+      type = "text[]",
+      match = "any; case-insensitive substring of the " .. "name",
+      description = "Company names.",
+    },
+    {
+      name = "keywords",
+      type = "text",
+      match = "all words; name, industry, description, tech " .. "stack, domain",
+      description = "Free-text keywords.",
+    },
   }
   w.company_filters = f
   return f
