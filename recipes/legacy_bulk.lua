@@ -1,41 +1,11 @@
 -- legacy_bulk: enrich a CSV of contacts with the legacy enrich/bulk API, in jobs of 250, and merge the results.
 -- Run: cleanlist run legacy_bulk contacts.csv --type partial --max-credits 600 --out enriched.csv
-local csv = require "cleanlist.csv"
-local json = require "cleanlist.json"
 local legacy_api = require "cleanlist.api.legacy"
 local recipe = require "cleanlist.recipe"
+local files = require "cleanlist.recipe.files"
+local legacy_csv = require "cleanlist.recipe.legacy_csv"
 
 local TYPES = { "none", "partial", "phone_only", "full", "prospecting_only" }
-
--- Headers recognised (the header lowered, without anything but letters and digits) -> the
--- contact field its column fills (the first such column of the file wins).
-local ALIASES = {
-  first_name = { "firstname", "first", "givenname" },
-  last_name = { "lastname", "last", "surname", "familyname" },
-  email = { "email", "emailaddress", "workemail" },
-  company_domain = { "companydomain", "domain", "website", "companywebsite" },
-  company_name = { "companyname", "company", "organization", "organisation", "account" },
-  linkedin_url = { "linkedinurl", "linkedin", "linkedinprofile", "linkedinprofileurl" },
-  title = { "title", "jobtitle" },
-}
-
--- The columns of the merged results, in order.
-local COLUMNS = {
-  "row",
-  "task_id",
-  "workflow_id",
-  "status",
-  "first_name",
-  "last_name",
-  "full_name",
-  "email",
-  "email_status",
-  "phone",
-  "company_name",
-  "company_domain",
-  "linkedin_url",
-  "credits_charged",
-}
 
 local function usage(r, fmt, ...)
   r:fail {
@@ -44,49 +14,14 @@ local function usage(r, fmt, ...)
   }
 end
 
-local function mapping_text(mapping, header)
-  local keys = {}
-  for k in pairs(mapping) do
-    keys[#keys + 1] = k
-  end
-  table.sort(keys)
-  for i, k in ipairs(keys) do
-    keys[i] = k .. "=" .. csv.trim(header[mapping[k]])
-  end
-  return table.concat(keys, ", ")
-end
-
--- The contacts of the file, in order: { row = data row number, contact = {field = value} }.
+-- The contacts of the file, in order: { row = data row number, contact = {field = value} },
+-- its text and the columns used (cleanlist.recipe.legacy_csv: the headers it knows).
 local function read_contacts(r, path)
-  local f, ferr = io.open(path, "rb")
-  if not f then usage(r, "cannot read %s: %s", path, tostring(ferr)) end
-  local text = f:read("*a")
-  f:close()
-  local header, mapping, rows, n = nil, nil, {}, 0
-  csv.each_record(text, function(fields)
-    if not header then
-      header, mapping = fields, recipe.header_columns(fields, ALIASES)
-      return
-    end
-    n = n + 1
-    local c = {}
-    for field, i in pairs(mapping) do
-      local v = fields[i] and csv.trim(fields[i]) or ""
-      if v ~= "" then c[field] = v end
-    end
-    rows[#rows + 1] = { row = n, contact = c }
-  end)
-  if not header then usage(r, "%s is empty: it needs a header row", path) end
-  if next(mapping) == nil then
-    usage(
-      r,
-      "no column of %s is one the recipe knows (first_name, last_name, email, "
-        .. "company_domain, company_name, linkedin_url, title); it has: %s",
-      path,
-      table.concat(header, ", ")
-    )
-  end
-  return rows, text, mapping_text(mapping, header)
+  local text, rerr = files.read(path)
+  if not text then usage(r, "%s", rerr) end
+  local rows, mapped = legacy_csv.contacts(text, path)
+  if not rows then usage(r, "%s", mapped) end
+  return rows, text, mapped
 end
 
 -- The indices (1-based) of the contacts a validation error names, or nil when it names
@@ -100,67 +35,6 @@ local function bad_contacts(err)
     out[#out + 1] = { index = math.floor(loc[3]) + 1, msg = d.msg }
   end
   return out[1] and out or nil
-end
-
-local function str(v)
-  if v == nil or v == json.null then return nil end
-  return tostring(v)
-end
-
--- One merged result row from a legacy result item.
-local function result_row(row_no, item)
-  local p = type(item.prospect) == "table" and item.prospect or {}
-  local co = type(item.company) == "table" and item.company or {}
-  local phones = {}
-  if type(item.personal_phone_numbers) == "table" then
-    for _, ph in ipairs(item.personal_phone_numbers) do
-      phones[#phones + 1] = tostring(ph)
-    end
-  end
-  return {
-    row = row_no,
-    task_id = str(item.task_id),
-    workflow_id = str(item.workflow_id),
-    status = str(item.status),
-    first_name = str(p.first_name),
-    last_name = str(p.last_name),
-    full_name = str(p.full_name),
-    email = str(item.primary_email),
-    email_status = str(item.primary_email_status),
-    phone = phones[1] and table.concat(phones, ";") or nil,
-    company_name = str(co.name),
-    company_domain = str(co.domain),
-    linkedin_url = str(p.linkedin_url),
-    credits_charged = type(item.credits_charged) == "number" and item.credits_charged or nil,
-  }
-end
-
-local function write_rows(r, path, rows)
-  local f, err = io.open(path, "wb")
-  if not f then r:fail { message = ("cannot write %s: %s"):format(path, tostring(err)) } end
-  if recipe.jsonl_path(path, r.opts) then
-    for _, row in ipairs(rows) do
-      local rec = {}
-      for _, k in ipairs(COLUMNS) do
-        if row[k] == nil then
-          rec[k] = json.null
-        else
-          rec[k] = row[k]
-        end
-      end
-      f:write(json.encode(rec), "\n")
-    end
-  else
-    f:write(csv.row(COLUMNS))
-    for _, row in ipairs(rows) do
-      local values = {}
-      for i, k in ipairs(COLUMNS) do
-        values[i] = row[k] == nil and "" or row[k]
-      end
-      f:write(csv.row(values))
-    end
-  end
-  f:close()
 end
 
 local function add(a, b)
@@ -285,23 +159,17 @@ local function dispatch(r, chunks)
   local wfs, per_contact = {}, r.state.plan.per_contact
   for j, chunk in ipairs(chunks) do
     local earlier = recorded(r, j) ~= nil
-    local job = r:check(
-      r:once(
-        "chunk:" .. j,
-        function() return r.client:legacy_enrich_bulk(bulk_body(r, chunk)) end,
-        {
-          paid = true,
-          keep = function(res)
-            return {
-              workflow_id = res.workflow_id,
-              task_ids = res.task_ids,
-              contacts = res.total_contacts or #chunk,
-              price = per_contact and per_contact * #chunk or nil,
-            }
-          end,
+    local job = r:check(r:once("chunk:" .. j, function() return r.client:legacy_enrich_bulk(bulk_body(r, chunk)) end, {
+      paid = true,
+      keep = function(res)
+        return {
+          workflow_id = res.workflow_id,
+          task_ids = res.task_ids,
+          contacts = res.total_contacts or #chunk,
+          price = per_contact and per_contact * #chunk or nil,
         }
-      )
-    )
+      end,
+    }))
     wfs[j] = job
     r:say(
       "job %d/%d: %s, %d contacts (rows %d-%d)%s",
@@ -366,7 +234,7 @@ local function wait_and_merge(r, wfs, chunks, out)
       r:note("job %d/%d returned %d of its %d results", j, jobs, #results, job.contacts)
     end
     for i, item in ipairs(results) do
-      merged[#merged + 1] = result_row(row_of[item.task_id] or (chunks[j][i] and chunks[j][i].row), item)
+      merged[#merged + 1] = legacy_csv.result_row(row_of[item.task_id] or (chunks[j][i] and chunks[j][i].row), item)
     end
   end
   r:say(
@@ -425,14 +293,14 @@ answer was lost stops the run, exit 19: see --resend-unknown).]],
   options = {
     {
       "--type TIER",
-      "none (free), partial (email: 1 credit), phone_only (10), full (11) or " .. "prospecting_only (1)",
+      "none (free), partial (email: 1 credit), phone_only (10), full (11) or prospecting_only (1)",
       choices = TYPES,
       default = "partial",
     },
     { "--webhook URL", "a URL each job posts its results to when it ends" },
     {
       "--out FILE",
-      "where to write the merged results (default: FILE-enriched.csv, or .jsonl " .. "under --json)",
+      "where to write the merged results (default: FILE-enriched.csv, or .jsonl under --json)",
       resume = false,
     },
     recipe.timeout_option("a job"),
@@ -448,9 +316,8 @@ answer was lost stops the run, exit 19: see --resend-unknown).]],
     local path = r.args[1]
     if #r.args > 1 then usage(r, "takes one FILE.csv, not %d", #r.args) end
     local rows, text, mapped = read_contacts(r, path)
-    local stem = path:gsub("%.[Cc][Ss][Vv]$", "")
-    local out_path = o.out or stem .. (o.json and "-enriched.jsonl" or "-enriched.csv")
-    if out_path == path then usage(r, "--out %s would overwrite the input", out_path) end
+    local out_path, oerr = files.out_path(path, o.out, o.json and "-enriched.jsonl" or "-enriched.csv")
+    if not out_path then usage(r, "%s", oerr) end
     r:say("%s: %d rows; columns %s", path, #rows, mapped)
     local digest = recipe.digest(text)
     if r.state.plan and r.state.plan.input ~= digest then
@@ -512,7 +379,8 @@ answer was lost stops the run, exit 19: see --resend-unknown).]],
     if o.webhook then out.webhook = webhook_report(r, wfs) end
 
     -- 5. The merged results.
-    write_rows(r, out_path, merged)
+    local ok, werr = legacy_csv.write(out_path, merged, recipe.jsonl_path(out_path, o))
+    if not ok then r:fail { message = werr } end
     r:say("wrote %d rows to %s", #merged, out_path)
     r:emit { step = "out", path = out_path, rows = #merged }
     out.out, out.out_rows = out_path, #merged
