@@ -103,6 +103,87 @@ local function agent_of(r)
   return agent
 end
 
+-- The list that --list-id or --list names (free), said and emitted.
+local function list_of(r)
+  local list = r:find_list()
+  r:say("list '%s' (%s): %s leads", tostring(list.name), list.list_id, tostring(list.lead_count))
+  r:emit { step = "list", list_id = list.list_id, list = list.name, lead_count = list.lead_count }
+  return list
+end
+
+-- The POST body of the run: the agent over the list, filling the column.
+local function body_of(r, list, agent)
+  local o = r.opts
+  return {
+    list_id = list.list_id,
+    column_name = o.column,
+    agent_type = agent,
+    prompt = agent == "custom_ai" and o.prompt or nil,
+    lead_scope = o.scope,
+    max_rows = o.max_rows and math.floor(o.max_rows) or nil,
+    overwrite = o.overwrite or nil,
+  }
+end
+
+-- The summary of the run; each step adds its part.
+local function summary_of(list, agent, column)
+  return {
+    _order = {
+      "list",
+      "list_id",
+      "agent",
+      "column",
+      "run_id",
+      "status",
+      "rows",
+      "succeeded",
+      "failed",
+      "estimated_cost",
+      "credits_charged",
+      "quote_id",
+      "dry_run",
+      "out",
+      "out_rows",
+    },
+    list = list.name,
+    list_id = list.list_id,
+    agent = agent,
+    column = column,
+  }
+end
+
+-- Under --dry-run: the quote of the run, added to the summary `out`, which is returned.
+local function quote(r, agent, run_agent, body, out)
+  local est = r:check(r:quote("smart agent", run_agent, body))
+  local rows = type(est.estimate) == "table" and est.estimate.row_count or nil
+  r:say("dry run: %s would run on %s leads; nothing was spent", agent, tostring(rows))
+  out.rows, out.estimated_cost, out.quote_id, out.dry_run = rows, est.estimated_cost, est.quote_id, true
+  return out
+end
+
+-- Starts the run (paid, quoted first within --max-credits, once). Returns its id.
+local function start(r, agent, run_agent, body, out)
+  local run = r:check(r:paid("run", run_agent, body, {
+    keep = function(res)
+      return {
+        smart_agent_task_id = res.smart_agent_task_id,
+        estimated_cost = res.estimated_cost,
+      }
+    end,
+  }))
+  local id = run.smart_agent_task_id
+  r:say("smart agent %s (%s) filling '%s': about %s credits", id, agent, r.opts.column, tostring(run.estimated_cost))
+  r:emit {
+    step = "run",
+    smart_agent_task_id = id,
+    agent_type = agent,
+    column = r.opts.column,
+    estimated_cost = run.estimated_cost,
+  }
+  out.estimated_cost = run.estimated_cost
+  return id
+end
+
 -- Waits for the run (free polls), with progress; its outcome goes into the summary `out`.
 -- Returns the run's result rows.
 local function wait_for(r, id, agent, out)
@@ -228,78 +309,18 @@ run: it is sent once and never paid twice.]],
     "    --agent company_intel --column Intel --json",
   },
   run = function(r)
-    local client, o = r.client, r.opts
     local agent = agent_of(r)
 
     -- 1. The list (free).
-    local list = r:find_list()
-    r:say("list '%s' (%s): %s leads", tostring(list.name), list.list_id, tostring(list.lead_count))
-    r:emit { step = "list", list_id = list.list_id, list = list.name, lead_count = list.lead_count }
+    local list = list_of(r)
 
-    local body = {
-      list_id = list.list_id,
-      column_name = o.column,
-      agent_type = agent,
-      prompt = agent == "custom_ai" and o.prompt or nil,
-      lead_scope = o.scope,
-      max_rows = o.max_rows and math.floor(o.max_rows) or nil,
-      overwrite = o.overwrite or nil,
-    }
-    local run_agent = function(b) return client:run_smart_agent(b) end
-    local out = {
-      _order = {
-        "list",
-        "list_id",
-        "agent",
-        "column",
-        "run_id",
-        "status",
-        "rows",
-        "succeeded",
-        "failed",
-        "estimated_cost",
-        "credits_charged",
-        "quote_id",
-        "dry_run",
-        "out",
-        "out_rows",
-      },
-      list = list.name,
-      list_id = list.list_id,
-      agent = agent,
-      column = o.column,
-    }
-    if o.dry_run then
-      local est = r:check(r:quote("smart agent", run_agent, body))
-      local rows = type(est.estimate) == "table" and est.estimate.row_count or nil
-      r:say("dry run: %s would run on %s leads; nothing was spent", agent, tostring(rows))
-      out.rows, out.estimated_cost, out.quote_id, out.dry_run = rows, est.estimated_cost, est.quote_id, true
-      return out
-    end
+    local body = body_of(r, list, agent)
+    local run_agent = function(b) return r.client:run_smart_agent(b) end
+    local out = summary_of(list, agent, r.opts.column)
+    if r.opts.dry_run then return quote(r, agent, run_agent, body, out) end
 
     -- 2. The run (paid, quoted first within --max-credits, once).
-    local run = r:check(
-      r:paid(
-        "run",
-        run_agent,
-        body,
-        {
-          keep = function(res)
-            return { smart_agent_task_id = res.smart_agent_task_id, estimated_cost = res.estimated_cost }
-          end,
-        }
-      )
-    )
-    local id = run.smart_agent_task_id
-    r:say("smart agent %s (%s) filling '%s': about %s credits", id, agent, o.column, tostring(run.estimated_cost))
-    r:emit {
-      step = "run",
-      smart_agent_task_id = id,
-      agent_type = agent,
-      column = o.column,
-      estimated_cost = run.estimated_cost,
-    }
-    out.estimated_cost = run.estimated_cost
+    local id = start(r, agent, run_agent, body, out)
 
     -- 3. Wait, with progress.
     local results = wait_for(r, id, agent, out)
