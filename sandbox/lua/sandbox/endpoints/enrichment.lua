@@ -54,14 +54,25 @@ function M.list_not_found(ctx, list_id)
 end
 
 local function invalid(ctx, problem, details, fix)
-  return errors.build("validation_error", ctx.request_id, {
-    problem = problem,
-    details = details,
-    fix = fix,
-  })
+  return errors.build("validation_error", ctx.request_id, { problem = problem, details = details, fix = fix })
 end
 
 local function envelope(ctx, body, note) return http.envelope(body, ctx.now_ms(), note) end
+
+-- The workflows.dispatch spec of a run of `kind` on list at tier reserving cost, for the
+-- caller's organisation and user (with the workflow fault knob); the caller adds what the run
+-- works on (contact, lead_ids or person_ids, task_id).
+local function run_spec(ctx, kind, list, tier, cost)
+  return {
+    kind = kind,
+    org_id = ctx.org.id,
+    user_id = ctx.user.id,
+    list_id = list.list_id,
+    tier = tier,
+    fault = M.fault(ctx),
+    reserve = cost,
+  }
+end
 
 --- Dispatches the workflow `spec` (workflows.dispatch, reserving priced.cost), then redeems
 -- the quote record rec (costs.authorize): the workflow, or nil, status, body when the balance
@@ -153,16 +164,12 @@ function M.person(ctx)
     list = lists.get(state, b.lead_list_id, ctx)
     if not list then return M.list_not_found(ctx, b.lead_list_id) end
   end
-  local priced, rec, err = costs.authorize(
-    ctx,
-    "enrich_person",
-    { enrichment_type = tier },
-    b.quote_id,
-    { what = "enrich_person" }
-  )
+  local args = { enrichment_type = tier }
+  local priced, rec, err = costs.authorize(ctx, "enrich_person", args, b.quote_id, { what = "enrich_person" })
   if not priced then return rec, err end
   if not list then list = lists.ensure(state, ctx, lists.MCP_RESULTS) end
-  local contact = {
+  local spec = run_spec(ctx, "person", list, tier, priced.cost)
+  spec.contact = {
     email = present(b.email) and b.email or nil,
     linkedin_url = linkedin,
     phone = present(b.phone) and b.phone or nil,
@@ -172,16 +179,7 @@ function M.person(ctx)
     domain = present(b.domain) and b.domain:lower() or nil,
     person_id = present(b.person_id) and b.person_id or nil,
   }
-  local wf, status, body = M.launch(ctx, {
-    kind = "person",
-    org_id = ctx.org.id,
-    user_id = ctx.user.id,
-    list_id = list.list_id,
-    tier = tier,
-    contact = contact,
-    fault = M.fault(ctx),
-    reserve = priced.cost,
-  }, priced, rec)
+  local wf, status, body = M.launch(ctx, spec, priced, rec)
   if not wf then return status, body end
   return accepted(ctx, wf, { lead_list_id = list.list_id })
 end
@@ -202,7 +200,7 @@ function M.company(ctx)
   if not (present(b.domain) or present(b.company_name) or present(b.company_ticker) or present(b.company_id)) then
     return invalid(
       ctx,
-      "Provide at least one of domain, company_name, company_ticker or " .. "company_id.",
+      "Provide at least one of domain, company_name, company_ticker or company_id.",
       { field = "domain" }
     )
   end
@@ -221,7 +219,7 @@ function M.company(ctx)
     local asked = b.domain or b.company_id or b.company_ticker or b.company_name
     return errors.build("not_found", ctx.request_id, {
       problem = "No company matches " .. tostring(asked):sub(1, 80) .. ".",
-      cause = "The lookup found no company for the given domain, name, ticker or id; the " .. "credit was refunded.",
+      cause = "The lookup found no company for the given domain, name, ticker or id; the credit was refunded.",
       fix = "Check the domain (the most reliable key) or try the company's legal name.",
       credits_refunded = 1,
     })
@@ -244,53 +242,38 @@ M.BY_TASK_SCHEMA = validate.object {
   quote_id = str,
 }
 
-function M.by_task(ctx)
-  local b = ctx.body
+-- A company cohort, enriched at once (1 credit per 10 companies enriched): 200 and the results.
+local function enrich_companies(ctx, cohort, ids, data_points, rec)
   local state = ctx.state
-  local cohort, reason = cohorts.get(state, b.task_id, ctx.org.id)
-  if not cohort then return cohorts.error(reason, ctx.request_id, b.task_id) end
-  local tool = cohort.kind == "company" and "add_company_enrichments" or "add_person_enrichments"
-  local priced, rec, err = costs.authorize(ctx, tool, {
-    task_id = b.task_id,
-    data_points = b.data_points,
-    entity_ids = b.entity_ids ~= null and b.entity_ids or nil,
-  }, b.quote_id, { what = "enrichment/by-task", required = M.strict_quotes(ctx) })
-  if not priced then return rec, err end
-  local ids = priced.entity_ids
-  if cohort.kind == "company" then
-    local w = world.of(state)
-    local results, enriched = company_enrichment.results(w, ids, b.data_points)
-    local billed = math.ceil(enriched / 10)
-    ledger.charge(state, billed, format("enrich %d companies (%s)", enriched, cohort.task_id), cohort.task_id)
-    quotes.commit(state, rec)
-    return 200,
-      envelope(ctx, {
-        task_id = cohort.task_id,
-        entity_kind = "company",
-        workflow_id = null,
-        status = "completed",
-        total_entities = #ids,
-        credits_reserved = billed,
-        results = results,
-      }, format("Enriched %d of %d companies for %d credits.", enriched, #ids, billed))
-  end
+  local results, enriched = company_enrichment.results(world.of(state), ids, data_points)
+  local billed = math.ceil(enriched / 10)
+  ledger.charge(state, billed, format("enrich %d companies (%s)", enriched, cohort.task_id), cohort.task_id)
+  quotes.commit(state, rec)
+  return 200,
+    envelope(ctx, {
+      task_id = cohort.task_id,
+      entity_kind = "company",
+      workflow_id = null,
+      status = "completed",
+      total_entities = #ids,
+      credits_reserved = billed,
+      results = results,
+    }, format("Enriched %d of %d companies for %d credits.", enriched, #ids, billed))
+end
+
+-- A person cohort, dispatched as a workflow into the list lead_list_id (else "MCP Results"):
+-- 200 and its entities queued.
+local function enrich_people(ctx, cohort, lead_list_id, priced, rec)
   local list
-  if present(b.lead_list_id) then
-    list = lists.get(state, b.lead_list_id, ctx)
-    if not list then return M.list_not_found(ctx, b.lead_list_id) end
+  if present(lead_list_id) then
+    list = lists.get(ctx.state, lead_list_id, ctx)
+    if not list then return M.list_not_found(ctx, lead_list_id) end
   else
-    list = lists.ensure(state, ctx, lists.MCP_RESULTS)
+    list = lists.ensure(ctx.state, ctx, lists.MCP_RESULTS)
   end
-  local spec = {
-    kind = "cohort",
-    org_id = ctx.org.id,
-    user_id = ctx.user.id,
-    list_id = list.list_id,
-    tier = priced.tier,
-    fault = M.fault(ctx),
-    reserve = priced.cost,
-    task_id = cohort.task_id,
-  }
+  local ids = priced.entity_ids
+  local spec = run_spec(ctx, "cohort", list, priced.tier, priced.cost)
+  spec.task_id = cohort.task_id
   if cohort.ref == "lead" then
     spec.lead_ids = ids
   else
@@ -314,6 +297,20 @@ function M.by_task(ctx)
     }, credits_note(ctx, wf.reserved) .. " Results land in list " .. list.list_id .. ".")
 end
 
+function M.by_task(ctx)
+  local b = ctx.body
+  local cohort, reason = cohorts.get(ctx.state, b.task_id, ctx.org.id)
+  if not cohort then return cohorts.error(reason, ctx.request_id, b.task_id) end
+  local tool = cohort.kind == "company" and "add_company_enrichments" or "add_person_enrichments"
+  local args =
+    { task_id = b.task_id, data_points = b.data_points, entity_ids = b.entity_ids ~= null and b.entity_ids or nil }
+  local priced, rec, err =
+    costs.authorize(ctx, tool, args, b.quote_id, { what = "enrichment/by-task", required = M.strict_quotes(ctx) })
+  if not priced then return rec, err end
+  if cohort.kind == "company" then return enrich_companies(ctx, cohort, priced.entity_ids, b.data_points, rec) end
+  return enrich_people(ctx, cohort, b.lead_list_id, priced, rec)
+end
+
 -- ---------------------------------------------------------------------------------------
 -- POST /enrichment/bulk
 
@@ -327,16 +324,9 @@ M.BULK_SCHEMA = validate.object {
 --- The workflows.dispatch spec of a bulk run over lead_ids reserving cost (kind "bulk", or
 -- "csv" for CSV import; M.launch dispatches it).
 function M.bulk_spec(ctx, list, lead_ids, tier, cost, kind)
-  return {
-    kind = kind or "bulk",
-    org_id = ctx.org.id,
-    user_id = ctx.user.id,
-    list_id = list.list_id,
-    tier = tier,
-    lead_ids = lead_ids,
-    fault = M.fault(ctx),
-    reserve = cost,
-  }
+  local spec = run_spec(ctx, kind or "bulk", list, tier, cost)
+  spec.lead_ids = lead_ids
+  return spec
 end
 
 function M.bulk(ctx)
@@ -355,17 +345,13 @@ function M.bulk(ctx)
       ctx,
       "The list " .. list.list_id .. " has no leads to enrich.",
       { list_id = list.list_id },
-      "Add leads first (POST /lead-lists/{list_id}/leads or " .. "csv-import)."
+      "Add leads first (POST /lead-lists/{list_id}/leads or csv-import)."
     )
   end
   local tier = costs.tier(b.scope or "partial")
-  local priced, rec, err = costs.authorize(
-    ctx,
-    "enrich_list",
-    { list_id = list.list_id, scope = tier },
-    b.quote_id,
-    { what = "enrichment/bulk", required = true }
-  )
+  local args = { list_id = list.list_id, scope = tier }
+  local priced, rec, err =
+    costs.authorize(ctx, "enrich_list", args, b.quote_id, { what = "enrichment/bulk", required = true })
   if not priced then return rec, err end
   local ids = {}
   for i, id in ipairs(lists.lead_ids(list)) do
