@@ -1,132 +1,40 @@
 -- legacy_bulk: enrich a CSV of contacts with the legacy enrich/bulk API, in jobs of 250, and merge the results.
 -- Run: cleanlist run legacy_bulk contacts.csv --type partial --max-credits 600 --out enriched.csv
-local csv = require "cleanlist.csv"
-local json = require "cleanlist.json"
 local legacy_api = require "cleanlist.api.legacy"
 local recipe = require "cleanlist.recipe"
+local files = require "cleanlist.recipe.files"
+local legacy_csv = require "cleanlist.recipe.legacy_csv"
 
 local TYPES = { "none", "partial", "phone_only", "full", "prospecting_only" }
 
--- Headers recognised (the header lowered, without anything but letters and digits) -> the
--- contact field its column fills (the first such column of the file wins).
-local ALIASES = {
-  first_name = { "firstname", "first", "givenname" },
-  last_name = { "lastname", "last", "surname", "familyname" },
-  email = { "email", "emailaddress", "workemail" },
-  company_domain = { "companydomain", "domain", "website", "companywebsite" },
-  company_name = { "companyname", "company", "organization", "organisation", "account" },
-  linkedin_url = { "linkedinurl", "linkedin", "linkedinprofile", "linkedinprofileurl" },
-  title = { "title", "jobtitle" },
-}
-
--- The columns of the merged results, in order.
-local COLUMNS = { "row", "task_id", "workflow_id", "status", "first_name", "last_name",
-  "full_name", "email", "email_status", "phone", "company_name", "company_domain",
-  "linkedin_url", "credits_charged" }
-
 local function usage(r, fmt, ...)
-  r:fail { exit_status = recipe.EXIT_USAGE, message = ("legacy_bulk: " .. fmt):format(...)
-    .. "\nrun `cleanlist run legacy_bulk --help` for its options" }
+  r:fail {
+    exit_status = recipe.EXIT_USAGE,
+    message = ("legacy_bulk: " .. fmt):format(...) .. "\nrun `cleanlist run legacy_bulk --help` for its options",
+  }
 end
 
-local function mapping_text(mapping, header)
-  local keys = {}
-  for k in pairs(mapping) do keys[#keys + 1] = k end
-  table.sort(keys)
-  for i, k in ipairs(keys) do keys[i] = k .. "=" .. csv.trim(header[mapping[k]]) end
-  return table.concat(keys, ", ")
-end
-
--- The contacts of the file, in order: { row = data row number, contact = {field = value} }.
+-- The contacts of the file, in order: { row = data row number, contact = {field = value} },
+-- its text and the columns used (cleanlist.recipe.legacy_csv: the headers it knows).
 local function read_contacts(r, path)
-  local f, ferr = io.open(path, "rb")
-  if not f then usage(r, "cannot read %s: %s", path, tostring(ferr)) end
-  local text = f:read("*a")
-  f:close()
-  local header, mapping, rows, n = nil, nil, {}, 0
-  csv.each_record(text, function(fields)
-    if not header then
-      header, mapping = fields, recipe.header_columns(fields, ALIASES)
-      return
-    end
-    n = n + 1
-    local c = {}
-    for field, i in pairs(mapping) do
-      local v = fields[i] and csv.trim(fields[i]) or ""
-      if v ~= "" then c[field] = v end
-    end
-    rows[#rows + 1] = { row = n, contact = c }
-  end)
-  if not header then usage(r, "%s is empty: it needs a header row", path) end
-  if next(mapping) == nil then
-    usage(r, "no column of %s is one the recipe knows (first_name, last_name, email, "
-      .. "company_domain, company_name, linkedin_url, title); it has: %s", path,
-      table.concat(header, ", "))
-  end
-  return rows, text, mapping_text(mapping, header)
+  local text, rerr = files.read(path)
+  if not text then usage(r, "%s", rerr) end
+  local rows, mapped = legacy_csv.contacts(text, path)
+  if not rows then usage(r, "%s", mapped) end
+  return rows, text, mapped
 end
 
 -- The indices (1-based) of the contacts a validation error names, or nil when it names
 -- anything else.
 local function bad_contacts(err)
-  if type(err) ~= "table" or err.kind ~= "invalid_request" or type(err.detail) ~= "table" then
-    return nil
-  end
+  if type(err) ~= "table" or err.kind ~= "invalid_request" or type(err.detail) ~= "table" then return nil end
   local out = {}
   for _, d in ipairs(err.detail) do
     local loc = type(d) == "table" and d.loc
-    if type(loc) ~= "table" or loc[1] ~= "body" or loc[2] ~= "contacts" or type(loc[3]) ~= "number" then
-      return nil
-    end
+    if type(loc) ~= "table" or loc[1] ~= "body" or loc[2] ~= "contacts" or type(loc[3]) ~= "number" then return nil end
     out[#out + 1] = { index = math.floor(loc[3]) + 1, msg = d.msg }
   end
   return out[1] and out or nil
-end
-
-local function str(v)
-  if v == nil or v == json.null then return nil end
-  return tostring(v)
-end
-
--- One merged result row from a legacy result item.
-local function result_row(row_no, item)
-  local p = type(item.prospect) == "table" and item.prospect or {}
-  local co = type(item.company) == "table" and item.company or {}
-  local phones = {}
-  if type(item.personal_phone_numbers) == "table" then
-    for _, ph in ipairs(item.personal_phone_numbers) do phones[#phones + 1] = tostring(ph) end
-  end
-  return { row = row_no, task_id = str(item.task_id), workflow_id = str(item.workflow_id),
-    status = str(item.status), first_name = str(p.first_name), last_name = str(p.last_name),
-    full_name = str(p.full_name), email = str(item.primary_email),
-    email_status = str(item.primary_email_status),
-    phone = phones[1] and table.concat(phones, ";") or nil,
-    company_name = str(co.name), company_domain = str(co.domain),
-    linkedin_url = str(p.linkedin_url),
-    credits_charged = type(item.credits_charged) == "number" and item.credits_charged or nil }
-end
-
-
-local function write_rows(r, path, rows)
-  local f, err = io.open(path, "wb")
-  if not f then r:fail { message = ("cannot write %s: %s"):format(path, tostring(err)) } end
-  if recipe.jsonl_path(path, r.opts) then
-    for _, row in ipairs(rows) do
-      local rec = {}
-      for _, k in ipairs(COLUMNS) do
-        if row[k] == nil then rec[k] = json.null else rec[k] = row[k] end
-      end
-      f:write(json.encode(rec), "\n")
-    end
-  else
-    f:write(csv.row(COLUMNS))
-    for _, row in ipairs(rows) do
-      local values = {}
-      for i, k in ipairs(COLUMNS) do values[i] = row[k] == nil and "" or row[k] end
-      f:write(csv.row(values))
-    end
-  end
-  f:close()
 end
 
 local function add(a, b)
@@ -137,14 +45,15 @@ end
 -- The POST /enrich/bulk body of some contacts.
 local function bulk_body(r, contacts)
   local list = {}
-  for i, c in ipairs(contacts) do list[i] = c.contact end
+  for i, c in ipairs(contacts) do
+    list[i] = c.contact
+  end
   return { contacts = list, enrichment_type = r.opts.type, webhook_url = r.opts.webhook }
 end
 
 -- The price of some contacts (the client's dry run), said and emitted; nil and the refusal.
 local function quote(r, label, contacts, max_credits)
-  return r:quote(label, function(b) return r.client:legacy_enrich_bulk(b) end,
-    bulk_body(r, contacts), max_credits)
+  return r:quote(label, function(b) return r.client:legacy_enrich_bulk(b) end, bulk_body(r, contacts), max_credits)
 end
 
 -- The contacts to send, the rows skipped and the price. A fresh run prices them (a dry run,
@@ -155,13 +64,21 @@ local function contacts_to_send(r, rows)
   local plan = r.state.plan
   if plan then
     local skip = {}
-    for _, n in ipairs(plan.skipped) do skip[n] = true end
+    for _, n in ipairs(plan.skipped) do
+      skip[n] = true
+    end
     for _, c in ipairs(rows) do
-      if skip[c.row] then skipped[#skipped + 1] = c.row else valid[#valid + 1] = c end
+      if skip[c.row] then
+        skipped[#skipped + 1] = c.row
+      else
+        valid[#valid + 1] = c
+      end
     end
     return valid, skipped, nil
   end
-  for i, c in ipairs(rows) do valid[i] = c end
+  for i, c in ipairs(rows) do
+    valid[i] = c
+  end
   while #valid > 0 do
     local est, err = quote(r, "legacy bulk", valid)
     if est then
@@ -180,7 +97,9 @@ local function contacts_to_send(r, rows)
       end
     end
     local keep = {}
-    for i, c in ipairs(valid) do if not drop[i] then keep[#keep + 1] = c end end
+    for i, c in ipairs(valid) do
+      if not drop[i] then keep[#keep + 1] = c end
+    end
     valid = keep
   end
   table.sort(skipped)
@@ -192,7 +111,9 @@ local function chunks_of(valid)
   local batch, chunks = legacy_api.LEGACY_BATCH, {}
   for j = 1, math.floor((#valid + batch - 1) / batch) do
     local chunk = {}
-    for i = (j - 1) * batch + 1, math.min(j * batch, #valid) do chunk[#chunk + 1] = valid[i] end
+    for i = (j - 1) * batch + 1, math.min(j * batch, #valid) do
+      chunk[#chunk + 1] = valid[i]
+    end
     chunks[j] = chunk
   end
   return chunks
@@ -220,12 +141,15 @@ local function record_plan(r, chunks, skipped, est, digest, contacts)
     if rec then
       spent = spent + (rec.price or 0)
     else
-      for _, c in ipairs(chunk) do pending[#pending + 1] = c end
+      for _, c in ipairs(chunk) do
+        pending[#pending + 1] = c
+      end
     end
   end
   if #pending > 0 then
-    est = r:check(quote(r, "legacy bulk (the contacts left)", pending,
-      o.max_credits and math.max(0, o.max_credits - spent) or nil))
+    est = r:check(
+      quote(r, "legacy bulk (the contacts left)", pending, o.max_credits and math.max(0, o.max_credits - spent) or nil)
+    )
   end
   plan.per_contact = est and est.estimated_cost / #pending or plan.per_contact
 end
@@ -235,18 +159,37 @@ local function dispatch(r, chunks)
   local wfs, per_contact = {}, r.state.plan.per_contact
   for j, chunk in ipairs(chunks) do
     local earlier = recorded(r, j) ~= nil
-    local job = r:check(r:once("chunk:" .. j, function()
-      return r.client:legacy_enrich_bulk(bulk_body(r, chunk))
-    end, { paid = true, keep = function(res)
-      return { workflow_id = res.workflow_id, task_ids = res.task_ids,
-        contacts = res.total_contacts or #chunk,
-        price = per_contact and per_contact * #chunk or nil }
-    end }))
+    local job = r:check(r:once("chunk:" .. j, function() return r.client:legacy_enrich_bulk(bulk_body(r, chunk)) end, {
+      paid = true,
+      keep = function(res)
+        return {
+          workflow_id = res.workflow_id,
+          task_ids = res.task_ids,
+          contacts = res.total_contacts or #chunk,
+          price = per_contact and per_contact * #chunk or nil,
+        }
+      end,
+    }))
     wfs[j] = job
-    r:say("job %d/%d: %s, %d contacts (rows %d-%d)%s", j, #chunks, tostring(job.workflow_id),
-      job.contacts, chunk[1].row, chunk[#chunk].row, earlier and ", dispatched earlier" or "")
-    r:emit { step = "dispatch", job = j, workflow_id = job.workflow_id, contacts = job.contacts,
-      first_row = chunk[1].row, last_row = chunk[#chunk].row, earlier = earlier }
+    r:say(
+      "job %d/%d: %s, %d contacts (rows %d-%d)%s",
+      j,
+      #chunks,
+      tostring(job.workflow_id),
+      job.contacts,
+      chunk[1].row,
+      chunk[#chunk].row,
+      earlier and ", dispatched earlier" or ""
+    )
+    r:emit {
+      step = "dispatch",
+      job = j,
+      workflow_id = job.workflow_id,
+      contacts = job.contacts,
+      first_row = chunk[1].row,
+      last_row = chunk[#chunk].row,
+      earlier = earlier,
+    }
   end
   return wfs
 end
@@ -270,25 +213,39 @@ local function wait_and_merge(r, wfs, chunks, out)
   local merged, jobs = {}, #chunks
   out.completed = 0
   for j, job in ipairs(wfs) do
-    local st = r:check(r:wait(job.workflow_id, ("job %d/%d"):format(j, jobs),
-      { timeout = r.opts.timeout, kind = "legacy" }))
+    local st =
+      r:check(r:wait(job.workflow_id, ("job %d/%d"):format(j, jobs), { timeout = r.opts.timeout, kind = "legacy" }))
     local summary = count_job(out, st)
-    r:emit { step = "job", job = j, workflow_id = job.workflow_id, status = st.status,
-      summary = summary, credits_charged = st.credits_charged,
-      credits_refunded = st.credits_refunded }
+    r:emit {
+      step = "job",
+      job = j,
+      workflow_id = job.workflow_id,
+      status = st.status,
+      summary = summary,
+      credits_charged = st.credits_charged,
+      credits_refunded = st.credits_refunded,
+    }
     local row_of = {}
-    for i, id in ipairs(job.task_ids or {}) do row_of[id] = chunks[j][i] and chunks[j][i].row end
+    for i, id in ipairs(job.task_ids or {}) do
+      row_of[id] = chunks[j][i] and chunks[j][i].row
+    end
     local results = type(st.results) == "table" and st.results or {}
     if #results < job.contacts then
       r:note("job %d/%d returned %d of its %d results", j, jobs, #results, job.contacts)
     end
     for i, item in ipairs(results) do
-      merged[#merged + 1] = result_row(row_of[item.task_id] or (chunks[j][i] and chunks[j][i].row), item)
+      merged[#merged + 1] = legacy_csv.result_row(row_of[item.task_id] or (chunks[j][i] and chunks[j][i].row), item)
     end
   end
-  r:say("%d of %d jobs completed: %s emails and %s phones found, %s failed; %s credits charged",
-    out.completed, jobs, tostring(out.emails_found), tostring(out.phones_found),
-    tostring(out.failed), tostring(out.credits_charged))
+  r:say(
+    "%d of %d jobs completed: %s emails and %s phones found, %s failed; %s credits charged",
+    out.completed,
+    jobs,
+    tostring(out.emails_found),
+    tostring(out.phones_found),
+    tostring(out.failed),
+    tostring(out.credits_charged)
+  )
   return merged
 end
 
@@ -299,10 +256,15 @@ local function webhook_report(r, wfs)
     local d = r:check(r.client:legacy_webhook_deliveries { workflow_id = job.workflow_id })
     local attempts = type(d.deliveries) == "table" and #d.deliveries or 0
     if d.status == "delivered" then delivered = delivered + 1 end
-    r:say("job %d/%d: webhook %s after %d attempt%s", j, #wfs, tostring(d.status), attempts,
-      attempts == 1 and "" or "s")
-    r:emit { step = "webhook", job = j, workflow_id = job.workflow_id, status = d.status,
-      attempts = attempts }
+    r:say(
+      "job %d/%d: webhook %s after %d attempt%s",
+      j,
+      #wfs,
+      tostring(d.status),
+      attempts,
+      attempts == 1 and "" or "s"
+    )
+    r:emit { step = "webhook", job = j, workflow_id = job.workflow_id, status = d.status, attempts = attempts }
   end
   return ("%d of %d delivered"):format(delivered, #wfs)
 end
@@ -329,11 +291,18 @@ answer was lost stops the run, exit 19: see --resend-unknown).]],
   paid = true,
   operands = { name = "FILE.csv", min = 1 },
   options = {
-    { "--type TIER", "none (free), partial (email: 1 credit), phone_only (10), full (11) or "
-      .. "prospecting_only (1)", choices = TYPES, default = "partial" },
+    {
+      "--type TIER",
+      "none (free), partial (email: 1 credit), phone_only (10), full (11) or prospecting_only (1)",
+      choices = TYPES,
+      default = "partial",
+    },
     { "--webhook URL", "a URL each job posts its results to when it ends" },
-    { "--out FILE", "where to write the merged results (default: FILE-enriched.csv, or .jsonl "
-      .. "under --json)", resume = false },
+    {
+      "--out FILE",
+      "where to write the merged results (default: FILE-enriched.csv, or .jsonl under --json)",
+      resume = false,
+    },
     recipe.timeout_option("a job"),
   },
   examples = {
@@ -347,32 +316,54 @@ answer was lost stops the run, exit 19: see --resend-unknown).]],
     local path = r.args[1]
     if #r.args > 1 then usage(r, "takes one FILE.csv, not %d", #r.args) end
     local rows, text, mapped = read_contacts(r, path)
-    local stem = path:gsub("%.[Cc][Ss][Vv]$", "")
-    local out_path = o.out or stem .. (o.json and "-enriched.jsonl" or "-enriched.csv")
-    if out_path == path then usage(r, "--out %s would overwrite the input", out_path) end
+    local out_path, oerr = files.out_path(path, o.out, o.json and "-enriched.jsonl" or "-enriched.csv")
+    if not out_path then usage(r, "%s", oerr) end
     r:say("%s: %d rows; columns %s", path, #rows, mapped)
     local digest = recipe.digest(text)
     if r.state.plan and r.state.plan.input ~= digest then
-      usage(r, "%s changed since the earlier run of this command recorded its jobs: run it "
-        .. "with --fresh to start over (the jobs already sent are not cancelled)", path)
+      usage(
+        r,
+        "%s changed since the earlier run of this command recorded its jobs: run it "
+          .. "with --fresh to start over (the jobs already sent are not cancelled)",
+        path
+      )
     end
 
     -- 1. The contacts to send, priced (a resumed run takes the rows its plan recorded).
     local valid, skipped, est = contacts_to_send(r, rows)
     local chunks = chunks_of(valid)
     local out = {
-      _order = { "file", "contacts", "skipped", "jobs", "estimated_cost", "available_credits",
-        "dry_run", "completed", "successful", "failed", "emails_found", "phones_found",
-        "credits_reserved", "credits_charged", "credits_refunded", "webhook", "out", "out_rows" },
-      file = path, contacts = #valid, skipped = #skipped, jobs = #chunks,
+      _order = {
+        "file",
+        "contacts",
+        "skipped",
+        "jobs",
+        "estimated_cost",
+        "available_credits",
+        "dry_run",
+        "completed",
+        "successful",
+        "failed",
+        "emails_found",
+        "phones_found",
+        "credits_reserved",
+        "credits_charged",
+        "credits_refunded",
+        "webhook",
+        "out",
+        "out_rows",
+      },
+      file = path,
+      contacts = #valid,
+      skipped = #skipped,
+      jobs = #chunks,
     }
     if #valid == 0 then
       r:say("no contact to send")
       return out
     end
     if o.dry_run then
-      out.estimated_cost, out.available_credits, out.dry_run = est.estimated_cost,
-        est.available_credits, true
+      out.estimated_cost, out.available_credits, out.dry_run = est.estimated_cost, est.available_credits, true
       r:say("dry run: %d contacts in %d jobs; nothing was sent or spent", #valid, #chunks)
       return out
     end
@@ -388,7 +379,8 @@ answer was lost stops the run, exit 19: see --resend-unknown).]],
     if o.webhook then out.webhook = webhook_report(r, wfs) end
 
     -- 5. The merged results.
-    write_rows(r, out_path, merged)
+    local ok, werr = legacy_csv.write(out_path, merged, recipe.jsonl_path(out_path, o))
+    if not ok then r:fail { message = werr } end
     r:say("wrote %d rows to %s", #merged, out_path)
     r:emit { step = "out", path = out_path, rows = #merged }
     out.out, out.out_rows = out_path, #merged

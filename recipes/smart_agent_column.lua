@@ -12,13 +12,14 @@ local RATES = require("cleanlist.api.agents").AGENT_RATES
 local PREVIEW = 10 -- rows shown to a person when there is no --out
 
 local function usage(r, fmt, ...)
-  r:fail { exit_status = recipe.EXIT_USAGE, message = ("smart_agent_column: " .. fmt):format(...)
-    .. "\nrun `cleanlist run smart_agent_column --help` for its options" }
+  r:fail {
+    exit_status = recipe.EXIT_USAGE,
+    message = ("smart_agent_column: " .. fmt):format(...)
+      .. "\nrun `cleanlist run smart_agent_column --help` for its options",
+  }
 end
 
-local function str(v)
-  return type(v) == "string" and v ~= "" and v or nil
-end
+local function str(v) return type(v) == "string" and v ~= "" and v or nil end
 
 -- The leads of the list whose ids are in `wanted` (a set), by lead_id: name and email. Free.
 local function leads_of(r, list_id, wanted)
@@ -41,7 +42,6 @@ local function leads_of(r, list_id, wanted)
   return out
 end
 
-
 local function plain(v)
   if v == nil or v == json.null then return nil end
   if type(v) == "table" then return json.encode(v) end
@@ -50,9 +50,14 @@ end
 
 -- A row as a JSON record (missing values as null).
 local function record(row, column)
-  return { lead_id = row.lead_id, name = row.name or json.null, email = row.email or json.null,
-    column = column, value = row.value == nil and json.null or row.value,
-    error = row.error or json.null }
+  return {
+    lead_id = row.lead_id,
+    name = row.name or json.null,
+    email = row.email or json.null,
+    column = column,
+    value = row.value == nil and json.null or row.value,
+    error = row.error or json.null,
+  }
 end
 
 -- The rows written out: { lead_id, name, email, value, error }.
@@ -66,8 +71,7 @@ local function write_rows(r, path, column, rows)
   else
     f:write(csv.row { "lead_id", "name", "email", column, "error" })
     for _, row in ipairs(rows) do
-      f:write(csv.row { row.lead_id, row.name or "", row.email or "", plain(row.value) or "",
-        row.error or "" })
+      f:write(csv.row { row.lead_id, row.name or "", row.email or "", plain(row.value) or "", row.error or "" })
     end
   end
   f:close()
@@ -99,6 +103,87 @@ local function agent_of(r)
   return agent
 end
 
+-- The list that --list-id or --list names (free), said and emitted.
+local function list_of(r)
+  local list = r:find_list()
+  r:say("list '%s' (%s): %s leads", tostring(list.name), list.list_id, tostring(list.lead_count))
+  r:emit { step = "list", list_id = list.list_id, list = list.name, lead_count = list.lead_count }
+  return list
+end
+
+-- The POST body of the run: the agent over the list, filling the column.
+local function body_of(r, list, agent)
+  local o = r.opts
+  return {
+    list_id = list.list_id,
+    column_name = o.column,
+    agent_type = agent,
+    prompt = agent == "custom_ai" and o.prompt or nil,
+    lead_scope = o.scope,
+    max_rows = o.max_rows and math.floor(o.max_rows) or nil,
+    overwrite = o.overwrite or nil,
+  }
+end
+
+-- The summary of the run; each step adds its part.
+local function summary_of(list, agent, column)
+  return {
+    _order = {
+      "list",
+      "list_id",
+      "agent",
+      "column",
+      "run_id",
+      "status",
+      "rows",
+      "succeeded",
+      "failed",
+      "estimated_cost",
+      "credits_charged",
+      "quote_id",
+      "dry_run",
+      "out",
+      "out_rows",
+    },
+    list = list.name,
+    list_id = list.list_id,
+    agent = agent,
+    column = column,
+  }
+end
+
+-- Under --dry-run: the quote of the run, added to the summary `out`, which is returned.
+local function quote(r, agent, run_agent, body, out)
+  local est = r:check(r:quote("smart agent", run_agent, body))
+  local rows = type(est.estimate) == "table" and est.estimate.row_count or nil
+  r:say("dry run: %s would run on %s leads; nothing was spent", agent, tostring(rows))
+  out.rows, out.estimated_cost, out.quote_id, out.dry_run = rows, est.estimated_cost, est.quote_id, true
+  return out
+end
+
+-- Starts the run (paid, quoted first within --max-credits, once). Returns its id.
+local function start(r, agent, run_agent, body, out)
+  local run = r:check(r:paid("run", run_agent, body, {
+    keep = function(res)
+      return {
+        smart_agent_task_id = res.smart_agent_task_id,
+        estimated_cost = res.estimated_cost,
+      }
+    end,
+  }))
+  local id = run.smart_agent_task_id
+  r:say("smart agent %s (%s) filling '%s': about %s credits", id, agent, r.opts.column, tostring(run.estimated_cost))
+  r:emit {
+    step = "run",
+    smart_agent_task_id = id,
+    agent_type = agent,
+    column = r.opts.column,
+    estimated_cost = run.estimated_cost,
+  }
+  out.estimated_cost = run.estimated_cost
+  return id
+end
+
 -- Waits for the run (free polls), with progress; its outcome goes into the summary `out`.
 -- Returns the run's result rows.
 local function wait_for(r, id, agent, out)
@@ -108,10 +193,22 @@ local function wait_for(r, id, agent, out)
   if not charged and RATES[agent] and type(done.succeeded) == "number" then
     charged = math.ceil(RATES[agent] * done.succeeded - 1e-9)
   end
-  r:say("smart agent %s: %s, %s succeeded, %s failed", id, tostring(done.status),
-    tostring(done.succeeded), tostring(done.failed))
-  r:emit { step = "done", smart_agent_task_id = id, status = done.status, total = done.total,
-    succeeded = done.succeeded, failed = done.failed, credits_charged = charged }
+  r:say(
+    "smart agent %s: %s, %s succeeded, %s failed",
+    id,
+    tostring(done.status),
+    tostring(done.succeeded),
+    tostring(done.failed)
+  )
+  r:emit {
+    step = "done",
+    smart_agent_task_id = id,
+    status = done.status,
+    total = done.total,
+    succeeded = done.succeeded,
+    failed = done.failed,
+    credits_charged = charged,
+  }
   out.run_id, out.status, out.rows = id, done.status, done.total or #results
   out.succeeded, out.failed = done.succeeded, done.failed
   out.credits_charged = charged
@@ -122,14 +219,20 @@ end
 -- error } a row.
 local function rows_of(r, list_id, results)
   local wanted = {}
-  for _, row in ipairs(results) do wanted[row.lead_id] = true end
+  for _, row in ipairs(results) do
+    wanted[row.lead_id] = true
+  end
   local who = leads_of(r, list_id, wanted)
   local rows = {}
   for i, row in ipairs(results) do
     local lead = who[row.lead_id] or {}
-    rows[i] = { lead_id = row.lead_id, name = lead.name, email = lead.email,
+    rows[i] = {
+      lead_id = row.lead_id,
+      name = lead.name,
+      email = lead.email,
       value = row.value ~= json.null and row.value or nil,
-      error = str(row.error) }
+      error = str(row.error),
+    }
   end
   return rows
 end
@@ -143,12 +246,17 @@ local function show(r, rows, out)
     r:emit { step = "out", path = o.out, rows = #rows }
     out.out, out.out_rows = o.out, #rows
   elseif o.json then
-    for _, row in ipairs(rows) do r:emit { row = record(row, o.column) } end
+    for _, row in ipairs(rows) do
+      r:emit { row = record(row, o.column) }
+    end
   else
     for i = 1, math.min(#rows, PREVIEW) do
       local row = rows[i]
-      r:say("  %s: %s", row.name or row.email or row.lead_id,
-        row.error and ("(failed: " .. row.error .. ")") or one_line(plain(row.value) or "", 90))
+      r:say(
+        "  %s: %s",
+        row.name or row.email or row.lead_id,
+        row.error and ("(failed: " .. row.error .. ")") or one_line(plain(row.value) or "", 90)
+      )
     end
     if #rows > PREVIEW then r:say("  ... and %d more (--out FILE writes them all)", #rows - PREVIEW) end
   end
@@ -174,16 +282,21 @@ run: it is sent once and never paid twice.]],
   options = {
     recipe.list_options("to run on"),
     { "--prompt TEXT", "your instruction for each lead (agent type custom_ai)" },
-    { "--agent TYPE", "the agent type: " .. table.concat(agents_api.AGENT_TYPES, ", ")
-      .. " (default custom_ai with --prompt)", choices = agents_api.AGENT_TYPES },
+    {
+      "--agent TYPE",
+      "the agent type: " .. table.concat(agents_api.AGENT_TYPES, ", ") .. " (default custom_ai with --prompt)",
+      choices = agents_api.AGENT_TYPES,
+    },
     { "--column NAME", "the column to fill (1-100 characters)" },
-    { "--scope SCOPE", "subset (the first --max-rows leads) or all (the whole list)",
-      choices = { "subset", "all" }, default = "subset" },
-    { "--max-rows N", "how many leads a subset run takes (1-10000; the API's default is 100)",
-      number = true },
+    {
+      "--scope SCOPE",
+      "subset (the first --max-rows leads) or all (the whole list)",
+      choices = { "subset", "all" },
+      default = "subset",
+    },
+    { "--max-rows N", "how many leads a subset run takes (1-10000; the API's default is 100)", number = true },
     { "--overwrite", "replace the values an earlier run wrote in that column (else kept)" },
-    { "--out FILE", "where to write the column (CSV; JSON lines for .jsonl, or under --json)",
-      resume = false },
+    { "--out FILE", "where to write the column (CSV; JSON lines for .jsonl, or under --json)", resume = false },
     recipe.timeout_option("the run"),
   },
   examples = {
@@ -196,42 +309,18 @@ run: it is sent once and never paid twice.]],
     "    --agent company_intel --column Intel --json",
   },
   run = function(r)
-    local client, o = r.client, r.opts
     local agent = agent_of(r)
 
     -- 1. The list (free).
-    local list = r:find_list()
-    r:say("list '%s' (%s): %s leads", tostring(list.name), list.list_id, tostring(list.lead_count))
-    r:emit { step = "list", list_id = list.list_id, list = list.name, lead_count = list.lead_count }
+    local list = list_of(r)
 
-    local body = { list_id = list.list_id, column_name = o.column, agent_type = agent,
-      prompt = agent == "custom_ai" and o.prompt or nil, lead_scope = o.scope,
-      max_rows = o.max_rows and math.floor(o.max_rows) or nil, overwrite = o.overwrite or nil }
-    local run_agent = function(b) return client:run_smart_agent(b) end
-    local out = {
-      _order = { "list", "list_id", "agent", "column", "run_id", "status", "rows", "succeeded",
-        "failed", "estimated_cost", "credits_charged", "quote_id", "dry_run", "out", "out_rows" },
-      list = list.name, list_id = list.list_id, agent = agent, column = o.column,
-    }
-    if o.dry_run then
-      local est = r:check(r:quote("smart agent", run_agent, body))
-      local rows = type(est.estimate) == "table" and est.estimate.row_count or nil
-      r:say("dry run: %s would run on %s leads; nothing was spent", agent, tostring(rows))
-      out.rows, out.estimated_cost, out.quote_id, out.dry_run = rows, est.estimated_cost,
-        est.quote_id, true
-      return out
-    end
+    local body = body_of(r, list, agent)
+    local run_agent = function(b) return r.client:run_smart_agent(b) end
+    local out = summary_of(list, agent, r.opts.column)
+    if r.opts.dry_run then return quote(r, agent, run_agent, body, out) end
 
     -- 2. The run (paid, quoted first within --max-credits, once).
-    local run = r:check(r:paid("run", run_agent, body, { keep = function(res)
-      return { smart_agent_task_id = res.smart_agent_task_id, estimated_cost = res.estimated_cost }
-    end }))
-    local id = run.smart_agent_task_id
-    r:say("smart agent %s (%s) filling '%s': about %s credits", id, agent, o.column,
-      tostring(run.estimated_cost))
-    r:emit { step = "run", smart_agent_task_id = id, agent_type = agent, column = o.column,
-      estimated_cost = run.estimated_cost }
-    out.estimated_cost = run.estimated_cost
+    local id = start(r, agent, run_agent, body, out)
 
     -- 3. Wait, with progress.
     local results = wait_for(r, id, agent, out)

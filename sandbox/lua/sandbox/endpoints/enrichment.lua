@@ -32,19 +32,13 @@ local present = util.present
 --- The API prefix the request came in on ("/api/v1/public" or "/api/v2").
 function M.prefix(ctx)
   local path = ctx.req.path or ""
-  if path:sub(1, 7) == "/api/v2" then
-    return "/api/v2"
-  end
+  if path:sub(1, 7) == "/api/v2" then return "/api/v2" end
   return "/api/v1/public"
 end
 
-function M.poll_url(ctx, id)
-  return M.prefix(ctx) .. "/enrichment/status/" .. id
-end
+function M.poll_url(ctx, id) return M.prefix(ctx) .. "/enrichment/status/" .. id end
 
-function M.strict_quotes(ctx)
-  return switches.get(ctx.state).strict_quotes and true or false
-end
+function M.strict_quotes(ctx) return switches.get(ctx.state).strict_quotes and true or false end
 
 --- The workflow fault knob at dispatch ("normal" | "stuck" | "fail").
 function M.fault(ctx)
@@ -54,19 +48,30 @@ end
 
 function M.list_not_found(ctx, list_id)
   return costs.list_not_found(ctx, list_id, {
-    fix = "List your lists with GET /lead-lists, or omit lead_list_id to use \"MCP Results\".",
+    fix = 'List your lists with GET /lead-lists, or omit lead_list_id to use "MCP Results".',
     details = { list_id = tostring(list_id):sub(1, 80) },
   })
 end
 
 local function invalid(ctx, problem, details, fix)
-  return errors.build("validation_error", ctx.request_id, {
-    problem = problem, details = details, fix = fix,
-  })
+  return errors.build("validation_error", ctx.request_id, { problem = problem, details = details, fix = fix })
 end
 
-local function envelope(ctx, body, note)
-  return http.envelope(body, ctx.now_ms(), note)
+local function envelope(ctx, body, note) return http.envelope(body, ctx.now_ms(), note) end
+
+-- The workflows.dispatch spec of a run of `kind` on list at tier reserving cost, for the
+-- caller's organisation and user (with the workflow fault knob); the caller adds what the run
+-- works on (contact, lead_ids or person_ids, task_id).
+local function run_spec(ctx, kind, list, tier, cost)
+  return {
+    kind = kind,
+    org_id = ctx.org.id,
+    user_id = ctx.user.id,
+    list_id = list.list_id,
+    tier = tier,
+    fault = M.fault(ctx),
+    reserve = cost,
+  }
 end
 
 --- Dispatches the workflow `spec` (workflows.dispatch, reserving priced.cost), then redeems
@@ -74,17 +79,18 @@ end
 -- is short.
 function M.launch(ctx, spec, priced, rec)
   local wf = workflows.dispatch(ctx.state, spec)
-  if not wf then
-    return nil, costs.insufficient(ctx, priced.tool, priced.cost)
-  end
+  if not wf then return nil, costs.insufficient(ctx, priced.tool, priced.cost) end
   quotes.commit(ctx.state, rec)
   return wf
 end
 
 local function credits_note(ctx, reserved)
-  return format("Reserved %d credits (you have %d left); unused credits are refunded when "
-    .. "the run settles. Poll poll_url every few seconds until the status is terminal.",
-    reserved, ctx.state.credits)
+  return format(
+    "Reserved %d credits (you have %d left); unused credits are refunded when "
+      .. "the run settles. Poll poll_url every few seconds until the status is terminal.",
+    reserved,
+    ctx.state.credits
+  )
 end
 
 -- 200 and the body of a dispatched person or bulk run: `fields` with the workflow, its
@@ -105,8 +111,14 @@ local TIER_ENUM = { "partial", "phone_only", "full", "phone-only" }
 
 M.PERSON_SCHEMA = validate.object {
   lead_list_id = str,
-  email = str, linkedin_url = str, phone = str, first_name = str, last_name = str,
-  company_name = str, domain = str, person_id = str,
+  email = str,
+  linkedin_url = str,
+  phone = str,
+  first_name = str,
+  last_name = str,
+  company_name = str,
+  domain = str,
+  person_id = str,
   enrichment_type = { type = "string", nullable = true, enum = TIER_ENUM },
   include_phone = { type = "boolean" },
   quote_id = str,
@@ -115,56 +127,49 @@ M.PERSON_SCHEMA = validate.object {
 --- "https://linkedin.com/in/<slug>" for any LinkedIn profile URL form, or nil.
 function M.canonical_linkedin(url)
   local slug = world.linkedin_slug(url)
-  if not slug or slug == "" or slug:find("[%s/]") then
-    return nil
-  end
+  if not slug or slug == "" or slug:find("[%s/]") then return nil end
   return "https://linkedin.com/in/" .. slug
 end
 
 local function identity_ok(b)
-  if present(b.email) or present(b.linkedin_url) or present(b.person_id) then
-    return true
-  end
-  return present(b.first_name) and present(b.last_name)
-    and (present(b.company_name) or present(b.domain))
+  if present(b.email) or present(b.linkedin_url) or present(b.person_id) then return true end
+  return present(b.first_name) and present(b.last_name) and (present(b.company_name) or present(b.domain))
 end
 
 function M.person(ctx)
   local b = ctx.body
   if not identity_ok(b) then
-    return invalid(ctx, "Identify the person with email, linkedin_url or person_id, or with "
-      .. "first_name + last_name + (company_name or domain).", { field = "email" })
+    return invalid(
+      ctx,
+      "Identify the person with email, linkedin_url or person_id, or with "
+        .. "first_name + last_name + (company_name or domain).",
+      { field = "email" }
+    )
   end
   local linkedin
   if present(b.linkedin_url) then
     linkedin = M.canonical_linkedin(b.linkedin_url)
     if not linkedin then
-      return invalid(ctx, "linkedin_url is not a LinkedIn profile URL.",
-        { field = "linkedin_url" })
+      return invalid(ctx, "linkedin_url is not a LinkedIn profile URL.", { field = "linkedin_url" })
     end
   end
   if present(b.email) and not tostring(b.email):match("^[^@%s]+@[^@%s]+%.[^@%s]+$") then
     return invalid(ctx, "email is not a valid email address.", { field = "email" })
   end
-  local tier = costs.tier(present(b.enrichment_type) and b.enrichment_type
-    or (b.include_phone and "phone_only" or "partial"))
+  local tier =
+    costs.tier(present(b.enrichment_type) and b.enrichment_type or (b.include_phone and "phone_only" or "partial"))
   local state = ctx.state
   local list
   if present(b.lead_list_id) then
     list = lists.get(state, b.lead_list_id, ctx)
-    if not list then
-      return M.list_not_found(ctx, b.lead_list_id)
-    end
+    if not list then return M.list_not_found(ctx, b.lead_list_id) end
   end
-  local priced, rec, err = costs.authorize(ctx, "enrich_person", { enrichment_type = tier },
-    b.quote_id, { what = "enrich_person" })
-  if not priced then
-    return rec, err
-  end
-  if not list then
-    list = lists.ensure(state, ctx, lists.MCP_RESULTS)
-  end
-  local contact = {
+  local args = { enrichment_type = tier }
+  local priced, rec, err = costs.authorize(ctx, "enrich_person", args, b.quote_id, { what = "enrich_person" })
+  if not priced then return rec, err end
+  if not list then list = lists.ensure(state, ctx, lists.MCP_RESULTS) end
+  local spec = run_spec(ctx, "person", list, tier, priced.cost)
+  spec.contact = {
     email = present(b.email) and b.email or nil,
     linkedin_url = linkedin,
     phone = present(b.phone) and b.phone or nil,
@@ -174,13 +179,8 @@ function M.person(ctx)
     domain = present(b.domain) and b.domain:lower() or nil,
     person_id = present(b.person_id) and b.person_id or nil,
   }
-  local wf, status, body = M.launch(ctx, {
-    kind = "person", org_id = ctx.org.id, user_id = ctx.user.id, list_id = list.list_id,
-    tier = tier, contact = contact, fault = M.fault(ctx), reserve = priced.cost,
-  }, priced, rec)
-  if not wf then
-    return status, body
-  end
+  local wf, status, body = M.launch(ctx, spec, priced, rec)
+  if not wf then return status, body end
   return accepted(ctx, wf, { lead_list_id = list.list_id })
 end
 
@@ -188,23 +188,26 @@ end
 -- POST /enrichment/company
 
 M.COMPANY_SCHEMA = validate.object {
-  domain = str, company_name = str, company_ticker = str, company_id = str, quote_id = str,
+  domain = str,
+  company_name = str,
+  company_ticker = str,
+  company_id = str,
+  quote_id = str,
 }
 
 function M.company(ctx)
   local b = ctx.body
-  if not (present(b.domain) or present(b.company_name) or present(b.company_ticker)
-      or present(b.company_id)) then
-    return invalid(ctx, "Provide at least one of domain, company_name, company_ticker or "
-      .. "company_id.", { field = "domain" })
+  if not (present(b.domain) or present(b.company_name) or present(b.company_ticker) or present(b.company_id)) then
+    return invalid(
+      ctx,
+      "Provide at least one of domain, company_name, company_ticker or company_id.",
+      { field = "domain" }
+    )
   end
   local state = ctx.state
   local priced = require("sandbox.endpoints.credits").enrich_company(ctx)
-  local rec, qs, qb = quotes.verify(state, ctx.request_id, b.quote_id, priced.binding, 1,
-    { what = "enrich_company" })
-  if rec == nil then
-    return qs, qb
-  end
+  local rec, qs, qb = quotes.verify(state, ctx.request_id, b.quote_id, priced.binding, 1, { what = "enrich_company" })
+  if rec == nil then return qs, qb end
   if not ledger.charge(state, 1, "enrich company", "enrichment/company") then
     return costs.insufficient(ctx, "enrich_company", 1)
   end
@@ -216,16 +219,16 @@ function M.company(ctx)
     local asked = b.domain or b.company_id or b.company_ticker or b.company_name
     return errors.build("not_found", ctx.request_id, {
       problem = "No company matches " .. tostring(asked):sub(1, 80) .. ".",
-      cause = "The lookup found no company for the given domain, name, ticker or id; the "
-        .. "credit was refunded.",
+      cause = "The lookup found no company for the given domain, name, ticker or id; the credit was refunded.",
       fix = "Check the domain (the most reliable key) or try the company's legal name.",
       credits_refunded = 1,
     })
   end
-  return 200, envelope(ctx, {
-    company = world.company_record(w, c),
-    credits_charged = 1,
-  }, format("Charged 1 credit; %d credits left.", state.credits))
+  return 200,
+    envelope(ctx, {
+      company = world.company_record(w, c),
+      credits_charged = 1,
+    }, format("Charged 1 credit; %d credits left.", state.credits))
 end
 
 -- ---------------------------------------------------------------------------------------
@@ -239,30 +242,15 @@ M.BY_TASK_SCHEMA = validate.object {
   quote_id = str,
 }
 
-function M.by_task(ctx)
-  local b = ctx.body
+-- A company cohort, enriched at once (1 credit per 10 companies enriched): 200 and the results.
+local function enrich_companies(ctx, cohort, ids, data_points, rec)
   local state = ctx.state
-  local cohort, reason = cohorts.get(state, b.task_id, ctx.org.id)
-  if not cohort then
-    return cohorts.error(reason, ctx.request_id, b.task_id)
-  end
-  local tool = cohort.kind == "company" and "add_company_enrichments" or "add_person_enrichments"
-  local priced, rec, err = costs.authorize(ctx, tool, {
-    task_id = b.task_id, data_points = b.data_points,
-    entity_ids = b.entity_ids ~= null and b.entity_ids or nil,
-  }, b.quote_id, { what = "enrichment/by-task", required = M.strict_quotes(ctx) })
-  if not priced then
-    return rec, err
-  end
-  local ids = priced.entity_ids
-  if cohort.kind == "company" then
-    local w = world.of(state)
-    local results, enriched = company_enrichment.results(w, ids, b.data_points)
-    local billed = math.ceil(enriched / 10)
-    ledger.charge(state, billed, format("enrich %d companies (%s)", enriched, cohort.task_id),
-      cohort.task_id)
-    quotes.commit(state, rec)
-    return 200, envelope(ctx, {
+  local results, enriched = company_enrichment.results(world.of(state), ids, data_points)
+  local billed = math.ceil(enriched / 10)
+  ledger.charge(state, billed, format("enrich %d companies (%s)", enriched, cohort.task_id), cohort.task_id)
+  quotes.commit(state, rec)
+  return 200,
+    envelope(ctx, {
       task_id = cohort.task_id,
       entity_kind = "company",
       workflow_id = null,
@@ -271,42 +259,56 @@ function M.by_task(ctx)
       credits_reserved = billed,
       results = results,
     }, format("Enriched %d of %d companies for %d credits.", enriched, #ids, billed))
-  end
+end
+
+-- A person cohort, dispatched as a workflow into the list lead_list_id (else "MCP Results"):
+-- 200 and its entities queued.
+local function enrich_people(ctx, cohort, lead_list_id, priced, rec)
   local list
-  if present(b.lead_list_id) then
-    list = lists.get(state, b.lead_list_id, ctx)
-    if not list then
-      return M.list_not_found(ctx, b.lead_list_id)
-    end
+  if present(lead_list_id) then
+    list = lists.get(ctx.state, lead_list_id, ctx)
+    if not list then return M.list_not_found(ctx, lead_list_id) end
   else
-    list = lists.ensure(state, ctx, lists.MCP_RESULTS)
+    list = lists.ensure(ctx.state, ctx, lists.MCP_RESULTS)
   end
-  local spec = {
-    kind = "cohort", org_id = ctx.org.id, user_id = ctx.user.id, list_id = list.list_id,
-    tier = priced.tier, fault = M.fault(ctx), reserve = priced.cost, task_id = cohort.task_id,
-  }
+  local ids = priced.entity_ids
+  local spec = run_spec(ctx, "cohort", list, priced.tier, priced.cost)
+  spec.task_id = cohort.task_id
   if cohort.ref == "lead" then
     spec.lead_ids = ids
   else
     spec.person_ids = ids
   end
   local wf, status, body = M.launch(ctx, spec, priced, rec)
-  if not wf then
-    return status, body
-  end
+  if not wf then return status, body end
   local results = json.array()
   for i, id in ipairs(ids) do
     results[i] = { entity_id = id, status = "queued", error = null, company = null }
   end
-  return 200, envelope(ctx, {
-    task_id = cohort.task_id,
-    entity_kind = "person",
-    workflow_id = wf.workflow_id,
-    status = "pending",
-    total_entities = #ids,
-    credits_reserved = wf.reserved,
-    results = results,
-  }, credits_note(ctx, wf.reserved) .. " Results land in list " .. list.list_id .. ".")
+  return 200,
+    envelope(ctx, {
+      task_id = cohort.task_id,
+      entity_kind = "person",
+      workflow_id = wf.workflow_id,
+      status = "pending",
+      total_entities = #ids,
+      credits_reserved = wf.reserved,
+      results = results,
+    }, credits_note(ctx, wf.reserved) .. " Results land in list " .. list.list_id .. ".")
+end
+
+function M.by_task(ctx)
+  local b = ctx.body
+  local cohort, reason = cohorts.get(ctx.state, b.task_id, ctx.org.id)
+  if not cohort then return cohorts.error(reason, ctx.request_id, b.task_id) end
+  local tool = cohort.kind == "company" and "add_company_enrichments" or "add_person_enrichments"
+  local args =
+    { task_id = b.task_id, data_points = b.data_points, entity_ids = b.entity_ids ~= null and b.entity_ids or nil }
+  local priced, rec, err =
+    costs.authorize(ctx, tool, args, b.quote_id, { what = "enrichment/by-task", required = M.strict_quotes(ctx) })
+  if not priced then return rec, err end
+  if cohort.kind == "company" then return enrich_companies(ctx, cohort, priced.entity_ids, b.data_points, rec) end
+  return enrich_people(ctx, cohort, b.lead_list_id, priced, rec)
 end
 
 -- ---------------------------------------------------------------------------------------
@@ -322,44 +324,41 @@ M.BULK_SCHEMA = validate.object {
 --- The workflows.dispatch spec of a bulk run over lead_ids reserving cost (kind "bulk", or
 -- "csv" for CSV import; M.launch dispatches it).
 function M.bulk_spec(ctx, list, lead_ids, tier, cost, kind)
-  return {
-    kind = kind or "bulk", org_id = ctx.org.id, user_id = ctx.user.id, list_id = list.list_id,
-    tier = tier, lead_ids = lead_ids, fault = M.fault(ctx), reserve = cost,
-  }
+  local spec = run_spec(ctx, kind or "bulk", list, tier, cost)
+  spec.lead_ids = lead_ids
+  return spec
 end
 
 function M.bulk(ctx)
   local b = ctx.body
   local list_id = present(b.list_id) and b.list_id or b.lead_list_id
   if not present(list_id) then
-    return validate.response { validate.error({ "body", "list_id" }, "missing",
-      "Field required", json.decode(ctx.req.body)) }
+    return validate.response {
+      validate.error({ "body", "list_id" }, "missing", "Field required", json.decode(ctx.req.body)),
+    }
   end
   local state = ctx.state
   local list = lists.get(state, list_id, ctx)
-  if not list then
-    return M.list_not_found(ctx, list_id)
-  end
+  if not list then return M.list_not_found(ctx, list_id) end
   if lists.count(list) == 0 then
-    return invalid(ctx, "The list " .. list.list_id .. " has no leads to enrich.",
-      { list_id = list.list_id }, "Add leads first (POST /lead-lists/{list_id}/leads or "
-        .. "csv-import).")
+    return invalid(
+      ctx,
+      "The list " .. list.list_id .. " has no leads to enrich.",
+      { list_id = list.list_id },
+      "Add leads first (POST /lead-lists/{list_id}/leads or csv-import)."
+    )
   end
   local tier = costs.tier(b.scope or "partial")
-  local priced, rec, err = costs.authorize(ctx, "enrich_list", { list_id = list.list_id,
-    scope = tier }, b.quote_id, { what = "enrichment/bulk", required = true })
-  if not priced then
-    return rec, err
-  end
+  local args = { list_id = list.list_id, scope = tier }
+  local priced, rec, err =
+    costs.authorize(ctx, "enrich_list", args, b.quote_id, { what = "enrichment/bulk", required = true })
+  if not priced then return rec, err end
   local ids = {}
   for i, id in ipairs(lists.lead_ids(list)) do
     ids[i] = id
   end
-  local wf, status, body = M.launch(ctx, M.bulk_spec(ctx, list, ids, tier, priced.cost), priced,
-    rec)
-  if not wf then
-    return status, body
-  end
+  local wf, status, body = M.launch(ctx, M.bulk_spec(ctx, list, ids, tier, priced.cost), priced, rec)
+  if not wf then return status, body end
   return accepted(ctx, wf, { total_leads = wf.total, estimated_cost = priced.cost })
 end
 
@@ -381,16 +380,11 @@ function M.status(ctx)
 end
 
 function M.register(router)
-  router:add("POST", "/enrichment/person", { scope = "enrich:write", body = M.PERSON_SCHEMA,
-    handler = M.person })
-  router:add("POST", "/enrichment/company", { scope = "enrich:write", body = M.COMPANY_SCHEMA,
-    handler = M.company })
-  router:add("POST", "/enrichment/by-task", { scope = "enrich:write", body = M.BY_TASK_SCHEMA,
-    handler = M.by_task })
-  router:add("POST", "/enrichment/bulk", { scope = "enrich:write", body = M.BULK_SCHEMA,
-    handler = M.bulk })
-  router:add("GET", "/enrichment/status/{workflow_id}", { scope = "enrich:read",
-    handler = M.status })
+  router:add("POST", "/enrichment/person", { scope = "enrich:write", body = M.PERSON_SCHEMA, handler = M.person })
+  router:add("POST", "/enrichment/company", { scope = "enrich:write", body = M.COMPANY_SCHEMA, handler = M.company })
+  router:add("POST", "/enrichment/by-task", { scope = "enrich:write", body = M.BY_TASK_SCHEMA, handler = M.by_task })
+  router:add("POST", "/enrichment/bulk", { scope = "enrich:write", body = M.BULK_SCHEMA, handler = M.bulk })
+  router:add("GET", "/enrichment/status/{workflow_id}", { scope = "enrich:read", handler = M.status })
 end
 
 return M
