@@ -24,7 +24,9 @@ end
 --- Calls answered from one window after t0 on, over the time they took, per window.
 function M.rate_after_first_window(tally, t0, t1, window)
   local after = 0
-  for _, t in ipairs(tally.starts) do if t >= t0 + window then after = after + 1 end end
+  for _, t in ipairs(tally.starts) do
+    if t >= t0 + window then after = after + 1 end
+  end
   return after / (t1 - (t0 + window)) * window
 end
 

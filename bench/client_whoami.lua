@@ -18,11 +18,17 @@ local function measure(label, fn)
 end
 
 local seq = measure("sequential", function()
-  for _ = 1, n do assert(client:whoami()) end
+  for _ = 1, n do
+    assert(client:whoami())
+  end
 end)
 
 local fns = {}
-for i = 1, n do fns[i] = function() return client:whoami() end end
+for i = 1, n do
+  fns[i] = function()
+    return client:whoami()
+  end
+end
 measure("gather, concurrency 4", function()
   local r = client:gather(fns, { concurrency = 4 })
   assert(r[n][1])

@@ -73,9 +73,18 @@ if err then
   io.stderr:write(("export %s failed: %s\n"):format(mode, tostring(err)))
   os.exit(1)
 end
-print(("%s %d %d %.3f %.0f %d %s %s"):format(mode, want, rows, seconds,
-  mode == "idle" and 0 or rows / seconds, peak, bytes and tostring(bytes) or "-",
-  t_link and ("%.3f"):format(t_end - t_link) or "-"))
+print(
+  ("%s %d %d %.3f %.0f %d %s %s"):format(
+    mode,
+    want,
+    rows,
+    seconds,
+    mode == "idle" and 0 or rows / seconds,
+    peak,
+    bytes and tostring(bytes) or "-",
+    t_link and ("%.3f"):format(t_end - t_link) or "-"
+  )
+)
 if rows ~= want then
   io.stderr:write(("export %s read %d rows, the list has %d\n"):format(mode, rows, want))
   os.exit(1)

@@ -47,8 +47,11 @@ local static = os.tmpname()
 os.remove(static)
 run.execute("mkdir -p " .. run.quote(static .. "/static"))
 run.write_file(static .. "/static/ok.txt", "ok\n")
-local ok, n = pcall(nginx.start, { workers = 1, http = BENCH_SERVER:format(port, static),
-  env = { CLEANLIST_API_KEY = sb.key, CLEANLIST_BASE_URL = sb.base_url } })
+local ok, n = pcall(nginx.start, {
+  workers = 1,
+  http = BENCH_SERVER:format(port, static),
+  env = { CLEANLIST_API_KEY = sb.key, CLEANLIST_BASE_URL = sb.base_url },
+})
 if not ok then
   sb:stop()
   error(n)
@@ -61,21 +64,31 @@ local function cleanup()
   run.execute("rm -rf " .. run.quote(static))
 end
 
-print(("== 1. answers while a call is stalled 2 s (one worker)"))
+print("== 1. answers while a call is stalled 2 s (one worker)")
 print(("%-6s %14s %14s %14s"):format("", "static ms", "Lua ms", "stalled call s"))
 for _, transport in ipairs { "ngx", "curl" } do
   sb:control("POST", "/script", { responses = { { fault = "stall", ms = 2000 } } })
   local out = n.dir .. "/stalled"
-  run.execute(("curl -s -o /dev/null -w '%%{time_total}' http://127.0.0.1:%d/call/%s >%s &")
-    :format(port, transport, run.quote(out)))
-  sandbox.poll(100, 0.01, function() return #sb:requests() > 0 end)
+  run.execute(
+    ("curl -s -o /dev/null -w '%%{time_total}' http://127.0.0.1:%d/call/%s >%s &"):format(
+      port,
+      transport,
+      run.quote(out)
+    )
+  )
+  sandbox.poll(100, 0.01, function()
+    return #sb:requests() > 0
+  end)
   -- a static file and a Lua location asked at the same moment, three times
   local worst_static, worst_lua = 0, 0
   for i = 1, 3 do
     local a, b = ("%s/static-%d"):format(n.dir, i), ("%s/lua-%d"):format(n.dir, i)
-    run.execute(("curl -s -o /dev/null -w '%%{time_total}' http://127.0.0.1:%d/static/ok.txt >%s & "
-      .. "curl -s -o /dev/null -w '%%{time_total}' http://127.0.0.1:%d/ping >%s & wait")
-      :format(port, run.quote(a), port, run.quote(b)))
+    run.execute(
+      (
+        "curl -s -o /dev/null -w '%%{time_total}' http://127.0.0.1:%d/static/ok.txt >%s & "
+        .. "curl -s -o /dev/null -w '%%{time_total}' http://127.0.0.1:%d/ping >%s & wait"
+      ):format(port, run.quote(a), port, run.quote(b))
+    )
     worst_static = math.max(worst_static, tonumber(run.read_file(a)) or 99)
     worst_lua = math.max(worst_lua, tonumber(run.read_file(b)) or 99)
   end
@@ -83,8 +96,7 @@ for _, transport in ipairs { "ngx", "curl" } do
     local t = tonumber(run.read_file(out) or "")
     return t, t
   end)
-  print(("%-6s %14.1f %14.1f %14.2f"):format(transport, worst_static * 1000, worst_lua * 1000,
-    stalled or -1))
+  print(("%-6s %14.1f %14.1f %14.2f"):format(transport, worst_static * 1000, worst_lua * 1000, stalled or -1))
   if transport == "ngx" and (worst_static >= 0.05 or worst_lua >= 0.05) then failed = true end
   sb:clear()
 end
@@ -92,13 +104,17 @@ end
 print(("== 2. GET /whoami through a location, wrk -c 8 -d %ds"):format(seconds))
 local rates = {}
 for _, variant in ipairs { "ngx", "curl", "ngx/kept", "curl/kept" } do
-  local text = run.capture(("wrk -t 2 -c 8 -d %ds http://127.0.0.1:%d/call/%s 2>&1")
-    :format(seconds, port, variant))
+  local text = run.capture(("wrk -t 2 -c 8 -d %ds http://127.0.0.1:%d/call/%s 2>&1"):format(seconds, port, variant))
   rates[variant] = tonumber(text:match("Requests/sec:%s*([%d.]+)"))
   local non2xx = text:match("Non%-2xx or 3xx responses: (%d+)")
-  print(("%-10s %10.0f requests/s (%s)%s"):format(variant, rates[variant] or -1,
-    variant:find("kept") and "one client per worker" or "a client per request",
-    non2xx and (", " .. non2xx .. " failed") or ""))
+  print(
+    ("%-10s %10.0f requests/s (%s)%s"):format(
+      variant,
+      rates[variant] or -1,
+      variant:find("kept") and "one client per worker" or "a client per request",
+      non2xx and (", " .. non2xx .. " failed") or ""
+    )
+  )
   if non2xx then failed = true end
   sb:clear()
 end

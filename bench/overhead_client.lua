@@ -16,8 +16,12 @@ local function call()
   end
 end
 
-for _ = 1, warmup do call() end
+for _ = 1, warmup do
+  call()
+end
 local t0, c0 = core.monotonic(), os.clock()
-for _ = 1, n do call() end
+for _ = 1, n do
+  call()
+end
 local wall, cpu = core.monotonic() - t0, os.clock() - c0
 print(("n=%d wall_s=%.6f cpu_s=%.6f"):format(n, wall, cpu))

@@ -20,12 +20,22 @@ end
 
 local START, LEAD, PERSON = 2, 1, 3 -- seconds of sandbox time (sandbox/lua/sandbox/workflows.lua)
 local runs = {
-  { "person", START + PERSON, function()
-    return cleanlist.check(client:enrich_person { email = "someone@example.com", enrichment_type = "partial" })
-  end },
+  {
+    "person",
+    START + PERSON,
+    function()
+      return cleanlist.check(client:enrich_person { email = "someone@example.com", enrichment_type = "partial" })
+    end,
+  },
 }
 for _, n in ipairs { 5, 25, 60, 100 } do
-  runs[#runs + 1] = { "cohort of " .. n, START + n * LEAD, function() return by_task(n) end }
+  runs[#runs + 1] = {
+    "cohort of " .. n,
+    START + n * LEAD,
+    function()
+      return by_task(n)
+    end,
+  }
 end
 
 local worst, worst_delay = 0, 0
@@ -40,9 +50,16 @@ for _, r in ipairs(runs) do
   local fewest = st.polls == 1 and 1 or 2
   local ratio = st.polls / fewest
   worst, worst_delay = math.max(worst, ratio), math.max(worst_delay, delay)
-  print(("%-14s %-10s polls %2d  fewest %d  ratio %.2f  waited %5.1f s, returned %.2f s after "
-    .. "the run completed (sandbox time)"):format(r[1], st.status, st.polls, fewest, ratio,
-    (returned - started) * scale, delay))
+  print(
+    (
+      "%-14s %-10s polls %2d  fewest %d  ratio %.2f  waited %5.1f s, returned %.2f s after "
+      .. "the run completed (sandbox time)"
+    ):format(r[1], st.status, st.polls, fewest, ratio, (returned - started) * scale, delay)
+  )
 end
-print(("worst ratio %.2f (target <= 1.50); worst delay from completion to wait's return %.2f s "
-  .. "of sandbox time (%.0f ms real)"):format(worst, worst_delay, worst_delay / scale * 1000))
+print(
+  (
+    "worst ratio %.2f (target <= 1.50); worst delay from completion to wait's return %.2f s "
+    .. "of sandbox time (%.0f ms real)"
+  ):format(worst, worst_delay, worst_delay / scale * 1000)
+)

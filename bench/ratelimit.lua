@@ -18,14 +18,25 @@ local calls = require "bench.calls"
 local tally = calls.tally()
 local fns = {}
 local per = math.floor(N / CALLERS)
-for c = 1, CALLERS do fns[c] = calls.caller(client, per, tally) end
+for c = 1, CALLERS do
+  fns[c] = calls.caller(client, per, tally)
+end
 local t0 = client.clock()
 cleanlist.gather(fns)
 local t1 = client.clock()
 local rate = calls.rate_after_first_window(tally, t0, t1, window)
 local starts, rejected, other = tally.starts, tally.rejected, tally.other
-print(("%d callers, %d calls on one key at time scale %g: %d answered, %d x 429, %d other errors")
-  :format(CALLERS, per * CALLERS, scale, #starts, rejected, other))
-print(("sustained %.1f of %d a minute after the first window: %.1f %% of the limit")
-  :format(rate, limit, rate / limit * 100))
+print(
+  ("%d callers, %d calls on one key at time scale %g: %d answered, %d x 429, %d other errors"):format(
+    CALLERS,
+    per * CALLERS,
+    scale,
+    #starts,
+    rejected,
+    other
+  )
+)
+print(
+  ("sustained %.1f of %d a minute after the first window: %.1f %% of the limit"):format(rate, limit, rate / limit * 100)
+)
 print(("whole run: %.1f s for %d calls (%.2f windows)"):format(t1 - t0, #starts, (t1 - t0) / window))

@@ -23,20 +23,37 @@ local limit = 60
 
 -- each key's organisation lookup, before the clock starts (free; it counts against the key
 -- and the organisation, and the client counts it)
-for _, c in ipairs(clients) do assert(c:whoami()) end
+for _, c in ipairs(clients) do
+  assert(c:whoami())
+end
 local calls = require "bench.calls"
 local tally = calls.tally()
 local fns = {}
 local per = math.floor(N / (3 * PER_KEY_CALLERS))
 for _, c in ipairs(clients) do
-  for _ = 1, PER_KEY_CALLERS do fns[#fns + 1] = calls.caller(c, per, tally) end
+  for _ = 1, PER_KEY_CALLERS do
+    fns[#fns + 1] = calls.caller(c, per, tally)
+  end
 end
 local t0 = clients[1].clock()
 cleanlist.gather(fns)
 local t1 = clients[1].clock()
 local rate = calls.rate_after_first_window(tally, t0, t1, window)
 local starts, rejected, other = tally.starts, tally.rejected, tally.other
-print(("3 keys of one organisation, %d callers, %d calls at time scale %g: %d answered, "
-  .. "%d x 429, %d other errors"):format(#fns, per * #fns, scale, #starts, rejected, other))
-print(("sustained %.1f of %d a minute after the first window: %.1f %% of the organisation's limit")
-  :format(rate, limit, rate / limit * 100))
+print(
+  ("3 keys of one organisation, %d callers, %d calls at time scale %g: %d answered, %d x 429, %d other errors"):format(
+    #fns,
+    per * #fns,
+    scale,
+    #starts,
+    rejected,
+    other
+  )
+)
+print(
+  ("sustained %.1f of %d a minute after the first window: %.1f %% of the organisation's limit"):format(
+    rate,
+    limit,
+    rate / limit * 100
+  )
+)

@@ -14,11 +14,21 @@ local RUNS = tonumber(arg and arg[1]) or 60
 local client = cleanlist.new { max_retries = 4 }
 cleanlist.on_wait = nil -- quiet: the soak waits a lot
 local requests = 0
-client.on_send = function() requests = requests + 1 end
+client.on_send = function()
+  requests = requests + 1
+end
 
 local KINDS = { "by_task", "bulk", "agent", "sync", "csv", "legacy" }
-local stats = { intended = 0, completed = 0, recovered = 0, failed_clearly = 0, ran_id_lost = 0,
-  unknown = 0, unknown_unquoted = 0, free_failures = 0 }
+local stats = {
+  intended = 0,
+  completed = 0,
+  recovered = 0,
+  failed_clearly = 0,
+  ran_id_lost = 0,
+  unknown = 0,
+  unknown_unquoted = 0,
+  free_failures = 0,
+}
 -- The legacy bulk call has no quote and no idempotency key in the API: a lost answer to it
 -- cannot be reconciled, only reported (counted apart from the quoted calls).
 local UNQUOTED = { legacy = true }
@@ -72,8 +82,16 @@ local function learn(id, wait)
   end
 end
 
-local INDUSTRIES = { "Computer Software", "Financial Services", "Banking", "Insurance",
-  "Internet", "Marketing & Advertising", "Biotechnology", "Hospital & Health Care" }
+local INDUSTRIES = {
+  "Computer Software",
+  "Financial Services",
+  "Banking",
+  "Insurance",
+  "Internet",
+  "Marketing & Advertising",
+  "Biotechnology",
+  "Hospital & Health Care",
+}
 
 local function cohort(i)
   return free(function()
@@ -82,7 +100,9 @@ local function cohort(i)
 end
 
 local function new_list(i, page)
-  local list = free(function() return client:create_list { name = ("soak %d"):format(i) } end)
+  local list = free(function()
+    return client:create_list { name = ("soak %d"):format(i) }
+  end)
   local key = ("soak-add-%d"):format(i)
   free(function()
     return client:add_leads_to_list(list.list_id, { task_id = page.task_id, idempotency_key = key })
@@ -92,7 +112,9 @@ local function new_list(i, page)
 end
 
 local CSV = "Email,First,Last,Company\n"
-for n = 1, 4 do CSV = CSV .. ("soak%d@example.com,Soak%d,Test,Soak Inc\n"):format(n, n) end
+for n = 1, 4 do
+  CSV = CSV .. ("soak%d@example.com,Soak%d,Test,Soak Inc\n"):format(n, n)
+end
 
 local run = {
   by_task = function(i)
@@ -104,14 +126,20 @@ local run = {
   end,
   bulk = function(i)
     local list_id = new_list(i, cohort(i))
-    local res = paid("bulk", function() return client:enrich_list { list_id = list_id } end)
+    local res = paid("bulk", function()
+      return client:enrich_list { list_id = list_id }
+    end)
     learn(res and res.workflow_id, true)
   end,
   agent = function(i)
     local list_id = new_list(i, cohort(i))
     local res = paid("agent", function()
-      return client:run_smart_agent { list_id = list_id, column_name = "soak " .. i,
-        agent_type = "title_normalizer", max_rows = 5 }
+      return client:run_smart_agent {
+        list_id = list_id,
+        column_name = "soak " .. i,
+        agent_type = "title_normalizer",
+        max_rows = 5,
+      }
     end)
     learn(res and res.smart_agent_task_id, true)
   end,
@@ -123,12 +151,23 @@ local run = {
     learn(res and (res.sync_id or res.list_id), false)
   end,
   csv = function(i)
-    local list = free(function() return client:create_list { name = ("soak csv %d"):format(i) } end)
+    local list = free(function()
+      return client:create_list { name = ("soak csv %d"):format(i) }
+    end)
     local key = ("soak-csv-%d"):format(i)
     local res = paid("csv", function()
-      return client:csv_import(list.list_id, { csv = CSV, idempotency_key = key,
-        column_mapping = { email = "Email", first_name = "First", last_name = "Last",
-          company_name = "Company" }, dispatch_enrichment = true, enrichment_type = "partial" })
+      return client:csv_import(list.list_id, {
+        csv = CSV,
+        idempotency_key = key,
+        column_mapping = {
+          email = "Email",
+          first_name = "First",
+          last_name = "Last",
+          company_name = "Company",
+        },
+        dispatch_enrichment = true,
+        enrichment_type = "partial",
+      })
     end)
     lists[#lists + 1] = { list_id = list.list_id, want = 4 }
     learn(res and res.workflow_id, res and res.workflow_id ~= nil)
@@ -138,7 +177,9 @@ local run = {
     for n = 1, 3 do
       contacts[n] = { first_name = "Lee" .. i, last_name = "Park" .. n, company_domain = "example.org" }
     end
-    local res = paid("legacy", function() return client:legacy_enrich_bulk { contacts = contacts } end)
+    local res = paid("legacy", function()
+      return client:legacy_enrich_bulk { contacts = contacts }
+    end)
     learn(res and res.workflow_id, true)
   end,
 }
@@ -161,28 +202,49 @@ for _, row in ipairs(credits.ledger) do
   if row.ref and row.delta < 0 and row.kind ~= "refund" then refs[row.ref] = true end
 end
 local paid_runs = 0
-for _ in pairs(refs) do paid_runs = paid_runs + 1 end
+for _ in pairs(refs) do
+  paid_runs = paid_runs + 1
+end
 local known = #learned + stats.ran_id_lost
 local double = math.max(0, paid_runs - known - stats.unknown - stats.unknown_unquoted)
 
 local lost, duplicated = 0, 0
 for _, l in ipairs(lists) do
-  local got = free(function() return client:get_list(l.list_id) end)
+  local got = free(function()
+    return client:get_list(l.list_id)
+  end)
   local n = tonumber(got.lead_count) or 0
   if n < l.want then lost = lost + (l.want - n) end
   if n > l.want then duplicated = duplicated + (n - l.want) end
 end
 
-print(("soak: %d paid runs intended over %d requests in %.0f s"):format(stats.intended, requests,
-  client.clock() - started))
-print(("  completed %d of %d waited on; recovered after a lost answer %d; failed with a clear "
-  .. "error %d; ran with their id lost %d; unknown outcome %d (quoted calls), %d (legacy bulk, "
-  .. "which the API gives no way to reconcile)"):format(stats.completed, #waits, stats.recovered,
-  stats.failed_clearly, stats.ran_id_lost, stats.unknown, stats.unknown_unquoted))
-print(("  paid runs in the ledger %d, runs the script knows of %d: double charges %d"):format(
-  paid_runs, known, double))
-print(("  leads lost %d, duplicated %d (in %d lists); free calls tried again %d"):format(lost,
-  duplicated, #lists, stats.free_failures))
+print(
+  ("soak: %d paid runs intended over %d requests in %.0f s"):format(stats.intended, requests, client.clock() - started)
+)
+print(
+  (
+    "  completed %d of %d waited on; recovered after a lost answer %d; failed with a clear "
+    .. "error %d; ran with their id lost %d; unknown outcome %d (quoted calls), %d (legacy bulk, "
+    .. "which the API gives no way to reconcile)"
+  ):format(
+    stats.completed,
+    #waits,
+    stats.recovered,
+    stats.failed_clearly,
+    stats.ran_id_lost,
+    stats.unknown,
+    stats.unknown_unquoted
+  )
+)
+print(("  paid runs in the ledger %d, runs the script knows of %d: double charges %d"):format(paid_runs, known, double))
+print(
+  ("  leads lost %d, duplicated %d (in %d lists); free calls tried again %d"):format(
+    lost,
+    duplicated,
+    #lists,
+    stats.free_failures
+  )
+)
 local ok = double == 0 and lost == 0 and duplicated == 0 and stats.unknown == 0
 print(ok and "soak: goal met" or "soak: goal NOT met")
 return ok and 0 or 1

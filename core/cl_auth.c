@@ -18,8 +18,8 @@ const char *cl_auth_resolve(const char *explicit_key, cl_error *err) {
 }
 
 static int is_b64url(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-         c == '-' || c == '_' || c == '=';
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '_' || c == '=';
 }
 
 static int looks_like_jwt(const char *s) {
@@ -39,8 +39,8 @@ static int looks_like_jwt(const char *s) {
 }
 
 int cl_auth_key_char(int c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         c == '_' || c == '-';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '-';
 }
 
 size_t cl_auth_key_span(const char *s, size_t n) {
@@ -65,7 +65,8 @@ int cl_auth_check(const char *key, cl_error *err) {
     if (c <= ' ' || c == 0x7f)
       return cl_error_set(err, CL_ECONFIG, 0,
                           "API key contains a space or control character at byte %zu; "
-                          "copy it again without surrounding text", i + 1);
+                          "copy it again without surrounding text",
+                          i + 1);
   }
   size_t span = cl_auth_key_span(key, n);
   if (span > 0) {

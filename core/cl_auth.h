@@ -16,7 +16,7 @@
 
 /* What cl_redact_text replaces besides the secret (flags, combined with |). */
 #define CL_REDACT_HEADERS 1u /* the value of an Authorization: or Proxy-Authorization: line */
-#define CL_REDACT_KEYS 2u    /* anything shaped like a clapi_ key, even a bare prefix */
+#define CL_REDACT_KEYS 2u /* anything shaped like a clapi_ key, even a bare prefix */
 
 /// The key to use: `explicit_key` when not NULL, else the value of CLEANLIST_API_KEY.
 /// Returns NULL and fills err (CL_ECONFIG, naming CLEANLIST_API_KEY) when neither is set or

@@ -26,9 +26,9 @@ struct cl_request {
   long status;
   int finished, reused, sent;
   size_t received, max_body; /* body bytes taken (decoded), and the cap (0: none) */
-  int over;                  /* the body went past max_body: the transfer was stopped */
-  size_t hold;               /* a streamed 2xx body: pause when this much waits (0: never) */
-  int paused;                /* paused by on_body until the owner drains the body */
+  int over; /* the body went past max_body: the transfer was stopped */
+  size_t hold; /* a streamed 2xx body: pause when this much waits (0: never) */
+  int paused; /* paused by on_body until the owner drains the body */
 };
 
 struct cl_transport {
@@ -36,7 +36,7 @@ struct cl_transport {
   CURL *pool[POOL_MAX];
   int npool;
   char *user_agent_line, *ca_file; /* "User-Agent: ..." */
-  char *proxy;                      /* NULL: as the environment says */
+  char *proxy; /* NULL: as the environment says */
   int trace;
   int pauses; /* downloads paused (for their owner to drain them) in this step */
   cl_buf tracebuf;
@@ -137,8 +137,10 @@ static void request_release(cl_transport *t, cl_request *r) {
   if (r->easy) {
     curl_multi_remove_handle(t->multi, r->easy);
     /* a handle abandoned while paused still holds data for its write callback: not reused */
-    if (t->npool < POOL_MAX && !r->paused) t->pool[t->npool++] = r->easy;
-    else curl_easy_cleanup(r->easy);
+    if (t->npool < POOL_MAX && !r->paused)
+      t->pool[t->npool++] = r->easy;
+    else
+      curl_easy_cleanup(r->easy);
   }
   /* The Authorization line and the key are wiped before their memory goes back. */
   for (struct curl_slist *h = r->hdrs; h; h = h->next) memset(h->data, 0, strlen(h->data));
@@ -308,17 +310,27 @@ void cl_request_free(cl_transport *t, cl_request *r) {
   request_release(t, r);
 }
 
-int cl_request_finished(const cl_request *r) { return r->finished; }
+int cl_request_finished(const cl_request *r) {
+  return r->finished;
+}
 
 static cl_kind kind_of(CURLcode rc) {
   switch (rc) {
-    case CURLE_OPERATION_TIMEDOUT: return CL_ETIMEOUT;
-    case CURLE_SSL_CONNECT_ERROR: case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CERTPROBLEM: case CURLE_SSL_CIPHER: case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_ISSUER_ERROR: case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_OPERATION_TIMEDOUT:
+      return CL_ETIMEOUT;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
       return CL_ETLS;
-    case CURLE_UNSUPPORTED_PROTOCOL: case CURLE_URL_MALFORMAT: return CL_ECONFIG;
-    default: return CL_ETRANSPORT;
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT:
+      return CL_ECONFIG;
+    default:
+      return CL_ETRANSPORT;
   }
 }
 
@@ -332,7 +344,8 @@ int cl_request_result(const cl_request *r, long *status, cl_error *err) {
     err->sent = r->sent;
     return -1;
   }
-  cl_error_set(err, kind_of(r->rc), (int)r->rc, "%s", r->errbuf[0] ? r->errbuf : curl_easy_strerror(r->rc));
+  cl_error_set(err, kind_of(r->rc), (int)r->rc, "%s",
+               r->errbuf[0] ? r->errbuf : curl_easy_strerror(r->rc));
   err->sent = r->sent;
   return -1;
 }
@@ -378,4 +391,6 @@ int cl_request_header_next(const cl_request *r, struct curl_header **at, const c
   return 1;
 }
 
-int cl_request_reused(const cl_request *r) { return r->reused; }
+int cl_request_reused(const cl_request *r) {
+  return r->reused;
+}

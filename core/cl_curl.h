@@ -14,30 +14,30 @@ struct curl_header;
 
 typedef struct cl_transport_opts {
   const char *user_agent; /* sent as User-Agent */
-  const char *ca_file;    /* NULL: the system bundle */
-  const char *proxy;      /* NULL: libcurl's http_proxy/https_proxy/no_proxy handling; "":
-                             no proxy whatever the environment says; else the proxy's URL */
-  int trace;              /* 1: record a redacted debug trace (see cl_transport_trace) */
+  const char *ca_file; /* NULL: the system bundle */
+  const char *proxy; /* NULL: libcurl's http_proxy/https_proxy/no_proxy handling; "":
+                        no proxy whatever the environment says; else the proxy's URL */
+  int trace; /* 1: record a redacted debug trace (see cl_transport_trace) */
 } cl_transport_opts;
 
 typedef struct cl_request_spec {
-  const char *method;        /* "GET", "POST", ... */
-  const char *url;           /* absolute; https, or http to loopback only */
-  const char *api_key;       /* sent as "Authorization: Bearer <key>", redacted from traces */
+  const char *method; /* "GET", "POST", ... */
+  const char *url; /* absolute; https, or http to loopback only */
+  const char *api_key; /* sent as "Authorization: Bearer <key>", redacted from traces */
   const char *const *headers; /* extra "Name: value" lines, NULL-terminated, may be NULL */
-  const char *body;          /* may be NULL */
+  const char *body; /* may be NULL */
   size_t body_len;
-  double connect_timeout;    /* seconds, > 0 */
-  double timeout;            /* seconds for the whole transfer, > 0 */
-  size_t max_body;           /* the most body bytes (after decoding) taken; 0: no cap. Past
-                                it the transfer stops with a transport error. */
-  size_t hold_body;          /* a streamed download: when this many bytes of a 2xx body wait
-                                undrained, the transfer pauses until cl_request_body_clear, so
-                                at most hold_body + 16 KiB (one libcurl write) is held; 0: the
-                                whole body is kept (it is the result's body) */
-  int fresh_connect;         /* 1: on a new connection. libcurl sends a request again by itself
-                                when a reused connection turns out dead before any answer; a
-                                paid call must never be repeated behind the caller's back. */
+  double connect_timeout; /* seconds, > 0 */
+  double timeout; /* seconds for the whole transfer, > 0 */
+  size_t max_body; /* the most body bytes (after decoding) taken; 0: no cap. Past
+                      it the transfer stops with a transport error. */
+  size_t hold_body; /* a streamed download: when this many bytes of a 2xx body wait
+                       undrained, the transfer pauses until cl_request_body_clear, so
+                       at most hold_body + 16 KiB (one libcurl write) is held; 0: the
+                       whole body is kept (it is the result's body) */
+  int fresh_connect; /* 1: on a new connection. libcurl sends a request again by itself
+                        when a reused connection turns out dead before any answer; a
+                        paid call must never be repeated behind the caller's back. */
 } cl_request_spec;
 
 /// Creates a transport (calls curl_global_init once per process). NULL + err on failure.

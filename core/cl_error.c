@@ -40,14 +40,24 @@ int cl_kind_exit_status(cl_kind kind) {
 
 cl_kind cl_kind_from_status(long status) {
   switch (status) {
-    case 400: case 413: case 422: return CL_EINVALID;
-    case 401: return CL_EAUTH;
-    case 402: return CL_ECREDITS;
-    case 403: return CL_EPERMISSION;
-    case 404: return CL_ENOTFOUND;
-    case 409: return CL_ECONFLICT;
-    case 429: return CL_ERATELIMIT;
-    default: return (status >= 500 && status <= 599) ? CL_ESERVER : CL_EAPI;
+    case 400:
+    case 413:
+    case 422:
+      return CL_EINVALID;
+    case 401:
+      return CL_EAUTH;
+    case 402:
+      return CL_ECREDITS;
+    case 403:
+      return CL_EPERMISSION;
+    case 404:
+      return CL_ENOTFOUND;
+    case 409:
+      return CL_ECONFLICT;
+    case 429:
+      return CL_ERATELIMIT;
+    default:
+      return (status >= 500 && status <= 599) ? CL_ESERVER : CL_EAPI;
   }
 }
 

@@ -13,16 +13,16 @@ typedef enum cl_kind {
 
 /* When a failure of a kind is tried again: the retry column of cl_errors.def. */
 typedef enum cl_retry_when {
-  CL_RETRY_NEVER,      /* the request itself is at fault: the same answer again */
-  CL_RETRY_ANY,        /* the server refused without acting: any request */
+  CL_RETRY_NEVER, /* the request itself is at fault: the same answer again */
+  CL_RETRY_ANY, /* the server refused without acting: any request */
   CL_RETRY_REPEATABLE, /* the server may have acted: a repeatable request only */
-  CL_RETRY_UNSENT      /* any request while nothing was sent, then as REPEATABLE */
+  CL_RETRY_UNSENT /* any request while nothing was sent, then as REPEATABLE */
 } cl_retry_when;
 
 typedef struct cl_error {
   cl_kind kind;
-  int cause;         /* transport error number (libcurl code) or 0 */
-  int sent;          /* 1 when any byte of the request may have reached the server */
+  int cause; /* transport error number (libcurl code) or 0 */
+  int sent; /* 1 when any byte of the request may have reached the server */
   char message[256]; /* never contains the API key */
 } cl_error;
 

@@ -25,7 +25,9 @@ void cl_bucket_init(cl_bucket *b, double limit, double window, double burst, dou
   b->count = 0;
 }
 
-static double max2(double a, double b) { return a > b ? a : b; }
+static double max2(double a, double b) {
+  return a > b ? a : b;
+}
 
 /* The earliest start the next request may take at `now`. */
 static double earliest(const cl_bucket *b, double now) {

@@ -13,14 +13,14 @@
 #include <stddef.h>
 
 typedef struct cl_bucket {
-  double window;        /* seconds, with the margin */
-  double interval;      /* seconds between paced starts: window / limit */
-  double burst;         /* starts that may go back to back */
-  double tat;           /* GCRA: theoretical arrival time of the next paced start */
+  double window; /* seconds, with the margin */
+  double interval; /* seconds between paced starts: window / limit */
+  double burst; /* starts that may go back to back */
+  double tat; /* GCRA: theoretical arrival time of the next paced start */
   double blocked_until; /* a 429's Retry-After: no start before this */
-  int limit;            /* starts allowed in any window */
-  int head, count;      /* the ring of the last `limit` start times */
-  double starts[];      /* `limit` entries */
+  int limit; /* starts allowed in any window */
+  int head, count; /* the ring of the last `limit` start times */
+  double starts[]; /* `limit` entries */
 } cl_bucket;
 
 /// Bytes a bucket for `limit` needs (the struct and its ring); limit is clamped to >= 1.

@@ -82,12 +82,15 @@ static int expect_ok(cl_redis *r, int argc, const char **argv, const char *what,
   redisReply *reply = command(r, argc, argv, err);
   if (!reply) return -1;
   int ok = reply->type != REDIS_REPLY_ERROR;
-  if (!ok) cl_error_set(err, CL_ECONFIG, 0, "Redis refused %s: %.120s", what,
-                        reply->str ? reply->str : "");
+  if (!ok)
+    cl_error_set(err, CL_ECONFIG, 0, "Redis refused %s: %.120s", what,
+                 reply->str ? reply->str : "");
   if (ok && argc == 3 && strcmp(argv[0], "SCRIPT") == 0) {
     ok = reply->type == REDIS_REPLY_STRING && reply->len == 40;
-    if (ok) memcpy(r->sha, reply->str, 41);
-    else cl_error_set(err, CL_ECONFIG, 0, "Redis did not load the script");
+    if (ok)
+      memcpy(r->sha, reply->str, 41);
+    else
+      cl_error_set(err, CL_ECONFIG, 0, "Redis did not load the script");
   }
   freeReplyObject(reply);
   return ok ? 0 : -1;
@@ -96,7 +99,7 @@ static int expect_ok(cl_redis *r, int argc, const char **argv, const char *what,
 static int connect_store(cl_redis *r, cl_error *err) {
   struct timeval tv = timeval_of(r->timeout);
   r->c = r->u.unix_socket ? redisConnectUnixWithTimeout(r->u.host, tv)
-                        : redisConnectWithTimeout(r->u.host, r->u.port, tv);
+                          : redisConnectWithTimeout(r->u.host, r->u.port, tv);
   if (!r->c || r->c->err) {
     cl_error_set(err, CL_ETRANSPORT, r->c ? r->c->err : 0, "%s",
                  r->c ? r->c->errstr : "out of memory");
@@ -111,7 +114,7 @@ static int connect_store(cl_redis *r, cl_error *err) {
   const char *select[] = {"SELECT", db};
   const char *load[] = {"SCRIPT", "LOAD", cl_redis_script};
   int failed = (r->u.password[0] && (r->u.user[0] ? expect_ok(r, 3, auth3, "the password", err)
-                                              : expect_ok(r, 2, auth2, "the password", err))) ||
+                                                  : expect_ok(r, 2, auth2, "the password", err))) ||
                (r->c && r->u.db && expect_ok(r, 2, select, "the database number", err)) ||
                (r->c && expect_ok(r, 3, load, "the script", err));
   if (failed) {
@@ -140,7 +143,9 @@ cl_redis *cl_redis_open(const char *url, double timeout, int *reachable, cl_erro
   return r;
 }
 
-const char *cl_redis_where(const cl_redis *r) { return r->u.where; }
+const char *cl_redis_where(const cl_redis *r) {
+  return r->u.where;
+}
 
 static double run(cl_redis *r, const char *op, int n, const char *const *ids,
                   const cl_redis_bucket *bs, double retry_after, cl_error *err) {
@@ -165,12 +170,12 @@ static double run(cl_redis *r, const char *op, int n, const char *const *ids,
       out = strtod(reply->str, &end);
       if (*end || out < 0) out = -1;
     }
-    int noscript = reply->type == REDIS_REPLY_ERROR && reply->str &&
-                   strncmp(reply->str, "NOSCRIPT", 8) == 0;
+    int noscript =
+        reply->type == REDIS_REPLY_ERROR && reply->str && strncmp(reply->str, "NOSCRIPT", 8) == 0;
     if (out < 0 && !noscript) {
-      cl_error_set(err, CL_ETRANSPORT, 0, "%.120s",
-                   reply->type == REDIS_REPLY_ERROR && reply->str ? reply->str
-                                                                  : "an unexpected answer");
+      cl_error_set(
+          err, CL_ETRANSPORT, 0, "%.120s",
+          reply->type == REDIS_REPLY_ERROR && reply->str ? reply->str : "an unexpected answer");
     }
     freeReplyObject(reply);
     if (!noscript) return out;

@@ -84,8 +84,9 @@ static int parse_db(const char *s, int *db) {
 }
 
 int cl_redis_url_parse(const char *url, cl_redis_url *r, cl_error *err) {
-  static const char bad[] = "rate_limit.store is not a Redis URL "
-                            "(redis://[:password@]host[:port][/db] or unix:///path[?db=N])";
+  static const char bad[] =
+      "rate_limit.store is not a Redis URL "
+      "(redis://[:password@]host[:port][/db] or unix:///path[?db=N])";
   memset(r, 0, sizeof *r);
   r->port = 6379;
   if (strncmp(url, "unix://", 7) == 0) {
@@ -183,7 +184,9 @@ int cl_redis_args_set(cl_redis_args *a, const char *op, int n, const char *const
     snprintf(a->limit[i], sizeof a->limit[i], "%.0f", limit);
     snprintf(a->window[i], sizeof a->window[i], "%.9g", bs[i].window);
     snprintf(a->burst[i], sizeof a->burst[i], "%.9g",
-             burst < 1 ? 1 : burst > limit ? limit : burst);
+             burst < 1       ? 1
+             : burst > limit ? limit
+                             : burst);
     a->argv[k++] = a->limit[i];
     a->argv[k++] = a->window[i];
     a->argv[k++] = a->burst[i];

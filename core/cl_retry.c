@@ -22,13 +22,18 @@ cl_retry_out cl_retry_decide(const cl_retry_in *in) {
   int ambiguous = !repeatable && may_have_acted && in->retryable != 1;
   const char *why;
 
-  if (unsent) why = "nothing was sent";
-  else if (when == CL_RETRY_ANY) why = "the server refused without acting on it";
-  else if (in->retryable == 1) why = "the server marked the error retryable";
-  else if (ambiguous) return decision(0, 1, "the request may have been acted on; not repeatable");
+  if (unsent)
+    why = "nothing was sent";
+  else if (when == CL_RETRY_ANY)
+    why = "the server refused without acting on it";
+  else if (in->retryable == 1)
+    why = "the server marked the error retryable";
+  else if (ambiguous)
+    return decision(0, 1, "the request may have been acted on; not repeatable");
   else if (may_have_acted && in->retryable != 0)
     why = "the server may have acted; the request is repeatable";
-  else return decision(0, 0, "the failure is not retryable");
+  else
+    return decision(0, 0, "the failure is not retryable");
 
   if (in->attempt > in->max_retries) return decision(0, ambiguous, "retries exhausted");
   return decision(1, 0, why);
@@ -85,13 +90,21 @@ static double parse_http_date(const char *v) {
    * asctime: Sun Nov 6 08 49 37 1994 */
   long day, mon, year, hh, mm, ss;
   if (n >= 8 && month_index(t[2]) && isdigit((unsigned char)t[1][0])) {
-    day = atol(t[1]); mon = month_index(t[2]); year = atol(t[3]);
-    hh = atol(t[4]); mm = atol(t[5]); ss = atol(t[6]);
+    day = atol(t[1]);
+    mon = month_index(t[2]);
+    year = atol(t[3]);
+    hh = atol(t[4]);
+    mm = atol(t[5]);
+    ss = atol(t[6]);
     if (strcasecmp(t[7], "GMT") != 0 && strcasecmp(t[7], "UTC") != 0) return -1;
     if (year < 100) year += year < 70 ? 2000 : 1900;
   } else if (n >= 7 && month_index(t[1])) {
-    mon = month_index(t[1]); day = atol(t[2]);
-    hh = atol(t[3]); mm = atol(t[4]); ss = atol(t[5]); year = atol(t[6]);
+    mon = month_index(t[1]);
+    day = atol(t[2]);
+    hh = atol(t[3]);
+    mm = atol(t[4]);
+    ss = atol(t[5]);
+    year = atol(t[6]);
   } else {
     return -1;
   }

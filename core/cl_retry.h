@@ -6,19 +6,19 @@
 #include "cl_error.h"
 
 typedef struct cl_retry_in {
-  int safe;            /* GET/HEAD: the request can be repeated without effect */
-  int idempotent_key;  /* the body carries an idempotency_key re-sent on every attempt */
-  cl_kind kind;        /* outcome of the attempt */
-  int sent;            /* for transport/timeout failures: request bytes may have been sent */
-  int retryable;       /* error envelope's `retryable`: 1, 0, or -1 when absent */
-  int attempt;         /* attempts made so far, >= 1 */
-  int max_retries;     /* retries allowed after the first attempt */
+  int safe; /* GET/HEAD: the request can be repeated without effect */
+  int idempotent_key; /* the body carries an idempotency_key re-sent on every attempt */
+  cl_kind kind; /* outcome of the attempt */
+  int sent; /* for transport/timeout failures: request bytes may have been sent */
+  int retryable; /* error envelope's `retryable`: 1, 0, or -1 when absent */
+  int attempt; /* attempts made so far, >= 1 */
+  int max_retries; /* retries allowed after the first attempt */
 } cl_retry_in;
 
 typedef struct cl_retry_out {
-  int retry;           /* 1: try again */
-  int ambiguous;       /* 1: the server may have acted; the outcome is unknown */
-  const char *reason;  /* static string for the debug log */
+  int retry; /* 1: try again */
+  int ambiguous; /* 1: the server may have acted; the outcome is unknown */
+  const char *reason; /* static string for the debug log */
 } cl_retry_out;
 
 /// Whether to try again, from the retry column of cl_errors.def (cl_kind_retry): NEVER stops;

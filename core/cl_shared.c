@@ -12,8 +12,8 @@
 #include "cl_clock.h"
 #include "cl_ratelimit.h"
 
-int cl_shared_open(cl_shared_bucket *s, const char *path, double limit, double window,
-                   double burst, double margin, cl_error *err) {
+int cl_shared_open(cl_shared_bucket *s, const char *path, double limit, double window, double burst,
+                   double margin, cl_error *err) {
   s->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (s->fd < 0) {
     return cl_error_set(err, CL_ECONFIG, errno, "cannot open the shared rate-limit file: %s",
@@ -48,8 +48,7 @@ static int usable(const cl_bucket *b, const cl_bucket *fresh, double now) {
 }
 
 double cl_bucket_state_run(const void *state, size_t len, int op, double now, double arg,
-                           double limit, double window, double burst, double margin,
-                           void *out) {
+                           double limit, double window, double burst, double margin, void *out) {
   size_t size = cl_bucket_size(limit);
   cl_bucket *b = out, *fresh = malloc(size);
   if (!fresh) return -1;
@@ -138,9 +137,13 @@ done:
   return out;
 }
 
-double cl_shared_acquire(cl_shared_bucket *s, double now) { return run(s, CL_BUCKET_ACQUIRE, now, 0); }
+double cl_shared_acquire(cl_shared_bucket *s, double now) {
+  return run(s, CL_BUCKET_ACQUIRE, now, 0);
+}
 
-double cl_shared_peek(cl_shared_bucket *s, double now) { return run(s, CL_BUCKET_PEEK, now, 0); }
+double cl_shared_peek(cl_shared_bucket *s, double now) {
+  return run(s, CL_BUCKET_PEEK, now, 0);
+}
 
 int cl_shared_penalize(cl_shared_bucket *s, double now, double retry_after) {
   return run(s, CL_BUCKET_PENALIZE, now, retry_after) < 0 ? -1 : 0;

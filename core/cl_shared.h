@@ -14,8 +14,8 @@ typedef struct cl_shared_bucket {
 } cl_shared_bucket;
 
 /// Opens (creating, mode 0600) the bucket file at path for these limits. 0, or -1 with err.
-int cl_shared_open(cl_shared_bucket *s, const char *path, double limit, double window,
-                   double burst, double margin, cl_error *err);
+int cl_shared_open(cl_shared_bucket *s, const char *path, double limit, double window, double burst,
+                   double margin, cl_error *err);
 
 /// As cl_bucket_acquire / peek / penalize, on the shared state. A failure to lock, read or
 /// write returns -1 (the caller falls back to a bucket of its own).
@@ -37,7 +37,6 @@ enum { CL_BUCKET_ACQUIRE, CL_BUCKET_PEEK, CL_BUCKET_PENALIZE };
 /// before a reboot starts a fresh bucket); `out` (cl_bucket_size(limit) bytes) receives the
 /// state to keep. Returns the wait of an acquire or peek, 0 for a penalize, -1 out of memory.
 double cl_bucket_state_run(const void *state, size_t len, int op, double now, double arg,
-                           double limit, double window, double burst, double margin,
-                           void *out);
+                           double limit, double window, double burst, double margin, void *out);
 
 #endif

@@ -97,7 +97,8 @@ int cl_url_check(const char *url, cl_url *out, cl_error *err) {
   if (!out->https && !out->loopback)
     return cl_error_set(err, CL_ECONFIG, 0,
                         "refusing plain http:// to %s: the API key would travel unencrypted; "
-                        "use https:// (http:// is allowed only for loopback hosts)", out->host);
+                        "use https:// (http:// is allowed only for loopback hosts)",
+                        out->host);
   return 0;
 }
 

@@ -8,11 +8,11 @@
 #define CL_BASE_URL_ENV "CLEANLIST_BASE_URL"
 
 typedef struct cl_url {
-  int https;          /* 1 for https, 0 for http */
-  int loopback;       /* cl_host_is_loopback(host) */
-  char host[256];     /* without brackets for IPv6 */
-  unsigned port;      /* explicit port, or 443 / 80 */
-  char path[1024];    /* "" or "/api/v1/public", no trailing slash */
+  int https; /* 1 for https, 0 for http */
+  int loopback; /* cl_host_is_loopback(host) */
+  char host[256]; /* without brackets for IPv6 */
+  unsigned port; /* explicit port, or 443 / 80 */
+  char path[1024]; /* "" or "/api/v1/public", no trailing slash */
 } cl_url;
 
 /// Parses and checks a base URL: scheme http or https, a host, an optional port 1-65535 and

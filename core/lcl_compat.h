@@ -97,7 +97,10 @@ static inline void luaL_traceback(lua_State *L, lua_State *L1, const char *msg, 
   lua_getfield(L, -1, "traceback");
   lua_remove(L, -2);
   if (L1 != L) lua_pushthread(L1), lua_xmove(L1, L, 1);
-  if (msg) lua_pushstring(L, msg); else lua_pushnil(L);
+  if (msg)
+    lua_pushstring(L, msg);
+  else
+    lua_pushnil(L);
   lua_pushinteger(L, L1 != L ? level : level + 1);
   lua_call(L, L1 != L ? 3 : 2, 1);
 }

@@ -113,7 +113,6 @@ static int lcl_credential_fingerprint(lua_State *L) {
   return 1;
 }
 
-
 /* ---- URLs, kinds ---------------------------------------------------------------------- */
 
 /* Fields of the table on top of the stack. */
@@ -164,9 +163,9 @@ static int lcl_kind_for_status(lua_State *L) {
 
 static int opt_field_int(lua_State *L, int t, const char *k, int dflt) {
   lua_getfield(L, t, k);
-  int v = lua_isnil(L, -1) ? dflt
+  int v = lua_isnil(L, -1)       ? dflt
           : lua_isboolean(L, -1) ? lua_toboolean(L, -1)
-          : (int)luaL_checknumber(L, -1);
+                                 : (int)luaL_checknumber(L, -1);
   lua_pop(L, 1);
   return v;
 }
@@ -204,8 +203,10 @@ static int lcl_backoff(lua_State *L) {
 /// core.retry_after(value, now) -> seconds | nil
 static int lcl_retry_after(lua_State *L) {
   double s = cl_retry_after_parse(luaL_optstring(L, 1, NULL), luaL_checknumber(L, 2));
-  if (s < 0) lua_pushnil(L);
-  else lua_pushnumber(L, s);
+  if (s < 0)
+    lua_pushnil(L);
+  else
+    lua_pushnumber(L, s);
   return 1;
 }
 
@@ -256,8 +257,10 @@ static int lcl_shared_new(lua_State *L) {
 }
 
 static int push_wait(lua_State *L, double w) {
-  if (w < 0) lua_pushnil(L);
-  else lua_pushnumber(L, w);
+  if (w < 0)
+    lua_pushnil(L);
+  else
+    lua_pushnumber(L, w);
   return 1;
 }
 
@@ -348,7 +351,8 @@ static int lcl_redis_args(lua_State *L) {
     cl_redis_bucket_set(&bs[n], limit, window, burst, margin, delay);
   }
   cl_redis_args a;
-  luaL_argcheck(L, cl_redis_args_set(&a, op, n, ids, bs, retry_after) == 0, 4, "a bucket is needed");
+  luaL_argcheck(L, cl_redis_args_set(&a, op, n, ids, bs, retry_after) == 0, 4,
+                "a bucket is needed");
   lua_createtable(L, a.argc, 0);
   for (int i = 0; i < a.argc; i++) {
     lua_pushstring(L, a.argv[i]);
@@ -381,8 +385,7 @@ static void tidy(lua_State *L, int t, int depth) {
       lua_pushvalue(L, -2);
       lua_pushvalue(L, 3);
       lua_rawset(L, t); /* assigning an existing field during lua_next is allowed */
-    }
-    else if (type == LUA_TNUMBER && lcl_push_integral_float(L, -1)) {
+    } else if (type == LUA_TNUMBER && lcl_push_integral_float(L, -1)) {
       lua_pushvalue(L, -3);
       lua_insert(L, -2);
       lua_rawset(L, t);
@@ -462,18 +465,16 @@ static void push_exit_status(lua_State *L) {
 }
 
 int luaopen_cleanlist_core(lua_State *L) {
-  static const luaL_Reg cred_methods[] = {{"mask", lcl_credential_mask},
-                                          {"redact", lcl_credential_redact},
-                                          {"fingerprint", lcl_credential_fingerprint},
-                                          {"authorization_header",
-                                           lcl_credential_authorization_header},
-                                          {NULL, NULL}};
-  static const luaL_Reg cred_meta[] = {{"__gc", lcl_credential_gc},
-                                       {"__tostring", lcl_credential_tostring},
-                                       {NULL, NULL}};
-  static const luaL_Reg bucket_methods[] = {{"acquire", lcl_bucket_acquire},
-                                            {"penalize", lcl_bucket_penalize},
-                                            {NULL, NULL}};
+  static const luaL_Reg cred_methods[] = {
+      {"mask", lcl_credential_mask},
+      {"redact", lcl_credential_redact},
+      {"fingerprint", lcl_credential_fingerprint},
+      {"authorization_header", lcl_credential_authorization_header},
+      {NULL, NULL}};
+  static const luaL_Reg cred_meta[] = {
+      {"__gc", lcl_credential_gc}, {"__tostring", lcl_credential_tostring}, {NULL, NULL}};
+  static const luaL_Reg bucket_methods[] = {
+      {"acquire", lcl_bucket_acquire}, {"penalize", lcl_bucket_penalize}, {NULL, NULL}};
   static const luaL_Reg shared_methods[] = {{"acquire", lcl_shared_acquire},
                                             {"acquire_with", lcl_shared_acquire_with},
                                             {"peek", lcl_shared_peek},

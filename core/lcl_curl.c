@@ -19,12 +19,12 @@ LCL_EXPORT int luaopen_cleanlist_curl(lua_State *L);
 typedef struct lcl_request lcl_request;
 
 typedef struct lcl_transport {
-  cl_transport *t;  /* NULL once closed */
+  cl_transport *t; /* NULL once closed */
   lcl_request *live; /* requests not yet collected, so close() can free them */
 } lcl_transport;
 
 struct lcl_request {
-  cl_request *r;     /* NULL once freed */
+  cl_request *r; /* NULL once freed */
   lcl_transport *owner;
   lcl_request *prev, *next;
 };
@@ -76,8 +76,10 @@ static int lcl_transport_new(lua_State *L) {
 }
 
 static void unlink_request(lcl_request *q) {
-  if (q->prev) q->prev->next = q->next;
-  else if (q->owner) q->owner->live = q->next;
+  if (q->prev)
+    q->prev->next = q->next;
+  else if (q->owner)
+    q->owner->live = q->next;
   if (q->next) q->next->prev = q->prev;
   q->prev = q->next = NULL;
 }
@@ -127,7 +129,8 @@ static int lcl_transport_start(lua_State *L) {
   s.url = opt_string_field(L, 2, "url");
   luaL_argcheck(L, s.method && s.url, 2, "method and url are required");
   lua_getfield(L, 2, "credential");
-  if (!lua_isnil(L, -1)) s.api_key = ((lcl_credential *)luaL_checkudata(L, -1, LCL_CREDENTIAL_MT))->key;
+  if (!lua_isnil(L, -1))
+    s.api_key = ((lcl_credential *)luaL_checkudata(L, -1, LCL_CREDENTIAL_MT))->key;
   lua_pop(L, 1);
   read_headers(L, 2, lines);
   s.headers = lines;
@@ -171,8 +174,10 @@ static int lcl_transport_step(lua_State *L) {
   lua_pushinteger(L, running);
   size_t len;
   const char *trace = cl_transport_trace(t->t, &len);
-  if (len) lua_pushlstring(L, trace, len);
-  else lua_pushnil(L);
+  if (len)
+    lua_pushlstring(L, trace, len);
+  else
+    lua_pushnil(L);
   return 2;
 }
 
@@ -261,12 +266,10 @@ int luaopen_cleanlist_curl(lua_State *L) {
                                                {"step", lcl_transport_step},
                                                {"close", lcl_transport_close},
                                                {NULL, NULL}};
-  static const luaL_Reg request_methods[] = {{"finished", lcl_request_finished},
-                                             {"result", lcl_request_result},
-                                             {"drain", lcl_request_drain},
-                                             {"status", lcl_request_status},
-                                             {"close", lcl_request_close},
-                                             {NULL, NULL}};
+  static const luaL_Reg request_methods[] = {
+      {"finished", lcl_request_finished}, {"result", lcl_request_result},
+      {"drain", lcl_request_drain},       {"status", lcl_request_status},
+      {"close", lcl_request_close},       {NULL, NULL}};
   static const luaL_Reg funcs[] = {{"transport", lcl_transport_new}, {NULL, NULL}};
 
   static const luaL_Reg transport_meta[] = {{"__gc", lcl_transport_close}, {NULL, NULL}};

@@ -130,12 +130,9 @@ static int lcl_store_close(lua_State *L) {
 }
 
 int luaopen_cleanlist_redis(lua_State *L) {
-  static const luaL_Reg methods[] = {{"acquire", lcl_store_acquire},
-                                     {"peek", lcl_store_peek},
-                                     {"penalize", lcl_store_penalize},
-                                     {"where", lcl_store_where},
-                                     {"close", lcl_store_close},
-                                     {NULL, NULL}};
+  static const luaL_Reg methods[] = {{"acquire", lcl_store_acquire},   {"peek", lcl_store_peek},
+                                     {"penalize", lcl_store_penalize}, {"where", lcl_store_where},
+                                     {"close", lcl_store_close},       {NULL, NULL}};
   static const luaL_Reg meta[] = {{"__gc", lcl_store_close}, {NULL, NULL}};
   static const luaL_Reg funcs[] = {{"store", lcl_store_new}, {NULL, NULL}};
   lcl_new_class(L, STORE_MT, methods, meta);

@@ -7,15 +7,15 @@
 struct lua_State;
 
 typedef struct cl_embedded {
-  const char *name;      /* module name, e.g. "cleanlist.client" */
+  const char *name; /* module name, e.g. "cleanlist.client" */
   const char *chunkname; /* "@cleanlist/client.lua", shown in tracebacks */
   const unsigned char *data;
   size_t len;
 } cl_embedded;
 
-extern const cl_embedded cl_client_lua[];  /* every .lua file under lua/ */
+extern const cl_embedded cl_client_lua[]; /* every .lua file under lua/ */
 extern const cl_embedded cl_sandbox_lua[]; /* every .lua file under sandbox/lua/ */
-extern const cl_embedded cl_recipes_lua[];  /* the recipes: recipes/NAME.lua -> "NAME" */
+extern const cl_embedded cl_recipes_lua[]; /* the recipes: recipes/NAME.lua -> "NAME" */
 
 /// Registers every module of `mods` in package.preload of L. When the environment variable
 /// `env_dir` names a directory, files there win over the embedded copies (development).

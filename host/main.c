@@ -86,9 +86,10 @@ static void print_help(void) {
   for (int k = 1; k < CL_KIND_COUNT; k++)
     printf("  %3d  an error of kind %s\n", cl_kind_exit_status((cl_kind)k),
            cl_kind_name((cl_kind)k));
-  fputs("   19  a call an earlier run sent has no known outcome (a recipe's --resend-unknown)\n"
-        "  130  interrupted (Ctrl-C)\n",
-        stdout);
+  fputs(
+      "   19  a call an earlier run sent has no known outcome (a recipe's --resend-unknown)\n"
+      "  130  interrupted (Ctrl-C)\n",
+      stdout);
 }
 
 /* Run once in every new state: the default announcer of long waits. A module that cannot be
@@ -414,7 +415,7 @@ typedef struct host_opts {
   int ncode;
   int sandbox;
   cl_sandbox_opts sb; /* sandbox flags given after --sandbox */
-  int script;         /* index of the script in argv, or 0 */
+  int script; /* index of the script in argv, or 0 */
 } host_opts;
 
 enum { OPT_SANDBOX = 1 }; /* the host's long-only option; the sandbox's flags come after 255 */

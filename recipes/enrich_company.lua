@@ -9,14 +9,50 @@ local PRICE = 1 -- credits per company (README "Credits, quotes and costs"); ref
 
 -- The fields of a record in the order a person reads them (JSON lines: these first, then any
 -- other field the API gives, by name; CSV: these columns).
-local FIELDS = { "query", "found", "company_id", "name", "domain", "industry", "industries",
-  "employee_count", "employee_count_range", "revenue_range", "funding_stage",
-  "total_funding_usd", "founded_year", "hq_location", "hq_city", "hq_state", "hq_country",
-  "linkedin_url", "ticker", "tech_stack", "description" }
-local CSV_COLUMNS = { "query", "found", "company_id", "name", "domain", "industry", "industries",
-  "employee_count", "employee_count_range", "revenue_range", "funding_stage",
-  "total_funding_usd", "founded_year", "hq_city", "hq_state", "hq_country", "linkedin_url",
-  "ticker", "tech_stack" }
+local FIELDS = {
+  "query",
+  "found",
+  "company_id",
+  "name",
+  "domain",
+  "industry",
+  "industries",
+  "employee_count",
+  "employee_count_range",
+  "revenue_range",
+  "funding_stage",
+  "total_funding_usd",
+  "founded_year",
+  "hq_location",
+  "hq_city",
+  "hq_state",
+  "hq_country",
+  "linkedin_url",
+  "ticker",
+  "tech_stack",
+  "description",
+}
+local CSV_COLUMNS = {
+  "query",
+  "found",
+  "company_id",
+  "name",
+  "domain",
+  "industry",
+  "industries",
+  "employee_count",
+  "employee_count_range",
+  "revenue_range",
+  "funding_stage",
+  "total_funding_usd",
+  "founded_year",
+  "hq_city",
+  "hq_state",
+  "hq_country",
+  "linkedin_url",
+  "ticker",
+  "tech_stack",
+}
 
 local function trim(s)
   return (s:gsub("^%s+", ""):gsub("%s+$", ""))
@@ -29,18 +65,23 @@ local function gather_values(r)
   local function add(v)
     v = trim(v)
     if v == "" or v:sub(1, 1) == "#" then return end
-    if seen[v] then dups = dups + 1 return end
+    if seen[v] then
+      dups = dups + 1
+      return
+    end
     seen[v] = true
     values[#values + 1] = v
   end
-  for _, a in ipairs(r.args) do add(a) end
+  for _, a in ipairs(r.args) do
+    add(a)
+  end
   local file = r.opts.file
   if file then
     local f = file == "-" and io.stdin or io.open(file, "rb")
-    if not f then
-      r:fail(errors.new { kind = "invalid_request", message = "cannot read --file " .. file })
+    if not f then r:fail(errors.new { kind = "invalid_request", message = "cannot read --file " .. file }) end
+    for line in f:lines() do
+      add(line)
     end
-    for line in f:lines() do add(line) end
     if f ~= io.stdin then f:close() end
   end
   return values, dups
@@ -60,7 +101,9 @@ local function record_of(value, res)
   if res.not_found then
     rec.error = res.message
   elseif type(res.company) == "table" then
-    for k, v in pairs(res.company) do rec[k] = v end
+    for k, v in pairs(res.company) do
+      rec[k] = v
+    end
   end
   return rec
 end
@@ -74,22 +117,28 @@ local function json_line(rec)
       parts[#parts + 1] = json.encode(k) .. ":" .. json.encode(rec[k])
     end
   end
-  for _, k in ipairs(FIELDS) do add(k) end
+  for _, k in ipairs(FIELDS) do
+    add(k)
+  end
   local rest = {}
-  for k in pairs(rec) do if not used[k] then rest[#rest + 1] = k end end
+  for k in pairs(rec) do
+    if not used[k] then rest[#rest + 1] = k end
+  end
   table.sort(rest)
-  for _, k in ipairs(rest) do add(k) end
+  for _, k in ipairs(rest) do
+    add(k)
+  end
   return "{" .. table.concat(parts, ",") .. "}\n"
 end
 
 local function cell(v)
   if v == nil or v == json.null then return "" end
-  if type(v) == "number" and v == math.floor(v) and v > -2 ^ 53 and v < 2 ^ 53 then
-    return ("%d"):format(v)
-  end
+  if type(v) == "number" and v == math.floor(v) and v > -2 ^ 53 and v < 2 ^ 53 then return ("%d"):format(v) end
   if type(v) == "table" then
     local items = {}
-    for i, x in ipairs(v) do items[i] = tostring(x) end
+    for i, x in ipairs(v) do
+      items[i] = tostring(x)
+    end
     return table.concat(items, "; ")
   end
   return tostring(v)
@@ -97,7 +146,9 @@ end
 
 local function csv_line(rec)
   local row = {}
-  for i, c in ipairs(CSV_COLUMNS) do row[i] = cell(rec[c]) end
+  for i, c in ipairs(CSV_COLUMNS) do
+    row[i] = cell(rec[c])
+  end
   return csv.row(row)
 end
 
@@ -115,27 +166,60 @@ local function price(r, values, left)
   local total = #values * each
   local available = est and est.available_credits
   if o.max_credits and total > o.max_credits then
-    r:fail(errors.new { kind = "spend_cap", code = "spend_cap",
-      message = ("the estimate is %s credits (%d companies x %s), more than max_credits = %s; "
-        .. "nothing was sent"):format(total, #values, each, o.max_credits),
-      estimated_cost_credits = total, max_credits = o.max_credits })
+    r:fail(errors.new {
+      kind = "spend_cap",
+      code = "spend_cap",
+      message = ("the estimate is %s credits (%d companies x %s), more than max_credits = %s; nothing was sent"):format(
+        total,
+        #values,
+        each,
+        o.max_credits
+      ),
+      estimated_cost_credits = total,
+      max_credits = o.max_credits,
+    })
   end
   if o.dry_run then
-    r:say("%d companies x %s credit = %s credits estimated%s (priced by the client; not-found "
-      .. "companies are refunded)", #values, each, total,
-      type(available) == "number" and (" of %s available"):format(available) or "")
+    r:say(
+      "%d companies x %s credit = %s credits estimated%s (priced by the client; not-found companies are refunded)",
+      #values,
+      each,
+      total,
+      type(available) == "number" and (" of %s available"):format(available) or ""
+    )
     local sufficient
     if type(available) == "number" then sufficient = available >= total end
-    r:emit { quote = { step = "enrich_company", estimated_cost = total, price = each,
-      companies = #values, available_credits = available, sufficient = sufficient } }
-    return each, { _order = { "asked", "estimated_cost", "available_credits" }, asked = #values,
-      estimated_cost = total, available_credits = available, dry_run = true }
+    r:emit {
+      quote = {
+        step = "enrich_company",
+        estimated_cost = total,
+        price = each,
+        companies = #values,
+        available_credits = available,
+        sufficient = sufficient,
+      },
+    }
+    return each,
+      {
+        _order = { "asked", "estimated_cost", "available_credits" },
+        asked = #values,
+        estimated_cost = total,
+        available_credits = available,
+        dry_run = true,
+      }
   end
   if type(available) == "number" and left * each > available then
-    r:fail(errors.new { kind = "insufficient_credits", code = "insufficient_credits",
-      message = ("%d companies to look up cost %s credits and the organisation has %s; "
-        .. "nothing was sent"):format(left, left * each, available),
-      estimated_cost_credits = left * each, available_credits = available })
+    r:fail(errors.new {
+      kind = "insufficient_credits",
+      code = "insufficient_credits",
+      message = ("%d companies to look up cost %s credits and the organisation has %s; " .. "nothing was sent"):format(
+        left,
+        left * each,
+        available
+      ),
+      estimated_cost_credits = left * each,
+      available_credits = available,
+    })
   end
   return each
 end
@@ -147,14 +231,16 @@ local function look_up(r, value)
     local res, cerr = r.client:enrich_company(body_for(value))
     if res then return res end
     if cerr.kind == "not_found" and cerr.status == 404 then
-      return { not_found = true, message = cerr.problem or cerr.message,
-        request_id = cerr.request_id }
+      return { not_found = true, message = cerr.problem or cerr.message, request_id = cerr.request_id }
     end
     return nil, cerr
-  end, { paid = true, keep = function(res)
-    if res.not_found then return res end
-    return { company = res.company, credits_charged = res.credits_charged }
-  end }))
+  end, {
+    paid = true,
+    keep = function(res)
+      if res.not_found then return res end
+      return { company = res.company, credits_charged = res.credits_charged }
+    end,
+  }))
 end
 
 -- Where the records go: stdout, or --out FILE; CSV starts with its header row.
@@ -163,8 +249,7 @@ local function open_output(r, to_stdout)
   if not to_stdout then
     local f, ferr = io.open(o.out, "wb")
     if not f then
-      r:fail(errors.new { kind = "invalid_request", message = "cannot write " .. o.out .. ": "
-        .. tostring(ferr) })
+      r:fail(errors.new { kind = "invalid_request", message = "cannot write " .. o.out .. ": " .. tostring(ferr) })
     end
     out = f
   end
@@ -200,8 +285,7 @@ records are the JSON lines on stdout, followed by the summary.]],
   operands = { name = "[DOMAIN|NAME ...]" },
   options = {
     { "--file FILE", "read domains or names from FILE, one a line (- for stdin)" },
-    { "--format FORMAT", "jsonl or csv", choices = { "jsonl", "csv" }, default = "jsonl",
-      resume = false },
+    { "--format FORMAT", "jsonl or csv", choices = { "jsonl", "csv" }, default = "jsonl", resume = false },
     { "--out FILE", "write the records to FILE instead of stdout", resume = false },
   },
   examples = {
@@ -215,13 +299,19 @@ records are the JSON lines on stdout, followed by the summary.]],
     local o = r.opts
     local values, dups = gather_values(r)
     if #values == 0 then
-      r:fail(errors.new { kind = "invalid_request", exit_status = recipe.EXIT_USAGE,
-        message = "no domain or name given (operands or --file)" })
+      r:fail(errors.new {
+        kind = "invalid_request",
+        exit_status = recipe.EXIT_USAGE,
+        message = "no domain or name given (operands or --file)",
+      })
     end
     local to_stdout = not o.out or o.out == "-"
     if o.json and to_stdout and o.format == "csv" and not o.dry_run then
-      r:fail(errors.new { kind = "invalid_request", exit_status = recipe.EXIT_USAGE,
-        message = "--format csv with --json needs --out FILE (stdout carries the JSON lines)" })
+      r:fail(errors.new {
+        kind = "invalid_request",
+        exit_status = recipe.EXIT_USAGE,
+        message = "--format csv with --json needs --out FILE (stdout carries the JSON lines)",
+      })
     end
     -- Text for a person (r:say) and the summary go to stderr while the records own stdout.
     r.stdout_busy = to_stdout and not o.json and not o.dry_run
@@ -236,9 +326,7 @@ records are the JSON lines on stdout, followed by the summary.]],
     end
     local each, estimate = price(r, values, left)
     if estimate then return estimate end
-    if r.resumed then
-      r:say("%d of %d companies done by an earlier run; %d to go", #values - left, #values, left)
-    end
+    if r.resumed then r:say("%d of %d companies done by an earlier run; %d to go", #values - left, #values, left) end
 
     -- 2. Each company, once, written out as it comes.
     local out = open_output(r, to_stdout)
@@ -256,14 +344,17 @@ records are the JSON lines on stdout, followed by the summary.]],
       end
       out:write(line(rec))
       out:flush()
-      if not to_stdout then
-        r:emit { query = v, found = rec.found, name = rec.name, domain = rec.domain }
-      end
+      if not to_stdout then r:emit { query = v, found = rec.found, name = rec.name, domain = rec.domain } end
     end
     if out ~= io.stdout then out:close() end
 
-    return { _order = { "asked", "found", "not_found", "credits_charged", "out" },
-      asked = #values, found = found, not_found = missing, credits_charged = charged,
-      out = to_stdout and "-" or o.out }
+    return {
+      _order = { "asked", "found", "not_found", "credits_charged", "out" },
+      asked = #values,
+      found = found,
+      not_found = missing,
+      credits_charged = charged,
+      out = to_stdout and "-" or o.out,
+    }
   end,
 }

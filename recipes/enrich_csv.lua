@@ -71,7 +71,9 @@ local function apply_maps(mapping, maps, header)
   return mapping
 end
 
-local function usage(r, fmt, ...) r:fail { exit_status = recipe.EXIT_USAGE, message = fmt:format(...) } end
+local function usage(r, fmt, ...)
+  r:fail { exit_status = recipe.EXIT_USAGE, message = fmt:format(...) }
+end
 
 -- The file, read: its text, its column mapping (from the header and --map) and its rows
 -- counted. Nothing is sent yet.
@@ -101,32 +103,26 @@ local function import(r, list, path, mapping, text, rows_read)
   local key = "enrich_csv-"
     .. recipe.digest(list.list_id .. "\0" .. files.mapping_text(mapping) .. "\0" .. digest)
     .. digest
-  local imported = r:check(
-    r:once(
-      "import",
-      function()
-        return r.client:csv_import(
-          list.list_id,
-          { file = path, column_mapping = mapping, dispatch_enrichment = false, idempotency_key = key }
-        )
-      end,
-      {
-        keep = function(res)
-          return {
-            list_id = res.list_id,
-            rows_parsed = res.rows_parsed,
-            rows_imported = res.rows_imported,
-            rows_skipped = res.rows_skipped,
-            skip_reasons = res.skip_reasons,
-            sample_skip_rows = res.sample_skip_rows,
-            replayed = res.idempotency_replayed,
-            idempotency_key = key,
-          }
-        end,
-        idempotent = true,
-      }
+  local imported = r:check(r:once("import", function()
+    return r.client:csv_import(
+      list.list_id,
+      { file = path, column_mapping = mapping, dispatch_enrichment = false, idempotency_key = key }
     )
-  )
+  end, {
+    keep = function(res)
+      return {
+        list_id = res.list_id,
+        rows_parsed = res.rows_parsed,
+        rows_imported = res.rows_imported,
+        rows_skipped = res.rows_skipped,
+        skip_reasons = res.skip_reasons,
+        sample_skip_rows = res.sample_skip_rows,
+        replayed = res.idempotency_replayed,
+        idempotency_key = key,
+      }
+    end,
+    idempotent = true,
+  }))
   if imported.idempotency_key ~= key then
     r:note(
       "%s (or the list) changed since an earlier run of this command imported it: the "
@@ -166,10 +162,14 @@ end
 
 -- The paid call of the enrichment (client:enrich_list) and its body.
 local function enrich_list(r)
-  return function(b) return r.client:enrich_list(b) end
+  return function(b)
+    return r.client:enrich_list(b)
+  end
 end
 
-local function enrich_body(r, list) return { list_id = list.list_id, scope = r.opts.type } end
+local function enrich_body(r, list)
+  return { list_id = list.list_id, scope = r.opts.type }
+end
 
 -- Enriches the list (paid, quoted first, once) and waits with progress; the outcome goes
 -- into the summary `out`.

@@ -8,8 +8,8 @@ local PAGE = 500 -- leads per GET /export/json page (the API's maximum)
 
 -- The API's default export columns, in the order JSON lines put them (other keys follow by
 -- name, e.g. smart-agent columns).
-local DEFAULT_COLUMNS = { "lead_id", "first_name", "last_name", "email", "title", "company",
-  "domain", "linkedin_url", "phone", "location" }
+local DEFAULT_COLUMNS =
+  { "lead_id", "first_name", "last_name", "email", "title", "company", "domain", "linkedin_url", "phone", "location" }
 
 -- A file name from a list name: "Example: Fintech leaders" -> example-fintech-leaders.csv.
 local function file_name(name, list_id)
@@ -27,11 +27,17 @@ local function json_line(lead, columns)
       parts[#parts + 1] = json.encode(k) .. ":" .. json.encode(lead[k])
     end
   end
-  for _, k in ipairs(columns) do add(k) end
+  for _, k in ipairs(columns) do
+    add(k)
+  end
   local rest = {}
-  for k in pairs(lead) do if not used[k] then rest[#rest + 1] = k end end
+  for k in pairs(lead) do
+    if not used[k] then rest[#rest + 1] = k end
+  end
   table.sort(rest)
-  for _, k in ipairs(rest) do add(k) end
+  for _, k in ipairs(rest) do
+    add(k)
+  end
   return "{" .. table.concat(parts, ",") .. "}\n"
 end
 
@@ -53,8 +59,11 @@ credits.]],
   options = {
     recipe.list_options("to export"),
     { "--format FORMAT", "csv or jsonl", choices = { "csv", "jsonl" }, default = "csv" },
-    { "--out FILE", "where to write (- for stdout; default: jsonl to stdout, csv to a file "
-      .. "named after the list in the current directory)" },
+    {
+      "--out FILE",
+      "where to write (- for stdout; default: jsonl to stdout, csv to a file "
+        .. "named after the list in the current directory)",
+    },
     { "--columns LIST", "the columns to export, in order", many = true },
   },
   examples = {
@@ -70,16 +79,25 @@ credits.]],
     end
     -- Text for a person (r:say) and the summary go to stderr while the export owns stdout.
     r.stdout_busy = to_stdout
-    local tell = function(...) r:say(...) end
+    local tell = function(...)
+      r:say(...)
+    end
 
     local list = r:find_list()
     local list_id, name = list.list_id, list.name
     local path = not to_stdout and (o.out or file_name(name, list_id)) or nil
-    local summary = { _order = { "list", "list_id", "format", "leads", "pages", "bytes", "path" },
-      list = name, list_id = list_id, format = o.format, path = path or "-" }
+    local summary = {
+      _order = { "list", "list_id", "format", "leads", "pages", "bytes", "path" },
+      list = name,
+      list_id = list_id,
+      format = o.format,
+      path = path or "-",
+    }
 
     if o.format == "csv" then
-      local to = path or function(bytes) io.stdout:write(bytes) end
+      local to = path or function(bytes)
+        io.stdout:write(bytes)
+      end
       local res = r:check(client:export_csv { list_id = list_id, columns = o.columns, to = to })
       io.stdout:flush()
       summary.leads, summary.bytes = res.row_count, res.bytes
@@ -107,13 +125,16 @@ credits.]],
     out:flush()
     if tmp then
       out:close()
-      if leads.err then os.remove(tmp) else os.rename(tmp, path) end
+      if leads.err then
+        os.remove(tmp)
+      else
+        os.rename(tmp, path)
+      end
     end
     if leads.err then r:fail(leads.err) end
     local total = leads.page and tonumber(leads.page.total)
     if total and total ~= leads.count then
-      tell("the list had %d leads when the export began and %d were written: it changed meanwhile",
-        total, leads.count)
+      tell("the list had %d leads when the export began and %d were written: it changed meanwhile", total, leads.count)
     end
     summary.leads, summary.pages, summary.bytes = leads.count, leads.pages, bytes
     return summary

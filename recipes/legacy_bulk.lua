@@ -53,7 +53,9 @@ end
 
 -- The price of some contacts (the client's dry run), said and emitted; nil and the refusal.
 local function quote(r, label, contacts, max_credits)
-  return r:quote(label, function(b) return r.client:legacy_enrich_bulk(b) end, bulk_body(r, contacts), max_credits)
+  return r:quote(label, function(b)
+    return r.client:legacy_enrich_bulk(b)
+  end, bulk_body(r, contacts), max_credits)
 end
 
 -- The contacts to send, the rows skipped and the price. A fresh run prices them (a dry run,
@@ -159,7 +161,9 @@ local function dispatch(r, chunks)
   local wfs, per_contact = {}, r.state.plan.per_contact
   for j, chunk in ipairs(chunks) do
     local earlier = recorded(r, j) ~= nil
-    local job = r:check(r:once("chunk:" .. j, function() return r.client:legacy_enrich_bulk(bulk_body(r, chunk)) end, {
+    local job = r:check(r:once("chunk:" .. j, function()
+      return r.client:legacy_enrich_bulk(bulk_body(r, chunk))
+    end, {
       paid = true,
       keep = function(res)
         return {

@@ -33,7 +33,9 @@ end
 -- same people.
 local function search(r)
   local query = query_of(r.opts)
-  local found = r:check(r:once("search", function() return r.client:search_people(query) end, { keep = keep_page }))
+  local found = r:check(r:once("search", function()
+    return r.client:search_people(query)
+  end, { keep = keep_page }))
   r:say("found %d people matching; taking %d (cohort %s)", found.total or 0, found.returned, tostring(found.task_id))
   r:emit { step = "search", total = found.total, returned = found.returned, task_id = found.task_id }
   return found
@@ -122,18 +124,25 @@ local function sync(r, found, run, done, out)
   local source = done.lead_list_id ~= nil and type(done.lead_list_id) == "string" and { list_id = done.lead_list_id }
     or { task_id = found.task_id }
   local sync_body = { provider = o.crm, sub_action = o.sub_action, list_id = source.list_id, task_id = source.task_id }
-  local synced = r:check(r:paid("sync", function(b) return r.client:sync_to_crm(b) end, sync_body, {
-    max_credits = left,
-    keep = function(res)
-      return {
-        created = res.created,
-        updated = res.updated,
-        skipped = res.skipped,
-        failed = res.failed,
-        credits_charged = res.credits_charged,
-      }
+  local synced = r:check(r:paid(
+    "sync",
+    function(b)
+      return r.client:sync_to_crm(b)
     end,
-  }))
+    sync_body,
+    {
+      max_credits = left,
+      keep = function(res)
+        return {
+          created = res.created,
+          updated = res.updated,
+          skipped = res.skipped,
+          failed = res.failed,
+          credits_charged = res.credits_charged,
+        }
+      end,
+    }
+  ))
   r:emit {
     step = "sync",
     crm = o.crm,
@@ -186,7 +195,9 @@ enrichment and the sync each go out once, and are never paid twice.]],
     if found.returned == 0 then return { _order = { "found" }, found = found.total or 0 } end
 
     local enrich_body = { task_id = found.task_id, data_points = o.data_points or { "Email" } }
-    local enrich = function(b) return r.client:enrich_by_task(b) end
+    local enrich = function(b)
+      return r.client:enrich_by_task(b)
+    end
     if o.dry_run then return quote(r, found, enrich, enrich_body) end
 
     local run = enrich_task(r, enrich, enrich_body)

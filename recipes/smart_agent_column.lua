@@ -19,7 +19,9 @@ local function usage(r, fmt, ...)
   }
 end
 
-local function str(v) return type(v) == "string" and v ~= "" and v or nil end
+local function str(v)
+  return type(v) == "string" and v ~= "" and v or nil
+end
 
 -- The leads of the list whose ids are in `wanted` (a set), by lead_id: name and email. Free.
 local function leads_of(r, list_id, wanted)
@@ -315,7 +317,9 @@ run: it is sent once and never paid twice.]],
     local list = list_of(r)
 
     local body = body_of(r, list, agent)
-    local run_agent = function(b) return r.client:run_smart_agent(b) end
+    local run_agent = function(b)
+      return r.client:run_smart_agent(b)
+    end
     local out = summary_of(list, agent, r.opts.column)
     if r.opts.dry_run then return quote(r, agent, run_agent, body, out) end
 

@@ -15,11 +15,25 @@ return recipe.main {
   run = function(r)
     local me = r:check(r.client:whoami())
     local out = {
-      _order = { "user", "email", "organization", "organization_id", "auth", "tier", "scopes",
-        "features", "credits" },
-      user = text(me.user_name, "?"), email = text(me.user_email, "no email"),
-      organization = text(me.organization_name, "?"), organization_id = me.organization_id,
-      auth = me.auth_type, tier = me.tier, scopes = me.scopes, features = me.features,
+      _order = {
+        "user",
+        "email",
+        "organization",
+        "organization_id",
+        "auth",
+        "tier",
+        "scopes",
+        "features",
+        "credits",
+      },
+      user = text(me.user_name, "?"),
+      email = text(me.user_email, "no email"),
+      organization = text(me.organization_name, "?"),
+      organization_id = me.organization_id,
+      auth = me.auth_type,
+      tier = me.tier,
+      scopes = me.scopes,
+      features = me.features,
     }
     local balance, err = r.client:credits_balance()
     if balance then

@@ -7,24 +7,24 @@
 typedef struct cl_sandbox cl_sandbox;
 
 typedef struct cl_sandbox_opts {
-  const char *bind;    /* loopback address to bind; NULL = "127.0.0.1" */
-  unsigned port;       /* 0 = let the kernel pick */
+  const char *bind; /* loopback address to bind; NULL = "127.0.0.1" */
+  unsigned port; /* 0 = let the kernel pick */
   const char *api_key; /* key that holds every scope; NULL = CL_SANDBOX_DEFAULT_KEY */
-  unsigned seed;       /* world seed; 0 = default */
-  int quiet;           /* no request log on stderr */
+  unsigned seed; /* world seed; 0 = default */
+  int quiet; /* no request log on stderr */
   const char *tls_cert; /* PEM certificate file: serve HTTPS (with tls_key) */
-  const char *tls_key;  /* PEM private key file */
-  double time_scale;    /* speed of the sandbox clock; 0 = 1 (real time) */
-  int rate_limit_off;   /* 1 = no rate limits (benchmarks); 0 = the documented limits */
+  const char *tls_key; /* PEM private key file */
+  double time_scale; /* speed of the sandbox clock; 0 = 1 (real time) */
+  int rate_limit_off; /* 1 = no rate limits (benchmarks); 0 = the documented limits */
   unsigned rate_limit_key; /* requests per minute per API key; 0 = 30 */
   unsigned rate_limit_org; /* requests per minute per organisation; 0 = 60 */
-  double fault_rate;    /* probability (0..1) that an API request gets a random fault */
-  const char *faults;   /* comma-separated fault kinds drawn from; NULL = the default set */
-  unsigned stall_ms;    /* random `stall` faults: how long; 0 = 10000 */
-  unsigned dribble_ms;  /* random `dribble` faults: delay between chunks; 0 = 200 */
+  double fault_rate; /* probability (0..1) that an API request gets a random fault */
+  const char *faults; /* comma-separated fault kinds drawn from; NULL = the default set */
+  unsigned stall_ms; /* random `stall` faults: how long; 0 = 10000 */
+  unsigned dribble_ms; /* random `dribble` faults: delay between chunks; 0 = 200 */
   const char *workflow_fault; /* "normal" (NULL), "stuck" or "fail" */
   const char *state_file; /* JSON file the state is restored from and saved to */
-  int strict_quotes;    /* 1 = POST /enrichment/by-task requires a quote_id (V2's rule) */
+  int strict_quotes; /* 1 = POST /enrichment/by-task requires a quote_id (V2's rule) */
 } cl_sandbox_opts;
 
 #define CL_SANDBOX_DEFAULT_KEY "clapi_sandbox_full_access_0000000000000000"
@@ -69,8 +69,8 @@ int cl_sandbox_listener_flag(int val);
 /// val when it was given a value it does not take, else 0 for a long option). name receives
 /// the option as written, up to any '=' (never its value), for messages. Returns as
 /// getopt_long does.
-int cl_sandbox_getopt(int argc, char **argv, const char *optstring,
-                      const struct option *longopts, char *name, size_t namelen);
+int cl_sandbox_getopt(int argc, char **argv, const char *optstring, const struct option *longopts,
+                      char *name, size_t namelen);
 
 /// `cleanlist sandbox [flags]`: argv[0] is "sandbox". Prints
 /// "LISTENING http://127.0.0.1:PORT/api/v1/public" on stdout once ready, then serves until

@@ -71,22 +71,18 @@ static void *sb_timer_main(void *arg) {
         t->wakes[i] = t->wakes[--t->n];
         continue;
       }
-      if (t->wakes[i].due_ms < next)
-        next = t->wakes[i].due_ms;
+      if (t->wakes[i].due_ms < next) next = t->wakes[i].due_ms;
       i++;
     }
     if (t->tick && t->next_tick <= now) {
       tick = 1;
       t->next_tick = UINT64_MAX; /* the tick asks again for what it still needs */
     }
-    if (t->tick && t->next_tick < next)
-      next = t->next_tick;
+    if (t->tick && t->next_tick < next) next = t->next_tick;
     if (k || tick) {
       pthread_mutex_unlock(&t->mu);
-      for (i = 0; i < k; i++)
-        MHD_resume_connection(due[i].conn);
-      if (tick)
-        t->tick(t->tick_cls);
+      for (i = 0; i < k; i++) MHD_resume_connection(due[i].conn);
+      if (tick) t->tick(t->tick_cls);
       pthread_mutex_lock(&t->mu);
       continue;
     }
@@ -105,8 +101,7 @@ static void *sb_timer_main(void *arg) {
 sb_timer *sb_timer_start(void (*tick)(void *), void *tick_cls) {
   sb_timer *t = calloc(1, sizeof *t);
   pthread_condattr_t attr;
-  if (t == NULL)
-    return NULL;
+  if (t == NULL) return NULL;
   pthread_mutex_init(&t->mu, NULL);
   pthread_condattr_init(&attr);
   pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -127,8 +122,7 @@ sb_timer *sb_timer_start(void (*tick)(void *), void *tick_cls) {
 
 void sb_timer_tick_in(sb_timer *t, unsigned ms) {
   uint64_t at;
-  if (t == NULL)
-    return;
+  if (t == NULL) return;
   at = cl_monotonic_ms() + ms;
   pthread_mutex_lock(&t->mu);
   if (at < t->next_tick) {
@@ -140,8 +134,7 @@ void sb_timer_tick_in(sb_timer *t, unsigned ms) {
 
 int sb_timer_suspend(sb_timer *t, struct MHD_Connection *conn, unsigned ms) {
   int ok = 0;
-  if (t == NULL)
-    return 0;
+  if (t == NULL) return 0;
   pthread_mutex_lock(&t->mu);
   if (!t->stopping && t->n < 4096) {
     if (t->n == t->cap) {
@@ -167,19 +160,16 @@ int sb_timer_suspend(sb_timer *t, struct MHD_Connection *conn, unsigned ms) {
 }
 
 void sb_timer_resumed(sb_timer *t) {
-  if (t == NULL)
-    return;
+  if (t == NULL) return;
   pthread_mutex_lock(&t->mu);
-  if (t->suspended)
-    t->suspended--;
+  if (t->suspended) t->suspended--;
   pthread_cond_broadcast(&t->cv);
   pthread_mutex_unlock(&t->mu);
 }
 
 int sb_timer_stopping(sb_timer *t) {
   int s;
-  if (t == NULL)
-    return 1;
+  if (t == NULL) return 1;
   pthread_mutex_lock(&t->mu);
   s = t->stopping;
   pthread_mutex_unlock(&t->mu);
@@ -189,19 +179,16 @@ int sb_timer_stopping(sb_timer *t) {
 void sb_timer_stop(sb_timer *t) {
   size_t i;
   uint64_t until;
-  if (t == NULL)
-    return;
+  if (t == NULL) return;
   pthread_mutex_lock(&t->mu);
   t->stopping = 1;
   pthread_cond_broadcast(&t->cv);
   pthread_mutex_unlock(&t->mu);
-  if (t->started)
-    pthread_join(t->thread, NULL);
+  if (t->started) pthread_join(t->thread, NULL);
   /* MHD must not be stopped with suspended connections: resume them all (they close, since
    * sb_timer_stopping now says so) and wait until MHD has taken them back. */
   pthread_mutex_lock(&t->mu);
-  for (i = 0; i < t->n; i++)
-    MHD_resume_connection(t->wakes[i].conn);
+  for (i = 0; i < t->n; i++) MHD_resume_connection(t->wakes[i].conn);
   t->n = 0;
   until = cl_monotonic_ms() + SB_DRAIN_MS;
   while (t->suspended && cl_monotonic_ms() < until) {
@@ -213,8 +200,7 @@ void sb_timer_stop(sb_timer *t) {
 }
 
 void sb_timer_free(sb_timer *t) {
-  if (t == NULL)
-    return;
+  if (t == NULL) return;
   pthread_cond_destroy(&t->cv);
   pthread_mutex_destroy(&t->mu);
   free(t->wakes);
@@ -228,8 +214,7 @@ void sb_fault_reset_socket(struct MHD_Connection *conn) {
       MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
   struct linger lg;
   struct sockaddr sa;
-  if (info == NULL)
-    return;
+  if (info == NULL) return;
   lg.l_onoff = 1;
   lg.l_linger = 0;
   (void)setsockopt(info->connect_fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
@@ -248,13 +233,12 @@ typedef struct sb_body_fault {
   struct MHD_Connection *conn;
   sb_timer *timer;
   uint64_t next_ms; /* dribble: when the next chunk may go */
-  int waiting;      /* suspended, counted in timer->suspended */
-  int paused;       /* partial / reset_mid_body: the pause before the drop has happened */
+  int waiting; /* suspended, counted in timer->suspended */
+  int paused; /* partial / reset_mid_body: the pause before the drop has happened */
 } sb_body_fault;
 
 static ssize_t sb_suspend_for(sb_body_fault *b, unsigned ms) {
-  if (!sb_timer_suspend(b->timer, b->conn, ms))
-    return MHD_CONTENT_READER_END_WITH_ERROR;
+  if (!sb_timer_suspend(b->timer, b->conn, ms)) return MHD_CONTENT_READER_END_WITH_ERROR;
   b->waiting = 1;
   return 0; /* MHD calls again once the connection is resumed */
 }
@@ -266,12 +250,10 @@ static ssize_t sb_body_reader(void *cls, uint64_t pos, char *buf, size_t max) {
     b->waiting = 0;
     sb_timer_resumed(b->timer);
   }
-  if (sb_timer_stopping(b->timer) || pos >= b->len)
-    return MHD_CONTENT_READER_END_WITH_ERROR;
+  if (sb_timer_stopping(b->timer) || pos >= b->len) return MHD_CONTENT_READER_END_WITH_ERROR;
   if (b->f.kind == SB_FAULT_DRIBBLE) {
     uint64_t now = cl_monotonic_ms();
-    if (now < b->next_ms)
-      return sb_suspend_for(b, (unsigned)(b->next_ms - now));
+    if (now < b->next_ms) return sb_suspend_for(b, (unsigned)(b->next_ms - now));
     n = b->f.chunk ? b->f.chunk : 1;
     b->next_ms = now + b->f.ms;
   } else {
@@ -280,24 +262,20 @@ static ssize_t sb_body_reader(void *cls, uint64_t pos, char *buf, size_t max) {
         b->paused = 1;
         return sb_suspend_for(b, SB_DROP_PAUSE_MS);
       }
-      if (b->f.kind == SB_FAULT_RESET_MID)
-        sb_fault_reset_socket(b->conn);
+      if (b->f.kind == SB_FAULT_RESET_MID) sb_fault_reset_socket(b->conn);
       return MHD_CONTENT_READER_END_WITH_ERROR;
     }
     n = b->f.bytes - (size_t)pos;
   }
-  if (n > b->len - (size_t)pos)
-    n = b->len - (size_t)pos;
-  if (n > max)
-    n = max;
+  if (n > b->len - (size_t)pos) n = b->len - (size_t)pos;
+  if (n > max) n = max;
   memcpy(buf, b->body + pos, n);
   return (ssize_t)n;
 }
 
 static void sb_body_free(void *cls) {
   sb_body_fault *b = cls;
-  if (b->waiting)
-    sb_timer_resumed(b->timer);
+  if (b->waiting) sb_timer_resumed(b->timer);
   free(b->body);
   free(b);
 }
@@ -313,12 +291,10 @@ struct MHD_Response *sb_fault_body_response(const char *body, size_t len, const 
   memcpy(b->body, body, len);
   b->len = len;
   b->f = *f;
-  if (b->f.kind != SB_FAULT_DRIBBLE && b->f.bytes >= len)
-    b->f.bytes = len / 2;
+  if (b->f.kind != SB_FAULT_DRIBBLE && b->f.bytes >= len) b->f.bytes = len / 2;
   b->conn = conn;
   b->timer = timer;
   resp = MHD_create_response_from_callback(len, 4096, sb_body_reader, b, sb_body_free);
-  if (resp == NULL)
-    sb_body_free(b);
+  if (resp == NULL) sb_body_free(b);
   return resp;
 }

@@ -27,12 +27,12 @@ typedef struct sb_webhook sb_webhook;
  * responses built in Lua and never reach this struct. */
 enum {
   SB_FAULT_NONE = 0,
-  SB_FAULT_RESET,     /* RST before any response byte */
-  SB_FAULT_EMPTY,     /* orderly close before any response byte */
-  SB_FAULT_PARTIAL,   /* headers + `bytes` of the body, then an orderly close */
+  SB_FAULT_RESET, /* RST before any response byte */
+  SB_FAULT_EMPTY, /* orderly close before any response byte */
+  SB_FAULT_PARTIAL, /* headers + `bytes` of the body, then an orderly close */
   SB_FAULT_RESET_MID, /* headers + `bytes` of the body, then RST */
-  SB_FAULT_STALL,     /* nothing for `ms`, then the answer (or a close when `close`) */
-  SB_FAULT_DRIBBLE    /* the body, `chunk` bytes every `ms` milliseconds */
+  SB_FAULT_STALL, /* nothing for `ms`, then the answer (or a close when `close`) */
+  SB_FAULT_DRIBBLE /* the body, `chunk` bytes every `ms` milliseconds */
 };
 
 typedef struct sb_fault {
@@ -47,13 +47,13 @@ typedef struct sb_fault {
 typedef struct sb_request {
   struct MHD_Connection *conn; /* for the request headers */
   const char *method;
-  const char *path;  /* decoded path, without the query */
+  const char *path; /* decoded path, without the query */
   const char *query; /* raw query string without '?', "" when none */
   size_t query_len;
   const char *body;
   size_t body_len;
   unsigned long conn_id; /* stable for the life of the TCP connection */
-  sb_timer *timer;       /* for faults that suspend the connection */
+  sb_timer *timer; /* for faults that suspend the connection */
 } sb_request;
 
 /* The sandbox's own lua_State plus what it needs to serve a request. */
@@ -145,10 +145,10 @@ typedef struct sb_wh_job sb_wh_job; /* one delivery to POST */
 
 typedef struct sb_wh_result {
   struct sb_wh_result *next;
-  char *id;        /* the job's id */
-  long status;     /* HTTP status; 0 when no response came */
+  char *id; /* the job's id */
+  long status; /* HTTP status; 0 when no response came */
   char error[256]; /* "" when the receiver answered (whatever the status) */
-  double ms;       /* real duration */
+  double ms; /* real duration */
 } sb_wh_result;
 
 typedef struct sb_wh_stats {

@@ -25,8 +25,8 @@ struct sb_lua {
   int handle_ref;
   int app_ref;
   int quiet;
-  sb_timer *timer;        /* runs app:tick() when config.tick_in asks (sb_lua_attach) */
-  pthread_mutex_t lock;   /* held around every use of L once the server runs */
+  sb_timer *timer; /* runs app:tick() when config.tick_in asks (sb_lua_attach) */
+  pthread_mutex_t lock; /* held around every use of L once the server runs */
   unsigned long failures; /* C-side 500s: their request ids */
 };
 
@@ -109,26 +109,17 @@ static void sb_set_uint(lua_State *L, const char *name, unsigned value) {
 
 /* The infrastructure flags (clock, rate limits, faults, --state); absent/0 = defaults. */
 static void sb_push_infra(lua_State *L, const cl_sandbox_opts *opts) {
-  if (opts->time_scale > 0)
-    sb_set_number(L, "time_scale", opts->time_scale);
+  if (opts->time_scale > 0) sb_set_number(L, "time_scale", opts->time_scale);
   lua_pushboolean(L, !opts->rate_limit_off);
   lua_setfield(L, -2, "rate_limit");
-  if (opts->rate_limit_key)
-    sb_set_uint(L, "rate_limit_key", opts->rate_limit_key);
-  if (opts->rate_limit_org)
-    sb_set_uint(L, "rate_limit_org", opts->rate_limit_org);
-  if (opts->fault_rate > 0)
-    sb_set_number(L, "fault_rate", opts->fault_rate);
-  if (opts->faults)
-    sb_set_string(L, "faults", opts->faults);
-  if (opts->stall_ms)
-    sb_set_uint(L, "stall_ms", opts->stall_ms);
-  if (opts->dribble_ms)
-    sb_set_uint(L, "dribble_ms", opts->dribble_ms);
-  if (opts->workflow_fault)
-    sb_set_string(L, "workflow_fault", opts->workflow_fault);
-  if (opts->state_file)
-    sb_set_string(L, "state_file", opts->state_file);
+  if (opts->rate_limit_key) sb_set_uint(L, "rate_limit_key", opts->rate_limit_key);
+  if (opts->rate_limit_org) sb_set_uint(L, "rate_limit_org", opts->rate_limit_org);
+  if (opts->fault_rate > 0) sb_set_number(L, "fault_rate", opts->fault_rate);
+  if (opts->faults) sb_set_string(L, "faults", opts->faults);
+  if (opts->stall_ms) sb_set_uint(L, "stall_ms", opts->stall_ms);
+  if (opts->dribble_ms) sb_set_uint(L, "dribble_ms", opts->dribble_ms);
+  if (opts->workflow_fault) sb_set_string(L, "workflow_fault", opts->workflow_fault);
+  if (opts->state_file) sb_set_string(L, "state_file", opts->state_file);
 }
 
 static void sb_push_config(lua_State *L, const cl_sandbox_opts *opts, sb_lua *sl) {
@@ -190,8 +181,7 @@ static int sb_boot(lua_State *L) {
     lua_pop(L, 2);
   }
   lua_getfield(L, -1, "handle");
-  if (lua_type(L, -1) != LUA_TFUNCTION)
-    return luaL_error(L, "sandbox app has no handle function");
+  if (lua_type(L, -1) != LUA_TFUNCTION) return luaL_error(L, "sandbox app has no handle function");
   return 2;
 }
 
@@ -228,8 +218,7 @@ sb_lua *sb_lua_open(const cl_sandbox_opts *opts, char *err, size_t errlen) {
 /* Calls app[name](app) if it is a function; errors go to stderr (unless quiet). */
 static void sb_call_app(sb_lua *sl, const char *name) {
   lua_State *L = sl->L;
-  if (L == NULL || sl->app_ref == LUA_NOREF)
-    return;
+  if (L == NULL || sl->app_ref == LUA_NOREF) return;
   lua_settop(L, 0);
   lua_rawgeti(L, LUA_REGISTRYINDEX, sl->app_ref);
   lua_getfield(L, -1, name);
@@ -255,14 +244,12 @@ void sb_lua_tick(void *cls) {
 void sb_lua_attach(sb_lua *sl, sb_timer *t, sb_webhook *w) {
   pthread_mutex_lock(&sl->lock);
   sl->timer = t;
-  if (w != NULL)
-    sb_webhook_attach(sl->L, w);
+  if (w != NULL) sb_webhook_attach(sl->L, w);
   pthread_mutex_unlock(&sl->lock);
 }
 
 void sb_lua_close(sb_lua *sl) {
-  if (sl == NULL)
-    return;
+  if (sl == NULL) return;
   if (sl->L != NULL) {
     sb_call_app(sl, "shutdown");
     lua_close(sl->L);
@@ -279,8 +266,7 @@ static enum MHD_Result sb_push_header(void *cls, enum MHD_ValueKind kind, const 
   char name[SB_NAME_MAX];
   size_t i, n = strlen(key);
   (void)kind;
-  if (n >= sizeof name)
-    return MHD_YES; /* absurdly long names are not passed on */
+  if (n >= sizeof name) return MHD_YES; /* absurdly long names are not passed on */
   for (i = 0; i < n; i++)
     name[i] = (char)((key[i] >= 'A' && key[i] <= 'Z') ? key[i] + ('a' - 'A') : key[i]);
   name[n] = '\0';
@@ -320,8 +306,7 @@ static int sb_call(lua_State *L) {
 /* Copies the handler's headers onto resp; returns 1 when one of them is Content-Type. */
 static int sb_add_headers(lua_State *L, int idx, struct MHD_Response *resp) {
   int has_type = 0;
-  if (lua_type(L, idx) != LUA_TTABLE)
-    return 0;
+  if (lua_type(L, idx) != LUA_TTABLE) return 0;
   lua_pushnil(L);
   while (lua_next(L, idx) != 0) {
     int vt = lua_type(L, -1);
@@ -346,18 +331,16 @@ static unsigned sb_field_uint(lua_State *L, int idx, const char *name, unsigned 
 
 /* The handler's fourth result: nil, or {kind = "reset"|..., ms, chunk, bytes, close}. */
 static void sb_read_fault(lua_State *L, int idx, sb_fault *f) {
-  static const char *const kinds[] = {"", "reset", "empty", "partial", "reset_mid_body",
+  static const char *const kinds[] = {"",      "reset",  "empty", "partial", "reset_mid_body",
                                       "stall", "dribble"};
   const char *kind;
   int k;
   memset(f, 0, sizeof *f);
-  if (lua_type(L, idx) != LUA_TTABLE)
-    return;
+  if (lua_type(L, idx) != LUA_TTABLE) return;
   lua_getfield(L, idx, "kind");
   kind = lua_tostring(L, -1);
   for (k = 1; kind && k < (int)(sizeof kinds / sizeof *kinds); k++)
-    if (strcmp(kind, kinds[k]) == 0)
-      f->kind = k;
+    if (strcmp(kind, kinds[k]) == 0) f->kind = k;
   lua_pop(L, 1);
   f->ms = sb_field_uint(L, idx, "ms", 0);
   f->chunk = sb_field_uint(L, idx, "chunk", 1);
@@ -378,14 +361,11 @@ static struct MHD_Response *sb_from_results(lua_State *L, int base, const sb_req
   const char *body = "";
   struct MHD_Response *resp;
   int bt = lua_type(L, base + 3);
-  if (!lua_isnumber(L, base + 1) || st < 100 || st > 999 ||
-      (bt != LUA_TSTRING && bt != LUA_TNIL) ||
+  if (!lua_isnumber(L, base + 1) || st < 100 || st > 999 || (bt != LUA_TSTRING && bt != LUA_TNIL) ||
       (lua_type(L, base + 2) != LUA_TTABLE && !lua_isnil(L, base + 2)))
     return NULL;
-  if (bt == LUA_TSTRING)
-    body = lua_tolstring(L, base + 3, &len);
-  if (!lua_isnil(L, base + 4))
-    sb_read_fault(L, base + 4, fault);
+  if (bt == LUA_TSTRING) body = lua_tolstring(L, base + 3, &len);
+  if (!lua_isnil(L, base + 4)) sb_read_fault(L, base + 4, fault);
   *status = (unsigned)st;
   if (fault->kind == SB_FAULT_RESET || fault->kind == SB_FAULT_EMPTY ||
       (fault->kind == SB_FAULT_STALL && fault->close))
@@ -396,8 +376,7 @@ static struct MHD_Response *sb_from_results(lua_State *L, int base, const sb_req
     resp = sb_fault_body_response(body, len, fault, req->conn, req->timer);
   else
     resp = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
-  if (resp == NULL)
-    return NULL;
+  if (resp == NULL) return NULL;
   if (!sb_add_headers(L, base + 2, resp))
     MHD_add_response_header(resp, "Content-Type", "application/json");
   return resp;
@@ -448,8 +427,7 @@ struct MHD_Response *sb_error_response(const char *code, const char *problem, co
   struct MHD_Response *resp;
   size_t i;
   int n;
-  for (i = 0; code[i] && i + 1 < sizeof slug; i++)
-    slug[i] = code[i] == '_' ? '-' : code[i];
+  for (i = 0; code[i] && i + 1 < sizeof slug; i++) slug[i] = code[i] == '_' ? '-' : code[i];
   slug[i] = '\0';
   snprintf(rid, sizeof rid, "req_c0de%012lx", serial & 0xffffffffffffUL);
   n = snprintf(body, sizeof body,
@@ -457,8 +435,7 @@ struct MHD_Response *sb_error_response(const char *code, const char *problem, co
                "\"fix\":\"%s\",\"retryable\":%s,"
                "\"docs_url\":\"https://docs.cleanlist.ai/errors/%s\",\"request_id\":\"%s\"}}",
                code, problem, fix, retryable ? "true" : "false", slug, rid);
-  if (n < 0 || (size_t)n >= sizeof body)
-    n = (int)strlen(body);
+  if (n < 0 || (size_t)n >= sizeof body) n = (int)strlen(body);
   resp = MHD_create_response_from_buffer((size_t)n, body, MHD_RESPMEM_MUST_COPY);
   if (resp != NULL) {
     MHD_add_response_header(resp, "Content-Type", "application/json");

@@ -158,10 +158,24 @@ static void sb_on_signal(int sig) {
 /* ---- flags --------------------------------------------------------------------------- */
 
 enum {
-  SB_OPT_PORT = CL_SANDBOX_OPT_FIRST, SB_OPT_BIND, SB_OPT_API_KEY, SB_OPT_SEED, SB_OPT_TLS_CERT,
-  SB_OPT_TLS_KEY, SB_OPT_QUIET, SB_OPT_STRICT_QUOTES, SB_OPT_TIME_SCALE, SB_OPT_RATE_LIMIT,
-  SB_OPT_RATE_LIMIT_KEY, SB_OPT_RATE_LIMIT_ORG, SB_OPT_FAULT_RATE, SB_OPT_FAULTS,
-  SB_OPT_STALL_MS, SB_OPT_DRIBBLE_MS, SB_OPT_WORKFLOW_FAULT, SB_OPT_STATE
+  SB_OPT_PORT = CL_SANDBOX_OPT_FIRST,
+  SB_OPT_BIND,
+  SB_OPT_API_KEY,
+  SB_OPT_SEED,
+  SB_OPT_TLS_CERT,
+  SB_OPT_TLS_KEY,
+  SB_OPT_QUIET,
+  SB_OPT_STRICT_QUOTES,
+  SB_OPT_TIME_SCALE,
+  SB_OPT_RATE_LIMIT,
+  SB_OPT_RATE_LIMIT_KEY,
+  SB_OPT_RATE_LIMIT_ORG,
+  SB_OPT_FAULT_RATE,
+  SB_OPT_FAULTS,
+  SB_OPT_STALL_MS,
+  SB_OPT_DRIBBLE_MS,
+  SB_OPT_WORKFLOW_FAULT,
+  SB_OPT_STATE
 };
 
 static const struct option sb_options[] = {
@@ -196,14 +210,13 @@ int cl_sandbox_listener_flag(int val) {
          val == SB_OPT_TLS_KEY || val == SB_OPT_QUIET;
 }
 
-int cl_sandbox_getopt(int argc, char **argv, const char *optstring,
-                      const struct option *longopts, char *name, size_t namelen) {
+int cl_sandbox_getopt(int argc, char **argv, const char *optstring, const struct option *longopts,
+                      char *name, size_t namelen) {
   int at = optind, idx = -1, c;
   const char *arg;
   opterr = 0;
   c = getopt_long(argc, argv, optstring, longopts, &idx);
-  if (c == -1 || at >= argc)
-    return c;
+  if (c == -1 || at >= argc) return c;
   arg = argv[at];
   if (strncmp(arg, "--", 2) == 0) {
     size_t len = strcspn(arg, "=");
@@ -221,12 +234,10 @@ int cl_sandbox_getopt(int argc, char **argv, const char *optstring,
 static int sb_parse_uint(const char *s, unsigned long max, unsigned *out) {
   char *end;
   unsigned long v;
-  if (s == NULL || *s < '0' || *s > '9')
-    return 0;
+  if (s == NULL || *s < '0' || *s > '9') return 0;
   errno = 0;
   v = strtoul(s, &end, 10);
-  if (errno != 0 || *end != '\0' || v > max)
-    return 0;
+  if (errno != 0 || *end != '\0' || v > max) return 0;
   *out = (unsigned)v;
   return 1;
 }
@@ -234,12 +245,10 @@ static int sb_parse_uint(const char *s, unsigned long max, unsigned *out) {
 static int sb_parse_double(const char *s, double lo, double hi, double *out) {
   char *end;
   double v;
-  if (s == NULL || *s == '\0')
-    return 0;
+  if (s == NULL || *s == '\0') return 0;
   errno = 0;
   v = strtod(s, &end);
-  if (errno != 0 || *end != '\0' || !isfinite(v) || v < lo || v > hi)
-    return 0;
+  if (errno != 0 || *end != '\0' || !isfinite(v) || v < lo || v > hi) return 0;
   *out = v;
   return 1;
 }
@@ -256,107 +265,100 @@ static int sb_valid_key(const char *key) {
 static int sb_set_infra(cl_sandbox_opts *o, int val, const char *v, char *err, size_t errlen) {
   unsigned *u;
   switch (val) {
-  case SB_OPT_TIME_SCALE:
-    if (sb_parse_double(v, 1e-6, 1e9, &o->time_scale))
+    case SB_OPT_TIME_SCALE:
+      if (sb_parse_double(v, 1e-6, 1e9, &o->time_scale)) return 1;
+      snprintf(err, errlen, "--time-scale needs a number > 0 (at most 1e9)");
+      return 0;
+    case SB_OPT_RATE_LIMIT:
+      if (strcmp(v, "on") == 0 || strcmp(v, "off") == 0) {
+        o->rate_limit_off = strcmp(v, "off") == 0;
+        return 1;
+      }
+      snprintf(err, errlen, "--rate-limit needs on or off");
+      return 0;
+    case SB_OPT_RATE_LIMIT_KEY:
+    case SB_OPT_RATE_LIMIT_ORG:
+      u = val == SB_OPT_RATE_LIMIT_KEY ? &o->rate_limit_key : &o->rate_limit_org;
+      if (sb_parse_uint(v, 1000000, u) && *u > 0) return 1;
+      snprintf(err, errlen, "--%s needs a number from 1 to 1000000",
+               sb_options[val - CL_SANDBOX_OPT_FIRST].name);
+      return 0;
+    case SB_OPT_FAULT_RATE:
+      if (sb_parse_double(v, 0, 1, &o->fault_rate)) return 1;
+      snprintf(err, errlen, "--fault-rate needs a number from 0 to 1");
+      return 0;
+    case SB_OPT_STALL_MS:
+    case SB_OPT_DRIBBLE_MS:
+      u = val == SB_OPT_STALL_MS ? &o->stall_ms : &o->dribble_ms;
+      if (sb_parse_uint(v, 3600000, u) && *u > 0) return 1;
+      snprintf(err, errlen, "--%s needs a number of milliseconds from 1 to 3600000",
+               sb_options[val - CL_SANDBOX_OPT_FIRST].name);
+      return 0;
+    case SB_OPT_WORKFLOW_FAULT:
+      if (strcmp(v, "normal") == 0 || strcmp(v, "stuck") == 0 || strcmp(v, "fail") == 0) {
+        o->workflow_fault = v;
+        return 1;
+      }
+      snprintf(err, errlen, "--workflow-fault needs normal, stuck or fail");
+      return 0;
+    case SB_OPT_FAULTS:
+      o->faults = v; /* the kinds are checked by the Lua app (sandbox/lua/sandbox/faults.lua) */
       return 1;
-    snprintf(err, errlen, "--time-scale needs a number > 0 (at most 1e9)");
-    return 0;
-  case SB_OPT_RATE_LIMIT:
-    if (strcmp(v, "on") == 0 || strcmp(v, "off") == 0) {
-      o->rate_limit_off = strcmp(v, "off") == 0;
-      return 1;
-    }
-    snprintf(err, errlen, "--rate-limit needs on or off");
-    return 0;
-  case SB_OPT_RATE_LIMIT_KEY:
-  case SB_OPT_RATE_LIMIT_ORG:
-    u = val == SB_OPT_RATE_LIMIT_KEY ? &o->rate_limit_key : &o->rate_limit_org;
-    if (sb_parse_uint(v, 1000000, u) && *u > 0)
-      return 1;
-    snprintf(err, errlen, "--%s needs a number from 1 to 1000000",
-             sb_options[val - CL_SANDBOX_OPT_FIRST].name);
-    return 0;
-  case SB_OPT_FAULT_RATE:
-    if (sb_parse_double(v, 0, 1, &o->fault_rate))
-      return 1;
-    snprintf(err, errlen, "--fault-rate needs a number from 0 to 1");
-    return 0;
-  case SB_OPT_STALL_MS:
-  case SB_OPT_DRIBBLE_MS:
-    u = val == SB_OPT_STALL_MS ? &o->stall_ms : &o->dribble_ms;
-    if (sb_parse_uint(v, 3600000, u) && *u > 0)
-      return 1;
-    snprintf(err, errlen, "--%s needs a number of milliseconds from 1 to 3600000",
-             sb_options[val - CL_SANDBOX_OPT_FIRST].name);
-    return 0;
-  case SB_OPT_WORKFLOW_FAULT:
-    if (strcmp(v, "normal") == 0 || strcmp(v, "stuck") == 0 || strcmp(v, "fail") == 0) {
-      o->workflow_fault = v;
-      return 1;
-    }
-    snprintf(err, errlen, "--workflow-fault needs normal, stuck or fail");
-    return 0;
-  case SB_OPT_FAULTS:
-    o->faults = v; /* the kinds are checked by the Lua app (sandbox/lua/sandbox/faults.lua) */
-    return 1;
-  case SB_OPT_STATE:
-    if (*v != '\0') {
-      o->state_file = v;
-      return 1;
-    }
-    snprintf(err, errlen, "--state needs a file name");
-    return 0;
-  default:
-    return -1;
+    case SB_OPT_STATE:
+      if (*v != '\0') {
+        o->state_file = v;
+        return 1;
+      }
+      snprintf(err, errlen, "--state needs a file name");
+      return 0;
+    default:
+      return -1;
   }
 }
 
 int cl_sandbox_set_flag(cl_sandbox_opts *o, int val, const char *v, char *err, size_t errlen) {
   int r = sb_set_infra(o, val, v, err, errlen);
-  if (r >= 0)
-    return r ? 0 : -1;
+  if (r >= 0) return r ? 0 : -1;
   switch (val) {
-  case SB_OPT_QUIET:
-    o->quiet = 1;
-    return 0;
-  case SB_OPT_STRICT_QUOTES:
-    o->strict_quotes = 1;
-    return 0;
-  case SB_OPT_PORT:
-    if (sb_parse_uint(v, 65535, &o->port))
+    case SB_OPT_QUIET:
+      o->quiet = 1;
       return 0;
-    snprintf(err, errlen, "--port needs a number from 0 to 65535");
-    return -1;
-  case SB_OPT_SEED:
-    if (sb_parse_uint(v, 0xffffffffUL, &o->seed))
+    case SB_OPT_STRICT_QUOTES:
+      o->strict_quotes = 1;
       return 0;
-    snprintf(err, errlen, "--seed needs a number from 0 to 4294967295");
-    return -1;
-  case SB_OPT_BIND:
-    if (cl_host_is_loopback(v)) {
-      o->bind = v;
+    case SB_OPT_PORT:
+      if (sb_parse_uint(v, 65535, &o->port)) return 0;
+      snprintf(err, errlen, "--port needs a number from 0 to 65535");
+      return -1;
+    case SB_OPT_SEED:
+      if (sb_parse_uint(v, 0xffffffffUL, &o->seed)) return 0;
+      snprintf(err, errlen, "--seed needs a number from 0 to 4294967295");
+      return -1;
+    case SB_OPT_BIND:
+      if (cl_host_is_loopback(v)) {
+        o->bind = v;
+        return 0;
+      }
+      snprintf(err, errlen, "--bind accepts a loopback address only (127.0.0.1, ::1, localhost)");
+      return -1;
+    case SB_OPT_API_KEY:
+      if (sb_valid_key(v)) {
+        o->api_key = v;
+        return 0;
+      }
+      snprintf(err, errlen,
+               "--api-key needs a clapi_ key of 12-200 letters, digits, '_' or '-' that is not "
+               "the built-in read-only key");
+      return -1;
+    case SB_OPT_TLS_CERT:
+      o->tls_cert = v;
       return 0;
-    }
-    snprintf(err, errlen, "--bind accepts a loopback address only (127.0.0.1, ::1, localhost)");
-    return -1;
-  case SB_OPT_API_KEY:
-    if (sb_valid_key(v)) {
-      o->api_key = v;
+    case SB_OPT_TLS_KEY:
+      o->tls_key = v;
       return 0;
-    }
-    snprintf(err, errlen,
-             "--api-key needs a clapi_ key of 12-200 letters, digits, '_' or '-' that is not "
-             "the built-in read-only key");
-    return -1;
-  case SB_OPT_TLS_CERT:
-    o->tls_cert = v;
-    return 0;
-  case SB_OPT_TLS_KEY:
-    o->tls_key = v;
-    return 0;
-  default:
-    snprintf(err, errlen, "not a sandbox flag");
-    return -1;
+    default:
+      snprintf(err, errlen, "not a sandbox flag");
+      return -1;
   }
 }
 
@@ -371,8 +373,7 @@ static int sb_parse_args(int argc, char **argv, cl_sandbox_opts *o, char *err, s
   memset(o, 0, sizeof *o);
   optind = 1;
   while ((c = cl_sandbox_getopt(argc, argv, "+:h", longopts, name, sizeof name)) != -1) {
-    if (c == 'h')
-      return 1;
+    if (c == 'h') return 1;
     if (c == ':') {
       snprintf(err, errlen, "%s needs a value", name);
       return -1;
@@ -385,8 +386,7 @@ static int sb_parse_args(int argc, char **argv, cl_sandbox_opts *o, char *err, s
         snprintf(err, errlen, "unknown flag '%s'", shown);
       return -1;
     }
-    if (cl_sandbox_set_flag(o, c, optarg, err, errlen) < 0)
-      return -1;
+    if (cl_sandbox_set_flag(o, c, optarg, err, errlen) < 0) return -1;
   }
   if (optind < argc) { /* no operands: a stray word, maybe a pasted key */
     sb_scrub(shown, sizeof shown, argv[optind]);
@@ -403,8 +403,7 @@ static void sb_signals_install(sb_signals *s) {
   sigset_t block;
   int k;
   sigemptyset(&block);
-  for (k = 0; k < SB_NSIGS; k++)
-    sigaddset(&block, sb_stop_sigs[k]);
+  for (k = 0; k < SB_NSIGS; k++) sigaddset(&block, sb_stop_sigs[k]);
   /* Blocked before MHD's thread starts, so only the pselect below ever takes them. */
   pthread_sigmask(SIG_BLOCK, &block, &s->old_mask);
   s->wait_mask = s->old_mask;
@@ -424,8 +423,7 @@ static void sb_signals_restore(sb_signals *s) {
   int k;
   /* Mask first, while our handler still takes any signal that is pending. */
   pthread_sigmask(SIG_SETMASK, &s->old_mask, NULL);
-  for (k = 0; k < SB_NSIGS; k++)
-    sigaction(sb_stop_sigs[k], &s->old[k], NULL);
+  for (k = 0; k < SB_NSIGS; k++) sigaction(sb_stop_sigs[k], &s->old[k], NULL);
   sigaction(SIGPIPE, &s->old_pipe, NULL);
 }
 
@@ -433,10 +431,8 @@ static void sb_signals_restore(sb_signals *s) {
  * or the terminal we are in the foreground of. /dev/null or a regular file would end at once. */
 static int sb_stdin_watchable(void) {
   struct stat st;
-  if (fstat(STDIN_FILENO, &st) != 0)
-    return 0;
-  if (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))
-    return 1;
+  if (fstat(STDIN_FILENO, &st) != 0) return 0;
+  if (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) return 1;
   return isatty(STDIN_FILENO) && tcgetpgrp(STDIN_FILENO) == getpgrp();
 }
 
@@ -447,21 +443,17 @@ static void sb_wait(const sb_signals *s) {
     fd_set rfds;
     int r;
     FD_ZERO(&rfds);
-    if (watch)
-      FD_SET(STDIN_FILENO, &rfds);
+    if (watch) FD_SET(STDIN_FILENO, &rfds);
     r = pselect(watch ? STDIN_FILENO + 1 : 0, watch ? &rfds : NULL, NULL, NULL, NULL,
                 &s->wait_mask);
     if (r < 0) {
-      if (errno != EINTR)
-        watch = 0;
+      if (errno != EINTR) watch = 0;
       continue;
     }
     if (r > 0 && FD_ISSET(STDIN_FILENO, &rfds)) {
       ssize_t n = read(STDIN_FILENO, buf, sizeof buf);
-      if (n == 0)
-        return; /* end of file: whoever started us is gone */
-      if (n < 0 && errno != EINTR && errno != EAGAIN)
-        watch = 0;
+      if (n == 0) return; /* end of file: whoever started us is gone */
+      if (n < 0 && errno != EINTR && errno != EAGAIN) watch = 0;
     }
   }
 }
@@ -471,8 +463,7 @@ static void sb_wait(const sb_signals *s) {
 static void sb_print_listening(const cl_sandbox_opts *o, unsigned port) {
   const char *host = o->bind ? o->bind : "127.0.0.1";
   int v6 = strchr(host, ':') != NULL;
-  if (strcasecmp(host, "localhost") == 0)
-    host = "127.0.0.1";
+  if (strcasecmp(host, "localhost") == 0) host = "127.0.0.1";
   printf("LISTENING %s://%s%s%s:%u%s\n", o->tls_cert ? "https" : "http", v6 ? "[" : "", host,
          v6 ? "]" : "", port, CL_SANDBOX_BASE_PATH);
   fflush(stdout);
@@ -485,8 +476,7 @@ int cl_sandbox_main(int argc, char **argv) {
   char err[512];
   int r = sb_parse_args(argc, argv, &opts, err, sizeof err);
   if (r != 0) {
-    if (r < 0)
-      fprintf(stderr, "cleanlist sandbox: %s\n\n", err);
+    if (r < 0) fprintf(stderr, "cleanlist sandbox: %s\n\n", err);
     fputs(sb_usage, r < 0 ? stderr : stdout);
     return r < 0 ? 2 : 0;
   }

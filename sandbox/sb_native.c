@@ -106,8 +106,7 @@ static int sb_push_redacted(lua_State *L, size_t (*redact)(const char *, size_t,
   char small[512], *out = small;
   luaL_argcheck(L, len < (size_t)1 << 28, 1, "too large");
   cap = 2 * len + 64;
-  if (cap > sizeof small)
-    out = lua_newuserdata(L, cap);
+  if (cap > sizeof small) out = lua_newuserdata(L, cap);
   lua_pushlstring(L, out, redact(s, len, out, cap));
   return 1;
 }

@@ -41,23 +41,23 @@ struct cl_sandbox {
   sb_lua *lua;
   unsigned port;
   unsigned long next_conn; /* touched only on the MHD thread */
-  unsigned long c_errors;  /* C-built error responses (their request ids) */
+  unsigned long c_errors; /* C-built error responses (their request ids) */
   char *tls_cert, *tls_key; /* PEM texts, kept for the daemon's life */
-  sb_timer *timer;          /* resumes stalled connections; runs app:tick() when asked */
-  sb_webhook *webhook;      /* the legacy API's webhook worker (sb_webhook.c) */
+  sb_timer *timer; /* resumes stalled connections; runs app:tick() when asked */
+  sb_webhook *webhook; /* the legacy API's webhook worker (sb_webhook.c) */
 };
 
 /* Per TCP connection state, reused by every request on that connection. */
 typedef struct sb_conn {
   unsigned long id;
-  int phase;     /* 0 = headers not seen yet, 1 = reading the body */
+  int phase; /* 0 = headers not seen yet, 1 = reading the body */
   int too_large; /* the body exceeded SB_MAX_BODY */
   char *query;
   size_t query_len, query_cap;
   char *body;
   size_t body_len, body_cap;
-  int stalled;                   /* suspended by a stall fault, counted by the timer */
-  struct MHD_Response *pending;  /* the answer after the stall; NULL = close */
+  int stalled; /* suspended by a stall fault, counted by the timer */
+  struct MHD_Response *pending; /* the answer after the stall; NULL = close */
   unsigned pending_status;
 } sb_conn;
 
@@ -70,25 +70,19 @@ typedef union sb_addr {
 static int sb_grow(char **buf, size_t *cap, size_t need) {
   size_t ncap = *cap ? *cap : 256;
   char *nbuf;
-  if (need <= *cap)
-    return 1;
-  while (ncap < need)
-    ncap *= 2;
+  if (need <= *cap) return 1;
+  while (ncap < need) ncap *= 2;
   nbuf = realloc(*buf, ncap);
-  if (nbuf == NULL)
-    return 0;
+  if (nbuf == NULL) return 0;
   *buf = nbuf;
   *cap = ncap;
   return 1;
 }
 
 static void sb_conn_free(cl_sandbox *sb, sb_conn *c) {
-  if (c == NULL)
-    return;
-  if (c->stalled)
-    sb_timer_resumed(sb->timer);
-  if (c->pending)
-    MHD_destroy_response(c->pending);
+  if (c == NULL) return;
+  if (c->stalled) sb_timer_resumed(sb->timer);
+  if (c->pending) MHD_destroy_response(c->pending);
   free(c->query);
   free(c->body);
   free(c);
@@ -100,8 +94,7 @@ static void sb_on_connection(void *cls, struct MHD_Connection *connection, void 
   (void)connection;
   if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
     sb_conn *c = calloc(1, sizeof *c);
-    if (c != NULL)
-      c->id = ++sb->next_conn;
+    if (c != NULL) c->id = ++sb->next_conn;
     *socket_context = c;
   } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
     sb_conn_free(sb, *socket_context);
@@ -122,15 +115,13 @@ static void *sb_on_uri(void *cls, const char *uri, struct MHD_Connection *connec
   const char *q = strchr(uri, '?');
   size_t n = q ? strlen(q + 1) : 0;
   (void)cls;
-  if (c == NULL)
-    return NULL;
+  if (c == NULL) return NULL;
   c->phase = 0;
   c->too_large = 0;
   c->body_len = 0;
   c->query_len = 0;
   if (sb_grow(&c->query, &c->query_cap, n + 1)) {
-    if (n)
-      memcpy(c->query, q + 1, n);
+    if (n) memcpy(c->query, q + 1, n);
     c->query[n] = '\0';
     c->query_len = n;
   }
@@ -159,8 +150,7 @@ static void sb_release_buffers(sb_conn *c) {
 static enum MHD_Result sb_reply(struct MHD_Connection *connection, struct MHD_Response *resp,
                                 unsigned status) {
   enum MHD_Result r;
-  if (resp == NULL)
-    return MHD_NO;
+  if (resp == NULL) return MHD_NO;
   r = MHD_queue_response(connection, status, resp);
   MHD_destroy_response(resp);
   return r;
@@ -175,10 +165,9 @@ static enum MHD_Result sb_dispatch(cl_sandbox *sb, sb_conn *c, struct MHD_Connec
   if (c->too_large) {
     sb_release_buffers(c);
     return sb_reply(connection,
-                    sb_error_response("payload_too_large",
-                                      "The request body is larger than the sandbox accepts.",
-                                      "Send a body of at most 16 MiB.", 0,
-                                      0x40000000UL | ++sb->c_errors),
+                    sb_error_response(
+                        "payload_too_large", "The request body is larger than the sandbox accepts.",
+                        "Send a body of at most 16 MiB.", 0, 0x40000000UL | ++sb->c_errors),
                     413);
   }
   req.conn = connection;
@@ -192,8 +181,7 @@ static enum MHD_Result sb_dispatch(cl_sandbox *sb, sb_conn *c, struct MHD_Connec
   req.timer = sb->timer;
   resp = sb_lua_handle(sb->lua, &req, &status, &fault);
   sb_release_buffers(c);
-  if (fault.kind == SB_FAULT_RESET)
-    sb_fault_reset_socket(connection);
+  if (fault.kind == SB_FAULT_RESET) sb_fault_reset_socket(connection);
   if (fault.kind == SB_FAULT_STALL && sb_timer_suspend(sb->timer, connection, fault.ms)) {
     c->stalled = 1;
     c->pending = resp;
@@ -211,23 +199,20 @@ static enum MHD_Result sb_after_stall(cl_sandbox *sb, sb_conn *c,
   c->pending = NULL;
   sb_timer_resumed(sb->timer);
   if (sb_timer_stopping(sb->timer)) {
-    if (resp)
-      MHD_destroy_response(resp);
+    if (resp) MHD_destroy_response(resp);
     return MHD_NO;
   }
   return sb_reply(connection, resp, c->pending_status);
 }
 
-static enum MHD_Result sb_on_request(void *cls, struct MHD_Connection *connection,
-                                     const char *url, const char *method, const char *version,
+static enum MHD_Result sb_on_request(void *cls, struct MHD_Connection *connection, const char *url,
+                                     const char *method, const char *version,
                                      const char *upload_data, size_t *upload_data_size,
                                      void **req_cls) {
   sb_conn *c = *req_cls;
   (void)version;
-  if (c == NULL)
-    return MHD_NO; /* out of memory when the connection started: drop it */
-  if (c->stalled)
-    return sb_after_stall(cls, c, connection);
+  if (c == NULL) return MHD_NO; /* out of memory when the connection started: drop it */
+  if (c->stalled) return sb_after_stall(cls, c, connection);
   if (c->phase == 0) {
     c->phase = 1;
     return MHD_YES;
@@ -242,8 +227,7 @@ static enum MHD_Result sb_on_request(void *cls, struct MHD_Connection *connectio
 
 static int sb_make_addr(const char *host, unsigned port, sb_addr *out) {
   memset(out, 0, sizeof *out);
-  if (strcasecmp(host, "localhost") == 0)
-    host = "127.0.0.1";
+  if (strcasecmp(host, "localhost") == 0) host = "127.0.0.1";
   if (inet_pton(AF_INET, host, &out->v4.sin_addr) == 1) {
     out->v4.sin_family = AF_INET;
     out->v4.sin_port = htons((uint16_t)port);
@@ -266,8 +250,7 @@ static void sb_explain_bind(const sb_addr *addr, int family, const char *host, u
   const char *why = "the HTTP server did not start";
   if (fd >= 0) {
     (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (bind(fd, &addr->sa, len) != 0)
-      why = strerror(errno);
+    if (bind(fd, &addr->sa, len) != 0) why = strerror(errno);
     close(fd);
   }
   snprintf(err, errlen, "cannot listen on %s port %u: %s", host, port, why);
@@ -298,8 +281,7 @@ static char *sb_slurp(const char *path, char *err, size_t errlen) {
 }
 
 static int sb_load_tls(cl_sandbox *sb, const cl_sandbox_opts *opts, char *err, size_t errlen) {
-  if (!opts->tls_cert && !opts->tls_key)
-    return 0;
+  if (!opts->tls_cert && !opts->tls_key) return 0;
   if (!opts->tls_cert || !opts->tls_key) {
     snprintf(err, errlen, "HTTPS needs both a certificate and a key");
     return -1;
@@ -347,25 +329,18 @@ static struct MHD_Daemon *sb_listen(cl_sandbox *sb, const cl_sandbox_opts *opts,
   }
   /* No MHD_USE_ERROR_LOG: bind failures get our own message (below) and MHD's per-connection
    * complaints (resets, malformed requests it answers itself) are noise in a test server. */
-  if (family == AF_INET6)
-    flags |= MHD_USE_IPv6;
-  if (sb_load_tls(sb, opts, err, errlen))
-    return NULL;
-  if (sb->tls_cert)
-    flags |= MHD_USE_TLS;
+  if (family == AF_INET6) flags |= MHD_USE_IPv6;
+  if (sb_load_tls(sb, opts, err, errlen)) return NULL;
+  if (sb->tls_cert) flags |= MHD_USE_TLS;
   /* The PEM options come last: without TLS, MHD_OPTION_END in their place ends the list. */
   d = MHD_start_daemon(flags, (uint16_t)opts->port, NULL, NULL, sb_on_request, sb,
-                       MHD_OPTION_SOCK_ADDR, &addr.sa,
-                       MHD_OPTION_URI_LOG_CALLBACK, sb_on_uri, sb,
+                       MHD_OPTION_SOCK_ADDR, &addr.sa, MHD_OPTION_URI_LOG_CALLBACK, sb_on_uri, sb,
                        MHD_OPTION_NOTIFY_CONNECTION, sb_on_connection, sb,
-                       MHD_OPTION_CONNECTION_TIMEOUT, SB_CONN_TIMEOUT,
-                       MHD_OPTION_CONNECTION_LIMIT, limit,
-                       MHD_OPTION_CONNECTION_MEMORY_LIMIT, SB_CONN_MEMORY,
+                       MHD_OPTION_CONNECTION_TIMEOUT, SB_CONN_TIMEOUT, MHD_OPTION_CONNECTION_LIMIT,
+                       limit, MHD_OPTION_CONNECTION_MEMORY_LIMIT, SB_CONN_MEMORY,
                        sb->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, sb->tls_cert,
-                       MHD_OPTION_HTTPS_MEM_KEY, sb->tls_key,
-                       MHD_OPTION_END);
-  if (d == NULL)
-    sb_explain_bind(&addr, family, host, opts->port, err, errlen);
+                       MHD_OPTION_HTTPS_MEM_KEY, sb->tls_key, MHD_OPTION_END);
+  if (d == NULL) sb_explain_bind(&addr, family, host, opts->port, err, errlen);
   return d;
 }
 
@@ -378,8 +353,7 @@ cl_sandbox *cl_sandbox_start(const cl_sandbox_opts *opts, char *err, size_t errl
   static const cl_sandbox_opts defaults;
   cl_sandbox *sb;
   const union MHD_DaemonInfo *info;
-  if (opts == NULL)
-    opts = &defaults;
+  if (opts == NULL) opts = &defaults;
   if (opts->port > 65535) {
     snprintf(err, errlen, "port %u is out of range (0-65535)", opts->port);
     return NULL;
@@ -392,8 +366,7 @@ cl_sandbox *cl_sandbox_start(const cl_sandbox_opts *opts, char *err, size_t errl
   sb->lua = sb_lua_open(opts, err, errlen);
   if (sb->lua != NULL) {
     sb->timer = sb_timer_start(sb_lua_tick, sb->lua);
-    if (sb->timer == NULL)
-      snprintf(err, errlen, "cannot start the sandbox's timer thread");
+    if (sb->timer == NULL) snprintf(err, errlen, "cannot start the sandbox's timer thread");
   }
   if (sb->timer != NULL) {
     sb->webhook = sb_webhook_new(sb_on_webhook_result, sb->timer);
@@ -415,12 +388,10 @@ unsigned cl_sandbox_port(const cl_sandbox *sb) {
 }
 
 void cl_sandbox_stop(cl_sandbox *sb) {
-  if (sb == NULL)
-    return;
+  if (sb == NULL) return;
   sb_timer_stop(sb->timer); /* first: MHD must not stop with suspended connections; no tick
                                runs after it */
-  if (sb->daemon != NULL)
-    MHD_stop_daemon(sb->daemon);
+  if (sb->daemon != NULL) MHD_stop_daemon(sb->daemon);
   sb_webhook_free(sb->webhook); /* joins the worker; no Lua runs after MHD has stopped */
   sb_lua_close(sb->lua);
   sb_timer_free(sb->timer); /* last: the worker and the app may still have asked for ticks */

@@ -32,7 +32,7 @@
 
 struct sb_wh_job {
   struct sb_wh_job *next; /* queue or active list */
-  char *id;               /* the delivery id Lua gave */
+  char *id; /* the delivery id Lua gave */
   char *url;
   char *body;
   size_t body_len;
@@ -47,14 +47,14 @@ struct sb_webhook {
   pthread_mutex_t mu;
   pthread_t thread;
   int started, stop, curl_ready;
-  CURLM *multi;                   /* created with the thread; used by the worker only */
-  sb_wh_job *queue, *queue_tail;  /* posted, not yet picked up by the worker */
-  sb_wh_job *active;              /* worker only: transfers in the multi handle */
+  CURLM *multi; /* created with the thread; used by the worker only */
+  sb_wh_job *queue, *queue_tail; /* posted, not yet picked up by the worker */
+  sb_wh_job *active; /* worker only: transfers in the multi handle */
   sb_wh_result *results, *results_tail;
-  unsigned long pending;          /* queued + running deliveries */
-  unsigned long ready;            /* results not drained yet */
+  unsigned long pending; /* queued + running deliveries */
+  unsigned long ready; /* results not drained yet */
   unsigned long delivered, failed; /* totals, for stats() */
-  void (*on_result)(void *);      /* called (unlocked) when a result is ready */
+  void (*on_result)(void *); /* called (unlocked) when a result is ready */
   void *on_result_cls;
 };
 
@@ -72,10 +72,8 @@ static char *sb_wh_dup(const char *s, size_t n) {
 }
 
 void sb_wh_job_free(sb_wh_job *j) {
-  if (j == NULL)
-    return;
-  if (j->easy != NULL)
-    curl_easy_cleanup(j->easy);
+  if (j == NULL) return;
+  if (j->easy != NULL) curl_easy_cleanup(j->easy);
   curl_slist_free_all(j->headers);
   free(j->id);
   free(j->url);
@@ -85,8 +83,7 @@ void sb_wh_job_free(sb_wh_job *j) {
 
 sb_webhook *sb_webhook_new(void (*on_result)(void *), void *cls) {
   sb_webhook *w = calloc(1, sizeof *w);
-  if (w == NULL)
-    return NULL;
+  if (w == NULL) return NULL;
   if (pthread_mutex_init(&w->mu, NULL) != 0) {
     free(w);
     return NULL;
@@ -110,8 +107,7 @@ static int sb_wh_loopback_url(const char *url) {
   CURLU *u = curl_url();
   char *scheme = NULL, *host = NULL;
   int ok = 0;
-  if (u == NULL)
-    return 0;
+  if (u == NULL) return 0;
   if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
       curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
       curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
@@ -121,8 +117,7 @@ static int sb_wh_loopback_url(const char *url) {
       char *pct;
       host[n - 1] = '\0';
       pct = strchr(host + 1, '%'); /* a zone id */
-      if (pct != NULL)
-        *pct = '\0';
+      if (pct != NULL) *pct = '\0';
       ok = cl_host_is_loopback(host + 1);
     } else {
       ok = cl_host_is_loopback(host);
@@ -137,22 +132,19 @@ static int sb_wh_loopback_url(const char *url) {
 /* Called with the lock held. */
 static void sb_wh_push_result(sb_webhook *w, sb_wh_job *j, long status, const char *error) {
   sb_wh_result *r;
-  if (w->pending > 0)
-    w->pending--;
+  if (w->pending > 0) w->pending--;
   if (error != NULL && *error)
     w->failed++;
   else
     w->delivered++;
   r = calloc(1, sizeof *r);
-  if (r == NULL)
-    return; /* out of memory: the Lua side re-sends deliveries it never hears about */
+  if (r == NULL) return; /* out of memory: the Lua side re-sends deliveries it never hears about */
   r->id = j->id;
   j->id = NULL;
   r->status = status;
   snprintf(r->error, sizeof r->error, "%s", error ? error : "");
   r->ms = sb_wh_now() - j->started_ms;
-  if (r->ms < 0)
-    r->ms = 0;
+  if (r->ms < 0) r->ms = 0;
   if (w->results_tail)
     w->results_tail->next = r;
   else
@@ -232,17 +224,15 @@ static int sb_wh_collect(sb_webhook *w) {
     char *priv = NULL;
     long status = 0;
     char error[256];
-    if (msg->msg != CURLMSG_DONE)
-      continue;
+    if (msg->msg != CURLMSG_DONE) continue;
     curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
     j = (sb_wh_job *)(void *)priv;
-    if (j == NULL)
-      continue;
+    if (j == NULL) continue;
     curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &status);
     error[0] = '\0';
     if (msg->data.result != CURLE_OK)
-      snprintf(error, sizeof error, "%s", j->errbuf[0] ? j->errbuf
-                                                       : curl_easy_strerror(msg->data.result));
+      snprintf(error, sizeof error, "%s",
+               j->errbuf[0] ? j->errbuf : curl_easy_strerror(msg->data.result));
     curl_multi_remove_handle(w->multi, msg->easy_handle);
     sb_wh_unlink(w, j);
     sb_wh_finish(w, j, status, error);
@@ -276,8 +266,7 @@ static void *sb_wh_run(void *arg) {
       continue; /* transfers ended: start what was queued meanwhile before waiting */
     if (curl_multi_timeout(w->multi, &curl_ms) == CURLM_OK && curl_ms >= 0 && curl_ms < wait_ms)
       wait_ms = curl_ms;
-    if (wait_ms > 0)
-      curl_multi_poll(w->multi, NULL, 0, (int)wait_ms, NULL);
+    if (wait_ms > 0) curl_multi_poll(w->multi, NULL, 0, (int)wait_ms, NULL);
   }
   while (w->active != NULL) {
     sb_wh_job *j = w->active;
@@ -292,13 +281,10 @@ static void *sb_wh_run(void *arg) {
 static int sb_wh_ensure_started(sb_webhook *w) {
   sigset_t all, old;
   int rc;
-  if (w->started)
-    return 0;
-  if (!w->curl_ready)
-    return -1;
+  if (w->started) return 0;
+  if (!w->curl_ready) return -1;
   w->multi = curl_multi_init();
-  if (w->multi == NULL)
-    return -1;
+  if (w->multi == NULL) return -1;
   /* The worker takes no signals: the process's stop signals belong to sb_main's pselect. */
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, &old);
@@ -314,23 +300,19 @@ static int sb_wh_ensure_started(sb_webhook *w) {
 }
 
 static void sb_wh_wake(sb_webhook *w) {
-  if (w->started && w->multi != NULL)
-    curl_multi_wakeup(w->multi);
+  if (w->started && w->multi != NULL) curl_multi_wakeup(w->multi);
 }
 
 void sb_webhook_free(sb_webhook *w) {
   sb_wh_job *j;
   sb_wh_result *r;
-  if (w == NULL)
-    return;
+  if (w == NULL) return;
   pthread_mutex_lock(&w->mu);
   w->stop = 1;
   sb_wh_wake(w);
   pthread_mutex_unlock(&w->mu);
-  if (w->started)
-    pthread_join(w->thread, NULL);
-  if (w->multi != NULL)
-    curl_multi_cleanup(w->multi);
+  if (w->started) pthread_join(w->thread, NULL);
+  if (w->multi != NULL) curl_multi_cleanup(w->multi);
   while ((j = w->queue) != NULL) {
     w->queue = j->next;
     sb_wh_job_free(j);
@@ -339,8 +321,7 @@ void sb_webhook_free(sb_webhook *w) {
     w->results = r->next;
     sb_wh_result_free(r);
   }
-  if (w->curl_ready)
-    curl_global_cleanup();
+  if (w->curl_ready) curl_global_cleanup();
   pthread_mutex_destroy(&w->mu);
   free(w);
 }
@@ -354,8 +335,7 @@ int sb_wh_available(const sb_webhook *w) {
 sb_wh_job *sb_wh_job_new(const char *id, size_t id_len, const char *url, size_t url_len,
                          const char *body, size_t body_len, long timeout_ms) {
   sb_wh_job *j = calloc(1, sizeof *j);
-  if (j == NULL)
-    return NULL;
+  if (j == NULL) return NULL;
   j->id = id ? sb_wh_dup(id, id_len) : NULL;
   j->url = url ? sb_wh_dup(url, url_len) : NULL;
   j->body = sb_wh_dup(body ? body : "", body ? body_len : 0);
@@ -368,8 +348,7 @@ sb_wh_job *sb_wh_job_new(const char *id, size_t id_len, const char *url, size_t 
 
 void sb_wh_job_add_header(sb_wh_job *j, const char *line) {
   struct curl_slist *l = curl_slist_append(j->headers, line);
-  if (l != NULL)
-    j->headers = l;
+  if (l != NULL) j->headers = l;
 }
 
 int sb_wh_job_complete(const sb_wh_job *j) {
@@ -393,8 +372,7 @@ const char *sb_wh_post(sb_webhook *w, sb_wh_job *j) {
     sb_wh_wake(w);
   }
   pthread_mutex_unlock(&w->mu);
-  if (err != NULL)
-    sb_wh_job_free(j);
+  if (err != NULL) sb_wh_job_free(j);
   return err;
 }
 

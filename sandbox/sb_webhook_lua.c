@@ -61,8 +61,7 @@ static void sb_wh_headers_of(lua_State *L, sb_wh_job *j) {
       const char *s;
       lua_rawgeti(L, -1, i);
       s = lua_tostring(L, -1);
-      if (s != NULL)
-        sb_wh_job_add_header(j, s);
+      if (s != NULL) sb_wh_job_add_header(j, s);
       lua_pop(L, 1);
     }
   }
@@ -75,19 +74,16 @@ static int sb_wh_lua_post(lua_State *L) {
   sb_wh_job *j;
   const char *err;
   luaL_checktype(L, 1, LUA_TTABLE);
-  if (w == NULL)
-    return sb_wh_fail(L, "no webhook worker in this sandbox");
+  if (w == NULL) return sb_wh_fail(L, "no webhook worker in this sandbox");
   j = sb_wh_job_of(L);
-  if (j == NULL)
-    return sb_wh_fail(L, "out of memory");
+  if (j == NULL) return sb_wh_fail(L, "out of memory");
   sb_wh_headers_of(L, j);
   if (!sb_wh_job_complete(j)) {
     sb_wh_job_free(j);
     return sb_wh_fail(L, "post needs id, url and body strings");
   }
   err = sb_wh_post(w, j);
-  if (err != NULL)
-    return sb_wh_fail(L, err);
+  if (err != NULL) return sb_wh_fail(L, err);
   lua_pushboolean(L, 1);
   return 1;
 }
@@ -97,11 +93,9 @@ static int sb_wh_lua_drain(lua_State *L) {
   sb_webhook *w = sb_wh_of(L);
   sb_wh_result *r, *list;
   int i = 0;
-  if (w == NULL)
-    return 0;
+  if (w == NULL) return 0;
   list = sb_wh_take_results(w);
-  if (list == NULL)
-    return 0;
+  if (list == NULL) return 0;
   lua_newtable(L);
   while ((r = list) != NULL) {
     list = r->next;
@@ -134,8 +128,7 @@ static int sb_wh_lua_stats(lua_State *L) {
   sb_webhook *w = sb_wh_of(L);
   sb_wh_stats st;
   lua_createtable(L, 0, 6);
-  if (w == NULL)
-    return 1;
+  if (w == NULL) return 1;
   sb_wh_get_stats(w, &st);
   lua_pushinteger(L, (lua_Integer)st.pending);
   lua_setfield(L, -2, "pending");
@@ -151,12 +144,9 @@ static int sb_wh_lua_stats(lua_State *L) {
 }
 
 int sb_open_webhook(lua_State *L) {
-  static const luaL_Reg funcs[] = {{"available", sb_wh_lua_available},
-                                   {"post", sb_wh_lua_post},
-                                   {"drain", sb_wh_lua_drain},
-                                   {"busy", sb_wh_lua_busy},
-                                   {"stats", sb_wh_lua_stats},
-                                   {NULL, NULL}};
+  static const luaL_Reg funcs[] = {{"available", sb_wh_lua_available}, {"post", sb_wh_lua_post},
+                                   {"drain", sb_wh_lua_drain},         {"busy", sb_wh_lua_busy},
+                                   {"stats", sb_wh_lua_stats},         {NULL, NULL}};
   const luaL_Reg *f;
   lua_newtable(L);
   for (f = funcs; f->name; f++) {

@@ -65,20 +65,30 @@ static void test_redact_keys(void) {
 
 static void test_redact_credential(void) {
   char out[128];
-#define CRED(in, want)                                            \
-  do {                                                            \
+#define CRED(in, want)                                                 \
+  do {                                                                 \
     size_t n_ = cl_redact_credential(in, strlen(in), out, sizeof out); \
-    CHECK(n_ == strlen(out));                                     \
-    CHECK_STR(out, want);                                         \
+    CHECK(n_ == strlen(out));                                          \
+    CHECK_STR(out, want);                                              \
   } while (0)
-  CRED("Bearer clapi_example_full_access_key_0000", "Bearer clapi_\xe2\x80\xa6" "0000");
-  CRED("Basic dXNlcjpwYXNzd29yZA==", "Basic \xe2\x80\xa6" "ZA==");
+  CRED("Bearer clapi_example_full_access_key_0000",
+       "Bearer clapi_\xe2\x80\xa6"
+       "0000");
+  CRED("Basic dXNlcjpwYXNzd29yZA==",
+       "Basic \xe2\x80\xa6"
+       "ZA==");
   CRED("Bearer  clapi_abc  ", "Bearer clapi_\xe2\x80\xa6");
-  CRED("clapi_abcdefghijkl", "clapi_\xe2\x80\xa6" "ijkl");
+  CRED("clapi_abcdefghijkl",
+       "clapi_\xe2\x80\xa6"
+       "ijkl");
   CRED("Bearer", "\xe2\x80\xa6");
   CRED("Bearer ", "Bearer \xe2\x80\xa6");
-  CRED("Bearer1 clapi_abcdefghijkl", "\xe2\x80\xa6" "ijkl");
-  CRED("Averyveryverylongschemename token", "\xe2\x80\xa6" "oken");
+  CRED("Bearer1 clapi_abcdefghijkl",
+       "\xe2\x80\xa6"
+       "ijkl");
+  CRED("Averyveryverylongschemename token",
+       "\xe2\x80\xa6"
+       "oken");
   CRED("", "\xe2\x80\xa6");
 #undef CRED
   cl_redact_credential("Bearer clapi_abcdefghijkl", 25, out, 4);
@@ -88,8 +98,9 @@ static void test_redact_credential(void) {
 static void test_redact(void) {
   char out[256];
   const char *secret = "clapi_topsecret_9999";
-  const char *in = "> GET /x HTTP/1.1\r\nAuthorization: Bearer clapi_topsecret_9999\r\n"
-                   "X-Echo: clapi_topsecret_9999 again\r\n";
+  const char *in =
+      "> GET /x HTTP/1.1\r\nAuthorization: Bearer clapi_topsecret_9999\r\n"
+      "X-Echo: clapi_topsecret_9999 again\r\n";
   size_t n = cl_redact(in, strlen(in), secret, out, sizeof out);
   CHECK(n == strlen(out));
   CHECK(strstr(out, "topsecret") == NULL);
@@ -100,11 +111,13 @@ static void test_redact(void) {
   cl_redact(h, strlen(h), NULL, out, sizeof out);
   CHECK_STR(out, "authorization: [REDACTED]\nnext");
   /* a proxy's credentials too, and only header names at a line start count */
-  const char *p = "> CONNECT a:443\r\nProxy-Authorization: Basic dXNlcjpwYXNz\r\n"
-                  "X-Note: proxy-authorization: kept\r\n";
+  const char *p =
+      "> CONNECT a:443\r\nProxy-Authorization: Basic dXNlcjpwYXNz\r\n"
+      "X-Note: proxy-authorization: kept\r\n";
   cl_redact(p, strlen(p), NULL, out, sizeof out);
-  CHECK_STR(out, "> CONNECT a:443\r\nProxy-Authorization: [REDACTED]\r\n"
-                 "X-Note: proxy-authorization: kept\r\n");
+  CHECK_STR(out,
+            "> CONNECT a:443\r\nProxy-Authorization: [REDACTED]\r\n"
+            "X-Note: proxy-authorization: kept\r\n");
   /* a small output buffer truncates but stays terminated */
   cl_redact(in, strlen(in), secret, out, 8);
   CHECK(strlen(out) == 7);
@@ -113,7 +126,9 @@ static void test_redact(void) {
 static void test_mask(void) {
   char out[64];
   cl_auth_mask("clapi_live_abcdefghij_a4f9", out, sizeof out);
-  CHECK_STR(out, "clapi_\xe2\x80\xa6" "a4f9");
+  CHECK_STR(out,
+            "clapi_\xe2\x80\xa6"
+            "a4f9");
   cl_auth_mask("clapi_short", out, sizeof out);
   CHECK_STR(out, "[REDACTED]");
   cl_auth_mask("eyJhbGciOi.eyJzdWIiOiIx.c2ln", out, sizeof out);

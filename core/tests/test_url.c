@@ -8,12 +8,14 @@ static int ok(const char *url) {
 }
 
 static void test_loopback(void) {
-  const char *yes[] = {"localhost", "LocalHost", "127.0.0.1", "127.255.255.254", "127.1.2.3",
-                       "127.000.0.01", "::1", "0:0:0:0:0:0:0:1", "0::1"};
-  const char *no[] = {"", "10.0.0.1", "128.0.0.1", "127.0.0.256", "127.0.0", "127.0.0.1.",
-                      "127.0.0.1.2", "127.0.0.1.nip.io", "127..0.1", "127.0.0.-1", "127.0.0.+1",
-                      "0127.0.0.1", "::2", "::ffff:127.0.0.1", "[::1]", "::1%lo",
-                      "localhost.", "localhost.evil.com", "0.0.0.0", "::"};
+  const char *yes[] = {"localhost", "LocalHost",    "127.0.0.1", "127.255.255.254",
+                       "127.1.2.3", "127.000.0.01", "::1",       "0:0:0:0:0:0:0:1",
+                       "0::1"};
+  const char *no[] = {"",           "10.0.0.1",           "128.0.0.1",   "127.0.0.256",
+                      "127.0.0",    "127.0.0.1.",         "127.0.0.1.2", "127.0.0.1.nip.io",
+                      "127..0.1",   "127.0.0.-1",         "127.0.0.+1",  "0127.0.0.1",
+                      "::2",        "::ffff:127.0.0.1",   "[::1]",       "::1%lo",
+                      "localhost.", "localhost.evil.com", "0.0.0.0",     "::"};
   for (size_t i = 0; i < sizeof yes / sizeof *yes; i++) CHECK(cl_host_is_loopback(yes[i]));
   for (size_t i = 0; i < sizeof no / sizeof *no; i++) CHECK(!cl_host_is_loopback(no[i]));
   CHECK(!cl_host_is_loopback(NULL));

@@ -16,8 +16,10 @@ function M.encode(s)
   for i = 1, n, 3 do
     local a, b, c = byte(s, i, i + 2)
     local v = a * 65536 + (b or 0) * 256 + (c or 0)
-    out[#out + 1] = ENC[floor(v / 262144)] .. ENC[floor(v / 4096) % 64]
-      .. (b and ENC[floor(v / 64) % 64] or "=") .. (c and ENC[v % 64] or "=")
+    out[#out + 1] = ENC[floor(v / 262144)]
+      .. ENC[floor(v / 4096) % 64]
+      .. (b and ENC[floor(v / 64) % 64] or "=")
+      .. (c and ENC[v % 64] or "=")
   end
   return concat(out)
 end
@@ -31,9 +33,13 @@ function M.decode(s)
     local a, b, c, d = byte(s, i, i + 3)
     local v = DEC[a] * 262144 + DEC[b] * 4096 + (DEC[c] or 0) * 64 + (DEC[d] or 0)
     local x, y, z = floor(v / 65536), floor(v / 256) % 256, v % 256
-    if d ~= 61 then out[#out + 1] = char(x, y, z)
-    elseif c ~= 61 then out[#out + 1] = char(x, y)
-    else out[#out + 1] = char(x) end
+    if d ~= 61 then
+      out[#out + 1] = char(x, y, z)
+    elseif c ~= 61 then
+      out[#out + 1] = char(x, y)
+    else
+      out[#out + 1] = char(x)
+    end
   end
   return concat(out)
 end

@@ -139,13 +139,17 @@ end
 --- Query string from a table; array values repeat the key (columns=a&columns=b).
 local function query_string(q)
   local keys = {}
-  for k in pairs(q) do keys[#keys + 1] = k end
+  for k in pairs(q) do
+    keys[#keys + 1] = k
+  end
   sort(keys)
   local parts = {}
   for _, k in ipairs(keys) do
     local v = q[k]
     if type(v) == "table" then
-      for _, item in ipairs(v) do parts[#parts + 1] = urlencode(k) .. "=" .. urlencode(item) end
+      for _, item in ipairs(v) do
+        parts[#parts + 1] = urlencode(k) .. "=" .. urlencode(item)
+      end
     elseif v ~= nil and v ~= json.null then
       parts[#parts + 1] = urlencode(k) .. "=" .. urlencode(v)
     end
@@ -156,8 +160,12 @@ end
 function Client:_error_from(res, ctx)
   return errors.from_response(res, {
     kind_for_status = core.kind_for_status,
-    retry_after = function(v) return core.retry_after(v, self.wallclock()) end,
-    credential = self.credential, method = ctx.method, path = ctx.path,
+    retry_after = function(v)
+      return core.retry_after(v, self.wallclock())
+    end,
+    credential = self.credential,
+    method = ctx.method,
+    path = ctx.path,
   })
 end
 
@@ -170,8 +178,11 @@ function Client:_attempt(req, ctx)
   local res, terr = self.transport:request(req)
   if not res then
     local e = errors.new({
-      kind = terr.kind or "transport", message = terr.message, cause = terr.cause,
-      method = ctx.method, path = ctx.path,
+      kind = terr.kind or "transport",
+      message = terr.message,
+      cause = terr.cause,
+      method = ctx.method,
+      path = ctx.path,
     }, self.credential)
     return nil, e, terr.sent ~= false
   end
@@ -180,11 +191,17 @@ function Client:_attempt(req, ctx)
     if res.status == 204 or res.body == "" then return {} end
     local data, derr = json.decode(res.body)
     if type(data) ~= "table" then
-      return nil, errors.new({
-        kind = "decode", status = res.status, method = ctx.method, path = ctx.path,
-        message = "the response is not a JSON object: " .. tostring(derr or type(data)),
-        request_id = res.headers["x-request-id"], body = res.body:sub(1, 512),
-      }, self.credential), true
+      return nil,
+        errors.new({
+          kind = "decode",
+          status = res.status,
+          method = ctx.method,
+          path = ctx.path,
+          message = "the response is not a JSON object: " .. tostring(derr or type(data)),
+          request_id = res.headers["x-request-id"],
+          body = res.body:sub(1, 512),
+        }, self.credential),
+        true
     end
     return data
   end
@@ -209,7 +226,8 @@ function Client:_url(path, opts)
     end
   end
   local query = opts.query
-  return (opts.root and self.origin or self.base_url) .. path
+  return (opts.root and self.origin or self.base_url)
+    .. path
     .. (query and next(query) ~= nil and query_string(query) or "")
 end
 
@@ -225,12 +243,15 @@ function Client:_check_call(method, path, opts, level)
   end
   settings.check(opts, settings.REQUEST, "client:request", level + 1)
   if type(method) ~= "string" or not METHODS[method] then
-    error(usage_error("client:request: unknown method " .. (type(method) == "string"
-      and ("'" .. method:sub(1, 20):gsub("%c", "?") .. "'") or type(method))), level + 1)
+    error(
+      usage_error(
+        "client:request: unknown method "
+          .. (type(method) == "string" and ("'" .. method:sub(1, 20):gsub("%c", "?") .. "'") or type(method))
+      ),
+      level + 1
+    )
   end
-  if type(path) ~= "string" then
-    error(usage_error("client:request: the path must be a string"), level + 1)
-  end
+  if type(path) ~= "string" then error(usage_error("client:request: the path must be a string"), level + 1) end
   local url, uerr = self:_url(path, opts)
   if not url then error(usage_error("client:request: " .. uerr), level + 1) end
   return url
@@ -242,16 +263,20 @@ end
 -- cannot be encoded).
 function Client:_prepare(method, url, path, opts)
   if self.closed or not self.transport then
-    return nil, errors.new { kind = "config", method = method, path = path:match("^[^?]*"),
-      message = "the client is closed (client:close() was called): nothing was sent; make "
-        .. "another with cleanlist.new" }
+    return nil,
+      errors.new {
+        kind = "config",
+        method = method,
+        path = path:match("^[^?]*"),
+        message = "the client is closed (client:close() was called): nothing was sent; make "
+          .. "another with cleanlist.new",
+      }
   end
   if self.transport.check then -- a transport that cannot send from here says why (nginx's init)
     local perr = self.transport:check()
     if perr then return nil, errors.new(perr) end
   end
-  local lines = opts.headers
-    and headers.lines(headers.merge(self.headers, opts.headers, "client:request", 3))
+  local lines = opts.headers and headers.lines(headers.merge(self.headers, opts.headers, "client:request", 3))
     or headers.copy(self.header_lines)
   local body
   if opts.body ~= nil then
@@ -263,9 +288,13 @@ function Client:_prepare(method, url, path, opts)
     lines[#lines + 1] = "Content-Type: application/json"
   end
   return {
-    method = method, url = url, headers = lines, body = body,
+    method = method,
+    url = url,
+    headers = lines,
+    body = body,
     credential = opts.sign ~= false and self.credential or nil,
-    timeout = self.timeout, connect_timeout = self.connect_timeout,
+    timeout = self.timeout,
+    connect_timeout = self.connect_timeout,
     fresh_connect = opts.fresh_connection == true,
     -- a body held in memory is capped; a streamed one (a download) has its own cap
     max_body = opts.on_chunk and self.max_download_bytes or self.max_body_bytes,
@@ -295,12 +324,10 @@ function Client:request(method, path, opts)
   local req, perr = self:_prepare(method, url, path, opts)
   if not req then return nil, perr end
   local delivered = false -- a streamed body that began is never fetched again (no repeats)
-  if opts.on_chunk then
-    req.on_chunk = function(bytes)
-      delivered = true
-      return opts.on_chunk(bytes)
-    end
-  end
+  if opts.on_chunk then req.on_chunk = function(bytes)
+    delivered = true
+    return opts.on_chunk(bytes)
+  end end
   local ctx = { method = method, path = path:match("^[^?]*"), raw = opts.on_chunk ~= nil }
   local safe = method == "GET" or method == "HEAD" or opts.safe == true
   local attempt = 0
@@ -309,8 +336,14 @@ function Client:request(method, path, opts)
     local data, e, sent = self:_attempt(req, ctx)
     if data then return data end
     local retry, ambiguous, reason = core.retry_decide {
-      safe = safe, idempotent_key = opts.idempotency_key ~= nil, kind = e.kind, sent = sent,
-      status = e.status, retryable = e.retryable, attempt = attempt, max_retries = self.max_retries,
+      safe = safe,
+      idempotent_key = opts.idempotency_key ~= nil,
+      kind = e.kind,
+      sent = sent,
+      status = e.status,
+      retryable = e.retryable,
+      attempt = attempt,
+      max_retries = self.max_retries,
     }
     e.attempts, e.retry_reason = attempt, reason
     e.sent = sent and true or false -- false: no byte of the last attempt reached the server
@@ -318,8 +351,10 @@ function Client:request(method, path, opts)
     if not retry or delivered then return nil, e end
     local wait = self:_retry_wait(e, attempt)
     if wait > self.max_retry_wait then
-      e.retry_reason = ("the server asks to wait %s s, more than max_retry_wait (%.0f s)")
-        :format(wait < 1e9 and ("%.0f"):format(wait) or "more than 10^9", self.max_retry_wait)
+      e.retry_reason = ("the server asks to wait %s s, more than max_retry_wait (%.0f s)"):format(
+        wait < 1e9 and ("%.0f"):format(wait) or "more than 10^9",
+        self.max_retry_wait
+      )
       return nil, e
     end
     self:_sleep(wait, e.retry_after and "retry_after" or "backoff", method .. " " .. ctx.path)
@@ -333,8 +368,7 @@ end
 function Client:gather(fns, opts)
   opts = opts or {}
   if self.transport and self.transport.gather then return self.transport:gather(fns, opts) end
-  return scheduler.gather(fns, { concurrency = opts.concurrency, clock = self.clock,
-    sleep = self.sleep })
+  return scheduler.gather(fns, { concurrency = opts.concurrency, clock = self.clock, sleep = self.sleep })
 end
 
 --- Adds the methods of an API group module (a table of functions) to the client class.
@@ -348,10 +382,9 @@ function M.mixin(group)
 end
 
 M.mixin(require "cleanlist.pacing")
-for _, group in ipairs { "workspace", "search", "lists", "enrichment", "agents", "export",
-  "keys", "legacy", "waiting" } do
+local API_GROUPS = { "workspace", "search", "lists", "enrichment", "agents", "export", "keys", "legacy", "waiting" }
+for _, group in ipairs(API_GROUPS) do
   M.mixin(require("cleanlist.api." .. group))
 end
-
 
 return M

@@ -12,18 +12,24 @@ function M.each_record(text, each)
     local c = text:sub(i, i)
     if quoted then
       if c == '"' then
-        if text:sub(i + 1, i + 1) == '"' then field[#field + 1] = '"'; i = i + 1
-        else quoted = false end
+        if text:sub(i + 1, i + 1) == '"' then
+          field[#field + 1] = '"'
+          i = i + 1
+        else
+          quoted = false
+        end
       else
         field[#field + 1] = c
       end
     elseif c == '"' then
       quoted = true
     elseif c == "," then
-      fields[#fields + 1] = table.concat(field); field = {}
+      fields[#fields + 1] = table.concat(field)
+      field = {}
     elseif c == "\n" or c == "\r" then
       if c == "\r" and text:sub(i + 1, i + 1) == "\n" then i = i + 1 end
-      fields[#fields + 1] = table.concat(field); field = {}
+      fields[#fields + 1] = table.concat(field)
+      field = {}
       if not (#fields == 1 and fields[1] == "") then each(fields) end
       fields = {}
     else
@@ -41,7 +47,11 @@ end
 function M.shape(text)
   local header, rows = nil, 0
   M.each_record(text, function(fields)
-    if header then rows = rows + 1 else header = fields end
+    if header then
+      rows = rows + 1
+    else
+      header = fields
+    end
   end)
   return header or {}, rows
 end
@@ -63,7 +73,9 @@ end
 --- One CSV line (CRLF-terminated) of the values, quoted where they need it.
 function M.row(values)
   local out = {}
-  for i = 1, #values do out[i] = quote(values[i]) end
+  for i = 1, #values do
+    out[i] = quote(values[i])
+  end
   return table.concat(out, ",") .. "\r\n"
 end
 

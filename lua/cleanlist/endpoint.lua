@@ -28,14 +28,18 @@ M.PAID_OPTIONS = { max_credits = { "number", min = 0 }, dry_run = { "boolean" } 
 function M.define(def)
   def.method, def.path = def[1], def[2]
   def.params = {}
-  for name in def.path:gmatch("{([%w_]+)}") do def.params[#def.params + 1] = name end
+  for name in def.path:gmatch("{([%w_]+)}") do
+    def.params[#def.params + 1] = name
+  end
   def.where = def.body and "body" or "query"
   def.schema = def.body or def.query or {}
   return def
 end
 
 local function urlencode(s)
-  return (s:gsub("[^%w%-%._~]", function(c) return ("%%%02X"):format(c:byte()) end))
+  return (s:gsub("[^%w%-%._~]", function(c)
+    return ("%%%02X"):format(c:byte())
+  end))
 end
 
 --- A random idempotency key (16 bytes from the system's random source, in hex).
@@ -45,23 +49,30 @@ function M.new_key()
   if f then f:close() end
   if not bytes or #bytes < 16 then
     local t = {}
-    for i = 1, 16 do t[i] = string.char(math.random(0, 255)) end
+    for i = 1, 16 do
+      t[i] = string.char(math.random(0, 255))
+    end
     bytes = table.concat(t) .. tostring(os.time()) .. tostring(os.clock())
   end
-  return "idem_" .. (bytes:sub(1, 16):gsub(".", function(c) return ("%02x"):format(c:byte()) end))
+  return "idem_" .. (bytes:sub(1, 16):gsub(".", function(c)
+    return ("%02x"):format(c:byte())
+  end))
 end
 
 --- The error of a call refused before sending.
 function M.invalid(def, errs)
   return errors.new {
-    kind = "invalid_request", code = "validation_error", method = def.method, path = def.path,
-    message = "refused before sending: " .. validate.summary(errs), detail = errs,
+    kind = "invalid_request",
+    code = "validation_error",
+    method = def.method,
+    path = def.path,
+    message = "refused before sending: " .. validate.summary(errs),
+    detail = errs,
   }
 end
 
 local function usage_error(def, message)
-  return errors.new { kind = "invalid_request", method = def.method, path = def.path,
-    message = message }
+  return errors.new { kind = "invalid_request", method = def.method, path = def.path, message = message }
 end
 
 --- Fills the path and checks the arguments. Returns path, table (a copy, with the client-side
@@ -69,9 +80,7 @@ end
 function M.prepare(def, ...)
   local n = #def.params
   -- A call without arguments to an endpoint that has shown it takes none (whoami, balance)
-  if n == 0 and def.takes_nothing and select("#", ...) == 0 then
-    return def.path, {}, { params = {} }
-  end
+  if n == 0 and def.takes_nothing and select("#", ...) == 0 then return def.path, {}, { params = {} } end
   local errs, path, params = {}, def.path, {}
   for i, name in ipairs(def.params) do
     local v = select(i, ...)
@@ -80,18 +89,35 @@ function M.prepare(def, ...)
       validate.add(errs, { "path", name }, "missing", "is required (a non-empty string)")
     else
       params[name] = v
-      path = path:gsub("{" .. name .. "}", function() return urlencode(v) end)
+      path = path:gsub("{" .. name .. "}", function()
+        return urlencode(v)
+      end)
     end
   end
   local input = select(n + 1, ...)
   if input ~= nil and type(input) ~= "table" then
-    error(usage_error(def, def.method .. " " .. def.path .. " takes a table of "
-      .. (def.where == "body" and "body fields" or "query parameters") .. ", not a " .. type(input)), 3)
+    error(
+      usage_error(
+        def,
+        def.method
+          .. " "
+          .. def.path
+          .. " takes a table of "
+          .. (def.where == "body" and "body fields" or "query parameters")
+          .. ", not a "
+          .. type(input)
+      ),
+      3
+    )
   end
   local t, opts = {}, {}
-  for k, v in pairs(input or {}) do t[k] = v end
+  for k, v in pairs(input or {}) do
+    t[k] = v
+  end
   if def.paid then
-    for k in pairs(M.PAID_OPTIONS) do opts[k], t[k] = t[k], nil end
+    for k in pairs(M.PAID_OPTIONS) do
+      opts[k], t[k] = t[k], nil
+    end
     validate.check(opts, M.PAID_OPTIONS, "options", errs)
   end
   opts.params = params
@@ -109,12 +135,19 @@ end
 --- Sends a prepared call.
 function M.send(client, def, path, t)
   local body, query
-  if def.where == "body" then body = t else query = t end
+  if def.where == "body" then
+    body = t
+  else
+    query = t
+  end
   if body and next(body) == nil and def.method ~= "POST" then body = nil end
   return client:request(def.method, path, {
-    body = body, query = query, root = def.root,
+    body = body,
+    query = query,
+    root = def.root,
     idempotency_key = body and body.idempotency_key or nil,
-    fresh_connection = def.paid ~= nil or nil, safe = def.safe,
+    fresh_connection = def.paid ~= nil or nil,
+    safe = def.safe,
   })
 end
 

@@ -15,8 +15,18 @@ M.Error = Error
 
 -- Fields copied as they are from the MCP error envelope.
 local ENVELOPE_FIELDS = {
-  "code", "problem", "cause", "fix", "retryable", "docs_url", "request_id", "details",
-  "suggested_actions", "estimated_cost_credits", "available_credits", "shortfall_credits",
+  "code",
+  "problem",
+  "cause",
+  "fix",
+  "retryable",
+  "docs_url",
+  "request_id",
+  "details",
+  "suggested_actions",
+  "estimated_cost_credits",
+  "available_credits",
+  "shortfall_credits",
 }
 
 local function nonnull(v)
@@ -32,12 +42,8 @@ function Error:__tostring()
   if #tags > 0 then head = head .. " (" .. concat(tags, " ") .. ")" end
   local parts = { head .. ": " .. tostring(self.message or "no message") }
   if self.fix then parts[#parts + 1] = "fix: " .. tostring(self.fix) end
-  if self.ambiguous then
-    parts[#parts + 1] = "the outcome is unknown: the server may have acted on the request"
-  end
-  if self.attempts and self.attempts > 1 then
-    parts[#parts + 1] = "after " .. self.attempts .. " attempts"
-  end
+  if self.ambiguous then parts[#parts + 1] = "the outcome is unknown: the server may have acted on the request" end
+  if self.attempts and self.attempts > 1 then parts[#parts + 1] = "after " .. self.attempts .. " attempts" end
   if self.request_id then parts[#parts + 1] = "request " .. tostring(self.request_id) end
   return concat(parts, "; ")
 end
@@ -53,7 +59,9 @@ local function scrub(v, redactor, depth)
   if type(v) == "string" then return redactor:redact(v) end
   if type(v) ~= "table" or v == json.null or depth > 16 or getmetatable(v) then return v end
   local c = {}
-  for k, item in pairs(v) do c[scrub(k, redactor, depth + 1)] = scrub(item, redactor, depth + 1) end
+  for k, item in pairs(v) do
+    c[scrub(k, redactor, depth + 1)] = scrub(item, redactor, depth + 1)
+  end
   return c
 end
 
@@ -75,7 +83,9 @@ end
 local function loc_string(loc)
   if type(loc) ~= "table" then return nil end
   local parts = {}
-  for i, p in ipairs(loc) do parts[i] = tostring(p) end
+  for i, p in ipairs(loc) do
+    parts[i] = tostring(p)
+  end
   return concat(parts, ".")
 end
 
@@ -101,10 +111,16 @@ end
 local TEXT_FIELDS = { "code", "problem", "cause", "fix", "docs_url", "request_id" }
 
 local function from_envelope(e, env)
-  for _, k in ipairs(ENVELOPE_FIELDS) do e[k] = nonnull(env[k]) end
+  for _, k in ipairs(ENVELOPE_FIELDS) do
+    e[k] = nonnull(env[k])
+  end
   for _, k in ipairs(TEXT_FIELDS) do
     local v = e[k]
-    if type(v) == "number" then e[k] = tostring(v) elseif type(v) ~= "string" then e[k] = nil end
+    if type(v) == "number" then
+      e[k] = tostring(v)
+    elseif type(v) ~= "string" then
+      e[k] = nil
+    end
   end
   if type(e.retryable) ~= "boolean" then e.retryable = nil end
   e.message = e.problem
@@ -118,17 +134,29 @@ local CODE_KINDS = {
   rate_limited = "rate_limited",
   validation_error = "invalid_request",
   spend_cap_exceeded = "spend_cap",
-  quote_required = "quote", quote_invalid = "quote", quote_expired = "quote",
-  quote_used = "quote", quote_mismatch = "quote",
+  quote_required = "quote",
+  quote_invalid = "quote",
+  quote_expired = "quote",
+  quote_used = "quote",
+  quote_mismatch = "quote",
 }
 M.CODE_KINDS = CODE_KINDS
 
 -- The code of a legacy {"detail": ...} error, which carries none: named after its status.
 local LEGACY_CODES = {
-  [400] = "bad_request", [401] = "not_authenticated", [402] = "insufficient_credits",
-  [403] = "forbidden", [404] = "not_found", [409] = "conflict", [413] = "payload_too_large",
-  [422] = "validation_error", [429] = "rate_limited", [500] = "internal_error",
-  [502] = "bad_gateway", [503] = "service_unavailable", [504] = "gateway_timeout",
+  [400] = "bad_request",
+  [401] = "not_authenticated",
+  [402] = "insufficient_credits",
+  [403] = "forbidden",
+  [404] = "not_found",
+  [409] = "conflict",
+  [413] = "payload_too_large",
+  [422] = "validation_error",
+  [429] = "rate_limited",
+  [500] = "internal_error",
+  [502] = "bad_gateway",
+  [503] = "service_unavailable",
+  [504] = "gateway_timeout",
 }
 
 --- Turns a non-2xx response into an error. ctx: {kind_for_status=fn, retry_after=fn(v),
@@ -144,8 +172,13 @@ function M.from_response(res, ctx)
     e.code = LEGACY_CODES[res.status] or ("http_" .. tostring(res.status))
   else
     local ctype = res.headers and res.headers["content-type"] or "no content type"
-    e.message = "HTTP " .. tostring(res.status) .. " with a body that is not an API error ("
-      .. ctype .. ", " .. #(res.body or "") .. " bytes)"
+    e.message = "HTTP "
+      .. tostring(res.status)
+      .. " with a body that is not an API error ("
+      .. ctype
+      .. ", "
+      .. #(res.body or "")
+      .. " bytes)"
     e.body = (res.body or ""):sub(1, 512)
   end
   e.kind = CODE_KINDS[e.code] or e.kind

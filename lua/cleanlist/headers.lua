@@ -11,9 +11,17 @@ local M = {}
 -- Headers the client and the transport write themselves: framing, credentials, the body's
 -- type and the User-Agent. An extra header may not replace them.
 local OWN_HEADERS = {
-  authorization = true, ["proxy-authorization"] = true, host = true, ["content-length"] = true,
-  ["transfer-encoding"] = true, connection = true, ["content-type"] = true, ["user-agent"] = true,
-  expect = true, te = true, upgrade = true,
+  authorization = true,
+  ["proxy-authorization"] = true,
+  host = true,
+  ["content-length"] = true,
+  ["transfer-encoding"] = true,
+  connection = true,
+  ["content-type"] = true,
+  ["user-agent"] = true,
+  expect = true,
+  te = true,
+  upgrade = true,
 }
 
 local function config_error(message)
@@ -31,19 +39,31 @@ end
 ---@return table
 function M.merge(base, extra, what, level)
   local merged = {}
-  for k, v in pairs(base or {}) do merged[k] = v end
+  for k, v in pairs(base or {}) do
+    merged[k] = v
+  end
   for name, value in pairs(extra) do
     if type(name) ~= "string" or not name:match("^[%w!#$%%&'*+%-.^_`|~]+$") then
-      error(config_error(what .. ": a header name is a token (letters, digits, '-'), not "
-        .. (type(name) == "string" and ("'" .. name:sub(1, 40):gsub("%c", "?") .. "'") or type(name))), level + 1)
+      error(
+        config_error(
+          what
+            .. ": a header name is a token (letters, digits, '-'), not "
+            .. (type(name) == "string" and ("'" .. name:sub(1, 40):gsub("%c", "?") .. "'") or type(name))
+        ),
+        level + 1
+      )
     end
     if OWN_HEADERS[name:lower()] then
       error(config_error(what .. ": the client sets " .. name .. " itself"), level + 1)
     end
     if type(value) == "number" then value = tostring(value) end
     if type(value) ~= "string" or value:find("[%z\1-\8\10-\31\127]") then
-      error(config_error(what .. ": the value of header " .. name
-        .. " must be a string without line breaks or control characters"), level + 1)
+      error(
+        config_error(
+          what .. ": the value of header " .. name .. " must be a string without line breaks or control characters"
+        ),
+        level + 1
+      )
     end
     merged[name:lower()] = { name, value }
   end
@@ -59,9 +79,13 @@ function M.lines(merged)
   local lines = {}
   if not (merged and merged.accept) then lines[1] = "Accept: application/json" end
   local names = {}
-  for k in pairs(merged or {}) do names[#names + 1] = k end
+  for k in pairs(merged or {}) do
+    names[#names + 1] = k
+  end
   sort(names)
-  for _, k in ipairs(names) do lines[#lines + 1] = merged[k][1] .. ": " .. merged[k][2] end
+  for _, k in ipairs(names) do
+    lines[#lines + 1] = merged[k][1] .. ": " .. merged[k][2]
+  end
   return lines
 end
 
@@ -70,7 +94,9 @@ end
 ---@return string[]
 function M.copy(lines)
   local out = {}
-  for i = 1, #lines do out[i] = lines[i] end
+  for i = 1, #lines do
+    out[i] = lines[i]
+  end
   return out
 end
 

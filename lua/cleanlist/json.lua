@@ -12,8 +12,12 @@ local M = {}
 --- JSON null as decoded and as accepted by encode.
 M.null = setmetatable({}, {
   __name = "cleanlist.null",
-  __tostring = function() return "null" end,
-  __newindex = function() error("cleanlist.null is read-only", 2) end,
+  __tostring = function()
+    return "null"
+  end,
+  __newindex = function()
+    error("cleanlist.null is read-only", 2)
+  end,
 })
 local null, cnull = M.null, cjson.null
 

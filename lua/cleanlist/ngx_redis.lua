@@ -23,7 +23,9 @@ function M.store(url, timeout)
   if not u then return nil, err.message end
   local auth = u.password and ngx.md5((u.user or "") .. ":" .. u.password) or ""
   return setmetatable({
-    u = u, timeout_ms = math.floor((timeout or 1) * 1000), next_try = 0,
+    u = u,
+    timeout_ms = math.floor((timeout or 1) * 1000),
+    next_try = 0,
     -- connections of another database or password are not the same
     pool = ("cleanlist:redis:%s:%s"):format(u.where, auth),
   }, Store)
@@ -158,8 +160,7 @@ function Store:peek(name, limit, window, burst, margin, delay)
 end
 
 function Store:penalize(name, limit, window, burst, margin, delay, retry_after)
-  local ok, err = self:_run("penalize", delay or 0, retry_after or 0, name, limit, window,
-    burst or 1, margin or 0.02)
+  local ok, err = self:_run("penalize", delay or 0, retry_after or 0, name, limit, window, burst or 1, margin or 0.02)
   if ok == nil then return nil, err end
   return true
 end

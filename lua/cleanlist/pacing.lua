@@ -33,8 +33,12 @@ function Client:_sleep(seconds, reason, what)
   local hook = self.on_wait or package.loaded.cleanlist and package.loaded.cleanlist.on_wait
   if hook and reason and seconds >= ANNOUNCE_AFTER then
     what = what or "the request"
-    hook { reason = reason, seconds = seconds, what = what,
-      message = WAIT_MESSAGES[reason]:format(seconds_text(seconds), what) }
+    hook {
+      reason = reason,
+      seconds = seconds,
+      what = what,
+      message = WAIT_MESSAGES[reason]:format(seconds_text(seconds), what),
+    }
   end
   if scheduler.in_task() then
     scheduler.sleep(seconds)
@@ -42,7 +46,9 @@ function Client:_sleep(seconds, reason, what)
   end
   -- A signal ends core.sleep early (Ctrl-C's hook runs between the pieces): sleep the rest.
   local left = self.sleep(seconds)
-  while type(left) == "number" and left > 0 do left = self.sleep(left) end
+  while type(left) == "number" and left > 0 do
+    left = self.sleep(left)
+  end
 end
 
 -- The per-organisation bucket needs the organisation's id: given as an option, learned by
@@ -68,7 +74,9 @@ function Client:_learn_organization()
       ratelimit.org_bucket(id, self.limits):acquire(self.clock())
     end
   elseif learner ~= me then
-    while ratelimit.learner(self.credential) do self:_sleep(0.005) end
+    while ratelimit.learner(self.credential) do
+      self:_sleep(0.005)
+    end
   end
   local id = ratelimit.organization_of(self.credential)
   if id then
@@ -85,9 +93,7 @@ function Client:_wait_for_slot(ctx)
   if self.limits.per_org and not org.bucket then
     local learner = ratelimit.learner(self.credential)
     -- not asked yet, or another call asks now (wait for its answer)
-    if not org.asked or (learner and learner ~= scheduler.current()) then
-      self:_learn_organization()
-    end
+    if not org.asked or (learner and learner ~= scheduler.current()) then self:_learn_organization() end
   end
   local wait = ratelimit.reserve(self.bucket, org.bucket, self.clock)
   self:_sleep(wait, "rate_limit", ctx.method .. " " .. ctx.path)

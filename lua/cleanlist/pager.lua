@@ -18,8 +18,17 @@ Pager.__index = Pager
 
 --- fetch(cursor) -> page | nil, err; `field` names the array of items in a page.
 function M.new(fetch, field, max)
-  return setmetatable({ fetch = fetch, field = field, max = max, pages = 0, count = 0,
-    index = 0, items = nil, cursor = nil, done = false }, Pager)
+  return setmetatable({
+    fetch = fetch,
+    field = field,
+    max = max,
+    pages = 0,
+    count = 0,
+    index = 0,
+    items = nil,
+    cursor = nil,
+    done = false,
+  }, Pager)
 end
 
 --- A pager over `fetch(query)` where each page's query is the caller's `query` as given
@@ -47,7 +56,10 @@ function Pager:_next_page()
   if not page then
     if self.cursor and (err.status == 400 or err.status == 422) then
       err.stale_cursor = true
-      err.message = "the cursor of page " .. (self.pages + 1) .. " was refused (" .. tostring(err.message)
+      err.message = "the cursor of page "
+        .. (self.pages + 1)
+        .. " was refused ("
+        .. tostring(err.message)
         .. "); start the iteration again"
     end
     self.err, self.done = err, true
@@ -86,7 +98,9 @@ Pager.__call = Pager.next
 --- Every remaining item in an array, or nil and the error of the page that failed.
 function Pager:all()
   local out = {}
-  for item in self.next, self do out[#out + 1] = item end
+  for item in self.next, self do
+    out[#out + 1] = item
+  end
   if self.err then return nil, self.err end
   return out
 end

@@ -32,21 +32,34 @@ local function judge(est, opts, def)
   local cost = est.estimated_cost
   if opts.max_credits and type(cost) == "number" and cost > opts.max_credits then
     return errors.new {
-      kind = "spend_cap", code = "spend_cap", method = def.method, path = def.path,
-      message = ("the estimate is %s credits, more than max_credits = %s; nothing was sent")
-        :format(cost, opts.max_credits),
-      estimated_cost_credits = cost, max_credits = opts.max_credits, estimate = est,
+      kind = "spend_cap",
+      code = "spend_cap",
+      method = def.method,
+      path = def.path,
+      message = ("the estimate is %s credits, more than max_credits = %s; nothing was sent"):format(
+        cost,
+        opts.max_credits
+      ),
+      estimated_cost_credits = cost,
+      max_credits = opts.max_credits,
+      estimate = est,
     }
   end
   if est.sufficient == false then
     local available = est.available_credits
     return errors.new {
-      kind = "insufficient_credits", code = "insufficient_credits", method = def.method,
+      kind = "insufficient_credits",
+      code = "insufficient_credits",
+      method = def.method,
       path = def.path,
-      message = ("the estimate is %s credits and the organisation has %s; nothing was sent")
-        :format(cost, tostring(available)),
-      estimated_cost_credits = cost, available_credits = available,
-      shortfall_credits = type(available) == "number" and cost - available or nil, estimate = est,
+      message = ("the estimate is %s credits and the organisation has %s; nothing was sent"):format(
+        cost,
+        tostring(available)
+      ),
+      estimated_cost_credits = cost,
+      available_credits = available,
+      shortfall_credits = type(available) == "number" and cost - available or nil,
+      estimate = est,
     }
   end
   return nil
@@ -77,9 +90,15 @@ end
 
 --- What a dry run returns: the estimate (and its quote) and the body that would be sent.
 function M.dry_run(est, body)
-  return { dry_run = true, estimate = est, estimated_cost = est.estimated_cost,
-    quote_id = est.quote_id, available_credits = est.available_credits,
-    sufficient = est.sufficient, request = body }
+  return {
+    dry_run = true,
+    estimate = est,
+    estimated_cost = est.estimated_cost,
+    quote_id = est.quote_id,
+    available_credits = est.available_credits,
+    sufficient = est.sufficient,
+    request = body,
+  }
 end
 
 --- After a paid call with a quote whose outcome is unknown (err.ambiguous: the connection
@@ -112,8 +131,10 @@ function M.reconcile(client, def, path, body, err)
     return found
   end
   err.ambiguous, err.ran = false, true
-  err.message = tostring(err.message) .. "; the call ran (the API says its quote is used), but "
-    .. "its answer was lost" .. (def.paid.lost and ": " .. def.paid.lost or "")
+  err.message = tostring(err.message)
+    .. "; the call ran (the API says its quote is used), but "
+    .. "its answer was lost"
+    .. (def.paid.lost and ": " .. def.paid.lost or "")
   return nil, err
 end
 
@@ -122,9 +143,7 @@ function M.run(client, def, path, body, opts)
   local paid = def.paid
   local wants = paid.required or opts.max_credits ~= nil or opts.dry_run
   if paid.applies and not paid.applies(body, opts) then wants = false end
-  if (body.quote_id ~= nil and not opts.dry_run) or not wants then
-    return endpoint.send(client, def, path, body)
-  end
+  if (body.quote_id ~= nil and not opts.dry_run) or not wants then return endpoint.send(client, def, path, body) end
   local est, err = M.quote_for(client, def, body, opts)
   if not est then return nil, err end
   if opts.dry_run then return M.dry_run(est, body) end

@@ -15,8 +15,7 @@ end
 function M.of(st)
   local summary = type(st.summary) == "table" and st.summary or {}
   local total = num(st.total) or num(summary.total) or num(st.total_rows) or num(st.contacts)
-  local completed = num(st.succeeded) or num(st.completed) or num(summary.succeeded)
-    or num(st.completed_rows)
+  local completed = num(st.succeeded) or num(st.completed) or num(summary.succeeded) or num(st.completed_rows)
   local failed = num(st.failed) or num(summary.failed) or num(st.failed_rows)
   local processed = num(st.processed) or num(st.processed_rows)
   if not processed and completed then processed = completed + (failed or 0) end
@@ -27,8 +26,7 @@ function M.of(st)
     share = num(st.progress) / 100
   end
   if share and share > 1 then share = 1 end
-  return { processed = processed, total = total, completed = completed, failed = failed,
-    share = share }
+  return { processed = processed, total = total, completed = completed, failed = failed, share = share }
 end
 
 return M

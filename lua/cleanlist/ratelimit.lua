@@ -15,8 +15,7 @@ local organizations = {} -- key fingerprint -> organisation id (learned from /wh
 -- margin: the window is widened by this share against network jitter (the server counts
 -- arrivals, the client starts): 2 % costs 2 % of the rate and keeps requests that left a
 -- window apart from arriving closer.
-M.DEFAULTS = { per_key = 30, per_org = 60, window = 60, burst = 5, margin = 0.02,
-  store_timeout = 1 }
+M.DEFAULTS = { per_key = 30, per_org = 60, window = 60, burst = 5, margin = 0.02, store_timeout = 1 }
 
 -- A bucket shared with other processes: `backend` keeps the state (a file of this machine, or
 -- Redis for several machines) and `own` is the process's bucket, kept in step with the
@@ -36,8 +35,12 @@ local function notice(place, down, reason)
   if notices[key] or (not down and not notices[place .. "\0down"]) then return end
   notices[key] = true
   if down then
-    say(("the rate limit is no longer shared through %s (%s); this process limits itself "
-      .. "alone"):format(place, tostring(reason or "it failed")))
+    say(
+      ("the rate limit is no longer shared through %s (%s); this process limits itself " .. "alone"):format(
+        place,
+        tostring(reason or "it failed")
+      )
+    )
   else
     say(("the rate limit is shared through %s again"):format(place))
   end
@@ -86,8 +89,12 @@ local function file_bucket(id, limit, limits)
     return core.bucket(limit, limits.window, limits.burst, limits.margin)
   end
   local backend = {
-    acquire = function(now) return file:acquire(now) end,
-    penalize = function(now, retry_after) return file:penalize(now, retry_after) or nil end,
+    acquire = function(now)
+      return file:acquire(now)
+    end,
+    penalize = function(now, retry_after)
+      return file:penalize(now, retry_after) or nil
+    end,
   }
   local b = shared_bucket("the file " .. path, backend, limit, limits)
   b.file = file -- for reserve, to take it together with another
@@ -115,8 +122,9 @@ function M.store(url, timeout, cosockets)
   end
   local ok, redis = pcall(require, "cleanlist.redis")
   if not ok then
-    return nil, "rate_limit.store needs Redis support, which this build of cleanlist lacks "
-      .. "(rebuild with libhiredis-dev installed)"
+    return nil,
+      "rate_limit.store needs Redis support, which this build of cleanlist lacks "
+        .. "(rebuild with libhiredis-dev installed)"
   end
   local store, reachable, err = redis.store(url, timeout)
   if not store then return nil, reachable end
@@ -130,17 +138,20 @@ local function redis_bucket(id, limit, limits)
   if not store then error(err, 0) end
   local name = id .. "@" .. (limits.origin or "")
   local w, b_, m = limits.window, limits.burst, limits.margin
-  local function ahead(now) return math.max(0, now - limits.clock()) end
+  local function ahead(now)
+    return math.max(0, now - limits.clock())
+  end
   local backend = {
-    acquire = function(now) return store:acquire(name, limit, w, b_, m, ahead(now)) end,
+    acquire = function(now)
+      return store:acquire(name, limit, w, b_, m, ahead(now))
+    end,
     penalize = function(now, retry_after)
       return store:penalize(name, limit, w, b_, m, ahead(now), retry_after)
     end,
   }
   local b = shared_bucket("Redis at " .. store:where(), backend, limit, limits, down, limits.cosockets)
   -- what reserve needs to take this bucket together with another of the same store
-  b.redis = { store = store, name = name, limit = limit, window = w, burst = b_, margin = m,
-    ahead = ahead }
+  b.redis = { store = store, name = name, limit = limit, window = w, burst = b_, margin = m, ahead = ahead }
   return b
 end
 
@@ -158,7 +169,9 @@ local function locked(dict, parts, fn)
   local entered = core.monotonic()
   local held = 0
   local function release()
-    for i = held, 1, -1 do dict:delete(parts[i].lock) end
+    for i = held, 1, -1 do
+      dict:delete(parts[i].lock)
+    end
   end
   for i, part in ipairs(parts) do
     local waited = 0
@@ -183,8 +196,8 @@ end
 
 -- One step of one bucket kept in the dict at `now`; the new state is written back.
 local function step(dict, part, op, now, arg)
-  local wait, state = core.bucket_state(dict:get(part.key), op, now, part.limit, part.window,
-    part.burst, part.margin, arg)
+  local wait, state =
+    core.bucket_state(dict:get(part.key), op, now, part.limit, part.window, part.burst, part.margin, arg)
   local ok, err = dict:set(part.key, state)
   if not ok then return nil, err end
   return wait
@@ -193,8 +206,14 @@ end
 local function shm_bucket(id, limit, limits)
   local dict = ngx.shared[limits.shm] -- luacheck: ignore 113
   local key = "cleanlist:" .. id .. "@" .. (limits.origin or "")
-  local part = { key = key, lock = key .. ":lock", limit = limit, window = limits.window,
-    burst = limits.burst, margin = limits.margin }
+  local part = {
+    key = key,
+    lock = key .. ":lock",
+    limit = limit,
+    window = limits.window,
+    burst = limits.burst,
+    margin = limits.margin,
+  }
   local function run(op, now, arg)
     return locked(dict, { part }, function(waited)
       local w = step(dict, part, op, now + waited, arg)
@@ -202,8 +221,12 @@ local function shm_bucket(id, limit, limits)
     end)
   end
   local backend = {
-    acquire = function(now) return run("acquire", now) end,
-    penalize = function(now, retry_after) return run("penalize", now, retry_after) end,
+    acquire = function(now)
+      return run("acquire", now)
+    end,
+    penalize = function(now, retry_after)
+      return run("penalize", now, retry_after)
+    end,
   }
   local b = shared_bucket("nginx's lua_shared_dict " .. limits.shm, backend, limit, limits, nil, true)
   b.shm = { dict = dict, part = part } -- for reserve, to take it together with another
@@ -229,8 +252,7 @@ local function shared(id, limit, limits)
   -- numbers written one way on every engine (Lua 5.4 writes 1.0 where LuaJIT writes 1), so
   -- that processes of both share one bucket
   id = ("%s/%.9g/%.9g/%.9g/%.9g"):format(id, limit, limits.window, limits.burst, limits.margin)
-  local how = limits.store and "redis" or limits.shm and "shm"
-    or limits.share == true and "file" or "process"
+  local how = limits.store and "redis" or limits.shm and "shm" or limits.share == true and "file" or "process"
   local key = how .. ":" .. (limits.shm or limits.store or "") .. "|" .. id .. "@" .. tostring(limits.origin)
   local b = buckets[key]
   if not b then
@@ -282,8 +304,21 @@ function M.reserve(bucket, org_bucket, clock)
     elseif ks and os_ and ks.dict == os_.dict then
       w = bucket:_result(shm_pair(ks, os_, now))
     elseif k and o and k.store == o.store then
-      w = bucket:_result(k.store:acquire(k.name, k.limit, k.window, k.burst, k.margin,
-        k.ahead(now), o.name, o.limit, o.window, o.burst, o.margin))
+      w = bucket:_result(
+        k.store:acquire(
+          k.name,
+          k.limit,
+          k.window,
+          k.burst,
+          k.margin,
+          k.ahead(now),
+          o.name,
+          o.limit,
+          o.window,
+          o.burst,
+          o.margin
+        )
+      )
     end
     if w then
       w = w + bucket.own:acquire(now + w)

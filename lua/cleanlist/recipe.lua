@@ -45,8 +45,7 @@ M.EXIT_INTERRUPTED, M.EXIT_UNKNOWN = cli.EXIT_INTERRUPTED, cli.EXIT_UNKNOWN
 
 M.parse, M.help, M.exit_table = cli.parse, cli.help, cli.exit_table
 M.timeout_option, M.list_options = cli.timeout_option, cli.list_options
-M.progress_line, M.jsonl_path, M.error_report = output.progress_line, output.jsonl_path,
-  output.error_report
+M.progress_line, M.jsonl_path, M.error_report = output.progress_line, output.jsonl_path, output.error_report
 M.digest = state.digest
 M.header_columns = inputs.header_columns
 
@@ -55,7 +54,9 @@ M.header_columns = inputs.header_columns
 local Run = {}
 Run.__index = Run
 for _, part in ipairs { output, state, calls, inputs } do
-  for name, fn in pairs(part.Run) do Run[name] = fn end
+  for name, fn in pairs(part.Run) do
+    Run[name] = fn
+  end
 end
 
 --- Ends the run on err (a cleanlist.Error or a message): raised, caught by main.
@@ -83,7 +84,9 @@ end
 function M.main(def, argv)
   if argv == nil then
     argv = {}
-    for i = 1, #(arg or {}) do argv[i] = arg[i] end
+    for i = 1, #(arg or {}) do
+      argv[i] = arg[i]
+    end
   end
   local status = M.run(def, argv)
   if not package.loaded["cleanlist.hosted"] then os.exit(status) end
@@ -123,8 +126,12 @@ end
 local function interrupted(r)
   io.stderr:write(("\n%s: interrupted."):format(r.def.name))
   if r:_dispatched() then
-    io.stderr:write((" What was dispatched is recorded in %s: run the same command again to "
-      .. "resume (nothing sent is sent or paid again)."):format(r.state_path))
+    io.stderr:write(
+      (
+        " What was dispatched is recorded in %s: run the same command again to "
+        .. "resume (nothing sent is sent or paid again)."
+      ):format(r.state_path)
+    )
   elseif r.state_path then
     os.remove(r.state_path)
   end
@@ -136,14 +143,25 @@ end
 -- state file kept when something paid went out.
 local function failed(r, err)
   if r.opts.json and type(err) == "table" then
-    r:emit { error = { kind = err.kind, code = err.code, message = err.message, status = err.status,
-      request_id = err.request_id } }
+    r:emit {
+      error = {
+        kind = err.kind,
+        code = err.code,
+        message = err.message,
+        status = err.status,
+        request_id = err.request_id,
+      },
+    }
   end
   io.stderr:write(output.error_report(r.def.name, err), "\n")
   if r:_dispatched() then
-    io.stderr:write(("%s: what was dispatched is recorded in %s: run the same command again "
-      .. "(with a larger --max-credits if the budget stopped it) to resume; nothing sent is "
-      .. "sent or paid again\n"):format(r.def.name, r.state_path))
+    io.stderr:write(
+      (
+        "%s: what was dispatched is recorded in %s: run the same command again "
+        .. "(with a larger --max-credits if the budget stopped it) to resume; nothing sent is "
+        .. "sent or paid again\n"
+      ):format(r.def.name, r.state_path)
+    )
   elseif r.state_path then
     os.remove(r.state_path) -- nothing paid went out: the next run starts afresh
   end
@@ -154,7 +172,9 @@ end
 function M.run(def, argv)
   local r, status = start(def, argv)
   if not r then return status end
-  local done, result = xpcall(function() return def.run(r) end, function(e) -- 5.1: no arguments
+  local done, result = xpcall(function()
+    return def.run(r)
+  end, function(e) -- 5.1: no arguments
     if type(e) == "table" and e.recipe_failure ~= nil then return e end
     if type(e) == "string" and e:find("interrupted!", 1, true) then return { interrupted = true } end
     if cleanlist.is_error(e) then return { recipe_failure = e } end

@@ -26,7 +26,9 @@ local read_file = M.read_file
 ---@return string[]
 function M.dirs()
   local dirs = {}
-  for d in (os.getenv("CLEANLIST_RECIPES") or ""):gmatch("[^:]+") do dirs[#dirs + 1] = d end
+  for d in (os.getenv("CLEANLIST_RECIPES") or ""):gmatch("[^:]+") do
+    dirs[#dirs + 1] = d
+  end
   dirs[#dirs + 1] = "recipes"
   return dirs
 end
@@ -48,8 +50,7 @@ function M.find(name)
   if name:find("/", 1, true) or name:find("%.lua$") then
     local source = read_file(name)
     if not source then return nil, "no recipe file " .. name end
-    return { name = name:match("([^/]-)%.?l?u?a?$"), source = source, chunkname = "@" .. name,
-      origin = name }
+    return { name = name:match("([^/]-)%.?l?u?a?$"), source = source, chunkname = "@" .. name, origin = name }
   end
   if not name:find("^[%w_%-]+$") then return nil, "a recipe name is letters, digits, _ and -" end
   for _, dir in ipairs(M.dirs()) do
@@ -60,8 +61,7 @@ function M.find(name)
   end
   local b = builtin()[name]
   if b then
-    return { name = name, source = b.source, chunkname = "@recipes/" .. name .. ".lua",
-      origin = "built in" }
+    return { name = name, source = b.source, chunkname = "@recipes/" .. name .. ".lua", origin = "built in" }
   end
   return nil, ("no recipe named '%s' (see `cleanlist recipes`)"):format(name)
 end
@@ -84,8 +84,12 @@ function M.list()
       p:close()
     end
   end
-  for name, b in pairs(builtin()) do add(name, b.source, "built in") end
-  table.sort(out, function(a, b) return a.name < b.name end)
+  for name, b in pairs(builtin()) do
+    add(name, b.source, "built in")
+  end
+  table.sort(out, function(a, b)
+    return a.name < b.name
+  end)
   return out
 end
 
@@ -94,10 +98,15 @@ function M.listing()
   local lines = { "recipes (cleanlist run NAME --help for each):" }
   local width = 0
   local all = M.list()
-  for _, r in ipairs(all) do width = math.max(width, #r.name) end
   for _, r in ipairs(all) do
-    lines[#lines + 1] = ("  %-" .. width .. "s  %s%s"):format(r.name, r.purpose,
-      r.origin ~= "built in" and "  [" .. r.origin .. "]" or "")
+    width = math.max(width, #r.name)
+  end
+  for _, r in ipairs(all) do
+    lines[#lines + 1] = ("  %-" .. width .. "s  %s%s"):format(
+      r.name,
+      r.purpose,
+      r.origin ~= "built in" and "  [" .. r.origin .. "]" or ""
+    )
   end
   return table.concat(lines, "\n") .. "\n"
 end
@@ -116,7 +125,9 @@ function M.run(name, argv)
   local chunk, lerr = (rawget(_G, "loadstring") or load)(r.source, r.chunkname) -- 5.1: loadstring
   if not chunk then error(lerr, 0) end
   local a = { [0] = r.name }
-  for i, v in ipairs(argv) do a[i] = v end
+  for i, v in ipairs(argv) do
+    a[i] = v
+  end
   _G.arg = a
   local unpack = rawget(table, "unpack") or rawget(_G, "unpack") -- 5.2+ / 5.1 and LuaJIT
   local status = chunk(unpack(argv))

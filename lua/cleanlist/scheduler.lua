@@ -13,7 +13,9 @@ local core = require "cleanlist.core"
 
 local cocreate, coresume, costatus, corunning, coyield =
   coroutine.create, coroutine.resume, coroutine.status, coroutine.running, coroutine.yield
-local pack = table.pack or function(...) return { n = select("#", ...), ... } end -- luacheck: ignore 143
+local pack = rawget(table, "pack") or function(...)
+  return { n = select("#", ...), ... }
+end
 local unpack = rawget(table, "unpack") or rawget(_G, "unpack") -- 5.2+ / 5.1 and LuaJIT
 local min, error, type, pairs = math.min, error, type, pairs
 
@@ -26,7 +28,9 @@ local parent = setmetatable({}, { __mode = "k" }) -- M.pcall's coroutine -> the 
 function M.current()
   local co = corunning()
   if co == nil then return "main" end
-  while parent[co] do co = parent[co] end
+  while parent[co] do
+    co = parent[co]
+  end
   return co
 end
 
@@ -73,8 +77,12 @@ Scheduler.__index = Scheduler
 
 local function new(opts)
   return setmetatable({
-    clock = opts.clock or core.monotonic, sleep = opts.sleep or core.sleep,
-    concurrency = opts.concurrency or math.huge, live = {}, results = {}, active = 0,
+    clock = opts.clock or core.monotonic,
+    sleep = opts.sleep or core.sleep,
+    concurrency = opts.concurrency or math.huge,
+    live = {},
+    results = {},
+    active = 0,
     next_index = 1,
   }, Scheduler)
 end
@@ -146,11 +154,15 @@ function Scheduler:_round()
       live[kept] = task
     end
   end
-  for i = #live, kept + 1, -1 do live[i] = nil end
+  for i = #live, kept + 1, -1 do
+    live[i] = nil
+  end
   if progressed then return end
   local wait = next_due == math.huge and 1.0 or math.max(0, next_due - now)
   local list = {}
-  for t in pairs(transports) do list[#list + 1] = t end
+  for t in pairs(transports) do
+    list[#list + 1] = t
+  end
   if #list == 0 then
     if wait > 0 and next_due < math.huge then self.sleep(wait) end
     return
@@ -183,7 +195,9 @@ function M.gather(fns, opts)
     s:_start_more(fns)
   end
   if s.failure then error(s.failure, 2) end
-  for i = 1, #fns do s.results[i] = s.results[i] or { n = 0 } end
+  for i = 1, #fns do
+    s.results[i] = s.results[i] or { n = 0 }
+  end
   return s.results
 end
 

@@ -11,25 +11,50 @@ local M = {}
 
 --- The options of cleanlist.new: name -> the types it takes ("table|string").
 M.NEW = {
-  api_key = "string", base_url = "string", timeout = "number", connect_timeout = "number",
-  max_retries = "number", transport = "table|string", clock = "function", sleep = "function",
-  random = "function", wallclock = "function", trace = "function", ca_file = "string",
-  rate_limit = "table|boolean", backoff_base = "number", backoff_cap = "number",
-  max_retry_wait = "number", on_wait = "function", organization_id = "string",
-  time_scale = "number", max_body_bytes = "number", max_download_bytes = "number",
-  proxy = "string|boolean", headers = "table",
+  api_key = "string",
+  base_url = "string",
+  timeout = "number",
+  connect_timeout = "number",
+  max_retries = "number",
+  transport = "table|string",
+  clock = "function",
+  sleep = "function",
+  random = "function",
+  wallclock = "function",
+  trace = "function",
+  ca_file = "string",
+  rate_limit = "table|boolean",
+  backoff_base = "number",
+  backoff_cap = "number",
+  max_retry_wait = "number",
+  on_wait = "function",
+  organization_id = "string",
+  time_scale = "number",
+  max_body_bytes = "number",
+  max_download_bytes = "number",
+  proxy = "string|boolean",
+  headers = "table",
 }
 
 --- The options of client:with (a view of the client with other settings).
 M.WITH = {
-  headers = "table", timeout = "number", connect_timeout = "number", max_retries = "number",
+  headers = "table",
+  timeout = "number",
+  connect_timeout = "number",
+  max_retries = "number",
   max_retry_wait = "number",
 }
 
 --- The options of client:request.
 M.REQUEST = {
-  query = "table", body = "table", idempotency_key = "string", sign = "boolean",
-  on_chunk = "function", root = "boolean", fresh_connection = "boolean", safe = "boolean",
+  query = "table",
+  body = "table",
+  idempotency_key = "string",
+  sign = "boolean",
+  on_chunk = "function",
+  root = "boolean",
+  fresh_connection = "boolean",
+  safe = "boolean",
   headers = "table",
 }
 
@@ -49,12 +74,12 @@ local config_error = M.config_error
 function M.check(opts, known, what, level)
   for k, v in pairs(opts) do
     local want = known[k]
-    if not want then
-      error(config_error("unknown option '" .. tostring(k) .. "' for " .. what), level + 1)
-    end
+    if not want then error(config_error("unknown option '" .. tostring(k) .. "' for " .. what), level + 1) end
     if not want:find(type(v), 1, true) then
-      error(config_error("option '" .. k .. "' of " .. what .. " must be a " .. want .. ", not a "
-        .. type(v)), level + 1)
+      error(
+        config_error("option '" .. k .. "' of " .. what .. " must be a " .. want .. ", not a " .. type(v)),
+        level + 1
+      )
     end
   end
 end
@@ -68,8 +93,13 @@ function M.proxy(opt)
   if opt == nil then return nil end
   if opt == false then return "" end
   if opt == true or opt == "" or opt:find("[%s%c]") then
-    error(config_error("proxy is a proxy URL such as http://proxy.example:3128, or false for "
-      .. "none (by default libcurl follows http_proxy, https_proxy and no_proxy)"), 4)
+    error(
+      config_error(
+        "proxy is a proxy URL such as http://proxy.example:3128, or false for "
+          .. "none (by default libcurl follows http_proxy, https_proxy and no_proxy)"
+      ),
+      4
+    )
   end
   return opt
 end
@@ -93,7 +123,9 @@ end
 local function rate_limit_option(opt)
   if opt == false then return nil end
   local limits = {}
-  for k, v in pairs(ratelimit.DEFAULTS) do limits[k] = v end
+  for k, v in pairs(ratelimit.DEFAULTS) do
+    limits[k] = v
+  end
   if type(opt) ~= "table" then return limits end
   for k, v in pairs(opt) do
     local off = k == "per_org" and v == false
@@ -136,9 +168,17 @@ local function sharing(limits, opts, loopback)
   end
   if limits.shm == false then limits.shm = nil end
   if limits.shm and not (in_nginx and ngx.shared[limits.shm]) then -- luacheck: ignore 113
-    error(config_error(in_nginx and ("rate_limit.shm: nginx.conf declares no "
-      .. "lua_shared_dict " .. limits.shm .. " (add: lua_shared_dict " .. limits.shm .. " 1m;)")
-      or "rate_limit.shm works only inside nginx"), 3)
+    error(
+      config_error(
+        in_nginx
+            and ("rate_limit.shm: nginx.conf declares no lua_shared_dict %s (add: lua_shared_dict %s 1m;)"):format(
+              limits.shm,
+              limits.shm
+            )
+          or "rate_limit.shm works only inside nginx"
+      ),
+      3
+    )
   end
   -- a client on cosockets reaches Redis over cosockets too: no step blocks the worker
   limits.cosockets = in_nginx and (opts.transport == nil or opts.transport == "ngx")
@@ -175,10 +215,12 @@ function M.transport(opts, user_agent)
   if transport ~= nil and type(transport) ~= "string" then return transport end
   local which = transport or (ngx_transport.in_nginx() and "ngx" or "curl")
   if which ~= "curl" and which ~= "ngx" then
-    error(config_error("transport is \"curl\", \"ngx\" or a transport object"), 3)
+    error(config_error('transport is "curl", "ngx" or a transport object'), 3)
   end
   local made, terr = require("cleanlist.transport." .. which).new {
-    user_agent = user_agent, ca_file = opts.ca_file, trace = opts.trace,
+    user_agent = user_agent,
+    ca_file = opts.ca_file,
+    trace = opts.trace,
     proxy = M.proxy(opts.proxy),
   }
   if not made then error(config_error("cannot set up the transport: " .. terr.message), 3) end

@@ -17,27 +17,43 @@ local M = {}
 local function is_array(v)
   if type(v) ~= "table" or v == null then return false end
   local n = 0
-  for _ in pairs(v) do n = n + 1 end
+  for _ in pairs(v) do
+    n = n + 1
+  end
   return n == #v
 end
 
 local CHECKS = {
-  string = function(v) return type(v) == "string" end,
-  number = function(v) return type(v) == "number" and v == v and v ~= 1 / 0 and v ~= -1 / 0 end,
-  integer = function(v) return type(v) == "number" and v == floor(v) and v ~= 1 / 0 and v ~= -1 / 0 end,
-  boolean = function(v) return type(v) == "boolean" end,
+  string = function(v)
+    return type(v) == "string"
+  end,
+  number = function(v)
+    return type(v) == "number" and v == v and v ~= 1 / 0 and v ~= -1 / 0
+  end,
+  integer = function(v)
+    return type(v) == "number" and v == floor(v) and v ~= 1 / 0 and v ~= -1 / 0
+  end,
+  boolean = function(v)
+    return type(v) == "boolean"
+  end,
   array = is_array,
   object = function(v)
     if type(v) ~= "table" or v == null then return false end
-    for k in pairs(v) do if type(k) ~= "string" then return false end end
+    for k in pairs(v) do
+      if type(k) ~= "string" then return false end
+    end
     return true
   end,
-  any = function() return true end,
+  any = function()
+    return true
+  end,
 }
 
 local function with(loc, key)
   local t = {}
-  for i = 1, #loc do t[i] = loc[i] end
+  for i = 1, #loc do
+    t[i] = loc[i]
+  end
   t[#t + 1] = key
   return t
 end
@@ -47,7 +63,9 @@ local function add(errs, loc, typ, msg)
 end
 
 local function in_enum(v, enum)
-  for _, e in ipairs(enum) do if e == v then return true end end
+  for _, e in ipairs(enum) do
+    if e == v then return true end
+  end
   return false
 end
 
@@ -59,13 +77,20 @@ local function check_value(v, rule, loc, errs)
   end
   local want = rule[1]
   if not CHECKS[want](v) then
-    add(errs, loc, want .. "_type", "should be " .. (want == "integer" and "an " or "a ") .. want
-      .. ", not " .. (type(v) == "number" and "a non-integer or non-finite number" or "a " .. type(v)))
+    add(
+      errs,
+      loc,
+      want .. "_type",
+      "should be "
+        .. (want == "integer" and "an " or "a ")
+        .. want
+        .. ", not "
+        .. (type(v) == "number" and "a non-integer or non-finite number" or "a " .. type(v))
+    )
     return
   end
   if rule.enum and not in_enum(v, rule.enum) then
-    add(errs, loc, "enum", "should be one of " .. concat(rule.enum, ", ") .. ", not '"
-      .. tostring(v):sub(1, 60) .. "'")
+    add(errs, loc, "enum", "should be one of " .. concat(rule.enum, ", ") .. ", not '" .. tostring(v):sub(1, 60) .. "'")
   end
   if rule.min and v < rule.min then
     add(errs, loc, "greater_than_equal", "should be at least " .. rule.min .. ", not " .. v)
@@ -74,28 +99,39 @@ local function check_value(v, rule, loc, errs)
     add(errs, loc, "less_than_equal", "should be at most " .. rule.max .. ", not " .. v)
   end
   if rule.min_len and #v < rule.min_len then
-    add(errs, loc, "string_too_short", "should have at least " .. rule.min_len .. " character"
-      .. (rule.min_len == 1 and "" or "s"))
+    add(
+      errs,
+      loc,
+      "string_too_short",
+      "should have at least " .. rule.min_len .. " character" .. (rule.min_len == 1 and "" or "s")
+    )
   end
   if rule.max_len and #v > rule.max_len then
-    add(errs, loc, "string_too_long", "should have at most " .. rule.max_len .. " characters, not "
-      .. #v)
+    add(errs, loc, "string_too_long", "should have at most " .. rule.max_len .. " characters, not " .. #v)
   end
   if want == "array" then
     if rule.min_items and #v < rule.min_items then
-      add(errs, loc, "too_short", "should have at least " .. rule.min_items .. " item"
-        .. (rule.min_items == 1 and "" or "s") .. ", not " .. #v)
+      add(
+        errs,
+        loc,
+        "too_short",
+        "should have at least " .. rule.min_items .. " item" .. (rule.min_items == 1 and "" or "s") .. ", not " .. #v
+      )
     end
     if rule.max_items and #v > rule.max_items then
       add(errs, loc, "too_long", "should have at most " .. rule.max_items .. " items, not " .. #v)
     end
     if rule.items then
       local item_rule = type(rule.items) == "table" and rule.items or { rule.items }
-      for i, item in ipairs(v) do check_value(item, item_rule, with(loc, i - 1), errs) end
+      for i, item in ipairs(v) do
+        check_value(item, item_rule, with(loc, i - 1), errs)
+      end
     end
   end
   if want == "object" and rule.values then
-    for k, item in pairs(v) do check_value(item, { rule.values }, with(loc, k), errs) end
+    for k, item in pairs(v) do
+      check_value(item, { rule.values }, with(loc, k), errs)
+    end
   end
 end
 
@@ -105,7 +141,9 @@ function M.check(t, schema, where, errs)
   errs = errs or {}
   local loc = { where }
   local names = {}
-  for name in pairs(schema) do if name ~= "open" then names[#names + 1] = name end end
+  for name in pairs(schema) do
+    if name ~= "open" then names[#names + 1] = name end
+  end
   sort(names)
   for _, name in ipairs(names) do
     local rule, v = schema[name], t[name]
@@ -144,7 +182,9 @@ function M.summary(errs)
       break
     end
     local loc = {}
-    for j, p in ipairs(e.loc) do loc[j] = tostring(p) end
+    for j, p in ipairs(e.loc) do
+      loc[j] = tostring(p)
+    end
     parts[#parts + 1] = concat(loc, ".") .. ": " .. e.msg
   end
   return concat(parts, "; ")

@@ -21,27 +21,33 @@ local SALES = "Example: Sales leaders in Software (US)" -- 25 leads, the first 1
 local FINTECH = "Example: Engineering leaders in Fintech" -- 40 leads
 local DNC = "Do Not Contact" -- 3 leads, protected
 local SCRATCH = "Rowan's scratchpad" -- 5 leads, private to Rowan
-local HEADER = { "lead_id", "first_name", "last_name", "email", "title", "company", "domain",
-  "linkedin_url", "phone", "location" }
+local HEADER =
+  { "lead_id", "first_name", "last_name", "email", "title", "company", "domain", "linkedin_url", "phone", "location" }
 local null = cleanlist.null
 
 -- The lists a client sees, by name.
 local function lists_by_name(c)
   local page = assert(c:list_lists { limit = 100 })
   local by = {}
-  for _, l in ipairs(page.lists) do by[l.name] = l end
+  for _, l in ipairs(page.lists) do
+    by[l.name] = l
+  end
   return by, page
 end
 
 local function ids_of(rows, field)
   local t = {}
-  for i, r in ipairs(rows) do t[i] = r[field] end
+  for i, r in ipairs(rows) do
+    t[i] = r[field]
+  end
   return t
 end
 
 local function range(n, fmt)
   local t = {}
-  for i = 1, n do t[i] = (fmt or "lead_%d"):format(i) end
+  for i = 1, n do
+    t[i] = (fmt or "lead_%d"):format(i)
+  end
   return t
 end
 
@@ -69,8 +75,11 @@ local function has_authorization(request_lines)
 end
 
 -- A scripted 500 in the API's envelope.
-local BOOM = { status = 500, body = '{"error":{"code":"internal_error","problem":"boom",'
-  .. '"retryable":false,"request_id":"req_00000000000000aa"}}' }
+local BOOM = {
+  status = 500,
+  body = '{"error":{"code":"internal_error","problem":"boom",'
+    .. '"retryable":false,"request_id":"req_00000000000000aa"}}',
+}
 
 local MAPPING, CSV = api.CSV_MAPPING, api.CSV
 
@@ -96,29 +105,28 @@ describe("lead-list methods", function()
   end
 
   describe("list_lists", function()
-    it("shows Vera the three seeded lists with their lead counts, and Rowan his private one too",
-      function()
-        local by, page = lists_by_name(client())
-        assert.equals(3, page.total)
-        assert.equals(3, #page.lists)
-        assert.equals(null, page.cursor)
-        assert.equals(25, by[SALES].lead_count)
-        assert.equals(40, by[FINTECH].lead_count)
-        assert.equals(3, by[DNC].lead_count)
-        for _, name in ipairs { SALES, FINTECH, DNC } do
-          assert.equals("organization", by[name].visibility)
-          assert.equals("Vera Okafor", by[name].owner_name)
-          assert.matches("^list_%x+$", by[name].list_id)
-        end
-        assert.is_nil(by[SCRATCH])
-        local rowan, rpage = lists_by_name(client { api_key = sb.readonly_key })
-        assert.equals(4, rpage.total)
-        assert.equals(5, rowan[SCRATCH].lead_count)
-        assert.equals("private", rowan[SCRATCH].visibility)
-        local log = sb:requests()
-        assert.equals(PREFIX .. "/lead-lists", log[1].path)
-        assert.equals("limit=100", log[1].query)
-      end)
+    it("shows Vera the three seeded lists with their lead counts, and Rowan his private one too", function()
+      local by, page = lists_by_name(client())
+      assert.equals(3, page.total)
+      assert.equals(3, #page.lists)
+      assert.equals(null, page.cursor)
+      assert.equals(25, by[SALES].lead_count)
+      assert.equals(40, by[FINTECH].lead_count)
+      assert.equals(3, by[DNC].lead_count)
+      for _, name in ipairs { SALES, FINTECH, DNC } do
+        assert.equals("organization", by[name].visibility)
+        assert.equals("Vera Okafor", by[name].owner_name)
+        assert.matches("^list_%x+$", by[name].list_id)
+      end
+      assert.is_nil(by[SCRATCH])
+      local rowan, rpage = lists_by_name(client { api_key = sb.readonly_key })
+      assert.equals(4, rpage.total)
+      assert.equals(5, rowan[SCRATCH].lead_count)
+      assert.equals("private", rowan[SCRATCH].visibility)
+      local log = sb:requests()
+      assert.equals(PREFIX .. "/lead-lists", log[1].path)
+      assert.equals("limit=100", log[1].query)
+    end)
 
     it("pages by cursor and filters by folder", function()
       local c = client()
@@ -139,37 +147,42 @@ describe("lead-list methods", function()
       local c = client()
       local res, err = c:list_lists { cursor = "abc" }
       api_error(res, err, "invalid_request", 400, "validation_error")
-      refused(sb, { "query", "limit" }, "greater_than_equal", function() return c:list_lists { limit = 0 } end)
-      refused(sb, { "query", "limit" }, "less_than_equal", function() return c:list_lists { limit = 101 } end)
-      refused(sb, { "query", "sort" }, "extra_forbidden", function() return c:list_lists { sort = "name" } end)
+      refused(sb, { "query", "limit" }, "greater_than_equal", function()
+        return c:list_lists { limit = 0 }
+      end)
+      refused(sb, { "query", "limit" }, "less_than_equal", function()
+        return c:list_lists { limit = 101 }
+      end)
+      refused(sb, { "query", "sort" }, "extra_forbidden", function()
+        return c:list_lists { sort = "name" }
+      end)
     end)
   end)
 
   describe("create_list", function()
-    it("creates a private list, and returns the same one (reused = true) for its name in any case",
-      function()
-        local c = client()
-        local a = assert(c:create_list { name = "Q3 Leads", description = "first", folder_id = "folder_7e1a01" })
-        assert.is_false(a.reused)
-        assert.matches("^list_%x+$", a.list_id)
-        assert.equals("Q3 Leads", a.name)
-        assert.equals("first", a.description)
-        assert.equals("folder_7e1a01", a.folder_id)
-        assert.equals(0, a.lead_count)
-        assert.matches("^%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%dZ$", a.created_at)
-        local again = assert(c:create_list { name = "q3 LEADS" })
-        assert.is_true(again.reused)
-        assert.equals(a.list_id, again.list_id)
-        local other = assert(c:create_list { name = "Q3 Leads List" })
-        assert.is_false(other.reused)
-        assert.are_not.equal(a.list_id, other.list_id)
-        -- a teammate's list of the same name is never reused; Vera's own example list is
-        assert.is_false(assert(c:create_list { name = SCRATCH }).reused)
-        assert.is_true(assert(c:create_list { name = SALES }).reused)
-        assert.same({ name = "q3 LEADS" }, bodies(sb, "POST", "/lead-lists")[2])
-        local _, rowan = lists_by_name(client { api_key = sb.readonly_key })
-        assert.equals(4, rowan.total) -- Vera's new lists are private to her
-      end)
+    it("creates a private list, and returns the same one (reused = true) for its name in any case", function()
+      local c = client()
+      local a = assert(c:create_list { name = "Q3 Leads", description = "first", folder_id = "folder_7e1a01" })
+      assert.is_false(a.reused)
+      assert.matches("^list_%x+$", a.list_id)
+      assert.equals("Q3 Leads", a.name)
+      assert.equals("first", a.description)
+      assert.equals("folder_7e1a01", a.folder_id)
+      assert.equals(0, a.lead_count)
+      assert.matches("^%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%dZ$", a.created_at)
+      local again = assert(c:create_list { name = "q3 LEADS" })
+      assert.is_true(again.reused)
+      assert.equals(a.list_id, again.list_id)
+      local other = assert(c:create_list { name = "Q3 Leads List" })
+      assert.is_false(other.reused)
+      assert.are_not.equal(a.list_id, other.list_id)
+      -- a teammate's list of the same name is never reused; Vera's own example list is
+      assert.is_false(assert(c:create_list { name = SCRATCH }).reused)
+      assert.is_true(assert(c:create_list { name = SALES }).reused)
+      assert.same({ name = "q3 LEADS" }, bodies(sb, "POST", "/lead-lists")[2])
+      local _, rowan = lists_by_name(client { api_key = sb.readonly_key })
+      assert.equals(4, rowan.total) -- Vera's new lists are private to her
+    end)
 
     it("answers a folder Vera does not own with 404 and the read-only key with 403", function()
       local res, err = client():create_list { name = "Filed", folder_id = "folder_7e1a03" }
@@ -181,15 +194,21 @@ describe("lead-list methods", function()
 
     it("refuses a missing or oversized name and unknown fields, sending nothing", function()
       local c = client()
-      refused(sb, { "body", "name" }, "missing", function() return c:create_list {} end)
-      refused(sb, { "body", "name" }, "string_too_short", function() return c:create_list { name = "" } end)
+      refused(sb, { "body", "name" }, "missing", function()
+        return c:create_list {}
+      end)
+      refused(sb, { "body", "name" }, "string_too_short", function()
+        return c:create_list { name = "" }
+      end)
       refused(sb, { "body", "name" }, "string_too_long", function()
         return c:create_list { name = string.rep("x", 201) }
       end)
       refused(sb, { "body", "color" }, "extra_forbidden", function()
         return c:create_list { name = "x", color = "red" }
       end)
-      refused(sb, { "body", "name" }, "string_type", function() return c:create_list { name = 7 } end)
+      refused(sb, { "body", "name" }, "string_type", function()
+        return c:create_list { name = 7 }
+      end)
     end)
   end)
 
@@ -216,7 +235,9 @@ describe("lead-list methods", function()
       local scratch = lists_by_name(client { api_key = sb.readonly_key })[SCRATCH]
       res, err = c:get_list(scratch.list_id)
       api_error(res, err, "not_found", 404, "not_found")
-      refused(sb, { "path", "list_id" }, "missing", function() return c:get_list("") end)
+      refused(sb, { "path", "list_id" }, "missing", function()
+        return c:get_list("")
+      end)
     end)
   end)
 
@@ -233,34 +254,41 @@ describe("lead-list methods", function()
       assert.equals(null, res.folder_id)
       assert.equals("Patched", res.name)
       -- the JSON nulls went on the wire (cjson decodes the logged body's nulls as sandbox.null)
-      assert.same({ description = sandbox.null, folder_id = sandbox.null },
-        bodies(sb, "PATCH", "/lead-lists/" .. l.list_id)[2])
+      assert.same(
+        { description = sandbox.null, folder_id = sandbox.null },
+        bodies(sb, "PATCH", "/lead-lists/" .. l.list_id)[2]
+      )
       assert.equals("Patched", assert(c:get_list(l.list_id)).name)
     end)
 
-    it("answers Do Not Contact with 403 list_protected (kind permission) and others' lists with 404",
-      function()
-        local c = client()
-        local by = lists_by_name(c)
-        local res, err = c:update_list(by[DNC].list_id, { description = "x" })
-        api_error(res, err, "permission", 403, "list_protected")
-        res, err = c:update_list("list_nope", { name = "x" })
-        api_error(res, err, "not_found", 404, "not_found")
-        local scratch = lists_by_name(client { api_key = sb.readonly_key })[SCRATCH]
-        res, err = c:update_list(scratch.list_id, { name = "mine now" })
-        api_error(res, err, "not_found", 404, "not_found")
-        assert.equals(3, assert(c:get_list(by[DNC].list_id)).lead_count)
-      end)
+    it("answers Do Not Contact with 403 list_protected (kind permission) and others' lists with 404", function()
+      local c = client()
+      local by = lists_by_name(c)
+      local res, err = c:update_list(by[DNC].list_id, { description = "x" })
+      api_error(res, err, "permission", 403, "list_protected")
+      res, err = c:update_list("list_nope", { name = "x" })
+      api_error(res, err, "not_found", 404, "not_found")
+      local scratch = lists_by_name(client { api_key = sb.readonly_key })[SCRATCH]
+      res, err = c:update_list(scratch.list_id, { name = "mine now" })
+      api_error(res, err, "not_found", 404, "not_found")
+      assert.equals(3, assert(c:get_list(by[DNC].list_id)).lead_count)
+    end)
 
     it("refuses an empty change, a null name and unknown fields, sending nothing", function()
       local c = client()
       local id = assert(c:create_list { name = "Patch errors" }).list_id
-      refused(sb, { "body" }, "missing", function() return c:update_list(id, {}) end)
-      refused(sb, { "body", "name" }, "null", function() return c:update_list(id, { name = null }) end)
+      refused(sb, { "body" }, "missing", function()
+        return c:update_list(id, {})
+      end)
+      refused(sb, { "body", "name" }, "null", function()
+        return c:update_list(id, { name = null })
+      end)
       refused(sb, { "body", "visibility" }, "extra_forbidden", function()
         return c:update_list(id, { visibility = "organization" })
       end)
-      refused(sb, { "path", "list_id" }, "missing", function() return c:update_list(nil, { name = "x" }) end)
+      refused(sb, { "path", "list_id" }, "missing", function()
+        return c:update_list(nil, { name = "x" })
+      end)
     end)
   end)
 
@@ -296,7 +324,9 @@ describe("lead-list methods", function()
       res, err = client({ api_key = sb.readonly_key }):delete_list(scratch.list_id)
       api_error(res, err, "permission", 403, "insufficient_scope")
       assert.equals(3, lists_by_name(c)[DNC].lead_count)
-      refused(sb, { "path", "list_id" }, "missing", function() return c:delete_list() end)
+      refused(sb, { "path", "list_id" }, "missing", function()
+        return c:delete_list()
+      end)
     end)
   end)
 
@@ -328,44 +358,42 @@ describe("lead-list methods", function()
       assert.equals(0, added.created)
     end)
 
-    it("answers a malformed cursor with 400, an unknown list with 404, and refuses limit 501 unsent",
-      function()
-        local c = client()
-        local id = lists_by_name(c)[FINTECH].list_id
-        local res, err = c:list_leads_in_list(id, { cursor = "-1" })
-        api_error(res, err, "invalid_request", 400, "validation_error")
-        res, err = c:list_leads_in_list("list_missing")
-        api_error(res, err, "not_found", 404, "not_found")
-        refused(sb, { "query", "limit" }, "less_than_equal", function()
-          return c:list_leads_in_list(id, { limit = 501 })
-        end)
+    it("answers a malformed cursor with 400, an unknown list with 404, and refuses limit 501 unsent", function()
+      local c = client()
+      local id = lists_by_name(c)[FINTECH].list_id
+      local res, err = c:list_leads_in_list(id, { cursor = "-1" })
+      api_error(res, err, "invalid_request", 400, "validation_error")
+      res, err = c:list_leads_in_list("list_missing")
+      api_error(res, err, "not_found", 404, "not_found")
+      refused(sb, { "query", "limit" }, "less_than_equal", function()
+        return c:list_leads_in_list(id, { limit = 501 })
       end)
+    end)
   end)
 
   describe("add_leads_to_list", function()
-    it("adds a search cohort (creating the leads), a subset again as duplicates, and leads by id",
-      function()
-        local c = client()
-        local l = assert(c:create_list { name = "Cohort" })
-        local task, people = cohort(c, 10)
-        local res = assert(c:add_leads_to_list(l.list_id, { task_id = task }))
-        assert.equals(l.list_id, res.list_id)
-        assert.equals(10, res.added)
-        assert.equals(0, res.skipped_duplicates)
-        -- under seed 7 one of these managers (Jun Huang) is a lead already, in Rowan's scratchpad
-        assert.equals(9, res.created)
-        assert.equals(0, res.credits_charged)
-        res = assert(c:add_leads_to_list(l.list_id, { task_id = task, entity_ids = { people[1], people[2] } }))
-        assert.equals(0, res.added)
-        assert.equals(2, res.skipped_duplicates)
-        assert.equals(10, assert(c:get_list(l.list_id)).lead_count)
-        local lead_ids = ids_of(assert(c:list_leads_in_list(l.list_id, { limit = 2 })).leads, "lead_id")
-        local other = assert(c:create_list { name = "By id" })
-        res = assert(c:add_leads_to_list(other.list_id, { lead_ids = { lead_ids[1], lead_ids[2], lead_ids[1] } }))
-        assert.equals(2, res.added)
-        assert.equals(1, res.skipped_duplicates)
-        assert.equals(null, res.created)
-      end)
+    it("adds a search cohort (creating the leads), a subset again as duplicates, and leads by id", function()
+      local c = client()
+      local l = assert(c:create_list { name = "Cohort" })
+      local task, people = cohort(c, 10)
+      local res = assert(c:add_leads_to_list(l.list_id, { task_id = task }))
+      assert.equals(l.list_id, res.list_id)
+      assert.equals(10, res.added)
+      assert.equals(0, res.skipped_duplicates)
+      -- under seed 7 one of these managers (Jun Huang) is a lead already, in Rowan's scratchpad
+      assert.equals(9, res.created)
+      assert.equals(0, res.credits_charged)
+      res = assert(c:add_leads_to_list(l.list_id, { task_id = task, entity_ids = { people[1], people[2] } }))
+      assert.equals(0, res.added)
+      assert.equals(2, res.skipped_duplicates)
+      assert.equals(10, assert(c:get_list(l.list_id)).lead_count)
+      local lead_ids = ids_of(assert(c:list_leads_in_list(l.list_id, { limit = 2 })).leads, "lead_id")
+      local other = assert(c:create_list { name = "By id" })
+      res = assert(c:add_leads_to_list(other.list_id, { lead_ids = { lead_ids[1], lead_ids[2], lead_ids[1] } }))
+      assert.equals(2, res.added)
+      assert.equals(1, res.skipped_duplicates)
+      assert.equals(null, res.created)
+    end)
 
     it("answers unknown leads and cohorts with 404 not_found and a company cohort with 400", function()
       local c = client()
@@ -391,7 +419,9 @@ describe("lead-list methods", function()
       refused(sb, { "body" }, "value_error", function()
         return c:add_leads_to_list(id, { task_id = task, lead_ids = { "lead_1" } })
       end)
-      refused(sb, { "body" }, "value_error", function() return c:add_leads_to_list(id, {}) end)
+      refused(sb, { "body" }, "value_error", function()
+        return c:add_leads_to_list(id, {})
+      end)
       refused(sb, { "body", "entity_ids" }, "extra_forbidden", function()
         return c:add_leads_to_list(id, { lead_ids = { "lead_1" }, entity_ids = { "1" } })
       end)
@@ -436,8 +466,15 @@ describe("lead-list methods", function()
       local l = assert(client():create_list { name = "Retried" })
       local task = cohort(client(), 3)
       sb:clear()
-      sb:control("POST", "/script", { responses = { { status = 503, body = '{"error":{"code":'
-        .. '"service_unavailable","problem":"down","retryable":true,"request_id":"req_0000000000000001"}}' } } })
+      sb:control("POST", "/script", {
+        responses = {
+          {
+            status = 503,
+            body = '{"error":{"code":'
+              .. '"service_unavailable","problem":"down","retryable":true,"request_id":"req_0000000000000001"}}',
+          },
+        },
+      })
       local c = client { max_retries = 1, sleep = function() end }
       local res = assert(c:add_leads_to_list(l.list_id, { task_id = task }))
       assert.equals(3, res.added)
@@ -458,8 +495,12 @@ describe("lead-list methods", function()
       local l = assert(c:create_list { name = "Removal" })
       assert(c:add_leads_to_list(l.list_id, { task_id = (cohort(c, 5)) }))
       local leads = assert(c:list_leads_in_list(l.list_id)).leads
-      local res = assert(c:remove_leads_from_list(l.list_id,
-        { lead_ids = { leads[1].lead_id, leads[2].lead_id, "lead_unknown", leads[1].lead_id } }))
+      local res = assert(
+        c:remove_leads_from_list(
+          l.list_id,
+          { lead_ids = { leads[1].lead_id, leads[2].lead_id, "lead_unknown", leads[1].lead_id } }
+        )
+      )
       assert.equals(l.list_id, res.list_id)
       assert.equals(2, res.removed)
       local page = assert(c:list_leads_in_list(l.list_id))
@@ -474,8 +515,8 @@ describe("lead-list methods", function()
       local res, err = client():remove_leads_from_list("list_missing", { lead_ids = { "lead_1" } })
       api_error(res, err, "not_found", 404, "not_found")
       local by = lists_by_name(client())
-      res, err = client({ api_key = sb.readonly_key }):remove_leads_from_list(by[SALES].list_id,
-        { lead_ids = { "lead_1" } })
+      res, err =
+        client({ api_key = sb.readonly_key }):remove_leads_from_list(by[SALES].list_id, { lead_ids = { "lead_1" } })
       api_error(res, err, "permission", 403, "insufficient_scope")
     end)
 
@@ -488,7 +529,9 @@ describe("lead-list methods", function()
       refused(sb, { "body", "lead_ids" }, "too_short", function()
         return c:remove_leads_from_list(id, { lead_ids = {} })
       end)
-      refused(sb, { "body", "lead_ids" }, "missing", function() return c:remove_leads_from_list(id, {}) end)
+      refused(sb, { "body", "lead_ids" }, "missing", function()
+        return c:remove_leads_from_list(id, {})
+      end)
       refused(sb, { "body", "lead_ids", 1 }, "string_type", function()
         return c:remove_leads_from_list(id, { lead_ids = { "lead_1", 2 } })
       end)
@@ -497,146 +540,173 @@ describe("lead-list methods", function()
   end)
 
   describe("csv_import", function()
-    it("imports a file: counts, skip reasons and sample rows; free; the bytes sent are the file's",
-      function()
-        local c = client()
-        local l = assert(c:create_list { name = "CSV from a file" })
-        local path = write_temp(CSV)
-        sb:clear()
-        local res = assert(c:csv_import(l.list_id, { file = path, column_mapping = MAPPING,
-          dispatch_enrichment = false }))
-        os.remove(path)
-        assert.equals(l.list_id, res.list_id)
+    it("imports a file: counts, skip reasons and sample rows; free; the bytes sent are the file's", function()
+      local c = client()
+      local l = assert(c:create_list { name = "CSV from a file" })
+      local path = write_temp(CSV)
+      sb:clear()
+      local res =
+        assert(c:csv_import(l.list_id, { file = path, column_mapping = MAPPING, dispatch_enrichment = false }))
+      os.remove(path)
+      assert.equals(l.list_id, res.list_id)
+      assert.equals(7, res.rows_parsed)
+      assert.equals(4, res.rows_imported)
+      assert.equals(3, res.rows_skipped)
+      assert.same({ duplicate_email = 1, missing_required = 1, duplicate_linkedin = 1 }, res.skip_reasons)
+      assert.same({ 4, 5, 7 }, res.sample_skip_rows)
+      assert.equals(null, res.workflow_id)
+      assert.is_false(res.idempotency_replayed)
+      local sent = bodies(sb, "POST", "/lead-lists/" .. l.list_id .. "/csv-import")
+      assert.equals(1, #sent)
+      assert.equals(b64(CSV), sent[1].csv_content_base64)
+      assert.same(MAPPING, sent[1].column_mapping)
+      assert.is_false(sent[1].dispatch_enrichment)
+      assert.matches("^idem_" .. string.rep("%x", 32) .. "$", sent[1].idempotency_key)
+      assert.is_nil(sent[1].file)
+      assert.equals(4, assert(c:get_list(l.list_id)).lead_count)
+      assert.equals(5000, assert(c:credits_balance()).credits)
+      local names = {}
+      for _, lead in ipairs(assert(c:list_leads_in_list(l.list_id)).leads) do
+        names[lead.full_name] = lead
+      end
+      assert.equals("US Navy, Inc.", names["Grace Hopper"].company)
+      assert.is_table(names['Quoted "Q" Name'])
+    end)
+
+    it("imports the same rows from csv text and from csv_content_base64; a repeated key replays", function()
+      local c = client()
+      local a = assert(c:create_list { name = "CSV text" })
+      local b = assert(c:create_list { name = "CSV base64" })
+      local from_text = assert(
+        c:csv_import(
+          a.list_id,
+          { csv = CSV, column_mapping = MAPPING, dispatch_enrichment = false, idempotency_key = "csv-text-1" }
+        )
+      )
+      local from_b64 = assert(
+        c:csv_import(
+          b.list_id,
+          { csv_content_base64 = b64(CSV), column_mapping = MAPPING, dispatch_enrichment = false }
+        )
+      )
+      for _, res in ipairs { from_text, from_b64 } do
         assert.equals(7, res.rows_parsed)
         assert.equals(4, res.rows_imported)
-        assert.equals(3, res.rows_skipped)
-        assert.same({ duplicate_email = 1, missing_required = 1, duplicate_linkedin = 1 }, res.skip_reasons)
-        assert.same({ 4, 5, 7 }, res.sample_skip_rows)
-        assert.equals(null, res.workflow_id)
         assert.is_false(res.idempotency_replayed)
-        local sent = bodies(sb, "POST", "/lead-lists/" .. l.list_id .. "/csv-import")
-        assert.equals(1, #sent)
-        assert.equals(b64(CSV), sent[1].csv_content_base64)
-        assert.same(MAPPING, sent[1].column_mapping)
-        assert.is_false(sent[1].dispatch_enrichment)
-        assert.matches("^idem_" .. string.rep("%x", 32) .. "$", sent[1].idempotency_key)
-        assert.is_nil(sent[1].file)
-        assert.equals(4, assert(c:get_list(l.list_id)).lead_count)
-        assert.equals(5000, assert(c:credits_balance()).credits)
-        local names = {}
-        for _, lead in ipairs(assert(c:list_leads_in_list(l.list_id)).leads) do names[lead.full_name] = lead end
-        assert.equals("US Navy, Inc.", names["Grace Hopper"].company)
-        assert.is_table(names['Quoted "Q" Name'])
-      end)
-
-    it("imports the same rows from csv text and from csv_content_base64; a repeated key replays",
-      function()
-        local c = client()
-        local a = assert(c:create_list { name = "CSV text" })
-        local b = assert(c:create_list { name = "CSV base64" })
-        local from_text = assert(c:csv_import(a.list_id, { csv = CSV, column_mapping = MAPPING,
-          dispatch_enrichment = false, idempotency_key = "csv-text-1" }))
-        local from_b64 = assert(c:csv_import(b.list_id, { csv_content_base64 = b64(CSV),
-          column_mapping = MAPPING, dispatch_enrichment = false }))
-        for _, res in ipairs { from_text, from_b64 } do
-          assert.equals(7, res.rows_parsed)
-          assert.equals(4, res.rows_imported)
-          assert.is_false(res.idempotency_replayed)
-        end
-        local sent = bodies(sb, "POST", "/lead-lists/" .. b.list_id .. "/csv-import")[1]
-        assert.equals(b64(CSV), sent.csv_content_base64)
-        assert.matches("^idem_%x+$", sent.idempotency_key) -- minted here too
-        local replay = assert(c:csv_import(a.list_id, { csv = CSV, column_mapping = MAPPING,
-          dispatch_enrichment = false, idempotency_key = "csv-text-1" }))
-        assert.is_true(replay.idempotency_replayed)
-        assert.equals(from_text.rows_imported, replay.rows_imported)
-        assert.equals(4, assert(c:get_list(a.list_id)).lead_count) -- not imported twice
-      end)
+      end
+      local sent = bodies(sb, "POST", "/lead-lists/" .. b.list_id .. "/csv-import")[1]
+      assert.equals(b64(CSV), sent.csv_content_base64)
+      assert.matches("^idem_%x+$", sent.idempotency_key) -- minted here too
+      local replay = assert(
+        c:csv_import(
+          a.list_id,
+          { csv = CSV, column_mapping = MAPPING, dispatch_enrichment = false, idempotency_key = "csv-text-1" }
+        )
+      )
+      assert.is_true(replay.idempotency_replayed)
+      assert.equals(from_text.rows_imported, replay.rows_imported)
+      assert.equals(4, assert(c:get_list(a.list_id)).lead_count) -- not imported twice
+    end)
 
     it("dispatches an enrichment of the imported rows, reserving 1 credit a row (partial)", function()
       local c = client()
       local l = assert(c:create_list { name = "CSV dispatch" })
-      local res = assert(c:csv_import(l.list_id, { csv = rows_csv(1, 3), column_mapping = ROWS_MAPPING,
-        enrichment_type = "partial" }))
+      local res = assert(
+        c:csv_import(l.list_id, { csv = rows_csv(1, 3), column_mapping = ROWS_MAPPING, enrichment_type = "partial" })
+      )
       assert.equals(3, res.rows_imported)
       assert.matches("^bulk%-enrich%-%x+$", res.workflow_id)
       assert.equals(PREFIX .. "/enrichment/status/" .. res.workflow_id, res.enrichment_status_url)
       assert.equals(4997, assert(c:credits_balance()).credits)
     end)
 
-    it("answers an unknown list with 404, the read-only key with 403, and a switched-off import with 503",
+    it("answers an unknown list with 404, the read-only key with 403, and a switched-off import with 503", function()
+      local c = client()
+      local res, err = c:csv_import("list_nope", { csv = CSV, column_mapping = MAPPING, dispatch_enrichment = false })
+      api_error(res, err, "not_found", 404, "not_found")
+      local id = lists_by_name(c)[FINTECH].list_id
+      res, err = client({ api_key = sb.readonly_key }):csv_import(
+        id,
+        { csv = CSV, column_mapping = MAPPING, dispatch_enrichment = false }
+      )
+      api_error(res, err, "permission", 403, "insufficient_scope")
+      sb:control("POST", "/switches", { csv_import = false })
+      res, err = c:csv_import(id, { csv = CSV, column_mapping = MAPPING, dispatch_enrichment = false })
+      api_error(res, err, "server", 503, "csv_import_disabled")
+      assert.is_true(err.retryable)
+      assert.equals(60, err.retry_after)
+      assert.equals(40, assert(c:get_list(id)).lead_count)
+    end)
+
+    it(
+      "refuses over 150 KB, a mapping to a header the file lacks, and a dispatch without a type, " .. "sending nothing",
       function()
         local c = client()
-        local res, err = c:csv_import("list_nope", { csv = CSV, column_mapping = MAPPING, dispatch_enrichment = false })
-        api_error(res, err, "not_found", 404, "not_found")
-        local id = lists_by_name(c)[FINTECH].list_id
-        res, err = client({ api_key = sb.readonly_key }):csv_import(id, { csv = CSV, column_mapping = MAPPING,
-          dispatch_enrichment = false })
-        api_error(res, err, "permission", 403, "insufficient_scope")
-        sb:control("POST", "/switches", { csv_import = false })
-        res, err = c:csv_import(id, { csv = CSV, column_mapping = MAPPING, dispatch_enrichment = false })
-        api_error(res, err, "server", 503, "csv_import_disabled")
-        assert.is_true(err.retryable)
-        assert.equals(60, err.retry_after)
-        assert.equals(40, assert(c:get_list(id)).lead_count)
-      end)
-
-    it("refuses over 150 KB, a mapping to a header the file lacks, and a dispatch without a type, "
-      .. "sending nothing", function()
-      local c = client()
-      local id = assert(c:create_list { name = "CSV refusals" }).list_id
-      local big = { "Email" }
-      while #table.concat(big, "\n") <= 150 * 1024 do big[#big + 1] = ("p%d@big.example"):format(#big) end
-      big = table.concat(big, "\n")
-      local err = refused(sb, { "body", "csv" }, "too_large", function()
-        return c:csv_import(id, { csv = big, column_mapping = { email = "Email" }, dispatch_enrichment = false })
-      end)
-      assert.matches("150 KB", err.message)
-      refused(sb, { "body", "csv_content_base64" }, "too_large", function()
-        return c:csv_import(id, { csv_content_base64 = b64(big), column_mapping = { email = "Email" },
-          dispatch_enrichment = false })
-      end)
-      local path = write_temp(big)
-      refused(sb, { "body", "file" }, "too_large", function()
-        return c:csv_import(id, { file = path, column_mapping = { email = "Email" }, dispatch_enrichment = false })
-      end)
-      os.remove(path)
-      refused(sb, { "body", "column_mapping", "email" }, "missing_column", function()
-        return c:csv_import(id, { csv = CSV, column_mapping = { email = "E-mail" }, dispatch_enrichment = false })
-      end)
-      refused(sb, { "body", "column_mapping", "email" }, "missing_column", function()
-        return c:csv_import(id, { csv_content_base64 = b64(CSV), column_mapping = { email = "E-mail" },
-          dispatch_enrichment = false })
-      end)
-      refused(sb, { "body", "column_mapping", "favourite_colour" }, "enum", function()
-        return c:csv_import(id, { csv = CSV, column_mapping = { favourite_colour = "Notes" },
-          dispatch_enrichment = false })
-      end)
-      refused(sb, { "body", "column_mapping" }, "too_short", function()
-        return c:csv_import(id, { csv = CSV, column_mapping = {}, dispatch_enrichment = false })
-      end)
-      refused(sb, { "body", "enrichment_type" }, "missing", function()
-        return c:csv_import(id, { csv = CSV, column_mapping = MAPPING })
-      end)
-      refused(sb, { "body", "enrichment_type" }, "enum", function()
-        return c:csv_import(id, { csv = CSV, column_mapping = MAPPING, enrichment_type = "gold" })
-      end)
-      refused(sb, { "body", "file" }, "file_error", function()
-        return c:csv_import(id, { file = "/nonexistent/x.csv", column_mapping = MAPPING,
-          dispatch_enrichment = false })
-      end)
-      refused(sb, { "body", "csv_content_base64" }, "value_error", function()
-        return c:csv_import(id, { csv_content_base64 = "%%%not base64%%%", column_mapping = MAPPING,
-          dispatch_enrichment = false })
-      end)
-      refused(sb, { "body", "csv_content_base64" }, "missing", function()
-        return c:csv_import(id, { column_mapping = MAPPING, dispatch_enrichment = false })
-      end)
-      refused(sb, { "body", "delimiter" }, "extra_forbidden", function()
-        return c:csv_import(id, { csv = CSV, column_mapping = MAPPING, dispatch_enrichment = false,
-          delimiter = ";" })
-      end)
-    end)
+        local id = assert(c:create_list { name = "CSV refusals" }).list_id
+        local big = { "Email" }
+        while #table.concat(big, "\n") <= 150 * 1024 do
+          big[#big + 1] = ("p%d@big.example"):format(#big)
+        end
+        big = table.concat(big, "\n")
+        local err = refused(sb, { "body", "csv" }, "too_large", function()
+          return c:csv_import(id, { csv = big, column_mapping = { email = "Email" }, dispatch_enrichment = false })
+        end)
+        assert.matches("150 KB", err.message)
+        refused(sb, { "body", "csv_content_base64" }, "too_large", function()
+          return c:csv_import(
+            id,
+            { csv_content_base64 = b64(big), column_mapping = { email = "Email" }, dispatch_enrichment = false }
+          )
+        end)
+        local path = write_temp(big)
+        refused(sb, { "body", "file" }, "too_large", function()
+          return c:csv_import(id, { file = path, column_mapping = { email = "Email" }, dispatch_enrichment = false })
+        end)
+        os.remove(path)
+        refused(sb, { "body", "column_mapping", "email" }, "missing_column", function()
+          return c:csv_import(id, { csv = CSV, column_mapping = { email = "E-mail" }, dispatch_enrichment = false })
+        end)
+        refused(sb, { "body", "column_mapping", "email" }, "missing_column", function()
+          return c:csv_import(
+            id,
+            { csv_content_base64 = b64(CSV), column_mapping = { email = "E-mail" }, dispatch_enrichment = false }
+          )
+        end)
+        refused(sb, { "body", "column_mapping", "favourite_colour" }, "enum", function()
+          return c:csv_import(
+            id,
+            { csv = CSV, column_mapping = { favourite_colour = "Notes" }, dispatch_enrichment = false }
+          )
+        end)
+        refused(sb, { "body", "column_mapping" }, "too_short", function()
+          return c:csv_import(id, { csv = CSV, column_mapping = {}, dispatch_enrichment = false })
+        end)
+        refused(sb, { "body", "enrichment_type" }, "missing", function()
+          return c:csv_import(id, { csv = CSV, column_mapping = MAPPING })
+        end)
+        refused(sb, { "body", "enrichment_type" }, "enum", function()
+          return c:csv_import(id, { csv = CSV, column_mapping = MAPPING, enrichment_type = "gold" })
+        end)
+        refused(sb, { "body", "file" }, "file_error", function()
+          return c:csv_import(
+            id,
+            { file = "/nonexistent/x.csv", column_mapping = MAPPING, dispatch_enrichment = false }
+          )
+        end)
+        refused(sb, { "body", "csv_content_base64" }, "value_error", function()
+          return c:csv_import(
+            id,
+            { csv_content_base64 = "%%%not base64%%%", column_mapping = MAPPING, dispatch_enrichment = false }
+          )
+        end)
+        refused(sb, { "body", "csv_content_base64" }, "missing", function()
+          return c:csv_import(id, { column_mapping = MAPPING, dispatch_enrichment = false })
+        end)
+        refused(sb, { "body", "delimiter" }, "extra_forbidden", function()
+          return c:csv_import(id, { csv = CSV, column_mapping = MAPPING, dispatch_enrichment = false, delimiter = ";" })
+        end)
+      end
+    )
 
     -- The sandbox finds a mapped header "exact after trimming, else case-insensitive"
     -- (sandbox/lua/sandbox/endpoints/csv_import.lua, header_index); the client's own check of
@@ -657,7 +727,9 @@ describe("lead-list methods", function()
   describe("iter_lists", function()
     it("reads every list Vera sees, a page per request, and stops at max", function()
       local c = client()
-      for i = 1, 4 do assert(c:create_list { name = "Paged " .. i }) end
+      for i = 1, 4 do
+        assert(c:create_list { name = "Paged " .. i })
+      end
       sb:clear()
       local it = c:iter_lists { limit = 2 }
       local seen, names = {}, {}
@@ -675,7 +747,9 @@ describe("lead-list methods", function()
       table.sort(names)
       assert.same(want, names)
       local queries = {}
-      for i, r in ipairs(sb:requests()) do queries[i] = r.query end
+      for i, r in ipairs(sb:requests()) do
+        queries[i] = r.query
+      end
       assert.same({ "limit=2", "cursor=2&limit=2", "cursor=4&limit=2", "cursor=6&limit=2" }, queries)
       sb:clear()
       local some = assert(c:iter_lists({ limit = 2, max = 3 }):all())
@@ -707,8 +781,11 @@ describe("lead-list methods", function()
       local c = client()
       local fintech = lists_by_name(c)[FINTECH].list_id
       sb:clear()
-      for _, it in ipairs { c:iter_lists { limt = 1 }, c:iter_leads(fintech, { limt = 1 }),
-        c:iter_export_json { list_id = fintech, limt = 1 } } do
+      for _, it in ipairs {
+        c:iter_lists { limt = 1 },
+        c:iter_leads(fintech, { limt = 1 }),
+        c:iter_export_json { list_id = fintech, limt = 1 },
+      } do
         assert.is_nil(it(), "the iterator ran with the misspelt option dropped")
         assert.equals("invalid_request", it.err.kind)
       end
@@ -729,50 +806,62 @@ describe("export and download methods", function()
   end
 
   describe("export_csv", function()
-    it("streams the Fintech list's CSV to a file: the default header and 40 rows, with no "
-      .. "Authorization on the download", function()
-      local lines = {}
-      local c = client { trace = function(l) lines[#lines + 1] = l end }
-      local id = list_id(FINTECH)
-      sb:clear()
-      local path = os.tmpname()
-      local res = assert(c:export_csv { list_id = id, to = path })
-      assert.equals(id, res.list_id)
-      assert.equals(40, res.row_count)
-      assert.equals(path, res.path)
-      local text = assert(sandbox.read_file(path))
-      os.remove(path)
-      assert.is_nil(sandbox.read_file(path .. ".part"))
-      assert.equals(res.file_size_bytes, res.bytes)
-      assert.equals(#text, res.bytes)
-      local rows = parse_csv(text)
-      assert.same(HEADER, rows[1])
-      assert.equals(41, #rows)
-      local seen = {}
-      for i = 2, #rows do
-        assert.equals(10, #rows[i])
-        assert.matches("^lead_%x+$", rows[i][1])
-        seen[rows[i][1]] = true
+    it(
+      "streams the Fintech list's CSV to a file: the default header and 40 rows, with no "
+        .. "Authorization on the download",
+      function()
+        local lines = {}
+        local c = client {
+          trace = function(l)
+            lines[#lines + 1] = l
+          end,
+        }
+        local id = list_id(FINTECH)
+        sb:clear()
+        local path = os.tmpname()
+        local res = assert(c:export_csv { list_id = id, to = path })
+        assert.equals(id, res.list_id)
+        assert.equals(40, res.row_count)
+        assert.equals(path, res.path)
+        local text = assert(sandbox.read_file(path))
+        os.remove(path)
+        assert.is_nil(sandbox.read_file(path .. ".part"))
+        assert.equals(res.file_size_bytes, res.bytes)
+        assert.equals(#text, res.bytes)
+        local rows = parse_csv(text)
+        assert.same(HEADER, rows[1])
+        assert.equals(41, #rows)
+        local seen = {}
+        for i = 2, #rows do
+          assert.equals(10, #rows[i])
+          assert.matches("^lead_%x+$", rows[i][1])
+          seen[rows[i][1]] = true
+        end
+        -- the signed link is not an API path: the log holds only the request for it
+        assert.same({ "POST /export/csv/signed-url" }, calls(sb))
+        assert.same({ list_id = id }, bodies(sb, "POST", "/export/csv/signed-url")[1])
+        local path_part = res.download_url:match("^https?://[^/]+(/__files/exports/[%w_]+%.csv)%?exp=%d+&sig=%x+$")
+        assert.truthy(path_part, res.download_url)
+        local post = assert(traced_request(lines, "> POST " .. PREFIX .. "/export/csv/signed-url"))
+        assert.is_true(has_authorization(post))
+        local get = assert(traced_request(lines, "> GET " .. path_part), "the download is not in the trace")
+        assert.is_false(has_authorization(get), table.concat(get, "\n"))
+        -- the same leads as the API lists
+        for _, lead in ipairs(assert(c:list_leads_in_list(id, { limit = 100 })).leads) do
+          assert.is_true(seen[lead.lead_id], lead.lead_id)
+        end
       end
-      -- the signed link is not an API path: the log holds only the request for it
-      assert.same({ "POST /export/csv/signed-url" }, calls(sb))
-      assert.same({ list_id = id }, bodies(sb, "POST", "/export/csv/signed-url")[1])
-      local path_part = res.download_url:match("^https?://[^/]+(/__files/exports/[%w_]+%.csv)%?exp=%d+&sig=%x+$")
-      assert.truthy(path_part, res.download_url)
-      local post = assert(traced_request(lines, "> POST " .. PREFIX .. "/export/csv/signed-url"))
-      assert.is_true(has_authorization(post))
-      local get = assert(traced_request(lines, "> GET " .. path_part), "the download is not in the trace")
-      assert.is_false(has_authorization(get), table.concat(get, "\n"))
-      -- the same leads as the API lists
-      for _, lead in ipairs(assert(c:list_leads_in_list(id, { limit = 100 })).leads) do
-        assert.is_true(seen[lead.lead_id], lead.lead_id)
-      end
-    end)
+    )
 
     it("streams to a function: the chunks are the CSV, header and 40 rows, no path", function()
       local chunks = {}
-      local res = assert(client():export_csv { list_id = list_id(FINTECH), columns = { "email", "lead_id" },
-        to = function(bytes) chunks[#chunks + 1] = bytes end })
+      local res = assert(client():export_csv {
+        list_id = list_id(FINTECH),
+        columns = { "email", "lead_id" },
+        to = function(bytes)
+          chunks[#chunks + 1] = bytes
+        end,
+      })
       assert.is_nil(res.path)
       local text = table.concat(chunks)
       assert.equals(res.bytes, #text)
@@ -781,62 +870,80 @@ describe("export and download methods", function()
       assert.same({ "email", "lead_id" }, rows[1])
       assert.equals(41, #rows)
       assert.equals("", rows[2][1]) -- not enriched
-      assert.same({ list_id = list_id(FINTECH), columns = { "email", "lead_id" } },
-        bodies(sb, "POST", "/export/csv/signed-url")[1]) -- `to` is the client's, never sent
+      assert.same(
+        { list_id = list_id(FINTECH), columns = { "email", "lead_id" } },
+        bodies(sb, "POST", "/export/csv/signed-url")[1]
+      ) -- `to` is the client's, never sent
     end)
 
-    it("sends the download without Authorization (a link under the API path, so the log shows it)",
-      function()
-        local csv = "lead_id,email\r\nlead_1,a@x.io\r\nlead_2,b@x.io\r\n"
-        local url = sb.base_url .. "/files/exp_1.csv?exp=1&sig=ab"
-        sb:control("POST", "/script", { responses = {
-          { status = 200, headers = { ["Content-Type"] = "application/json" }, body = cjson.encode {
-            list_id = "list_1", download_url = url, expires_at = "2100-01-01T00:00:00+00:00", row_count = 2,
-            file_size_bytes = #csv } },
+    it("sends the download without Authorization (a link under the API path, so the log shows it)", function()
+      local csv = "lead_id,email\r\nlead_1,a@x.io\r\nlead_2,b@x.io\r\n"
+      local url = sb.base_url .. "/files/exp_1.csv?exp=1&sig=ab"
+      sb:control("POST", "/script", {
+        responses = {
+          {
+            status = 200,
+            headers = { ["Content-Type"] = "application/json" },
+            body = cjson.encode {
+              list_id = "list_1",
+              download_url = url,
+              expires_at = "2100-01-01T00:00:00+00:00",
+              row_count = 2,
+              file_size_bytes = #csv,
+            },
+          },
           { status = 200, headers = { ["Content-Type"] = "text/csv" }, body = csv },
-        } })
-        local path = os.tmpname()
-        local res = assert(client():export_csv { list_id = "list_1", to = path })
-        assert.equals(csv, sandbox.read_file(path))
-        os.remove(path)
-        assert.equals(#csv, res.bytes)
-        local log = sb:requests()
-        assert.equals(2, #log)
-        assert.matches("^Bearer clapi_", log[1].headers.authorization)
-        assert.equals("GET", log[2].method)
-        assert.equals(PREFIX .. "/files/exp_1.csv", log[2].path)
-        assert.equals("exp=1&sig=ab", log[2].query)
-        assert.is_nil(log[2].headers.authorization)
-        assert.equals(log[1].headers["user-agent"], log[2].headers["user-agent"])
-      end)
+        },
+      })
+      local path = os.tmpname()
+      local res = assert(client():export_csv { list_id = "list_1", to = path })
+      assert.equals(csv, sandbox.read_file(path))
+      os.remove(path)
+      assert.equals(#csv, res.bytes)
+      local log = sb:requests()
+      assert.equals(2, #log)
+      assert.matches("^Bearer clapi_", log[1].headers.authorization)
+      assert.equals("GET", log[2].method)
+      assert.equals(PREFIX .. "/files/exp_1.csv", log[2].path)
+      assert.equals("exp=1&sig=ab", log[2].query)
+      assert.is_nil(log[2].headers.authorization)
+      assert.equals(log[1].headers["user-agent"], log[2].headers["user-agent"])
+    end)
 
-    it("answers Rowan's private list with 404, an unknown column with 422, the read-only key with 403",
-      function()
-        local c = client()
-        local fintech = list_id(FINTECH)
-        local res, err = c:export_csv { list_id = list_id(SCRATCH), to = function() end }
-        api_error(res, err, "not_found", 404, "not_found")
-        res, err = c:export_csv { list_id = list_id(FINTECH), columns = { "email", "shoe_size" } }
-        api_error(res, err, "invalid_request", 422)
-        assert.same({ "body", "columns", 1 }, err.detail[1].loc)
-        res, err = client({ api_key = sb.readonly_key }):export_csv { list_id = list_id(FINTECH) }
-        api_error(res, err, "permission", 403, "insufficient_scope")
-        refused(sb, { "body", "list_id" }, "missing", function() return c:export_csv { to = function() end } end)
-        refused(sb, { "body", "format" }, "extra_forbidden", function()
-          return c:export_csv { list_id = fintech, format = "xlsx" }
-        end)
+    it("answers Rowan's private list with 404, an unknown column with 422, the read-only key with 403", function()
+      local c = client()
+      local fintech = list_id(FINTECH)
+      local res, err = c:export_csv { list_id = list_id(SCRATCH), to = function() end }
+      api_error(res, err, "not_found", 404, "not_found")
+      res, err = c:export_csv { list_id = list_id(FINTECH), columns = { "email", "shoe_size" } }
+      api_error(res, err, "invalid_request", 422)
+      assert.same({ "body", "columns", 1 }, err.detail[1].loc)
+      res, err = client({ api_key = sb.readonly_key }):export_csv { list_id = list_id(FINTECH) }
+      api_error(res, err, "permission", 403, "insufficient_scope")
+      refused(sb, { "body", "list_id" }, "missing", function()
+        return c:export_csv { to = function() end }
       end)
+      refused(sb, { "body", "format" }, "extra_forbidden", function()
+        return c:export_csv { list_id = fintech, format = "xlsx" }
+      end)
+    end)
 
     it("keeps the link on a failed download (err.export), and leaves no file behind", function()
       local c = client()
-      local res, err = c:export_csv { list_id = list_id(DNC),
-        to = function() return { kind = "transport", message = "disk full" } end }
+      local res, err = c:export_csv {
+        list_id = list_id(DNC),
+        to = function()
+          return { kind = "transport", message = "disk full" }
+        end,
+      }
       assert.is_nil(res)
       assert.equals("transport", err.kind)
       assert.equals("disk full", err.message)
       assert.equals(3, err.export.row_count)
       local chunks = {}
-      assert(c:download(err.export.download_url, function(b) chunks[#chunks + 1] = b end))
+      assert(c:download(err.export.download_url, function(b)
+        chunks[#chunks + 1] = b
+      end))
       assert.equals(4, #parse_csv(table.concat(chunks)))
       res, err = c:export_csv { list_id = list_id(DNC), to = "/nonexistent_dir/out.csv" }
       assert.is_nil(res)
@@ -857,39 +964,48 @@ describe("export and download methods", function()
       local text = sandbox.read_file(path)
       os.remove(path)
       local chunks = {}
-      got = assert(c:download(link.download_url, function(b) chunks[#chunks + 1] = b end))
+      got = assert(c:download(link.download_url, function(b)
+        chunks[#chunks + 1] = b
+      end))
       assert.is_nil(got.path)
       assert.equals(text, table.concat(chunks))
       local rows = parse_csv(text)
       assert.same(HEADER, rows[1])
       assert.equals(26, #rows)
       local emails = 0
-      for i = 2, #rows do if rows[i][4] ~= "" then emails = emails + 1 end end
+      for i = 2, #rows do
+        if rows[i][4] ~= "" then emails = emails + 1 end
+      end
       assert.is_true(emails > 0 and emails <= 15, "the first 15 are enriched: " .. emails)
     end)
 
-    it("answers a tampered link with 403 and an expired one with 410, handing the sink nothing",
-      function()
-        local c = client()
-        local link = assert(c:export_csv { list_id = list_id(FINTECH) })
-        local tampered = link.download_url:gsub("sig=(%x)", function(x) return "sig=" .. (x == "0" and "1" or "0") end)
-        local chunks = {}
-        local res, err = c:download(tampered, function(b) chunks[#chunks + 1] = b end)
-        api_error(res, err, "permission", 403, "export_link_invalid")
-        sb:control("POST", "/clock", { advance_ms = 86400 * 1000 + 60000 })
-        res, err = c:download(link.download_url, function(b) chunks[#chunks + 1] = b end)
-        api_error(res, err, "api", 410, "export_link_expired")
-        assert.same({}, chunks)
-        local path = os.tmpname()
-        os.remove(path)
-        res, err = c:download(link.download_url, path)
-        api_error(res, err, "api", 410, "export_link_expired")
-        assert.is_nil(sandbox.read_file(path))
-        assert.is_nil(sandbox.read_file(path .. ".part"))
-        res, err = c:download("ftp://127.0.0.1/x.csv", function() end)
-        assert.is_nil(res)
-        assert.equals("invalid_request", err.kind)
+    it("answers a tampered link with 403 and an expired one with 410, handing the sink nothing", function()
+      local c = client()
+      local link = assert(c:export_csv { list_id = list_id(FINTECH) })
+      local tampered = link.download_url:gsub("sig=(%x)", function(x)
+        return "sig=" .. (x == "0" and "1" or "0")
       end)
+      local chunks = {}
+      local res, err = c:download(tampered, function(b)
+        chunks[#chunks + 1] = b
+      end)
+      api_error(res, err, "permission", 403, "export_link_invalid")
+      sb:control("POST", "/clock", { advance_ms = 86400 * 1000 + 60000 })
+      res, err = c:download(link.download_url, function(b)
+        chunks[#chunks + 1] = b
+      end)
+      api_error(res, err, "api", 410, "export_link_expired")
+      assert.same({}, chunks)
+      local path = os.tmpname()
+      os.remove(path)
+      res, err = c:download(link.download_url, path)
+      api_error(res, err, "api", 410, "export_link_expired")
+      assert.is_nil(sandbox.read_file(path))
+      assert.is_nil(sandbox.read_file(path .. ".part"))
+      res, err = c:download("ftp://127.0.0.1/x.csv", function() end)
+      assert.is_nil(res)
+      assert.equals("invalid_request", err.kind)
+    end)
   end)
 
   describe("export_json", function()
@@ -903,7 +1019,9 @@ describe("export and download methods", function()
       assert.equals("15", res.cursor)
       for _, lead in ipairs(res.leads) do
         local keys = {}
-        for k in pairs(lead) do keys[#keys + 1] = k end
+        for k in pairs(lead) do
+          keys[#keys + 1] = k
+        end
         table.sort(keys)
         assert.same({ "email", "title" }, keys)
         assert.equals(null, lead.email)
@@ -917,21 +1035,22 @@ describe("export and download methods", function()
       assert.is_string(last.leads[1].domain) -- the default columns
     end)
 
-    it("answers a malformed cursor with 400, Rowan's list with 404, and refuses bad queries unsent",
-      function()
-        local c = client()
-        local fintech = list_id(FINTECH)
-        local res, err = c:export_json { list_id = fintech, cursor = "page2" }
-        api_error(res, err, "invalid_request", 400, "validation_error")
-        res, err = c:export_json { list_id = list_id(SCRATCH) }
-        api_error(res, err, "not_found", 404, "not_found")
-        res, err = c:export_json { list_id = list_id(FINTECH), columns = { "email", "nope" } }
-        api_error(res, err, "invalid_request", 422)
-        refused(sb, { "query", "list_id" }, "missing", function() return c:export_json { limit = 10 } end)
-        refused(sb, { "query", "limit" }, "less_than_equal", function()
-          return c:export_json { list_id = fintech, limit = 501 }
-        end)
+    it("answers a malformed cursor with 400, Rowan's list with 404, and refuses bad queries unsent", function()
+      local c = client()
+      local fintech = list_id(FINTECH)
+      local res, err = c:export_json { list_id = fintech, cursor = "page2" }
+      api_error(res, err, "invalid_request", 400, "validation_error")
+      res, err = c:export_json { list_id = list_id(SCRATCH) }
+      api_error(res, err, "not_found", 404, "not_found")
+      res, err = c:export_json { list_id = list_id(FINTECH), columns = { "email", "nope" } }
+      api_error(res, err, "invalid_request", 422)
+      refused(sb, { "query", "list_id" }, "missing", function()
+        return c:export_json { limit = 10 }
       end)
+      refused(sb, { "query", "limit" }, "less_than_equal", function()
+        return c:export_json { list_id = fintech, limit = 501 }
+      end)
+    end)
   end)
 end)
 
@@ -948,8 +1067,12 @@ describe("iterators over a list of 1,000 leads", function()
     local c = clients.new(sb)
     list_id = assert(c:create_list { name = "A thousand leads" }).list_id
     for _, first in ipairs { 1, 501 } do
-      local res = assert(c:csv_import(list_id, { csv = rows_csv(first, 500), column_mapping = ROWS_MAPPING,
-        dispatch_enrichment = false }))
+      local res = assert(
+        c:csv_import(
+          list_id,
+          { csv = rows_csv(first, 500), column_mapping = ROWS_MAPPING, dispatch_enrichment = false }
+        )
+      )
       assert(res.rows_imported == 500, "imported " .. tostring(res.rows_imported))
     end
   end)
@@ -957,7 +1080,9 @@ describe("iterators over a list of 1,000 leads", function()
   -- The cursors the logged requests sent (nil for none), in order.
   local function cursors(log)
     local out = {}
-    for i, r in ipairs(log) do out[i] = (r.query or ""):match("cursor=([^&]+)") or "-" end
+    for i, r in ipairs(log) do
+      out[i] = (r.query or ""):match("cursor=([^&]+)") or "-"
+    end
     return out
   end
 
@@ -991,7 +1116,9 @@ describe("iterators over a list of 1,000 leads", function()
   it("iter_leads stops at max, fetching only the pages it needs", function()
     local it = client():iter_leads(list_id, { limit = 100, max = 250 })
     local n = 0
-    for _ in it do n = n + 1 end
+    for _ in it do
+      n = n + 1
+    end
     assert.equals(250, n)
     assert.is_nil(it.err)
     assert.equals(3, it.pages)
@@ -1015,7 +1142,9 @@ describe("iterators over a list of 1,000 leads", function()
     end
     assert.is_nil(it.err)
     assert.equals(1000, n)
-    for k = 1, 1000 do assert.is_true(emails[k], "p" .. k .. " missing") end
+    for k = 1, 1000 do
+      assert.is_true(emails[k], "p" .. k .. " missing")
+    end
     assert.equals(10, it.pages)
     local log = sb:requests()
     assert.same(TEN, cursors(log))
@@ -1046,8 +1175,18 @@ describe("iterators over a list of 1,000 leads", function()
   end)
 
   it("ends on a cursor the server refuses with err.stale_cursor, and all() gives nil, err", function()
-    sb:control("POST", "/script", { responses = { { status = 200, body = cjson.encode {
-      leads = { { lead_id = "lead_x" } }, total = 1000, cursor = "garbage" } } } })
+    sb:control("POST", "/script", {
+      responses = {
+        {
+          status = 200,
+          body = cjson.encode {
+            leads = { { lead_id = "lead_x" } },
+            total = 1000,
+            cursor = "garbage",
+          },
+        },
+      },
+    })
     local it = client():iter_leads(list_id, { limit = 100 })
     local leads, err = it:all()
     assert.is_nil(leads)

@@ -61,9 +61,15 @@ end
 
 -- A 400 envelope of the MCP API, for scripted responses.
 local function envelope(code, problem)
-  return cjson.encode { error = { code = code, problem = problem, retryable = false,
-    docs_url = "https://docs.cleanlist.ai/errors/" .. code:gsub("_", "-"),
-    request_id = "req_00000000000000aa" } }
+  return cjson.encode {
+    error = {
+      code = code,
+      problem = problem,
+      retryable = false,
+      docs_url = "https://docs.cleanlist.ai/errors/" .. code:gsub("_", "-"),
+      request_id = "req_00000000000000aa",
+    },
+  }
 end
 
 local PRICES = { partial = 1, phone_only = 10, full = 11 }
@@ -84,8 +90,7 @@ describe("enrich_person against the sandbox", function()
       assert.matches("^enrich%-", runs[i].workflow_id)
       assert.is_nil(runs[i].estimate) -- the quote is optional here: none without max_credits
     end
-    assert.same({ "POST /enrichment/person", "POST /enrichment/person", "POST /enrichment/person" },
-      calls(sb))
+    assert.same({ "POST /enrichment/person", "POST /enrichment/person", "POST /enrichment/person" }, calls(sb))
     assert.equals(START - 22, balance(sb))
     local done, errs = c:wait_all(runs)
     assert.is_nil(errs)
@@ -158,8 +163,7 @@ describe("the quote flow of a paid call against the sandbox", function()
 
   it("refuses an estimate above max_credits with spend_cap, sending only the estimate", function()
     local c = client(sb)
-    local res, err = c:enrich_person { email = "ada@example.com", enrichment_type = "full",
-      max_credits = 10 }
+    local res, err = c:enrich_person { email = "ada@example.com", enrichment_type = "full", max_credits = 10 }
     assert.is_nil(res)
     assert.equals("spend_cap", err.kind)
     assert.equals("spend_cap", err.code)
@@ -184,31 +188,34 @@ describe("the quote flow of a paid call against the sandbox", function()
     assert.equals(START, balance(sb))
   end)
 
-  it("answers a dry run with the estimate and its quote, spending nothing; the quote then "
-    .. "serves the real call as given", function()
-    local c = client(sb)
-    local list_id = list_named(c, SALES)
-    sb:clear()
-    local dry = assert(c:enrich_list { list_id = list_id, scope = "full", dry_run = true })
-    assert.is_true(dry.dry_run)
-    assert.equals(275, dry.estimated_cost)
-    assert.matches("^qte_v1_%d+_%x+$", dry.quote_id)
-    assert.equals(dry.quote_id, dry.estimate.quote_id)
-    assert.equals(START, dry.available_credits)
-    assert.is_true(dry.sufficient)
-    assert.equals(list_id, dry.request.list_id)
-    assert.equals("full", dry.request.scope)
-    assert.same({ "POST /credits/estimate" }, calls(sb))
-    assert.equals(START, balance(sb))
+  it(
+    "answers a dry run with the estimate and its quote, spending nothing; the quote then "
+      .. "serves the real call as given",
+    function()
+      local c = client(sb)
+      local list_id = list_named(c, SALES)
+      sb:clear()
+      local dry = assert(c:enrich_list { list_id = list_id, scope = "full", dry_run = true })
+      assert.is_true(dry.dry_run)
+      assert.equals(275, dry.estimated_cost)
+      assert.matches("^qte_v1_%d+_%x+$", dry.quote_id)
+      assert.equals(dry.quote_id, dry.estimate.quote_id)
+      assert.equals(START, dry.available_credits)
+      assert.is_true(dry.sufficient)
+      assert.equals(list_id, dry.request.list_id)
+      assert.equals("full", dry.request.scope)
+      assert.same({ "POST /credits/estimate" }, calls(sb))
+      assert.equals(START, balance(sb))
 
-    sb:clear()
-    local res = assert(c:enrich_list { list_id = list_id, scope = "full", quote_id = dry.quote_id })
-    assert.same({ "POST /enrichment/bulk" }, calls(sb)) -- no estimate: the quote is used as given
-    assert.equals(dry.quote_id, bodies(sb, "POST", "/enrichment/bulk")[1].quote_id)
-    assert.equals(275, res.credits_reserved)
-    assert.is_nil(res.estimate)
-    assert.equals(START - 275, balance(sb))
-  end)
+      sb:clear()
+      local res = assert(c:enrich_list { list_id = list_id, scope = "full", quote_id = dry.quote_id })
+      assert.same({ "POST /enrichment/bulk" }, calls(sb)) -- no estimate: the quote is used as given
+      assert.equals(dry.quote_id, bodies(sb, "POST", "/enrichment/bulk")[1].quote_id)
+      assert.equals(275, res.credits_reserved)
+      assert.is_nil(res.estimate)
+      assert.equals(START - 275, balance(sb))
+    end
+  )
 
   it("refuses with insufficient_credits when the estimate says the balance is short", function()
     local c = client(sb)
@@ -229,8 +236,7 @@ describe("the quote flow of a paid call against the sandbox", function()
 
   it("keeps the quote the paid call used in res.estimate", function()
     local c = client(sb)
-    local res = assert(c:enrich_person { email = "ada@example.com", enrichment_type = "full",
-      max_credits = 11 })
+    local res = assert(c:enrich_person { email = "ada@example.com", enrichment_type = "full", max_credits = 11 })
     assert.same({ "POST /credits/estimate", "POST /enrichment/person" }, calls(sb))
     local sent = bodies(sb, "POST", "/enrichment/person")[1]
     assert.equals(res.estimate.quote_id, sent.quote_id)
@@ -243,13 +249,17 @@ describe("the quote flow of a paid call against the sandbox", function()
     local c = client(sb)
     local list_id = list_named(c, SALES)
     sb:clear()
-    sb:control("POST", "/script", { responses = {
-      { fault = "stall", ms = 0 }, -- the estimate, served as it is
-      { status = 400, body = envelope("quote_expired", "The quote expired.") },
-    } })
+    sb:control("POST", "/script", {
+      responses = {
+        { fault = "stall", ms = 0 }, -- the estimate, served as it is
+        { status = 400, body = envelope("quote_expired", "The quote expired.") },
+      },
+    })
     local res = assert(c:enrich_list { list_id = list_id })
-    assert.same({ "POST /credits/estimate", "POST /enrichment/bulk", "POST /credits/estimate",
-      "POST /enrichment/bulk" }, calls(sb))
+    assert.same(
+      { "POST /credits/estimate", "POST /enrichment/bulk", "POST /credits/estimate", "POST /enrichment/bulk" },
+      calls(sb)
+    )
     assert.same({ 200, 400, 200, 200 }, statuses(sb))
     -- A quote is signed over its request and the second it was issued, so the fresh one may
     -- carry the same id as the refused one: what counts is that it was asked for again.
@@ -267,8 +277,10 @@ describe("the quote flow of a paid call against the sandbox", function()
     -- 800 ms of real time is 480 s of sandbox time: more than a quote's 300 s.
     sb:control("POST", "/script", { responses = { { fault = "stall", ms = 800 } } })
     local res = assert(c:enrich_list { list_id = list_id })
-    assert.same({ "POST /credits/estimate", "POST /enrichment/bulk", "POST /credits/estimate",
-      "POST /enrichment/bulk" }, calls(sb))
+    assert.same(
+      { "POST /credits/estimate", "POST /enrichment/bulk", "POST /credits/estimate", "POST /enrichment/bulk" },
+      calls(sb)
+    )
     assert.same({ 200, 400, 200, 200 }, statuses(sb))
     local sent = bodies(sb, "POST", "/enrichment/bulk")
     assert.equals(sent[2].quote_id, res.estimate.quote_id)
@@ -280,8 +292,11 @@ describe("the quote flow of a paid call against the sandbox", function()
     local list_id = list_named(c, SALES)
     sb:clear()
     local expired = { status = 400, body = envelope("quote_expired", "The quote expired.") }
-    sb:control("POST", "/script", { responses = { { fault = "stall", ms = 0 }, expired,
-      { fault = "stall", ms = 0 }, expired } })
+    sb:control(
+      "POST",
+      "/script",
+      { responses = { { fault = "stall", ms = 0 }, expired, { fault = "stall", ms = 0 }, expired } }
+    )
     local res, err = c:enrich_list { list_id = list_id }
     assert.is_nil(res)
     assert.equals("quote", err.kind)
@@ -383,7 +398,9 @@ describe("enrich_by_task against the sandbox", function()
     sb:clear()
     for points, per in pairs { Email = 1, Phone = 10, ["Email+Phone"] = 11 } do
       local dp = {}
-      for p in points:gmatch("[^+]+") do dp[#dp + 1] = p end
+      for p in points:gmatch("[^+]+") do
+        dp[#dp + 1] = p
+      end
       local dry = assert(c:enrich_by_task { task_id = found.task_id, data_points = dp, dry_run = true })
       assert.equals(4 * per, dry.estimated_cost, points)
       assert.equals(4, dry.estimate.row_count)
@@ -456,8 +473,7 @@ describe("enrich_by_task against the sandbox", function()
   end)
 
   it("returns not_found for an unknown cohort from its estimate, paying nothing", function()
-    local res, err = client(sb):enrich_by_task { task_id = "cl-task_00000000",
-      data_points = { "Email" } }
+    local res, err = client(sb):enrich_by_task { task_id = "cl-task_00000000", data_points = { "Email" } }
     assert.is_nil(res)
     assert.equals("not_found", err.kind)
     assert.equals(404, err.status)
@@ -532,8 +548,12 @@ describe("run_smart_agent against the sandbox", function()
     local c = client(sb)
     local list_id = list_named(c, SALES)
     sb:clear()
-    local res = assert(c:run_smart_agent { list_id = list_id, column_name = "Opening line",
-      agent_type = "cold_intro_email", max_rows = 5 })
+    local res = assert(c:run_smart_agent {
+      list_id = list_id,
+      column_name = "Opening line",
+      agent_type = "cold_intro_email",
+      max_rows = 5,
+    })
     assert.same({ "POST /credits/estimate", "POST /smart-agents/run" }, calls(sb))
     local est = bodies(sb, "POST", "/credits/estimate")[1]
     assert.equals("run_smart_agent", est.tool)
@@ -560,16 +580,19 @@ describe("run_smart_agent against the sandbox", function()
     local c = client(sb)
     local res, err = c:run_smart_agent { list_id = "list_x", column_name = "Answer" }
     refused(sb, res, err, { "body", "prompt" }, "missing")
-    res, err = c:run_smart_agent { list_id = "list_x", column_name = "Answer", agent_type = "custom_ai",
-      prompt = "" }
+    res, err = c:run_smart_agent { list_id = "list_x", column_name = "Answer", agent_type = "custom_ai", prompt = "" }
     refused(sb, res, err, { "body", "prompt" })
   end)
 
   it("returns approval_required for lead_scope all over 500 leads, spending nothing", function()
     local list_id = paid.new(sb):new_list("Big list", 501)
     sb:clear()
-    local res, err = client(sb):run_smart_agent { list_id = list_id, column_name = "Title",
-      agent_type = "title_normalizer", lead_scope = "all" }
+    local res, err = client(sb):run_smart_agent {
+      list_id = list_id,
+      column_name = "Title",
+      agent_type = "title_normalizer",
+      lead_scope = "all",
+    }
     assert.is_nil(res)
     assert.equals("approval_required", err.code)
     assert.equals(400, err.status)
@@ -582,8 +605,12 @@ describe("run_smart_agent against the sandbox", function()
     local list_id = list_named(c, SALES)
     sb:control("POST", "/credits", { credits = 10 })
     sb:clear()
-    local res, err = c:run_smart_agent { list_id = list_id, column_name = "Opening line",
-      agent_type = "cold_intro_email", max_rows = 5 }
+    local res, err = c:run_smart_agent {
+      list_id = list_id,
+      column_name = "Opening line",
+      agent_type = "cold_intro_email",
+      max_rows = 5,
+    }
     assert.is_nil(res)
     assert.equals("insufficient_credits", err.kind)
     assert.equals(15, err.estimated_cost_credits)
@@ -598,12 +625,13 @@ describe("sync_to_crm and sync_to_sequencer against the sandbox", function()
     local c = client(sb)
     local list_id = list_named(c, SALES)
     sb:clear()
-    local res = assert(c:sync_to_crm { provider = "hubspot", list_id = list_id,
-      sub_action = "contacts+companies" })
+    local res = assert(c:sync_to_crm { provider = "hubspot", list_id = list_id, sub_action = "contacts+companies" })
     assert.same({ "POST /credits/estimate", "POST /sync/crm" }, calls(sb))
     local est = bodies(sb, "POST", "/credits/estimate")[1]
-    assert.same({ tool = "sync_to_crm", provider = "hubspot", sub_action = "contacts+companies",
-      list_id = list_id }, est)
+    assert.same(
+      { tool = "sync_to_crm", provider = "hubspot", sub_action = "contacts+companies", list_id = list_id },
+      est
+    )
     assert.equals(res.estimate.quote_id, bodies(sb, "POST", "/sync/crm")[1].quote_id)
     assert.equals(50, res.estimate.estimated_cost)
     assert.equals("contacts+companies", res.sub_action)
@@ -613,8 +641,7 @@ describe("sync_to_crm and sync_to_sequencer against the sandbox", function()
     assert.equals(2 * (res.created + res.updated), res.credits_charged)
     assert.equals(START - res.credits_charged, balance(sb))
     -- synced again, the records it created are updates
-    local again = assert(c:sync_to_crm { provider = "hubspot", list_id = list_id,
-      sub_action = "contacts+companies" })
+    local again = assert(c:sync_to_crm { provider = "hubspot", list_id = list_id, sub_action = "contacts+companies" })
     assert.equals(0, again.created)
     assert.equals(res.created + res.updated, again.updated)
     assert.equals(res.failed, again.failed)
@@ -642,8 +669,7 @@ describe("sync_to_crm and sync_to_sequencer against the sandbox", function()
     local c = client(sb)
     local list_id = list_named(c, SALES)
     sb:clear()
-    local res = assert(c:sync_to_sequencer { provider = "smartlead", list_id = list_id,
-      campaign_id = "cmp_spec" })
+    local res = assert(c:sync_to_sequencer { provider = "smartlead", list_id = list_id, campaign_id = "cmp_spec" })
     local est = bodies(sb, "POST", "/credits/estimate")[1]
     assert.equals("sync_to_sequencer", est.tool)
     assert.same({ campaign_id = "cmp_spec" }, est.extra)
@@ -710,8 +736,10 @@ describe("the legacy API against the sandbox", function()
     assert.same({ "POST /enrich/bulk", "POST /enrich/bulk", "POST /enrich/bulk" }, calls(sb))
     local sent = bodies(sb, "POST", "/enrich/bulk")
     assert.same({ 250, 250, 100 }, { #sent[1].contacts, #sent[2].contacts, #sent[3].contacts })
-    assert.same({ "Pat1", "Pat251", "Pat501" }, { sent[1].contacts[1].first_name,
-      sent[2].contacts[1].first_name, sent[3].contacts[1].first_name })
+    assert.same(
+      { "Pat1", "Pat251", "Pat501" },
+      { sent[1].contacts[1].first_name, sent[2].contacts[1].first_name, sent[3].contacts[1].first_name }
+    )
     assert.equals("partial", sent[3].enrichment_type)
     assert.equals(3, #job.workflow_ids)
     assert.equals(3, #job.batches)
@@ -722,7 +750,9 @@ describe("the legacy API against the sandbox", function()
     for i, b in ipairs(job.batches) do
       assert.matches("^public_bulk_", b.workflow_id)
       assert.equals(b.workflow_id, job.workflow_ids[i])
-      for _, id in ipairs(b.task_ids) do merged[#merged + 1] = id end
+      for _, id in ipairs(b.task_ids) do
+        merged[#merged + 1] = id
+      end
     end
     assert.same(merged, job.task_ids)
     for _, i in ipairs { 1, 250, 251, 600 } do -- task i is contact i
@@ -774,9 +804,13 @@ describe("the legacy API against the sandbox", function()
   end)
 
   it("refuses contacts without identifiers where the server would, sending nothing", function()
-    local body = { contacts = { { first_name = "Ada" },
-      { linkedin_url = "https://www.linkedin.com/in/ada" },
-      { last_name = "Hopper", company_name = "Cobol Systems" } } }
+    local body = {
+      contacts = {
+        { first_name = "Ada" },
+        { linkedin_url = "https://www.linkedin.com/in/ada" },
+        { last_name = "Hopper", company_name = "Cobol Systems" },
+      },
+    }
     local res, err = client(sb):legacy_enrich_bulk(body)
     refused(sb, res, err, { "body", "contacts", 0 }, "value_error")
     refused(sb, res, err, { "body", "contacts", 2 }, "value_error")
@@ -785,15 +819,18 @@ describe("the legacy API against the sandbox", function()
     local status, server = sb:api("POST", "/enrich/bulk", { body = body })
     assert.equals(422, status)
     local theirs, ours = {}, {}
-    for i, d in ipairs(server.detail) do theirs[i] = loc_text(d.loc) end
-    for i, d in ipairs(err.detail) do ours[i] = loc_text(d.loc) end
+    for i, d in ipairs(server.detail) do
+      theirs[i] = loc_text(d.loc)
+    end
+    for i, d in ipairs(err.detail) do
+      ours[i] = loc_text(d.loc)
+    end
     assert.same(theirs, ours)
   end)
 
   it("prices itself at the maximum for a dry run and max_credits", function()
     local c = client(sb)
-    local dry = assert(c:legacy_enrich_bulk { contacts = contacts(300), enrichment_type = "full",
-      dry_run = true })
+    local dry = assert(c:legacy_enrich_bulk { contacts = contacts(300), enrichment_type = "full", dry_run = true })
     assert.equals(300 * 11, dry.estimated_cost)
     assert.equals(START, dry.available_credits)
     assert.is_true(dry.sufficient)
@@ -802,8 +839,7 @@ describe("the legacy API against the sandbox", function()
     assert.same({ "GET /credits/balance" }, calls(sb))
     sb:clear()
     -- short: a dry run is refused like the call would be, the price in the error
-    local short, serr = c:legacy_enrich_bulk { contacts = contacts(500), enrichment_type = "full",
-      dry_run = true }
+    local short, serr = c:legacy_enrich_bulk { contacts = contacts(500), enrichment_type = "full", dry_run = true }
     assert.is_nil(short)
     assert.equals("insufficient_credits", serr.kind)
     assert.equals(5500, serr.estimated_cost_credits)

@@ -60,9 +60,11 @@ describe("client:wait against the sandbox", function()
     local res = assert(c:enrich_list { list_id = list_named(c, FINTECH) })
     assert.matches("^bulk%-enrich%-", res.workflow_id)
     local seen = {}
-    local st = assert(c:wait(res.workflow_id, { on_progress = function(s)
-      seen[#seen + 1] = { status = s.status, processed = s.processed }
-    end }))
+    local st = assert(c:wait(res.workflow_id, {
+      on_progress = function(s)
+        seen[#seen + 1] = { status = s.status, processed = s.processed }
+      end,
+    }))
     assert.equals("completed", st.status)
     assert.equals(40, st.total)
     assert.equals(40, st.processed)
@@ -74,7 +76,9 @@ describe("client:wait against the sandbox", function()
     assert.truthy(seen[1].processed < seen[#seen].processed)
     assert.equals(40, seen[#seen].processed)
     assert.equals("completed", seen[#seen].status)
-    for i = 1, #seen - 1 do assert.is_nil(TERMINAL[seen[i].status]) end
+    for i = 1, #seen - 1 do
+      assert.is_nil(TERMINAL[seen[i].status])
+    end
   end)
 
   it("follows a cl-task_ cohort handle to the run bound to it", function()
@@ -93,8 +97,12 @@ describe("client:wait against the sandbox", function()
 
   it("follows a smart-agent run_ id to its end", function()
     local c = client(sb)
-    local res = assert(c:run_smart_agent { list_id = list_named(c, SALES), column_name = "Title",
-      agent_type = "title_normalizer", max_rows = 4 })
+    local res = assert(c:run_smart_agent {
+      list_id = list_named(c, SALES),
+      column_name = "Title",
+      agent_type = "title_normalizer",
+      max_rows = 4,
+    })
     local st = assert(c:wait(res.smart_agent_task_id))
     assert.equals("completed", st.status)
     assert.equals(res.smart_agent_task_id, st.smart_agent_task_id)
@@ -160,8 +168,12 @@ describe("client:wait_all against the sandbox", function()
   it("waits on three runs of three kinds at once and returns their statuses in order", function()
     local c = client(sb)
     local person = assert(c:enrich_person { email = "ada@example.com" })
-    local agent = assert(c:run_smart_agent { list_id = list_named(c, SALES), column_name = "Intel",
-      agent_type = "company_intel", max_rows = 3 })
+    local agent = assert(c:run_smart_agent {
+      list_id = list_named(c, SALES),
+      column_name = "Intel",
+      agent_type = "company_intel",
+      max_rows = 3,
+    })
     local legacy = assert(c:legacy_enrich_bulk { contacts = legacy_contacts(5) })
     local out, errs = c:wait_all { person, agent, legacy }
     assert.is_nil(errs)
@@ -232,10 +244,12 @@ describe("the methods that read runs, against the sandbox", function()
   it("get_smart_agent_results and list_smart_agents read the runs of a list", function()
     local c = client(sb)
     local sales, fintech = list_named(c, SALES), list_named(c, FINTECH)
-    local first = assert(c:run_smart_agent { list_id = sales, column_name = "Title",
-      agent_type = "title_normalizer", max_rows = 3 })
-    local second = assert(c:run_smart_agent { list_id = fintech, column_name = "Pain",
-      agent_type = "pain_point_hypothesis", max_rows = 2 })
+    local first = assert(
+      c:run_smart_agent { list_id = sales, column_name = "Title", agent_type = "title_normalizer", max_rows = 3 }
+    )
+    local second = assert(
+      c:run_smart_agent { list_id = fintech, column_name = "Pain", agent_type = "pain_point_hypothesis", max_rows = 2 }
+    )
     assert(c:wait_all { first, second })
 
     local st = assert(c:get_smart_agent_results(first.smart_agent_task_id))
@@ -246,7 +260,9 @@ describe("the methods that read runs, against the sandbox", function()
     for _, lead in ipairs(assert(c:list_leads_in_list(sales, { limit = 100 })).leads) do
       members[lead.lead_id] = true
     end
-    for _, row in ipairs(st.results) do assert.truthy(members[row.lead_id], row.lead_id) end
+    for _, row in ipairs(st.results) do
+      assert.truthy(members[row.lead_id], row.lead_id)
+    end
 
     local all = assert(c:list_smart_agents())
     assert.equals(2, all.total)
@@ -314,8 +330,8 @@ describe("the methods that read runs, against the sandbox", function()
   it("legacy_webhook_deliveries shows the delivery of a finished workflow's webhook", function()
     local c = client(sb)
     sb:control("DELETE", "/webhook-sink")
-    local job = assert(c:legacy_enrich_bulk { contacts = legacy_contacts(2),
-      webhook_url = sb.root .. "/__sandbox/webhook-sink" })
+    local job =
+      assert(c:legacy_enrich_bulk { contacts = legacy_contacts(2), webhook_url = sb.root .. "/__sandbox/webhook-sink" })
     assert(c:wait(job.workflow_id))
     local ok, d = sandbox.poll(100, 0.05, function()
       local r = assert(c:legacy_webhook_deliveries { workflow_id = job.workflow_id })
@@ -362,8 +378,10 @@ describe("the per-organisation bucket across three keys of one organisation", fu
     for i = 1, 3 do
       local k = assert(admin:create_api_key { name = ("org bucket %s #%d"):format(window, i) })
       keys[i] = k.key
-      cs[i] = clients.new(sb, { api_key = k.key,
-        rate_limit = { per_key = 30, per_org = PER_ORG, window = window, burst = 1 } })
+      cs[i] = clients.new(
+        sb,
+        { api_key = k.key, rate_limit = { per_key = 30, per_org = PER_ORG, window = window, burst = 1 } }
+      )
     end
     sb:clear()
     return cs, keys
@@ -383,7 +401,9 @@ describe("the per-organisation bucket across three keys of one organisation", fu
         times[#times + 1] = r.time_ms / 1000
       end
     end
-    for _, k in ipairs(keys) do assert.equals(1, whoami[k:sub(-4)]) end
+    for _, k in ipairs(keys) do
+      assert.equals(1, whoami[k:sub(-4)])
+    end
     assert.equals(n, #times)
     table.sort(times)
     local worst, at = 0, nil
@@ -392,10 +412,19 @@ describe("the per-organisation bucket across three keys of one organisation", fu
       for j = i, #times do
         if times[j] - times[i] < window - TOLERANCE then count = count + 1 end
       end
-      if count > worst then worst, at = count, times[i] - times[1] end
+      if count > worst then
+        worst, at = count, times[i] - times[1]
+      end
     end
-    assert.truthy(worst <= PER_ORG, ("%d requests of the organisation within %.2f s (from "
-      .. "%.3f s into the run); the bucket allows %d"):format(worst, window, at or 0, PER_ORG))
+    assert.truthy(
+      worst <= PER_ORG,
+      ("%d requests of the organisation within %.2f s (from " .. "%.3f s into the run); the bucket allows %d"):format(
+        worst,
+        window,
+        at or 0,
+        PER_ORG
+      )
+    )
     -- paced: n requests need (n - 1) intervals of window / PER_ORG
     assert.truthy(times[#times] - times[1] >= (n - 1) * window / PER_ORG - TOLERANCE)
   end
@@ -406,12 +435,16 @@ describe("the per-organisation bucket across three keys of one organisation", fu
     local fns = {}
     for i, c in ipairs(cs) do
       fns[i] = function()
-        for _ = 1, 4 do assert(c:credits_balance()) end
+        for _ = 1, 4 do
+          assert(c:credits_balance())
+        end
         return true
       end
     end
     local results = cleanlist.gather(fns)
-    for i = 1, 3 do assert.is_true(results[i][1]) end
+    for i = 1, 3 do
+      assert.is_true(results[i][1])
+    end
     check_log(keys, W, 12)
   end)
 
@@ -421,10 +454,14 @@ describe("the per-organisation bucket across three keys of one organisation", fu
     local fns = {}
     for i = 1, 12 do
       local c = cs[(i - 1) % 3 + 1]
-      fns[i] = function() return c:credits_balance() end
+      fns[i] = function()
+        return c:credits_balance()
+      end
     end
     local results = cleanlist.gather(fns)
-    for i = 1, 12 do assert.is_table(results[i][1], tostring(results[i][2])) end
+    for i = 1, 12 do
+      assert.is_table(results[i][1], tostring(results[i][2]))
+    end
     check_log(keys, W, 12)
   end)
 end)

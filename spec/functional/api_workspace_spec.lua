@@ -21,7 +21,9 @@ local null = cleanlist.null
 
 local function set_of(list)
   local s = {}
-  for _, v in ipairs(list) do s[v] = true end
+  for _, v in ipairs(list) do
+    s[v] = true
+  end
   return s
 end
 
@@ -63,14 +65,13 @@ describe("workspace and identity methods", function()
       assert.same({ "people:read", "companies:read", "lists:read", "enrich:read" }, rowan.scopes)
     end)
 
-    it("answers an unknown key with 401 (auth) and a plan without API access with 403 feature_gated",
-      function()
-        local res, err = client({ api_key = "clapi_not_a_key_the_sandbox_knows" }):whoami()
-        api_error(res, err, "auth", 401)
-        assert.is_false(err.retryable)
-        res, err = client({ api_key = sandbox.jwts().theo }):whoami()
-        api_error(res, err, "permission", 403, "feature_gated")
-      end)
+    it("answers an unknown key with 401 (auth) and a plan without API access with 403 feature_gated", function()
+      local res, err = client({ api_key = "clapi_not_a_key_the_sandbox_knows" }):whoami()
+      api_error(res, err, "auth", 401)
+      assert.is_false(err.retryable)
+      res, err = client({ api_key = sandbox.jwts().theo }):whoami()
+      api_error(res, err, "permission", 403, "feature_gated")
+    end)
   end)
 
   describe("credits_balance", function()
@@ -93,27 +94,26 @@ describe("workspace and identity methods", function()
   end)
 
   describe("credits_estimate", function()
-    it("prices a full enrichment of the 40-lead Fintech list at 440 credits with a signed quote",
-      function()
-        local c = client()
-        local list_id = fintech_id(c)
-        local est = assert(c:credits_estimate { tool = "enrich_list", list_id = list_id, scope = "full" })
-        assert.equals("enrich_list", est.tool)
-        assert.equals(40, est.row_count)
-        assert.equals(440, est.estimated_cost)
-        assert.equals(5000, est.available_credits)
-        assert.is_true(est.sufficient)
-        local issued = tonumber(est.quote_id:match("^qte_v1_(%d+)_%x+$"))
-        assert.truthy(issued, est.quote_id)
-        assert.equals(issued + 300, est.expires_at)
-        local person = assert(c:credits_estimate { tool = "enrich_person", enrichment_type = "full" })
-        assert.equals(11, person.estimated_cost)
-        assert.equals("none", person.filter_hash)
-        sb:control("POST", "/credits", { credits = 10 })
-        local short = assert(c:credits_estimate { tool = "enrich_list", list_id = list_id })
-        assert.equals(40, short.estimated_cost)
-        assert.is_false(short.sufficient) -- still a 200
-      end)
+    it("prices a full enrichment of the 40-lead Fintech list at 440 credits with a signed quote", function()
+      local c = client()
+      local list_id = fintech_id(c)
+      local est = assert(c:credits_estimate { tool = "enrich_list", list_id = list_id, scope = "full" })
+      assert.equals("enrich_list", est.tool)
+      assert.equals(40, est.row_count)
+      assert.equals(440, est.estimated_cost)
+      assert.equals(5000, est.available_credits)
+      assert.is_true(est.sufficient)
+      local issued = tonumber(est.quote_id:match("^qte_v1_(%d+)_%x+$"))
+      assert.truthy(issued, est.quote_id)
+      assert.equals(issued + 300, est.expires_at)
+      local person = assert(c:credits_estimate { tool = "enrich_person", enrichment_type = "full" })
+      assert.equals(11, person.estimated_cost)
+      assert.equals("none", person.filter_hash)
+      sb:control("POST", "/credits", { credits = 10 })
+      local short = assert(c:credits_estimate { tool = "enrich_list", list_id = list_id })
+      assert.equals(40, short.estimated_cost)
+      assert.is_false(short.sufficient) -- still a 200
+    end)
 
     it("returns the API's 400 for an unknown tool and 404 for an unknown list", function()
       local c = client()
@@ -128,7 +128,9 @@ describe("workspace and identity methods", function()
 
     it("refuses a body without a tool or with a field the model lacks, sending nothing", function()
       local c = client()
-      refused(sb, { "body", "tool" }, "missing", function() return c:credits_estimate {} end)
+      refused(sb, { "body", "tool" }, "missing", function()
+        return c:credits_estimate {}
+      end)
       refused(sb, { "body", "colour" }, "extra_forbidden", function()
         return c:credits_estimate { tool = "enrich_person", colour = "blue" }
       end)
@@ -163,7 +165,9 @@ describe("workspace and identity methods", function()
   describe("usage_report", function()
     it("counts calls and errors per route, per status class, over the default 7 days", function()
       local c = client()
-      for _ = 1, 3 do assert(c:whoami()) end
+      for _ = 1, 3 do
+        assert(c:whoami())
+      end
       assert.is_nil((c:get_list("list_nope")))
       local by_tool = assert(c:usage_report { group_by = "tool" })
       assert.equals(7, by_tool.days)
@@ -185,16 +189,23 @@ describe("workspace and identity methods", function()
       assert.equals("days=1&group_by=error", log[6].query)
     end)
 
-    it("answers a key without admin:api_keys with 403, and refuses bad days or group_by unsent",
-      function()
-        local res, err = client({ api_key = sb.readonly_key }):usage_report()
-        api_error(res, err, "permission", 403, "insufficient_scope")
-        local c = client()
-        refused(sb, { "query", "days" }, "greater_than_equal", function() return c:usage_report { days = 0 } end)
-        refused(sb, { "query", "days" }, "less_than_equal", function() return c:usage_report { days = 366 } end)
-        refused(sb, { "query", "group_by" }, "enum", function() return c:usage_report { group_by = "month" } end)
-        refused(sb, { "query", "days" }, "integer_type", function() return c:usage_report { days = 1.5 } end)
+    it("answers a key without admin:api_keys with 403, and refuses bad days or group_by unsent", function()
+      local res, err = client({ api_key = sb.readonly_key }):usage_report()
+      api_error(res, err, "permission", 403, "insufficient_scope")
+      local c = client()
+      refused(sb, { "query", "days" }, "greater_than_equal", function()
+        return c:usage_report { days = 0 }
       end)
+      refused(sb, { "query", "days" }, "less_than_equal", function()
+        return c:usage_report { days = 366 }
+      end)
+      refused(sb, { "query", "group_by" }, "enum", function()
+        return c:usage_report { group_by = "month" }
+      end)
+      refused(sb, { "query", "days" }, "integer_type", function()
+        return c:usage_report { days = 1.5 }
+      end)
+    end)
   end)
 end)
 
@@ -217,8 +228,12 @@ describe("search methods", function()
   setup(function()
     local c = clients.new(sb)
     people_filters, company_filters = {}, {}
-    for _, f in ipairs(assert(c:search_people_filters()).filters) do people_filters[f.name] = f end
-    for _, f in ipairs(assert(c:search_companies_filters()).filters) do company_filters[f.name] = f end
+    for _, f in ipairs(assert(c:search_people_filters()).filters) do
+      people_filters[f.name] = f
+    end
+    for _, f in ipairs(assert(c:search_companies_filters()).filters) do
+      company_filters[f.name] = f
+    end
   end)
 
   describe("search_people_filters", function()
@@ -226,13 +241,27 @@ describe("search methods", function()
       local res = assert(client():search_people_filters())
       assert.equals(12000, res.total_people)
       local names = {}
-      for _, f in ipairs(res.filters) do names[f.name] = f end
-      for _, name in ipairs { "job_titles", "seniorities", "departments", "industries", "company_sizes",
-        "locations", "countries", "company_domains", "technologies", "keywords" } do
+      for _, f in ipairs(res.filters) do
+        names[f.name] = f
+      end
+      for _, name in ipairs {
+        "job_titles",
+        "seniorities",
+        "departments",
+        "industries",
+        "company_sizes",
+        "locations",
+        "countries",
+        "company_domains",
+        "technologies",
+        "keywords",
+      } do
         assert.is_table(names[name], name)
       end
       local sum = 0
-      for _, v in ipairs(names.seniorities.values) do sum = sum + v.count end
+      for _, v in ipairs(names.seniorities.values) do
+        sum = sum + v.count
+      end
       assert.equals(12000, sum)
       assert.equals("c_suite", names.seniorities.values[1].value)
       assert.equals(26, #names.industries.values)
@@ -262,15 +291,18 @@ describe("search methods", function()
         assert.is_nil(p.email)
         assert.is_nil(p.phone)
       end
-      local second = assert(c:search_people { filters = { seniorities = { "VP" } }, limit = 30,
-        cursor = first.cursor })
+      local second = assert(c:search_people { filters = { seniorities = { "VP" } }, limit = 30, cursor = first.cursor })
       assert.equals(vps, second.total)
       local ids = set_of((function()
         local t = {}
-        for i, p in ipairs(first.people) do t[i] = p.person_id end
+        for i, p in ipairs(first.people) do
+          t[i] = p.person_id
+        end
         return t
       end)())
-      for _, p in ipairs(second.people) do assert.is_nil(ids[p.person_id], "page 2 repeats page 1") end
+      for _, p in ipairs(second.people) do
+        assert.is_nil(ids[p.person_id], "page 2 repeats page 1")
+      end
       assert.are_not.equal(first.task_id, second.task_id)
       local body = cjson.decode(sb:requests()[1].body)
       assert.same({ seniorities = { "vp" }, limit = 30 }, body)
@@ -300,9 +332,15 @@ describe("search methods", function()
 
     it("refuses a limit out of 1-100 or a non-table filters, sending nothing", function()
       local c = client()
-      refused(sb, { "body", "limit" }, "less_than_equal", function() return c:search_people { limit = 101 } end)
-      refused(sb, { "body", "limit" }, "greater_than_equal", function() return c:search_people { limit = 0 } end)
-      refused(sb, { "body", "filters" }, "object_type", function() return c:search_people { filters = "vp" } end)
+      refused(sb, { "body", "limit" }, "less_than_equal", function()
+        return c:search_people { limit = 101 }
+      end)
+      refused(sb, { "body", "limit" }, "greater_than_equal", function()
+        return c:search_people { limit = 0 }
+      end)
+      refused(sb, { "body", "filters" }, "object_type", function()
+        return c:search_people { filters = "vp" }
+      end)
     end)
   end)
 
@@ -313,7 +351,9 @@ describe("search methods", function()
       assert.equals("industries", res.filters[1].name)
       assert.equals(26, #res.filters[1].values)
       local sum = 0
-      for _, v in ipairs(res.filters[1].values) do sum = sum + v.count end
+      for _, v in ipairs(res.filters[1].values) do
+        sum = sum + v.count
+      end
       assert.equals(1200, sum)
       assert.same({ "GET /search/companies/filters" }, calls(sb))
     end)
@@ -348,15 +388,16 @@ describe("search methods", function()
       api_error(res, err, "invalid_request", 422)
       assert.same({ "body", "company_sizes", 0 }, err.detail[1].loc)
       assert.equals("enum", err.detail[1].type)
-      refused(sb, { "body", "limit" }, "greater_than_equal", function() return c:search_companies { limit = 0 } end)
+      refused(sb, { "body", "limit" }, "greater_than_equal", function()
+        return c:search_companies { limit = 0 }
+      end)
     end)
   end)
 
   describe("similar_companies", function()
     local seed
     setup(function()
-      seed = assert(clients.new(sb):search_companies { industries = { "Computer Software" }, limit = 1 })
-        .companies[1]
+      seed = assert(clients.new(sb):search_companies { industries = { "Computer Software" }, limit = 1 }).companies[1]
     end)
 
     it("ranks the companies most like one given by domain or id, best first, without it", function()
@@ -373,19 +414,22 @@ describe("search methods", function()
         prev = co.similarity_score
       end
       local by_id = assert(c:similar_companies { company_id = seed.company_id, limit = 5 })
-      for i = 1, 5 do assert.equals(by_domain.companies[i].company_id, by_id.companies[i].company_id) end
+      for i = 1, 5 do
+        assert.equals(by_domain.companies[i].company_id, by_id.companies[i].company_id)
+      end
     end)
 
-    it("answers an unknown domain with 404 not_found and refuses a call with neither identifier",
-      function()
-        local c = client()
-        local res, err = c:similar_companies { domain = "no-such-company.example" }
-        api_error(res, err, "not_found", 404, "not_found")
-        refused(sb, { "body" }, nil, function() return c:similar_companies { limit = 5 } end)
-        refused(sb, { "body", "limit" }, "less_than_equal", function()
-          return c:similar_companies { domain = seed.domain, limit = 51 }
-        end)
+    it("answers an unknown domain with 404 not_found and refuses a call with neither identifier", function()
+      local c = client()
+      local res, err = c:similar_companies { domain = "no-such-company.example" }
+      api_error(res, err, "not_found", 404, "not_found")
+      refused(sb, { "body" }, nil, function()
+        return c:similar_companies { limit = 5 }
       end)
+      refused(sb, { "body", "limit" }, "less_than_equal", function()
+        return c:similar_companies { domain = seed.domain, limit = 51 }
+      end)
+    end)
 
     -- The sandbox takes exactly one of domain and company_id (endpoints/search.lua; both is a
     -- 422 value_error); the client refuses both before sending.
@@ -438,7 +482,9 @@ describe("search methods", function()
     it("stops at max, fetching only the pages it needs", function()
       local it = client():iter_search_people { industries = { "Banking" }, limit = 100, max = 150 }
       local n = 0
-      for _ in it do n = n + 1 end
+      for _ in it do
+        n = n + 1
+      end
       assert.equals(150, n)
       assert.is_nil(it.err)
       assert.equals(2, #sb:requests())
@@ -451,8 +497,15 @@ describe("search methods", function()
       for _ in it do
         n = n + 1
         if n == 100 then -- page 2 is fetched by the next step: make it fail
-          sb:control("POST", "/script", { responses = { { status = 500, body = '{"error":{"code":'
-            .. '"internal_error","problem":"boom","retryable":false,"request_id":"req_00000000000000aa"}}' } } })
+          sb:control("POST", "/script", {
+            responses = {
+              {
+                status = 500,
+                body = '{"error":{"code":'
+                  .. '"internal_error","problem":"boom","retryable":false,"request_id":"req_00000000000000aa"}}',
+              },
+            },
+          })
         end
       end
       assert.equals(100, n)
@@ -467,8 +520,18 @@ describe("search methods", function()
     end)
 
     it("says a refused cursor is stale, and all() returns nil and the error", function()
-      sb:control("POST", "/script", { responses = { { status = 200, body = cjson.encode {
-        people = { { person_id = "1" } }, total = 2, cursor = "garbage" } } } })
+      sb:control("POST", "/script", {
+        responses = {
+          {
+            status = 200,
+            body = cjson.encode {
+              people = { { person_id = "1" } },
+              total = 2,
+              cursor = "garbage",
+            },
+          },
+        },
+      })
       local it = client():iter_search_people(BANKING)
       local rows, err = it:all()
       assert.is_nil(rows)
@@ -526,23 +589,32 @@ describe("API-key management with a Clerk session", function()
       assert.equals(12, #me.scopes)
     end)
 
-    it("answers a clapi_ key with 401, a plan without API access with 403 feature_gated, "
-      .. "and an eleventh active key with 403 key_limit_reached", function()
-      local res, err = client():create_api_key { name = "x" }
-      api_error(res, err, "auth", 401, "unauthenticated")
-      res, err = session("theo"):create_api_key { name = "x" }
-      api_error(res, err, "permission", 403, "feature_gated")
-      local vera = session("vera")
-      for i = 1, 9 do assert(vera:create_api_key { name = "k" .. i }) end -- with ak_sbx0full: 10
-      res, err = vera:create_api_key { name = "eleventh" }
-      api_error(res, err, "permission", 403, "key_limit_reached")
-      assert.equals(10, err.details.active_keys)
-    end)
+    it(
+      "answers a clapi_ key with 401, a plan without API access with 403 feature_gated, "
+        .. "and an eleventh active key with 403 key_limit_reached",
+      function()
+        local res, err = client():create_api_key { name = "x" }
+        api_error(res, err, "auth", 401, "unauthenticated")
+        res, err = session("theo"):create_api_key { name = "x" }
+        api_error(res, err, "permission", 403, "feature_gated")
+        local vera = session("vera")
+        for i = 1, 9 do
+          assert(vera:create_api_key { name = "k" .. i })
+        end -- with ak_sbx0full: 10
+        res, err = vera:create_api_key { name = "eleventh" }
+        api_error(res, err, "permission", 403, "key_limit_reached")
+        assert.equals(10, err.details.active_keys)
+      end
+    )
 
     it("refuses a missing or empty name unsent; too long a name is invalid_request at body.name", function()
       local vera = session("vera")
-      refused(sb, { "body", "name" }, "missing", function() return vera:create_api_key {} end)
-      refused(sb, { "body", "name" }, "string_too_short", function() return vera:create_api_key { name = "" } end)
+      refused(sb, { "body", "name" }, "missing", function()
+        return vera:create_api_key {}
+      end)
+      refused(sb, { "body", "name" }, "string_too_short", function()
+        return vera:create_api_key { name = "" }
+      end)
       refused(sb, { "body", "scopes" }, "extra_forbidden", function()
         return vera:create_api_key { name = "x", scopes = { "lists:read" } }
       end)
@@ -599,18 +671,19 @@ describe("API-key management with a Clerk session", function()
       assert.equals("POST /api/v1/api-keys/" .. k.key_id .. "/revoke", calls(sb)[3])
     end)
 
-    it("answers an unknown key or another user's key with 404, and refuses an empty id unsent",
-      function()
-        local res, err = session("vera"):revoke_api_key("ak_doesnotexist")
-        api_error(res, err, "not_found", 404, "not_found")
-        local k = assert(session("vera"):create_api_key { name = "vera's" })
-        res, err = session("rowan"):revoke_api_key(k.key_id)
-        api_error(res, err, "not_found", 404, "not_found")
-        assert(client({ api_key = k.key }):whoami()) -- still works
-        res, err = client():revoke_api_key(k.key_id)
-        api_error(res, err, "auth", 401, "unauthenticated")
-        refused(sb, { "path", "key_id" }, "missing", function() return session("vera"):revoke_api_key("") end)
+    it("answers an unknown key or another user's key with 404, and refuses an empty id unsent", function()
+      local res, err = session("vera"):revoke_api_key("ak_doesnotexist")
+      api_error(res, err, "not_found", 404, "not_found")
+      local k = assert(session("vera"):create_api_key { name = "vera's" })
+      res, err = session("rowan"):revoke_api_key(k.key_id)
+      api_error(res, err, "not_found", 404, "not_found")
+      assert(client({ api_key = k.key }):whoami()) -- still works
+      res, err = client():revoke_api_key(k.key_id)
+      api_error(res, err, "auth", 401, "unauthenticated")
+      refused(sb, { "path", "key_id" }, "missing", function()
+        return session("vera"):revoke_api_key("")
       end)
+    end)
   end)
 
   describe("revoke_all_api_keys", function()
@@ -664,19 +737,20 @@ describe("API-key management with a Clerk session", function()
       assert.equals("limit=1", log[#log].query)
     end)
 
-    it("answers an unknown or foreign key with 404, a clapi_ key with 401, and refuses limit 0 unsent",
-      function()
-        local res, err = session("vera"):list_api_key_requests("ak_nope")
-        api_error(res, err, "not_found", 404, "not_found")
-        res, err = session("rowan"):list_api_key_requests("ak_sbx0full")
-        api_error(res, err, "not_found", 404, "not_found")
-        res, err = client():list_api_key_requests("ak_sbx0full")
-        api_error(res, err, "auth", 401, "unauthenticated")
-        local vera = session("vera")
-        refused(sb, { "query", "limit" }, "greater_than_equal", function()
-          return vera:list_api_key_requests("ak_sbx0full", { limit = 0 })
-        end)
-        refused(sb, { "path", "key_id" }, "missing", function() return vera:list_api_key_requests(nil) end)
+    it("answers an unknown or foreign key with 404, a clapi_ key with 401, and refuses limit 0 unsent", function()
+      local res, err = session("vera"):list_api_key_requests("ak_nope")
+      api_error(res, err, "not_found", 404, "not_found")
+      res, err = session("rowan"):list_api_key_requests("ak_sbx0full")
+      api_error(res, err, "not_found", 404, "not_found")
+      res, err = client():list_api_key_requests("ak_sbx0full")
+      api_error(res, err, "auth", 401, "unauthenticated")
+      local vera = session("vera")
+      refused(sb, { "query", "limit" }, "greater_than_equal", function()
+        return vera:list_api_key_requests("ak_sbx0full", { limit = 0 })
       end)
+      refused(sb, { "path", "key_id" }, "missing", function()
+        return vera:list_api_key_requests(nil)
+      end)
+    end)
   end)
 end)

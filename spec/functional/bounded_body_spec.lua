@@ -28,7 +28,9 @@ describe("bounded reading against a hostile server", function()
 
   local function client(opts)
     local o = { api_key = KEY, base_url = base, rate_limit = false, max_retries = 0, timeout = 20 }
-    for k, v in pairs(opts or {}) do o[k] = v end
+    for k, v in pairs(opts or {}) do
+      o[k] = v
+    end
     return cleanlist.new(o)
   end
 
@@ -59,8 +61,12 @@ describe("bounded reading against a hostile server", function()
 
   it("stops a streamed download at max_download_bytes, whatever max_body_bytes says", function()
     local got = 0
-    local res, err = client({ max_body_bytes = 1000, max_download_bytes = 3 * MiB })
-      :download(base .. "/endless", function(bytes) got = got + #bytes end)
+    local res, err = client({ max_body_bytes = 1000, max_download_bytes = 3 * MiB }):download(
+      base .. "/endless",
+      function(bytes)
+        got = got + #bytes
+      end
+    )
     assert.is_nil(res)
     assert.equals("transport", err.kind)
     assert.matches("larger than 3145728 bytes", err.message)
@@ -68,6 +74,8 @@ describe("bounded reading against a hostile server", function()
   end)
 
   it("refuses a cap that is not positive", function()
-    assert.has_error(function() client { max_body_bytes = 0 } end)
+    assert.has_error(function()
+      client { max_body_bytes = 0 }
+    end)
   end)
 end)

@@ -20,7 +20,9 @@ describe("client against the sandbox", function()
     assert.is_truthy(({ free = 1, starter = 1, pro = 1, enterprise = 1 })[me.tier])
     assert.is_table(me.features)
     local sorted = {}
-    for i, f in ipairs(me.features) do sorted[i] = f end
+    for i, f in ipairs(me.features) do
+      sorted[i] = f
+    end
     table.sort(sorted)
     assert.same(sorted, me.features)
     assert.is_number(me.timestamp_ms)
@@ -41,7 +43,9 @@ describe("client against the sandbox", function()
 
   it("sends the key as a Bearer token, its User-Agent, and reuses one connection", function()
     local c = client()
-    for _ = 1, 3 do assert(c:whoami()) end
+    for _ = 1, 3 do
+      assert(c:whoami())
+    end
     local log = sb:requests()
     assert.equals(3, #log)
     local last4 = sb.key:sub(-4)
@@ -105,12 +109,19 @@ describe("client against the sandbox", function()
 
   it("reports a non-JSON error page and retries a GET before giving up", function()
     local html = "<html><body><h1>502 Bad Gateway</h1></body></html>"
-    sb:control("POST", "/script", { responses = {
-      { status = 502, headers = { ["Content-Type"] = "text/html" }, body = html },
-      { status = 502, headers = { ["Content-Type"] = "text/html" }, body = html },
-    } })
+    sb:control("POST", "/script", {
+      responses = {
+        { status = 502, headers = { ["Content-Type"] = "text/html" }, body = html },
+        { status = 502, headers = { ["Content-Type"] = "text/html" }, body = html },
+      },
+    })
     local slept = {}
-    local c = client { max_retries = 1, sleep = function(s) slept[#slept + 1] = s end }
+    local c = client {
+      max_retries = 1,
+      sleep = function(s)
+        slept[#slept + 1] = s
+      end,
+    }
     local _, err = c:whoami()
     assert.equals("server", err.kind)
     assert.equals(502, err.status)
@@ -127,12 +138,23 @@ describe("client against the sandbox", function()
   end)
 
   it("waits as Retry-After says, then succeeds", function()
-    sb:control("POST", "/script", { responses = {
-      { status = 503, headers = { ["Retry-After"] = "2" }, body = '{"error":{"code":"unavailable",'
-        .. '"problem":"down","retryable":true,"request_id":"req_0000000000000001"}}' },
-    } })
+    sb:control("POST", "/script", {
+      responses = {
+        {
+          status = 503,
+          headers = { ["Retry-After"] = "2" },
+          body = '{"error":{"code":"unavailable",'
+            .. '"problem":"down","retryable":true,"request_id":"req_0000000000000001"}}',
+        },
+      },
+    })
     local slept = {}
-    local c = client { max_retries = 2, sleep = function(s) slept[#slept + 1] = s end }
+    local c = client {
+      max_retries = 2,
+      sleep = function(s)
+        slept[#slept + 1] = s
+      end,
+    }
     assert.truthy(c:whoami())
     assert.same({ 2 }, slept)
     assert.equals(2, #sb:requests())
@@ -140,8 +162,15 @@ describe("client against the sandbox", function()
 
   it("reports a host that refuses connections, retrying only what is safe", function()
     local slept = 0
-    local c = cleanlist.new { api_key = sb.key, base_url = "http://127.0.0.1:1/api/v1/public",
-      rate_limit = false, max_retries = 2, sleep = function() slept = slept + 1 end }
+    local c = cleanlist.new {
+      api_key = sb.key,
+      base_url = "http://127.0.0.1:1/api/v1/public",
+      rate_limit = false,
+      max_retries = 2,
+      sleep = function()
+        slept = slept + 1
+      end,
+    }
     local _, err = c:request("POST", "/lead-lists", { body = { name = "x" } })
     assert.equals("transport", err.kind)
     assert.equals(3, err.attempts)
@@ -152,7 +181,11 @@ describe("client against the sandbox", function()
 
   it("gives a redacted trace", function()
     local lines = {}
-    local c = client { trace = function(l) lines[#lines + 1] = l end }
+    local c = client {
+      trace = function(l)
+        lines[#lines + 1] = l
+      end,
+    }
     assert(c:whoami())
     local all = table.concat(lines, "\n")
     assert.matches("> GET /api/v1/public/whoami", all, 1, true)
@@ -168,18 +201,29 @@ describe("concurrent calls against the sandbox", function()
     local c = cleanlist.new { api_key = sb.key, base_url = sb.base_url, rate_limit = false }
     local fns = {}
     for i = 1, 8 do
-      fns[i] = (i % 2 == 0) and function() return c:credits_balance() end
-        or function() return c:whoami() end
+      fns[i] = (i % 2 == 0) and function()
+        return c:credits_balance()
+      end or function()
+        return c:whoami()
+      end
     end
     local r = c:gather(fns)
     for i = 1, 8 do
       assert.is_table(r[i][1])
-      if i % 2 == 0 then assert.is_number(r[i][1].credits) else assert.equals("api_key", r[i][1].auth_type) end
+      if i % 2 == 0 then
+        assert.is_number(r[i][1].credits)
+      else
+        assert.equals("api_key", r[i][1].auth_type)
+      end
     end
     local conns = {}
-    for _, req in ipairs(sb:requests()) do conns[req.conn] = true end
+    for _, req in ipairs(sb:requests()) do
+      conns[req.conn] = true
+    end
     local n = 0
-    for _ in pairs(conns) do n = n + 1 end
+    for _ in pairs(conns) do
+      n = n + 1
+    end
     assert.truthy(n > 1, "all requests went over one connection: they did not overlap")
   end)
 
@@ -187,8 +231,12 @@ describe("concurrent calls against the sandbox", function()
     local a = cleanlist.new { api_key = sb.key, base_url = sb.base_url, rate_limit = false }
     local b = cleanlist.new { api_key = sb.readonly_key, base_url = sb.base_url, rate_limit = false }
     local r = cleanlist.gather {
-      function() return a:credits_balance() end,
-      function() return b:credits_balance() end,
+      function()
+        return a:credits_balance()
+      end,
+      function()
+        return b:credits_balance()
+      end,
     }
     assert.is_number(r[1][1].credits)
     assert.equals("permission", r[2][2].kind)

@@ -33,7 +33,9 @@ describe("client conventions against the sandbox", function()
       assert.matches("the client is closed", err.message, 1, true)
       assert.matches("nothing was sent", tostring(err), 1, true)
       local paths = {}
-      for _, r in ipairs(sb:requests()) do paths[#paths + 1] = r.path end
+      for _, r in ipairs(sb:requests()) do
+        paths[#paths + 1] = r.path
+      end
       assert.same({ "/api/v1/public/whoami" }, paths)
     end)
 
@@ -62,22 +64,35 @@ describe("client conventions against the sandbox", function()
       assert(c:credits_balance()) -- the view changed nothing of its parent
       local log = sb:requests()
       assert.equals(4, #log)
-      assert.same({ "growth", "7", nil, nil },
-        { header(log[1], "x-team"), header(log[1], "x-run"), header(log[1], "x-view"), header(log[1], "x-call") })
-      assert.same({ "ops", "7", "v1", nil },
-        { header(log[2], "x-team"), header(log[2], "x-run"), header(log[2], "x-view"), header(log[2], "x-call") })
-      assert.same({ "call", "7", "v1", "c1" },
-        { header(log[3], "x-team"), header(log[3], "x-run"), header(log[3], "x-view"), header(log[3], "x-call") })
-      assert.same({ "growth", "7", nil },
-        { header(log[4], "x-team"), header(log[4], "x-run"), header(log[4], "x-view") })
-      for _, r in ipairs(log) do assert.equals("application/json", header(r, "accept")) end
+      assert.same(
+        { "growth", "7", nil, nil },
+        { header(log[1], "x-team"), header(log[1], "x-run"), header(log[1], "x-view"), header(log[1], "x-call") }
+      )
+      assert.same(
+        { "ops", "7", "v1", nil },
+        { header(log[2], "x-team"), header(log[2], "x-run"), header(log[2], "x-view"), header(log[2], "x-call") }
+      )
+      assert.same(
+        { "call", "7", "v1", "c1" },
+        { header(log[3], "x-team"), header(log[3], "x-run"), header(log[3], "x-view"), header(log[3], "x-call") }
+      )
+      assert.same(
+        { "growth", "7", nil },
+        { header(log[4], "x-team"), header(log[4], "x-run"), header(log[4], "x-view") }
+      )
+      for _, r in ipairs(log) do
+        assert.equals("application/json", header(r, "accept"))
+      end
     end)
 
     it("may replace Accept, never the headers the client writes, and never carry a line break", function()
       local c = client()
       for _, bad in ipairs {
-        { Authorization = "Bearer clapi_other_key_0000000000" }, { ["content-type"] = "text/plain" },
-        { Host = "evil.example" }, { ["Content-Length"] = "0" }, { ["User-Agent"] = "x" },
+        { Authorization = "Bearer clapi_other_key_0000000000" },
+        { ["content-type"] = "text/plain" },
+        { Host = "evil.example" },
+        { ["Content-Length"] = "0" },
+        { ["User-Agent"] = "x" },
         { ["Proxy-Authorization"] = "Basic eDp5" },
       } do
         local ok, err = pcall(c.request, c, "GET", "/whoami", { headers = bad })
@@ -85,8 +100,8 @@ describe("client conventions against the sandbox", function()
         assert.equals("config", err.kind)
         assert.matches("the client sets .* itself", err.message)
       end
-      local ok, err = pcall(c.request, c, "GET", "/whoami",
-        { headers = { ["X-Evil"] = "a\r\nAuthorization: Bearer s3cr3t-value" } })
+      local ok, err =
+        pcall(c.request, c, "GET", "/whoami", { headers = { ["X-Evil"] = "a\r\nAuthorization: Bearer s3cr3t-value" } })
       assert.is_false(ok)
       assert.matches("without line breaks", err.message, 1, true)
       assert.is_nil(err.message:find("s3cr3t", 1, true))
@@ -146,7 +161,9 @@ describe("client conventions against the sandbox", function()
 
     local function lines(path)
       local out = {}
-      for l in (run.read_file(path) or ""):gmatch("[^\n]+") do out[#out + 1] = l end
+      for l in (run.read_file(path) or ""):gmatch("[^\n]+") do
+        out[#out + 1] = l
+      end
       return out
     end
 
@@ -156,15 +173,21 @@ describe("client conventions against the sandbox", function()
       assert(c:search_people { filters = { job_titles = { "VP Sales" } }, limit = 2 })
       c:close()
       local got = lines(log_plain)
-      assert.same({ "GET " .. sb.base_url .. "/whoami HTTP/1.1 auth=-",
-        "POST " .. sb.base_url .. "/search/people HTTP/1.1 auth=-" }, got)
+      assert.same({
+        "GET " .. sb.base_url .. "/whoami HTTP/1.1 auth=-",
+        "POST " .. sb.base_url .. "/search/people HTTP/1.1 auth=-",
+      }, got)
       assert.equals(2, #sb:requests())
     end)
 
     it("sends the proxy's credentials, and never shows them in a trace", function()
       local trace = {}
-      local c = client { proxy = "http://user:pw-9f3k@127.0.0.1:" .. authed.port,
-        trace = function(line) trace[#trace + 1] = line end }
+      local c = client {
+        proxy = "http://user:pw-9f3k@127.0.0.1:" .. authed.port,
+        trace = function(line)
+          trace[#trace + 1] = line
+        end,
+      }
       assert(c:whoami())
       local got = lines(log_authed)
       assert.equals(1, #got)
@@ -190,7 +213,9 @@ describe("client conventions against the sandbox", function()
         local me, err = c:whoami()
         print(me and me.organization_id or err.kind)
       ]])
-      finally(function() os.remove(script) end)
+      finally(function()
+        os.remove(script)
+      end)
       local before = #lines(log_plain)
       -- the sources under test, not the copies built into the executable
       local env = { http_proxy = "http://127.0.0.1:" .. plain.port, no_proxy = "", CLEANLIST_LUA_DIR = "lua" }
@@ -202,8 +227,10 @@ describe("client conventions against the sandbox", function()
       assert.equals(before + 1, #lines(log_plain))
       -- a proxy that is not there: the call's transport error, nothing reached the sandbox
       local n = #sb:requests()
-      local dead = run.host({ script, sb.key, sb.base_url, "env" },
-        { http_proxy = "http://127.0.0.1:" .. run.free_port(), no_proxy = "", CLEANLIST_LUA_DIR = "lua" })
+      local dead = run.host(
+        { script, sb.key, sb.base_url, "env" },
+        { http_proxy = "http://127.0.0.1:" .. run.free_port(), no_proxy = "", CLEANLIST_LUA_DIR = "lua" }
+      )
       assert.equals("transport\n", dead.stdout, dead.stderr)
       assert.equals(n, #sb:requests())
     end)

@@ -17,7 +17,9 @@ describe("client under faults", function()
 
   local function recorder()
     local slept = {}
-    return slept, function(s) slept[#slept + 1] = s end
+    return slept, function(s)
+      slept[#slept + 1] = s
+    end
   end
 
   it("times out on a stalled response and says so", function()
@@ -39,8 +41,11 @@ describe("client under faults", function()
   it("does not repeat a POST that timed out after the server acted: the outcome is unknown", function()
     script { fault = "stall", ms = 3000 }
     local slept, sleep = recorder()
-    local _, err = client { timeout = 0.5, max_retries = 3, sleep = sleep }:request("POST",
-      "/lead-lists", { body = { name = "Stalled list" } })
+    local _, err = client { timeout = 0.5, max_retries = 3, sleep = sleep }:request(
+      "POST",
+      "/lead-lists",
+      { body = { name = "Stalled list" } }
+    )
     assert.equals("timeout", err.kind)
     assert.is_true(err.ambiguous)
     assert.equals(0, #slept)
@@ -102,8 +107,16 @@ describe("client under faults", function()
     local done = {}
     local t0 = core.monotonic()
     local r = c:gather {
-      function() local res = c:whoami(); done[#done + 1] = "stalled"; return res end,
-      function() local res = c:credits_balance(); done[#done + 1] = "fast"; return res end,
+      function()
+        local res = c:whoami()
+        done[#done + 1] = "stalled"
+        return res
+      end,
+      function()
+        local res = c:credits_balance()
+        done[#done + 1] = "fast"
+        return res
+      end,
     }
     assert.is_table(r[1][1])
     assert.is_table(r[2][1])

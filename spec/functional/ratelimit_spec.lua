@@ -11,8 +11,12 @@ local clients = require "spec.helpers.client"
 local SCALE = 30
 
 describe("the client's rate limiter against the sandbox's limits", function()
-  local sb = sandbox.suite { args = { "--time-scale", tostring(SCALE), "--seed", "7" }, rate_limit = true,
-    reset = true, clear = true }
+  local sb = sandbox.suite {
+    args = { "--time-scale", tostring(SCALE), "--seed", "7" },
+    rate_limit = true,
+    reset = true,
+    clear = true,
+  }
 
   it("keeps four callers on one key under the sliding window: no 429 in 100 calls", function()
     local c = clients.new(sb, { rate_limit = {}, time_scale = SCALE, max_retries = 0 })
@@ -22,8 +26,11 @@ describe("the client's rate limiter against the sandbox's limits", function()
       fns[i] = function()
         for _ = 1, 25 do
           local res, err = c:credits_balance()
-          if res then answered = answered + 1
-          elseif err.kind == "rate_limited" then rejected = rejected + 1 end
+          if res then
+            answered = answered + 1
+          elseif err.kind == "rate_limited" then
+            rejected = rejected + 1
+          end
         end
       end
     end
@@ -31,7 +38,9 @@ describe("the client's rate limiter against the sandbox's limits", function()
     assert.equals(0, rejected)
     assert.equals(100, answered)
     local statuses = {}
-    for _, s in ipairs(require("spec.helpers.wire").statuses(sb)) do statuses[s] = (statuses[s] or 0) + 1 end
+    for _, s in ipairs(require("spec.helpers.wire").statuses(sb)) do
+      statuses[s] = (statuses[s] or 0) + 1
+    end
     assert.is_nil(statuses[429])
   end)
 
@@ -48,8 +57,11 @@ describe("the client's rate limiter against the sandbox's limits", function()
           local answered, rejected = 0, 0
           for _ = 1, 20 do
             local res, err = c:credits_balance()
-            if res then answered = answered + 1
-            elseif err.kind == "rate_limited" then rejected = rejected + 1 end
+            if res then
+              answered = answered + 1
+            elseif err.kind == "rate_limited" then
+              rejected = rejected + 1
+            end
           end
           return answered, rejected
         end

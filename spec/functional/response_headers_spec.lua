@@ -22,8 +22,14 @@ describe("the answer's header fields over libcurl", function()
   end)
 
   local function get(path, fresh)
-    return transport:request { method = "GET", url = base .. path, headers = {}, timeout = 10,
-      connect_timeout = 5, fresh_connect = fresh }
+    return transport:request {
+      method = "GET",
+      url = base .. path,
+      headers = {},
+      timeout = 10,
+      connect_timeout = 5,
+      fresh_connect = fresh,
+    }
   end
 
   it("joins a repeated field under its lowercased name, each value trimmed", function()

@@ -59,8 +59,12 @@ describe("long exports in bounded memory", function()
     local c = clients.new(sb)
     local s = slow_sink()
     local results = c:gather({
-      function() return c:export_csv { list_id = list_id, to = s.fn } end,
-      function() return c:get_list(list_id) end,
+      function()
+        return c:export_csv { list_id = list_id, to = s.fn }
+      end,
+      function()
+        return c:get_list(list_id)
+      end,
     }, { concurrency = 2 })
     local res = assert(results[1][1], tostring(results[1][2]))
     assert.equals(LEADS, assert(results[2][1]).lead_count)
@@ -104,20 +108,34 @@ describe("long exports in bounded memory", function()
   end)
 
   for _, case in ipairs {
-    { "iter_export_json", function(c) return c:iter_export_json { list_id = list_id, limit = 500 } end },
-    { "iter_leads", function(c) return c:iter_leads(list_id, { limit = 500 }) end },
+    {
+      "iter_export_json",
+      function(c)
+        return c:iter_export_json { list_id = list_id, limit = 500 }
+      end,
+    },
+    {
+      "iter_leads",
+      function(c)
+        return c:iter_leads(list_id, { limit = 500 })
+      end,
+    },
   } do
     it(case[1] .. " lets the leads of the pages it has left be collected", function()
       local it = case[2](clients.new(sb))
       local kept = setmetatable({}, { __mode = "k" })
       kept[it()] = true -- the first lead of the first page
-      for _ = 2, 1001 do assert(it(), tostring(it.err)) end -- into the third page
+      for _ = 2, 1001 do
+        assert(it(), tostring(it.err))
+      end -- into the third page
       collectgarbage("collect")
       collectgarbage("collect")
       assert.is_nil(next(kept), "the first page is still held")
       assert.equals(3, it.pages)
       local n = it.count
-      for _ in it do n = n + 1 end
+      for _ in it do
+        n = n + 1
+      end
       assert.is_nil(it.err)
       assert.equals(LEADS, n)
     end)

@@ -22,8 +22,15 @@ describe("TLS", function()
   end)
 
   it("refuses a certificate it cannot verify, without retrying", function()
-    local c = cleanlist.new { api_key = sb.key, base_url = sb.base_url, rate_limit = false,
-      max_retries = 2, sleep = function() error("must not retry a TLS failure") end }
+    local c = cleanlist.new {
+      api_key = sb.key,
+      base_url = sb.base_url,
+      rate_limit = false,
+      max_retries = 2,
+      sleep = function()
+        error("must not retry a TLS failure")
+      end,
+    }
     local res, err = c:whoami()
     assert.is_nil(res)
     assert.equals("tls", err.kind)
@@ -32,25 +39,29 @@ describe("TLS", function()
   end)
 
   it("talks to the server once its certificate is trusted", function()
-    local c = cleanlist.new { api_key = sb.key, base_url = sb.base_url, rate_limit = false,
-      ca_file = dir .. "/cert.pem" }
+    local c =
+      cleanlist.new { api_key = sb.key, base_url = sb.base_url, rate_limit = false, ca_file = dir .. "/cert.pem" }
     local me = assert(c:whoami())
     assert.equals("api_key", me.auth_type)
   end)
 
   it("hands out https download links when serving https", function()
-    local c = cleanlist.new { api_key = sb.key, base_url = sb.base_url, rate_limit = false,
-      ca_file = dir .. "/cert.pem" }
+    local c =
+      cleanlist.new { api_key = sb.key, base_url = sb.base_url, rate_limit = false, ca_file = dir .. "/cert.pem" }
     local lists = assert(c:request("GET", "/lead-lists"))
-    local export = assert(c:request("POST", "/export/csv/signed-url",
-      { body = { list_id = lists.lists[1].list_id } }))
+    local export = assert(c:request("POST", "/export/csv/signed-url", { body = { list_id = lists.lists[1].list_id } }))
     assert.matches("^https://127%.0%.0%.1:%d+/", export.download_url)
   end)
 
   it("refuses a certificate issued for another host name", function()
     local url = sb.base_url:gsub("127%.0%.0%.1", "localhost")
-    local c = cleanlist.new { api_key = sb.key, base_url = url, rate_limit = false,
-      ca_file = dir .. "/cert.pem", max_retries = 0 }
+    local c = cleanlist.new {
+      api_key = sb.key,
+      base_url = url,
+      rate_limit = false,
+      ca_file = dir .. "/cert.pem",
+      max_retries = 0,
+    }
     local _, err = c:whoami()
     assert.equals("tls", err.kind)
   end)

@@ -43,8 +43,10 @@ function M.b64(s)
     local c2 = math.floor(n / 4096) % 64
     local c3 = math.floor(n / 64) % 64
     local c4 = n % 64
-    out[#out + 1] = ALPHABET:sub(c1 + 1, c1 + 1) .. ALPHABET:sub(c2 + 1, c2 + 1)
-      .. (b and ALPHABET:sub(c3 + 1, c3 + 1) or "=") .. (c and ALPHABET:sub(c4 + 1, c4 + 1) or "=")
+    out[#out + 1] = ALPHABET:sub(c1 + 1, c1 + 1)
+      .. ALPHABET:sub(c2 + 1, c2 + 1)
+      .. (b and ALPHABET:sub(c3 + 1, c3 + 1) or "=")
+      .. (c and ALPHABET:sub(c4 + 1, c4 + 1) or "=")
   end
   return table.concat(out)
 end
@@ -91,18 +93,23 @@ end
 
 --- A CSV for import with a BOM, quoting, a multi-line field and one row for each skip reason,
 -- and the column_mapping that reads it.
-M.CSV_MAPPING = { first_name = "First Name", last_name = "Last Name", email = "Email",
-  company_name = "Company", linkedin_url = "LinkedIn" }
+M.CSV_MAPPING = {
+  first_name = "First Name",
+  last_name = "Last Name",
+  email = "Email",
+  company_name = "Company",
+  linkedin_url = "LinkedIn",
+}
 M.CSV = table.concat({
-  "\239\187\191First Name,Last Name,Email,Company,LinkedIn,Notes",     -- row 1 (BOM)
-  "Ada,Lovelace,ada@analytical.io,Analytical Engines,,\"likes, commas\"", -- 2
-  "Grace,Hopper,grace@navy.example,\"US Navy, Inc.\",,",                 -- 3
-  "Alan,Turing,ADA@analytical.io,Bletchley,,",                           -- 4 duplicate email
-  ",,,,,orphan row",                                                     -- 5 missing required
-  "Katherine,Johnson,,NASA,https://www.linkedin.com/in/kjohnson,",       -- 6
-  "Kathy,J,,NASA,linkedin.com/in/KJohnson/,",                            -- 7 duplicate linkedin
-  "\"Quoted \"\"Q\"\"\",Name,q@quoted.example,Quotes Ltd,,\"multi",
-  "line note\"",                                                         -- 8
+  "\239\187\191First Name,Last Name,Email,Company,LinkedIn,Notes", -- row 1 (BOM)
+  'Ada,Lovelace,ada@analytical.io,Analytical Engines,,"likes, commas"', -- 2
+  'Grace,Hopper,grace@navy.example,"US Navy, Inc.",,', -- 3
+  "Alan,Turing,ADA@analytical.io,Bletchley,,", -- 4 duplicate email
+  ",,,,,orphan row", -- 5 missing required
+  "Katherine,Johnson,,NASA,https://www.linkedin.com/in/kjohnson,", -- 6
+  "Kathy,J,,NASA,linkedin.com/in/KJohnson/,", -- 7 duplicate linkedin
+  '"Quoted ""Q""",Name,q@quoted.example,Quotes Ltd,,"multi',
+  'line note"', -- 8
 }, "\r\n") .. "\r\n"
 
 --- `n` generated CSV rows from `first` on (leads F<i> L<i>, p<i>@big.example, Big Co) with the

@@ -10,7 +10,9 @@ local M = {}
 -- no retries; opts add to or override these options.
 function M.new(sb, opts)
   local o = { api_key = sb.key, base_url = sb.base_url, rate_limit = false, max_retries = 0 }
-  for k, v in pairs(opts or {}) do o[k] = v end
+  for k, v in pairs(opts or {}) do
+    o[k] = v
+  end
   return cleanlist.new(o)
 end
 
@@ -19,7 +21,9 @@ end
 function M.scaled(scale)
   return function(sb, opts)
     local o = { time_scale = scale }
-    for k, v in pairs(opts or {}) do o[k] = v end
+    for k, v in pairs(opts or {}) do
+      o[k] = v
+    end
     return M.new(sb, o)
   end
 end

@@ -19,11 +19,24 @@ function M.new(opts)
   local o = {
     api_key = M.KEY .. n, -- a key per client: rate-limit buckets are per key and process-wide
     base_url = "https://api.example.test/api/v1/public",
-    transport = fake, sleep = function(s) sleeps[#sleeps + 1] = s end,
-    random = function() return 0 end, clock = function() return 1000 end,
-    wallclock = function() return 784111777 end, rate_limit = false,
+    transport = fake,
+    sleep = function(s)
+      sleeps[#sleeps + 1] = s
+    end,
+    random = function()
+      return 0
+    end,
+    clock = function()
+      return 1000
+    end,
+    wallclock = function()
+      return 784111777
+    end,
+    rate_limit = false,
   }
-  for k, v in pairs(opts or {}) do o[k] = v end
+  for k, v in pairs(opts or {}) do
+    o[k] = v
+  end
   return cleanlist.new(o), fake, sleeps, o.api_key
 end
 

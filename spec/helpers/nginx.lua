@@ -17,8 +17,7 @@ local run = require "spec.helpers.run"
 
 local M = {}
 
-M.MODULES = { "/usr/lib/nginx/modules/ndk_http_module.so",
-  "/usr/lib/nginx/modules/ngx_http_lua_module.so" }
+M.MODULES = { "/usr/lib/nginx/modules/ndk_http_module.so", "/usr/lib/nginx/modules/ngx_http_lua_module.so" }
 
 local q = run.quote
 
@@ -28,9 +27,7 @@ function M.missing()
     return "nginx is not installed (Debian: apt-get install nginx-light libnginx-mod-http-lua)"
   end
   for _, m in ipairs(M.MODULES) do
-    if not run.read_file(m) then
-      return m .. " is missing (Debian: apt-get install libnginx-mod-http-lua)"
-    end
+    if not run.read_file(m) then return m .. " is missing (Debian: apt-get install libnginx-mod-http-lua)" end
   end
   if not run.read_file("build/luajit/lib/cleanlist/core.so") then
     return "the LuaJIT build is missing (make build LUA=luajit)"
@@ -102,10 +99,14 @@ function Nginx:_conf(opts)
     (TEST_SERVER):format(self.test_port, opts.reuseport and " reuseport" or "", self.dir),
     opts.http or "",
   }
-  conf, n = conf:gsub("\nhttp {\n", function() return "\nhttp {\n" .. table.concat(lines, "\n") .. "\n" end, 1)
+  conf, n = conf:gsub("\nhttp {\n", function()
+    return "\nhttp {\n" .. table.concat(lines, "\n") .. "\n"
+  end, 1)
   assert(n == 1, "README's nginx.conf: no http block")
   local top = {}
-  for k in pairs(opts.env or {}) do top[#top + 1] = "env " .. k .. ";" end
+  for k in pairs(opts.env or {}) do
+    top[#top + 1] = "env " .. k .. ";"
+  end
   table.sort(top)
   -- as root, nginx would run its workers as www-data, who cannot read the spec's files
   if run.capture("id -u"):match("^0") then top[#top + 1] = "user root;" end
@@ -124,12 +125,18 @@ function M.start(opts)
   local self = setmetatable({ dir = dir, port = free_port(), test_port = free_port() }, Nginx)
   run.write_file(dir .. "/nginx.conf", self:_conf(opts))
   local env = {}
-  for k, v in pairs(opts.env or {}) do env[#env + 1] = k .. "=" .. q(v) end
+  for k, v in pairs(opts.env or {}) do
+    env[#env + 1] = k .. "=" .. q(v)
+  end
   -- `timeout` ends nginx should the spec process die without stopping it
   local cmd = ("%s timeout -s TERM 900 nginx -p %s -c %s -e %s -g %s >%s 2>&1 & echo $!"):format(
-    #env > 0 and ("env " .. table.concat(env, " ")) or "", q(dir), q(dir .. "/nginx.conf"),
-    q(dir .. "/logs/error.log"), q("daemon off; master_process on; pid " .. dir .. "/nginx.pid;"),
-    q(dir .. "/logs/stdout"))
+    #env > 0 and ("env " .. table.concat(env, " ")) or "",
+    q(dir),
+    q(dir .. "/nginx.conf"),
+    q(dir .. "/logs/error.log"),
+    q("daemon off; master_process on; pid " .. dir .. "/nginx.pid;"),
+    q(dir .. "/logs/stdout")
+  )
   self.pid = tonumber((run.capture(cmd)))
   for _ = 1, 100 do
     local status = self:get("/ping", { port = self.test_port, max_time = 1 })
@@ -145,10 +152,15 @@ end
 -- status, the body and the seconds the answer took.
 function Nginx:get(path, opts)
   opts = opts or {}
-  local out = run.capture(("curl -sS --max-time %s -o %s -w '%%{http_code} %%{time_total}' -X %s %s%s 2>/dev/null")
-    :format(opts.max_time or 30, q(self.dir .. "/answer"), opts.method or "GET",
+  local out = run.capture(
+    ("curl -sS --max-time %s -o %s -w '%%{http_code} %%{time_total}' -X %s %s%s 2>/dev/null"):format(
+      opts.max_time or 30,
+      q(self.dir .. "/answer"),
+      opts.method or "GET",
       opts.data and ("--data-binary @" .. q(opts.data) .. " ") or "",
-      q(("http://127.0.0.1:%d%s"):format(opts.port or self.port, path))))
+      q(("http://127.0.0.1:%d%s"):format(opts.port or self.port, path))
+    )
+  )
   local status, seconds = out:match("^(%d+) ([%d.]+)")
   return tonumber(status), run.read_file(self.dir .. "/answer") or "", tonumber(seconds)
 end
@@ -158,12 +170,10 @@ end
 function Nginx:eval(source, max_time)
   local file = self.dir .. "/chunk.lua"
   run.write_file(file, source)
-  local status, body = self:get("/eval", { port = self.test_port, method = "POST", data = file,
-    max_time = max_time or 60 })
+  local status, body =
+    self:get("/eval", { port = self.test_port, method = "POST", data = file, max_time = max_time or 60 })
   local ok, decoded = pcall(cjson.decode, body)
-  if status ~= 200 then
-    error(("eval answered %s: %s\n%s"):format(tostring(status), body, self:log()), 2)
-  end
+  if status ~= 200 then error(("eval answered %s: %s\n%s"):format(tostring(status), body, self:log()), 2) end
   assert(ok, "eval did not answer JSON: " .. body)
   return decoded, status
 end

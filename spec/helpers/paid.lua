@@ -35,8 +35,12 @@ end
 -- returns the sandbox and its paid.new helper.
 function M.suite(extra_args)
   local args = {}
-  for _, a in ipairs(extra_args or {}) do args[#args + 1] = a end
-  for _, a in ipairs(M.ARGS) do args[#args + 1] = a end
+  for _, a in ipairs(extra_args or {}) do
+    args[#args + 1] = a
+  end
+  for _, a in ipairs(M.ARGS) do
+    args[#args + 1] = a
+  end
   local sb = sandbox.suite { args = args }
   return sb, M.new(sb)
 end
@@ -93,8 +97,7 @@ end
 
 function P:quote(body)
   local status, res = self:estimate(body)
-  assert(status == 200, "estimate answered " .. tostring(status) .. ": "
-    .. require("cjson").encode(res))
+  assert(status == 200, "estimate answered " .. tostring(status) .. ": " .. require("cjson").encode(res))
   return res.quote_id, res
 end
 
@@ -123,9 +126,7 @@ function P:settle(id, step_ms, max_steps)
   for _ = 1, max_steps or 20 do
     local status, body = self:status(id)
     assert(status == 200, "status answered " .. tostring(status))
-    if M.TERMINAL[body.status] then
-      return body
-    end
+    if M.TERMINAL[body.status] then return body end
     self:advance(step_ms or 600000)
   end
   error("workflow " .. id .. " did not settle")

@@ -26,16 +26,24 @@ end
 -- a state home (opts.home), and opts.env on top.
 function M.env(sb, opts)
   opts = opts or {}
-  local env = { CLEANLIST_BASE_URL = sb.base_url, CLEANLIST_API_KEY = sb.key,
+  local env = {
+    CLEANLIST_BASE_URL = sb.base_url,
+    CLEANLIST_API_KEY = sb.key,
     CLEANLIST_TIME_SCALE = opts.scale and tostring(opts.scale) or false,
-    XDG_STATE_HOME = opts.home or M.state_home(), CLEANLIST_RECIPES = false }
-  for k, v in pairs(opts.env or {}) do env[k] = v end
+    XDG_STATE_HOME = opts.home or M.state_home(),
+    CLEANLIST_RECIPES = false,
+  }
+  for k, v in pairs(opts.env or {}) do
+    env[k] = v
+  end
   return env
 end
 
 local function command(env, name, args)
   local argv = { run.quote(run.bin()), "run", run.quote(name) }
-  for _, a in ipairs(args or {}) do argv[#argv + 1] = run.quote(a) end
+  for _, a in ipairs(args or {}) do
+    argv[#argv + 1] = run.quote(a)
+  end
   return run.env_prefix(env) .. table.concat(argv, " ")
 end
 
@@ -50,8 +58,15 @@ Background.__index = Background
 --- Starts a recipe in the background; returns a handle with pid, kill(sig), wait(), output().
 function M.spawn(sb, name, args, opts)
   local out, err, rc = os.tmpname(), os.tmpname(), os.tmpname()
-  local line = "(" .. command(M.env(sb, opts), name, args) .. " </dev/null >" .. run.quote(out)
-    .. " 2>" .. run.quote(err) .. "; echo $? >" .. run.quote(rc) .. ") >/dev/null 2>&1 & echo $!"
+  local line = "("
+    .. command(M.env(sb, opts), name, args)
+    .. " </dev/null >"
+    .. run.quote(out)
+    .. " 2>"
+    .. run.quote(err)
+    .. "; echo $? >"
+    .. run.quote(rc)
+    .. ") >/dev/null 2>&1 & echo $!"
   -- The subshell's pid; the recipe is its child (found with pgrep -P to signal it).
   local pid = tonumber((run.capture(line)))
   assert(pid, "could not start the recipe")
@@ -79,8 +94,11 @@ function Background:wait()
   for _ = 1, 600 do
     local rc = run.read_file(self.rc)
     if rc and rc:match("%d") then
-      local r = { code = tonumber(rc:match("%d+")), stdout = run.read_file(self.out) or "",
-        stderr = run.read_file(self.err) or "" }
+      local r = {
+        code = tonumber(rc:match("%d+")),
+        stdout = run.read_file(self.out) or "",
+        stderr = run.read_file(self.err) or "",
+      }
       os.remove(self.out)
       os.remove(self.err)
       os.remove(self.rc)
@@ -113,11 +131,14 @@ end
 function M.survives_faults(sb, name, args, opts, marker)
   local home = M.state_home()
   local o = { home = home }
-  for k, v in pairs(opts or {}) do o[k] = v end
+  for k, v in pairs(opts or {}) do
+    o[k] = v
+  end
   local bg = M.spawn(sb, name, args, o)
-  M.wait_for_state(home, function(t) return t:find(marker, 1, true) end)
-  sb:control("POST", "/script", { responses = { { fault = "503" }, { fault = "reset" },
-    { fault = "500" } } })
+  M.wait_for_state(home, function(t)
+    return t:find(marker, 1, true)
+  end)
+  sb:control("POST", "/script", { responses = { { fault = "503" }, { fault = "reset" }, { fault = "500" } } })
   local r = bg:wait()
   M.remove(home)
   assert.equals(0, r.code, r.stderr)
@@ -139,14 +160,18 @@ end
 --- The lines of a text (empty ones left out).
 function M.lines_of(text)
   local out = {}
-  for l in (text or ""):gmatch("[^\n]+") do out[#out + 1] = l end
+  for l in (text or ""):gmatch("[^\n]+") do
+    out[#out + 1] = l
+  end
   return out
 end
 
 --- The JSON lines of a text (a --json run's stdout, a .jsonl file), decoded.
 function M.json_lines(text)
   local out = {}
-  for i, line in ipairs(M.lines_of(text)) do out[i] = require("cjson").decode(line) end
+  for i, line in ipairs(M.lines_of(text)) do
+    out[i] = require("cjson").decode(line)
+  end
   return out
 end
 
@@ -160,14 +185,18 @@ end
 
 --- The first line of a --json run's lines whose step is `name`.
 function M.step(lines, name)
-  for _, l in ipairs(lines) do if l.step == name then return l end end
+  for _, l in ipairs(lines) do
+    if l.step == name then return l end
+  end
   error("no step " .. name)
 end
 
 --- How many items of a list equal value.
 function M.count(list, value)
   local n = 0
-  for _, v in ipairs(list) do if v == value then n = n + 1 end end
+  for _, v in ipairs(list) do
+    if v == value then n = n + 1 end
+  end
   return n
 end
 

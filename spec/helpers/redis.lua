@@ -18,9 +18,7 @@ function M.missing()
   local script = run.script('io.write(tostring((pcall(require, "cleanlist.redis"))))')
   local out = run.capture(run.quote(run.bin()) .. " " .. run.quote(script) .. " 2>&1")
   os.remove(script)
-  if out ~= "true" then
-    return "this build of cleanlist has no Redis support (libhiredis-dev was missing at build)"
-  end
+  if out ~= "true" then return "this build of cleanlist has no Redis support (libhiredis-dev was missing at build)" end
 end
 
 local free_port = run.free_port
@@ -31,24 +29,39 @@ Server.__index = Server
 --- redis-cli against this server; returns its output without the trailing newline.
 function Server:cli(...)
   local args = {}
-  for i, a in ipairs({ ... }) do args[i] = run.quote(a) end
+  for i, a in ipairs({ ... }) do
+    args[i] = run.quote(a)
+  end
   local auth = self.password and ("--no-auth-warning -a " .. run.quote(self.password) .. " ") or ""
-  local out = run.capture(("redis-cli -h 127.0.0.1 -p %d %s%s 2>&1"):format(self.port, auth,
-    table.concat(args, " ")))
+  local out = run.capture(("redis-cli -h 127.0.0.1 -p %d %s%s 2>&1"):format(self.port, auth, table.concat(args, " ")))
   return (out:gsub("\n$", ""))
 end
 
 --- Starts (or starts again, on the same port) the server and waits until it answers.
 function Server:start()
-  local args = { "--port", tostring(self.port), "--bind", "127.0.0.1", "--save", "",
-    "--appendonly", "no", "--dir", self.dir, "--logfile", self.dir .. "/log" }
+  local args = {
+    "--port",
+    tostring(self.port),
+    "--bind",
+    "127.0.0.1",
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+    "--dir",
+    self.dir,
+    "--logfile",
+    self.dir .. "/log",
+  }
   if self.password then
     args[#args + 1] = "--requirepass"
     args[#args + 1] = self.password
   end
-  for i, a in ipairs(args) do args[i] = run.quote(a) end
-  self.pid = tonumber((run.capture("timeout 600 redis-server " .. table.concat(args, " ")
-    .. " >/dev/null 2>&1 & echo $!")))
+  for i, a in ipairs(args) do
+    args[i] = run.quote(a)
+  end
+  self.pid =
+    tonumber((run.capture("timeout 600 redis-server " .. table.concat(args, " ") .. " >/dev/null 2>&1 & echo $!")))
   for _ = 1, 100 do
     if self:cli("PING") == "PONG" then return self end
     run.execute("sleep 0.05")
@@ -82,7 +95,10 @@ function M.start(opts)
   local port = free_port()
   local self = setmetatable({ port = port, dir = dir, password = opts.password }, Server)
   self.url = ("redis://%s127.0.0.1:%d/%d"):format(
-    opts.password and (":" .. opts.password .. "@") or "", port, opts.db or 0)
+    opts.password and (":" .. opts.password .. "@") or "",
+    port,
+    opts.db or 0
+  )
   return self:start()
 end
 

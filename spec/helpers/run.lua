@@ -10,9 +10,7 @@ end
 --- The contents of a file, or nil when it cannot be opened.
 function M.read_file(path)
   local f = io.open(path, "rb")
-  if not f then
-    return nil
-  end
+  if not f then return nil end
   local s = f:read("*a")
   f:close()
   return s
@@ -34,7 +32,7 @@ end
 
 --- Runs a shell command line as it is and returns its stdout and its exit status.
 function M.capture(cmdline)
-  local p = assert(io.popen(cmdline .. "; echo \"__rc=$?\""))
+  local p = assert(io.popen(cmdline .. '; echo "__rc=$?"'))
   local out = p:read("*a")
   p:close()
   local rc = tonumber(out:match("__rc=(%d+)%s*$"))
@@ -43,8 +41,9 @@ end
 
 --- A free TCP port on 127.0.0.1 (asked of the kernel).
 function M.free_port()
-  local out = M.capture("python3 -c 'import socket; s = socket.socket(); "
-    .. "s.bind((\"127.0.0.1\", 0)); print(s.getsockname()[1])'")
+  local out = M.capture(
+    "python3 -c 'import socket; s = socket.socket(); " .. 's.bind(("127.0.0.1", 0)); print(s.getsockname()[1])\''
+  )
   return assert(tonumber(out), "no free port")
 end
 
@@ -79,9 +78,17 @@ function M.certificate_dir()
   local dir = os.tmpname()
   os.remove(dir)
   assert(M.execute("mkdir -p " .. M.quote(dir)))
-  assert(M.execute("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1"
-    .. " -addext 'subjectAltName=IP:127.0.0.1,DNS:127.0.0.1' -keyout " .. M.quote(dir .. "/key.pem")
-    .. " -out " .. M.quote(dir .. "/cert.pem") .. " >/dev/null 2>&1"), "openssl could not make a certificate")
+  assert(
+    M.execute(
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1"
+        .. " -addext 'subjectAltName=IP:127.0.0.1,DNS:127.0.0.1' -keyout "
+        .. M.quote(dir .. "/key.pem")
+        .. " -out "
+        .. M.quote(dir .. "/cert.pem")
+        .. " >/dev/null 2>&1"
+    ),
+    "openssl could not make a certificate"
+  )
   return dir
 end
 
@@ -89,9 +96,7 @@ end
 -- root).
 function M.bin()
   local bin = os.getenv("CLEANLIST_BIN")
-  if bin and bin ~= "" then
-    return bin
-  end
+  if bin and bin ~= "" then return bin end
   return "build/lua5.4/cleanlist"
 end
 
@@ -108,8 +113,16 @@ end
 function M.source_copy()
   local dir = os.tmpname()
   os.remove(dir)
-  assert(M.execute("mkdir -p " .. M.quote(dir) .. " && git ls-files -co --exclude-standard -z"
-    .. " | tar -c --null -T - | tar -x -C " .. M.quote(dir)), "cannot copy the source tree")
+  assert(
+    M.execute(
+      "mkdir -p "
+        .. M.quote(dir)
+        .. " && git ls-files -co --exclude-standard -z"
+        .. " | tar -c --null -T - | tar -x -C "
+        .. M.quote(dir)
+    ),
+    "cannot copy the source tree"
+  )
   return dir
 end
 
@@ -117,8 +130,8 @@ end
 -- Returns {code = exit status, stdout = ..., stderr = ...}.
 function M.sh(cmdline, seconds)
   local errf = os.tmpname()
-  local out, code = M.capture("timeout " .. (seconds or 30) .. " sh -c " .. M.quote(cmdline)
-    .. " </dev/null 2>" .. errf)
+  local out, code =
+    M.capture("timeout " .. (seconds or 30) .. " sh -c " .. M.quote(cmdline) .. " </dev/null 2>" .. errf)
   local err = M.read_file(errf) or ""
   os.remove(errf)
   return { code = code, stdout = out, stderr = err }
@@ -128,10 +141,16 @@ end
 function M.env_prefix(env)
   local unset, set = {}, {}
   for k, v in pairs(env or {}) do
-    if v == false then unset[#unset + 1] = "-u " .. k else set[#set + 1] = k .. "=" .. M.quote(v) end
+    if v == false then
+      unset[#unset + 1] = "-u " .. k
+    else
+      set[#set + 1] = k .. "=" .. M.quote(v)
+    end
   end
   local parts = unset -- env takes -u before the assignments
-  for _, a in ipairs(set) do parts[#parts + 1] = a end
+  for _, a in ipairs(set) do
+    parts[#parts + 1] = a
+  end
   return #parts > 0 and ("env " .. table.concat(parts, " ") .. " ") or ""
 end
 
@@ -139,7 +158,9 @@ end
 function M.host(args, env)
   local prefix = M.env_prefix(env)
   local argv = {}
-  for i, a in ipairs(args) do argv[i] = M.quote(a) end
+  for i, a in ipairs(args) do
+    argv[i] = M.quote(a)
+  end
   return M.sh(prefix .. M.quote(M.bin()) .. " " .. table.concat(argv, " "))
 end
 
@@ -159,7 +180,9 @@ function M.scripts()
     made[#made + 1] = path
     return path
   end, function()
-    for _, path in ipairs(made) do os.remove(path) end
+    for _, path in ipairs(made) do
+      os.remove(path)
+    end
   end
 end
 

@@ -31,8 +31,10 @@ local M = {}
 -- built from).
 local function builtin_key(name)
   local header = assert(run.read_file("sandbox/sandbox.h"), "cannot read sandbox/sandbox.h")
-  return assert(header:match("#define " .. name .. ' "(clapi_[%w_%-]+)"'),
-    name .. " is not defined in sandbox/sandbox.h")
+  return assert(
+    header:match("#define " .. name .. ' "(clapi_[%w_%-]+)"'),
+    name .. " is not defined in sandbox/sandbox.h"
+  )
 end
 
 M.KEY = builtin_key("CL_SANDBOX_DEFAULT_KEY")
@@ -60,9 +62,7 @@ function M.poll(tries, interval, step)
   local done, value
   for i = 1, tries do
     done, value = step()
-    if done or i == tries then
-      break
-    end
+    if done or i == tries then break end
     M.sleep(interval)
   end
   return done, value
@@ -96,9 +96,7 @@ local LUA_PATH = "sandbox/lua/?.lua;sandbox/lua/?/init.lua;"
 
 --- Lets a spec require the sandbox's own Lua modules (sandbox/lua) in-process.
 function M.use_modules()
-  if package.path:sub(1, #LUA_PATH) ~= LUA_PATH then
-    package.path = LUA_PATH .. package.path
-  end
+  if package.path:sub(1, #LUA_PATH) ~= LUA_PATH then package.path = LUA_PATH .. package.path end
 end
 
 --- Loads the sandbox's modules in-process (use_modules) with stand-ins for what the executable
@@ -117,20 +115,28 @@ function M.in_process()
   end
   package.loaded["sandbox.native"] = {
     sha256_hex = digest,
-    hmac_sha256_hex = function(key, msg) return digest(key .. "\0" .. msg) end,
-    equal = function(a, b) return a == b end,
-    b64decode = function() return nil, "no base64 in-process" end,
-    scrub = function(s) return (s:gsub("clapi_[%w_%-]+", "clapi_\226\128\166")) end,
-    redact_credential = function() return "[redacted]" end,
+    hmac_sha256_hex = function(key, msg)
+      return digest(key .. "\0" .. msg)
+    end,
+    equal = function(a, b)
+      return a == b
+    end,
+    b64decode = function()
+      return nil, "no base64 in-process"
+    end,
+    scrub = function(s)
+      return (s:gsub("clapi_[%w_%-]+", "clapi_\226\128\166"))
+    end,
+    redact_credential = function()
+      return "[redacted]"
+    end,
   }
 end
 
 --- Decodes a JSON text; returns the raw text when it is not JSON.
 function M.decode(text)
   local ok, v = pcall(cjson.decode, text)
-  if ok then
-    return v
-  end
+  if ok then return v end
   return text
 end
 
@@ -143,21 +149,16 @@ function M.http(method, url, opts)
   opts = opts or {}
   local base = os.tmpname()
   local bodyf, hdrf, reqf = base .. ".body", base .. ".hdr", base .. ".req"
-  local parts = { "curl -sS --max-time 10 -o", q(bodyf), "-D", q(hdrf), "-w '%{http_code}'",
-    "-X", q(method) }
+  local parts = { "curl -sS --max-time 10 -o", q(bodyf), "-D", q(hdrf), "-w '%{http_code}'", "-X", q(method) }
   local headers = {}
   for k, v in pairs(opts.headers or {}) do
     headers[k] = v
   end
-  if opts.key then
-    headers.Authorization = "Bearer " .. opts.key
-  end
+  if opts.key then headers.Authorization = "Bearer " .. opts.key end
   local body = opts.body
   if type(body) == "table" then
     body = cjson.encode(body)
-    if not headers["Content-Type"] then
-      headers["Content-Type"] = "application/json"
-    end
+    if not headers["Content-Type"] then headers["Content-Type"] = "application/json" end
   end
   for k, v in pairs(headers) do
     parts[#parts + 1] = "-H " .. q(k .. ": " .. v)
@@ -180,9 +181,7 @@ function M.http(method, url, opts)
   for name, value in last:gmatch("([%w%-]+):%s*([^\r\n]*)\r\n") do
     resp_headers[name:lower()] = value
   end
-  if not status then
-    error("curl failed for " .. method .. " " .. url .. ": " .. out, 2)
-  end
+  if not status then error("curl failed for " .. method .. " " .. url .. ": " .. out, 2) end
   return status, text, resp_headers
 end
 
@@ -190,9 +189,7 @@ local Sandbox = {}
 Sandbox.__index = Sandbox
 
 local function alive(pid)
-  if not pid or not execute("kill -0 " .. pid .. " 2>/dev/null") then
-    return false
-  end
+  if not pid or not execute("kill -0 " .. pid .. " 2>/dev/null") then return false end
   local stat = read_file("/proc/" .. pid .. "/stat")
   return not (stat and stat:match("^%d+ %b() ([ZX])"))
 end
@@ -216,17 +213,13 @@ end
 
 --- What the sandbox wrote so far (or in all, after stop): stdout, stderr.
 function Sandbox:output()
-  if self.stopped then
-    return self.stdout, self.stderr
-  end
+  if self.stopped then return self.stdout, self.stderr end
   return read_file(self.files.out) or "", read_file(self.files.err) or ""
 end
 
 --- An HTTP request to the sandbox: `target` is a full URL, or a path under base_url.
 function Sandbox:http(method, target, opts)
-  if not target:match("^https?://") then
-    target = self.base_url .. target
-  end
+  if not target:match("^https?://") then target = self.base_url .. target end
   return M.http(method, target, opts)
 end
 
@@ -246,9 +239,7 @@ end
 
 --- Calls a control endpoint ("/requests", "requests" or "/__sandbox/requests").
 function Sandbox:control(method, path, body)
-  if path:sub(1, 10) ~= "/__sandbox" then
-    path = "/__sandbox" .. (path:sub(1, 1) == "/" and "" or "/") .. path
-  end
+  if path:sub(1, 10) ~= "/__sandbox" then path = "/__sandbox" .. (path:sub(1, 1) == "/" and "" or "/") .. path end
   local status, text = M.http(method, self.root .. path, { body = body })
   return M.decode(text), status
 end
@@ -257,9 +248,7 @@ end
 -- raises unless it answers 200.
 function Sandbox:reset()
   local body, status = self:control("POST", "/reset")
-  if status ~= 200 then
-    error("POST /__sandbox/reset answered " .. tostring(status), 2)
-  end
+  if status ~= 200 then error("POST /__sandbox/reset answered " .. tostring(status), 2) end
   return body
 end
 
@@ -268,9 +257,7 @@ end
 function Sandbox:clear()
   for _, path in ipairs { "/requests", "/script" } do
     local _, status = self:control("DELETE", path)
-    if status ~= 200 then
-      error("DELETE /__sandbox" .. path .. " answered " .. tostring(status), 2)
-    end
+    if status ~= 200 then error("DELETE /__sandbox" .. path .. " answered " .. tostring(status), 2) end
   end
 end
 
@@ -278,8 +265,7 @@ end
 -- process), with `key` (default the full-access key). Returns the statuses as curl writes
 -- them, each followed by a space ("000" for a request that got no response).
 function Sandbox:statuses(n, path, key)
-  local parts = { "curl -s --max-time 5 -w '%{http_code} ' -H",
-    q("Authorization: Bearer " .. (key or self.key)) }
+  local parts = { "curl -s --max-time 5 -w '%{http_code} ' -H", q("Authorization: Bearer " .. (key or self.key)) }
   for _ = 1, n do
     parts[#parts + 1] = "-o /dev/null " .. q(self.base_url .. (path or "/whoami"))
   end
@@ -289,9 +275,7 @@ end
 --- The request log (API-path requests, oldest first).
 function Sandbox:requests()
   local body, status = self:control("GET", "/requests")
-  if status ~= 200 then
-    error("GET /__sandbox/requests answered " .. tostring(status), 2)
-  end
+  if status ~= 200 then error("GET /__sandbox/requests answered " .. tostring(status), 2) end
   return body.requests
 end
 
@@ -304,24 +288,22 @@ end
 --- Stops the sandbox: closes its stdin (or sends SIGTERM when stdin is not our pipe) and waits
 -- for it to exit. Returns its exit code. Idempotent.
 function Sandbox:stop()
-  if self.stopped then
-    return self.exit_code
-  end
+  if self.stopped then return self.exit_code end
   self.stopped = true
   self.pid = self.pid or tonumber(read_file(self.files.pid) or "")
-  if self.pid and self.stdin_mode ~= "pipe" then
-    self:signal("TERM")
-  end
+  if self.pid and self.stdin_mode ~= "pipe" then self:signal("TERM") end
   -- A watchdog turns "the sandbox ignored EOF" into a failure instead of a hung test run; it
   -- exits as soon as the sandbox is gone.
   local watchdog = string.format(
     "(i=0; while kill -0 %d 2>/dev/null; do i=$((i+1)); if [ $i -gt %d ]; then "
       .. "echo killed >%s; kill -KILL %d; exit; fi; sleep 0.1; done) >/dev/null 2>&1 &",
-    self.pid, M.STOP_TIMEOUT * 10, q(self.files.killed), self.pid)
+    self.pid,
+    M.STOP_TIMEOUT * 10,
+    q(self.files.killed),
+    self.pid
+  )
   local w = self.pid and io.popen(watchdog)
-  if w then
-    w:close()
-  end
+  if w then w:close() end
   self.pipe:close()
   self.exit_code = tonumber(read_file(self.files.rc) or "")
   self.killed_by_watchdog = read_file(self.files.killed) ~= nil
@@ -337,17 +319,20 @@ local function launch(self, opts)
   local bin = opts.bin or M.binary()
   local f = io.open(bin, "rb")
   if not f then
-    error("cleanlist executable not found at '" .. bin .. "': build it with `make` "
-      .. "(or set CLEANLIST_BIN)", 3)
+    error("cleanlist executable not found at '" .. bin .. "': build it with `make` " .. "(or set CLEANLIST_BIN)", 3)
   end
   f:close()
   local base = os.tmpname()
-  local files = { base = base, out = base .. ".out", err = base .. ".err", pid = base .. ".pid",
-    rc = base .. ".rc", killed = base .. ".killed" }
+  local files = {
+    base = base,
+    out = base .. ".out",
+    err = base .. ".err",
+    pid = base .. ".pid",
+    rc = base .. ".rc",
+    killed = base .. ".killed",
+  }
   local args = { q(bin), "sandbox", "--port", "0" }
-  if opts.quiet ~= false then
-    args[#args + 1] = "--quiet"
-  end
+  if opts.quiet ~= false then args[#args + 1] = "--quiet" end
   if opts.rate_limit ~= true then
     args[#args + 1] = "--rate-limit"
     args[#args + 1] = "off"
@@ -370,14 +355,20 @@ local function launch(self, opts)
   -- sh keeps our pipe on fd 3 and gives it to the sandbox as stdin, records its pid, and
   -- writes its exit status when it ends. A watcher sends SIGTERM if this test process ($PPID
   -- of that sh) dies while a child of ours (os.execute inherits the pipe) keeps stdin open.
-  local cmd = string.format("exec 3<&0 </dev/null; %s %s %s >%s 2>%s 3<&- & sb=$!; "
-    .. "echo $sb >%s; (while kill -0 $PPID && kill -0 $sb; do sleep 0.5; done; "
-    .. "kill -0 $PPID || kill -TERM $sb) >/dev/null 2>&1 3<&- & wait $sb; echo $? >%s",
-    table.concat(env, " "), table.concat(args, " "), input, q(files.out), q(files.err),
-    q(files.pid), q(files.rc))
+  local cmd = string.format(
+    "exec 3<&0 </dev/null; %s %s %s >%s 2>%s 3<&- & sb=$!; "
+      .. "echo $sb >%s; (while kill -0 $PPID && kill -0 $sb; do sleep 0.5; done; "
+      .. "kill -0 $PPID || kill -TERM $sb) >/dev/null 2>&1 3<&- & wait $sb; echo $? >%s",
+    table.concat(env, " "),
+    table.concat(args, " "),
+    input,
+    q(files.out),
+    q(files.err),
+    q(files.pid),
+    q(files.rc)
+  )
   self.pipe = assert(io.popen(cmd, "w"))
-  self.files, self.stdin_mode, self.key, self.readonly_key = files, stdin_mode, key,
-    M.READONLY_KEY
+  self.files, self.stdin_mode, self.key, self.readonly_key = files, stdin_mode, key, M.READONLY_KEY
   for _ = 1, math.ceil(M.START_TIMEOUT / POLL) do
     self.pid = self.pid or tonumber(read_file(files.pid) or "")
     local url = (read_file(files.out) or ""):match("LISTENING (https?://%S+)")
@@ -395,11 +386,16 @@ local function launch(self, opts)
   local exited = read_file(files.rc) ~= nil
   self:stop()
   if exited then
-    error(string.format("sandbox exited with code %s before printing LISTENING; stderr:\n%s",
-      tostring(self.exit_code), self.stderr), 3)
+    error(
+      string.format(
+        "sandbox exited with code %s before printing LISTENING; stderr:\n%s",
+        tostring(self.exit_code),
+        self.stderr
+      ),
+      3
+    )
   end
-  error(string.format("sandbox did not print LISTENING within %d s; stderr:\n%s",
-    M.START_TIMEOUT, self.stderr), 3)
+  error(string.format("sandbox did not print LISTENING within %d s; stderr:\n%s", M.START_TIMEOUT, self.stderr), 3)
 end
 
 --- Starts a sandbox. opts: args (extra flags), quiet (default true), env (table of extra
@@ -425,18 +421,12 @@ function M.suite(opts)
     launch(self, opts)
   end)
   busted.teardown(function()
-    if self.pipe then
-      self:stop()
-    end
+    if self.pipe then self:stop() end
   end)
   if opts.reset or opts.clear then
     busted.before_each(function()
-      if opts.reset then
-        self:reset()
-      end
-      if opts.clear then
-        self:clear()
-      end
+      if opts.reset then self:reset() end
+      if opts.clear then self:clear() end
     end)
   end
   return self

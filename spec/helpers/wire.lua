@@ -29,7 +29,9 @@ end
 --- The statuses the log recorded, in order.
 function M.statuses(sb)
   local out = {}
-  for i, r in ipairs(sb:requests()) do out[i] = math.floor(tonumber(r.status) or 0) end
+  for i, r in ipairs(sb:requests()) do
+    out[i] = math.floor(tonumber(r.status) or 0)
+  end
   return out
 end
 
@@ -45,7 +47,9 @@ end
 --- A detail entry's loc as "body.contacts.0".
 function M.loc_text(loc)
   local parts = {}
-  for i, p in ipairs(loc) do parts[i] = type(p) == "number" and ("%d"):format(p) or tostring(p) end
+  for i, p in ipairs(loc) do
+    parts[i] = type(p) == "number" and ("%d"):format(p) or tostring(p)
+  end
   return table.concat(parts, ".")
 end
 
@@ -55,8 +59,7 @@ end
 function M.refused_result(sb, res, err, loc, typ)
   assert.is_nil(res)
   assert.is_table(err, "expected an error")
-  assert.is_nil(err.status, "the call went on the wire: HTTP " .. tostring(err.status) .. " "
-    .. tostring(err.message))
+  assert.is_nil(err.status, "the call went on the wire: HTTP " .. tostring(err.status) .. " " .. tostring(err.message))
   assert.equals("invalid_request", err.kind)
   assert.equals("validation_error", err.code)
   assert.is_table(err.detail)

@@ -84,8 +84,10 @@ describe("cleanlist executable", function()
   end)
 
   it("refuses a malformed CLEANLIST_BASE_URL before sending anything", function()
-    local r = run.host({ "-e", "require('cleanlist').new()" },
-      { CLEANLIST_API_KEY = SECRET, CLEANLIST_BASE_URL = "http://api.cleanlist.ai/api/v1/public" })
+    local r = run.host(
+      { "-e", "require('cleanlist').new()" },
+      { CLEANLIST_API_KEY = SECRET, CLEANLIST_BASE_URL = "http://api.cleanlist.ai/api/v1/public" }
+    )
     assert.equals(1, r.code)
     assert.matches("plain http", r.stderr)
     assert.is_nil(r.stderr:find(SECRET, 1, true))
@@ -98,8 +100,8 @@ describe("cleanlist executable", function()
   end)
 
   it("gives an interactive prompt on a terminal that prints values", function()
-    local r = run.sh("printf 'x = 20 + 1\\nx * 2\\nerror(\"oops\")\\n' | script -qec "
-      .. run.quote(run.bin()) .. " /dev/null")
+    local r =
+      run.sh("printf 'x = 20 + 1\\nx * 2\\nerror(\"oops\")\\n' | script -qec " .. run.quote(run.bin()) .. " /dev/null")
     assert.equals(0, r.code)
     assert.matches("> x %* 2\r?\n42\r?\n", r.stdout)
     assert.matches("cleanlist: .*oops", r.stdout)
@@ -112,8 +114,12 @@ describe("cleanlist executable", function()
     assert.equals("0\n", r.stdout)
     r = run.sh("ulimit -c 1000 2>/dev/null; " .. run.quote(run.bin()) .. " -e " .. run.quote(probe))
     assert.equals("0\n", r.stdout)
-    r = run.sh("ulimit -c 1000 2>/dev/null || exit 77; CLEANLIST_CORE_DUMPS=1 "
-      .. run.quote(run.bin()) .. " -e " .. run.quote(probe))
+    r = run.sh(
+      "ulimit -c 1000 2>/dev/null || exit 77; CLEANLIST_CORE_DUMPS=1 "
+        .. run.quote(run.bin())
+        .. " -e "
+        .. run.quote(probe)
+    )
     if r.code ~= 77 then assert.equals("1000\n", r.stdout) end -- (77: this shell may not raise it)
   end)
 
@@ -128,8 +134,7 @@ describe("cleanlist executable", function()
   end)
 
   it("points the client at the sandbox even when a real key is set", function()
-    local r = run.host({ "--sandbox", "-e", "print(os.getenv('CLEANLIST_BASE_URL'))" },
-      { CLEANLIST_API_KEY = SECRET })
+    local r = run.host({ "--sandbox", "-e", "print(os.getenv('CLEANLIST_BASE_URL'))" }, { CLEANLIST_API_KEY = SECRET })
     assert.equals(0, r.code)
     assert.matches("^http://127%.0%.0%.1:%d+/api/v1/public\n$", r.stdout)
   end)

@@ -42,8 +42,10 @@ describe("the man page", function()
 
   it("is of this version, and renders without a warning", function()
     local version = assert(run.read_file("CMakeLists.txt")):match("project%(cleanlist VERSION (%S+)")
-    assert.matches('^%.TH CLEANLIST 1 "[%d%-]+" "cleanlist ' .. version:gsub("%.", "%%.") .. '"',
-      assert(run.read_file("docs/cleanlist.1")))
+    assert.matches(
+      '^%.TH CLEANLIST 1 "[%d%-]+" "cleanlist ' .. version:gsub("%.", "%%.") .. '"',
+      assert(run.read_file("docs/cleanlist.1"))
+    )
     local r = run.sh("LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l docs/cleanlist.1 2>&1 >/dev/null")
     assert.equals("", r.stdout)
     assert.equals(0, r.code)

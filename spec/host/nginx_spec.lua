@@ -45,8 +45,9 @@ end
 -- status and the seconds it took.
 local function background(url, dir)
   local out = dir .. "/bg-" .. tostring(math.random(1e9))
-  run.execute(("curl -s -o /dev/null -w '%%{http_code} %%{time_total}' --max-time 30 %s >%s 2>&1 &")
-    :format(q(url), q(out)))
+  run.execute(
+    ("curl -s -o /dev/null -w '%%{http_code} %%{time_total}' --max-time 30 %s >%s 2>&1 &"):format(q(url), q(out))
+  )
   return function()
     for _ = 1, 600 do
       local status, seconds = (run.read_file(out) or ""):match("^(%d+) ([%d.]+)")
@@ -62,8 +63,7 @@ describe("the client inside nginx", function()
 
   setup(function()
     sb = sandbox.start {}
-    n = nginx.start { workers = 1, env = { CLEANLIST_API_KEY = sb.key,
-      CLEANLIST_BASE_URL = sb.base_url } }
+    n = nginx.start { workers = 1, env = { CLEANLIST_API_KEY = sb.key, CLEANLIST_BASE_URL = sb.base_url } }
   end)
   teardown(function()
     if n then n:stop() end
@@ -88,8 +88,7 @@ describe("the client inside nginx", function()
     assert.same({ auth_type = "api_key", organization_id = "org_2sbxSandboxLabs" }, cjson.decode(body))
     status, body = n:get("/overview")
     assert.equals(200, status)
-    assert.same({ organization_id = "org_2sbxSandboxLabs", credits = 5000, lists = 3 },
-      cjson.decode(body))
+    assert.same({ organization_id = "org_2sbxSandboxLabs", credits = 5000, lists = 3 }, cjson.decode(body))
     local loaded = n:eval [[ return { curl = package.loaded["cleanlist.curl"] ~= nil,
       ngx = package.loaded["cleanlist.transport.ngx"] ~= nil } ]]
     assert.same({ curl = false, ngx = true }, loaded)
@@ -118,8 +117,12 @@ describe("the client inside nginx", function()
   it("keeps serving a static file and another Lua location while a call is stalled 5 s", function()
     script { fault = "stall", ms = 5000 }
     local stalled = background(("http://127.0.0.1:%d/whoami"):format(n.port), n.dir)
-    assert(sandbox.poll(100, 0.02, function() return #sb:requests() >= 1 end),
-      "the stalled call did not reach the sandbox")
+    assert(
+      sandbox.poll(100, 0.02, function()
+        return #sb:requests() >= 1
+      end),
+      "the stalled call did not reach the sandbox"
+    )
     for _ = 1, 3 do
       local status, body, seconds = n:get("/static/ok.txt", { port = n.test_port })
       assert.equals(200, status)
@@ -145,9 +148,16 @@ describe("the client inside nginx", function()
       return { waited = ngx.now() - t0 }
     ]])
     local out = n.dir .. "/paced.out"
-    run.execute(("curl -s --max-time 30 --data-binary @%s http://127.0.0.1:%d/eval >%s 2>&1 &")
-      :format(q(started), n.test_port, q(out)))
-    assert(sandbox.poll(100, 0.02, function() return #sb:requests() >= 1 end))
+    run.execute(
+      ("curl -s --max-time 30 --data-binary @%s http://127.0.0.1:%d/eval >%s 2>&1 &"):format(
+        q(started),
+        n.test_port,
+        q(out)
+      )
+    )
+    assert(sandbox.poll(100, 0.02, function()
+      return #sb:requests() >= 1
+    end))
     local _, body, seconds = n:get("/ping", { port = n.test_port })
     assert.equals("pong\n", body)
     assert.is_true(seconds < 0.05, ("the Lua location took %.3f s"):format(seconds))
@@ -352,7 +362,7 @@ describe("the client inside nginx", function()
     assert.is_nil(n:log():find(sb.key, 1, true))
   end)
 
-  it("uses libcurl only when told to (transport = \"curl\"), which blocks while it waits", function()
+  it('uses libcurl only when told to (transport = "curl"), which blocks while it waits', function()
     local r = eval [[
       local auto, curl = new(), new { transport = "curl" }
       return { auto = auto.transport.poll == nil, curl = curl.transport.poll ~= nil,
@@ -402,8 +412,10 @@ describe("nginx over TLS", function()
   end)
 
   it("talks to it once lua_ssl_trusted_certificate names its certificate", function()
-    n = nginx.start { trust = dir .. "/cert.pem",
-      env = { CLEANLIST_API_KEY = sb.key, CLEANLIST_BASE_URL = sb.base_url } }
+    n = nginx.start {
+      trust = dir .. "/cert.pem",
+      env = { CLEANLIST_API_KEY = sb.key, CLEANLIST_BASE_URL = sb.base_url },
+    }
     local r = n:eval(CLIENT .. [[ return { me = assert(new():whoami()).auth_type } ]])
     n:stop()
     assert.equals("api_key", r.me)
@@ -412,8 +424,8 @@ end)
 
 describe("nginx's workers sharing one rate limiter", function()
   local redis = require "spec.helpers.redis"
-  local sb = sandbox.suite { args = { "--time-scale", "60", "--seed", "7" }, rate_limit = true,
-    reset = true, clear = true }
+  local sb =
+    sandbox.suite { args = { "--time-scale", "60", "--seed", "7" }, rate_limit = true, reset = true, clear = true }
 
   -- 16 requests at once to the test server (reuseport spreads them over both workers), each
   -- making `calls` calls on one key; returns the decoded answers.
@@ -437,16 +449,24 @@ describe("nginx's workers sharing one rate limiter", function()
     local outs = {}
     for i = 1, 16 do
       outs[i] = ("%s/burst-%d.out"):format(n.dir, i)
-      run.execute(("curl -s --max-time 60 --data-binary @%s http://127.0.0.1:%d/eval >%s 2>&1 &")
-        :format(q(chunk), n.test_port, q(outs[i])))
+      run.execute(
+        ("curl -s --max-time 60 --data-binary @%s http://127.0.0.1:%d/eval >%s 2>&1 &"):format(
+          q(chunk),
+          n.test_port,
+          q(outs[i])
+        )
+      )
     end
     return function()
       local answers = {}
       for i, out in ipairs(outs) do
-        assert(sandbox.poll(1200, 0.05, function()
-          local text = run.read_file(out) or ""
-          return text:find("pid", 1, true), text
-        end), "no answer in " .. out)
+        assert(
+          sandbox.poll(1200, 0.05, function()
+            local text = run.read_file(out) or ""
+            return text:find("pid", 1, true), text
+          end),
+          "no answer in " .. out
+        )
         answers[i] = cjson.decode(run.read_file(out))
       end
       return answers
@@ -458,8 +478,11 @@ describe("nginx's workers sharing one rate limiter", function()
   end
 
   local function start()
-    return nginx.start { workers = 2, reuseport = true, env = { CLEANLIST_API_KEY = sb.key,
-      CLEANLIST_BASE_URL = sb.base_url } }
+    return nginx.start {
+      workers = 2,
+      reuseport = true,
+      env = { CLEANLIST_API_KEY = sb.key, CLEANLIST_BASE_URL = sb.base_url },
+    }
   end
 
   it("meets no 429 and keeps >= 95 % of the key's rate with the shared dict", function()
@@ -477,9 +500,13 @@ describe("nginx's workers sharing one rate limiter", function()
     assert.equals(0, limited)
     assert.equals(96, ok)
     local workers = 0
-    for _ in pairs(pids) do workers = workers + 1 end
+    for _ in pairs(pids) do
+      workers = workers + 1
+    end
     assert.equals(2, workers)
-    for _, s in ipairs(require("spec.helpers.wire").statuses(sb)) do assert.not_equals(429, s) end
+    for _, s in ipairs(require("spec.helpers.wire").statuses(sb)) do
+      assert.not_equals(429, s)
+    end
     -- 30 a second at time x60: after the burst of 5, one start per 1.02/30 s; each worker's
     -- organisation lookup (/whoami) counts against the key too
     local calls = #sb:requests()
@@ -494,7 +521,9 @@ describe("nginx's workers sharing one rate limiter", function()
     n:stop()
     assert(ok_, answers)
     local limited = 0
-    for _, a in ipairs(answers) do limited = limited + a.limited end
+    for _, a in ipairs(answers) do
+      limited = limited + a.limited
+    end
     assert.is_true(limited > 0)
   end)
 
@@ -508,7 +537,7 @@ describe("nginx's workers sharing one rate limiter", function()
     local n = start()
     local collect = start_burst(n, 4, ("{ store = %q }"):format(server.url))
     -- a cleanlist process beside it, on libcurl and hiredis, with the same key and store
-    local script = run.script(([[
+    local script = run.script([[
       local core = require "cleanlist.core"
       local c = require("cleanlist").new { max_retries = 0 }
       local ok, limited, first, last = 0, 0, nil, nil
@@ -519,11 +548,14 @@ describe("nginx's workers sharing one rate limiter", function()
         if res then ok = ok + 1 elseif err.kind == "rate_limited" then limited = limited + 1 end
       end
       print(require("cjson").encode { ok = ok, limited = limited, first = first, last = last })
-    ]]))
+    ]])
     local out = n.dir .. "/process.out"
-    run.execute(("env CLEANLIST_BASE_URL=%s CLEANLIST_API_KEY=%s CLEANLIST_TIME_SCALE=60 "
-      .. "CLEANLIST_RATE_LIMIT_STORE=%s %s %s >%s 2>&1 &"):format(q(sb.base_url), q(sb.key),
-      q(server.url), q(run.bin()), q(script), q(out)))
+    run.execute(
+      (
+        "env CLEANLIST_BASE_URL=%s CLEANLIST_API_KEY=%s CLEANLIST_TIME_SCALE=60 "
+        .. "CLEANLIST_RATE_LIMIT_STORE=%s %s %s >%s 2>&1 &"
+      ):format(q(sb.base_url), q(sb.key), q(server.url), q(run.bin()), q(script), q(out))
+    )
     local ok_, answers = pcall(collect)
     local done, text = sandbox.poll(1200, 0.05, function()
       local t = run.read_file(out) or ""
@@ -544,7 +576,9 @@ describe("nginx's workers sharing one rate limiter", function()
     end
     assert.equals(0, limited)
     assert.equals(16 * 4 + 40, ok)
-    for _, st in ipairs(require("spec.helpers.wire").statuses(sb)) do assert.not_equals(429, st) end
+    for _, st in ipairs(require("spec.helpers.wire").statuses(sb)) do
+      assert.not_equals(429, st)
+    end
     assert.matches("{key:%x+/30/", keys)
     -- 0.93: three programs and Redis share two cores (bench/ratelimit: 97.8 %)
     local rate = (#sb:requests() - 5) / (last - first) / 30
@@ -557,8 +591,10 @@ describe("the flagship workflow from an ngx.timer", function()
 
   setup(function()
     sb = sandbox.start { args = { "--time-scale", "600", "--seed", "7" } }
-    n = nginx.start { workers = 1, env = { CLEANLIST_API_KEY = sb.key,
-      CLEANLIST_BASE_URL = sb.base_url, CLEANLIST_TIME_SCALE = "600" } }
+    n = nginx.start {
+      workers = 1,
+      env = { CLEANLIST_API_KEY = sb.key, CLEANLIST_BASE_URL = sb.base_url, CLEANLIST_TIME_SCALE = "600" },
+    }
   end)
   teardown(function()
     if n then n:stop() end
@@ -582,14 +618,20 @@ describe("the flagship workflow from an ngx.timer", function()
     -- what the job says it was charged is what the sandbox's ledger took for the enrichment
     local ledger = sb:control("GET", "/credits").ledger
     local taken = {}
-    for _, entry in ipairs(ledger) do taken[#taken + 1] = -entry.delta end
+    for _, entry in ipairs(ledger) do
+      taken[#taken + 1] = -entry.delta
+    end
     assert.is_true(job.charged > 0)
-    assert.truthy(table.concat(taken, " "):find(tostring(job.charged), 1, true),
-      cjson.encode(ledger))
+    assert.truthy(table.concat(taken, " "):find(tostring(job.charged), 1, true), cjson.encode(ledger))
     assert.is_true(job.created > 0)
     local calls = table.concat(require("spec.helpers.wire").calls(sb), "\n")
-    for _, path in ipairs { "POST /search/people", "POST /credits/estimate", "POST /enrichment/by%-task",
-      "GET /enrichment/status/", "POST /sync/crm" } do
+    for _, path in ipairs {
+      "POST /search/people",
+      "POST /credits/estimate",
+      "POST /enrichment/by%-task",
+      "GET /enrichment/status/",
+      "POST /sync/crm",
+    } do
       assert.matches(path, calls)
     end
   end)

@@ -8,11 +8,15 @@ local run = require "spec.helpers.run"
 local function prompt(args, lines, home, env)
   local input = os.tmpname()
   run.write_file(input, table.concat(lines, "\n") .. "\n")
-  local inner = "env " .. (env or "") .. " HOME=" .. run.quote(home) .. " " .. run.quote(run.bin())
-    .. " " .. args
+  local inner = "env " .. (env or "") .. " HOME=" .. run.quote(home) .. " " .. run.quote(run.bin()) .. " " .. args
   -- script(1) gives the executable a terminal; the input arrives after it has started.
-  local r = run.sh("(sleep 0.5; cat " .. run.quote(input) .. "; sleep 1; printf '\\004') | script -qec "
-    .. run.quote(inner) .. " /dev/null")
+  local r = run.sh(
+    "(sleep 0.5; cat "
+      .. run.quote(input)
+      .. "; sleep 1; printf '\\004') | script -qec "
+      .. run.quote(inner)
+      .. " /dev/null"
+  )
   os.remove(input)
   return r.stdout .. r.stderr
 end
@@ -43,8 +47,7 @@ describe("cleanlist prompt", function()
   end)
 
   it("takes multi-line input and keeps the history in ~/.cleanlist_history", function()
-    local out = prompt("", { "for i = 1, 3 do", "io.write(i * 7, ' ')", "end" }, home,
-      "-u CLEANLIST_API_KEY")
+    local out = prompt("", { "for i = 1, 3 do", "io.write(i * 7, ' ')", "end" }, home, "-u CLEANLIST_API_KEY")
     assert.matches(">> ", out)
     assert.matches("7 14 21", out)
     local hist = assert(run.read_file(home .. "/.cleanlist_history"))
@@ -52,8 +55,7 @@ describe("cleanlist prompt", function()
   end)
 
   it("redraws a recipe's progress bar in place", function()
-    local out = prompt("--sandbox --time-scale 60 run prospect_to_crm --title 'VP Sales' --limit 5",
-      {}, home)
+    local out = prompt("--sandbox --time-scale 60 run prospect_to_crm --title 'VP Sales' --limit 5", {}, home)
     assert.matches("\r\27%[Kenriching  %[#+%]  5/5", out)
     assert.matches("created: +%d+", out)
   end)

@@ -28,11 +28,13 @@ local missing = redis.missing()
 
 describe("the limiter shared through Redis", function()
   if missing then
-    it("needs Redis", function() pending(missing) end)
+    it("needs Redis", function()
+      pending(missing)
+    end)
     return
   end
-  local sb = sandbox.suite { args = { "--time-scale", "60", "--seed", "7" }, rate_limit = true,
-    reset = true, clear = true }
+  local sb =
+    sandbox.suite { args = { "--time-scale", "60", "--seed", "7" }, rate_limit = true, reset = true, clear = true }
   local server, dir, script
 
   before_each(function()
@@ -54,15 +56,30 @@ describe("the limiter shared through Redis", function()
     opts = opts or {}
     local out = dir .. "/out-" .. tostring(math.random(1e9))
     local env = {
-      CLEANLIST_BASE_URL = sb.base_url, CLEANLIST_API_KEY = sb.key, CLEANLIST_TIME_SCALE = "60",
-      XDG_RUNTIME_DIR = dir, CALLS = tostring(calls), RETRIES = tostring(opts.retries or 0),
+      CLEANLIST_BASE_URL = sb.base_url,
+      CLEANLIST_API_KEY = sb.key,
+      CLEANLIST_TIME_SCALE = "60",
+      XDG_RUNTIME_DIR = dir,
+      CALLS = tostring(calls),
+      RETRIES = tostring(opts.retries or 0),
     }
-    if opts.option then env.STORE_OPTION = opts.url or server.url
-    else env.CLEANLIST_RATE_LIMIT_STORE = opts.url or server.url end
+    if opts.option then
+      env.STORE_OPTION = opts.url or server.url
+    else
+      env.CLEANLIST_RATE_LIMIT_STORE = opts.url or server.url
+    end
     local parts = {}
-    for k, v in pairs(env) do parts[#parts + 1] = k .. "=" .. run.quote(v) end
-    local cmd = ("env %s %s %s >%s 2>%s.err; echo $? >%s.rc"):format(table.concat(parts, " "),
-      run.quote(run.bin()), run.quote(script), out, out, out)
+    for k, v in pairs(env) do
+      parts[#parts + 1] = k .. "=" .. run.quote(v)
+    end
+    local cmd = ("env %s %s %s >%s 2>%s.err; echo $? >%s.rc"):format(
+      table.concat(parts, " "),
+      run.quote(run.bin()),
+      run.quote(script),
+      out,
+      out,
+      out
+    )
     run.execute("(" .. cmd .. ") >/dev/null 2>&1 &")
     return out
   end
@@ -73,8 +90,7 @@ describe("the limiter shared through Redis", function()
       if rc and rc:match("%d") then
         local text = run.read_file(out) or ""
         local r = { rc = tonumber(rc), stderr = run.read_file(out .. ".err") or "" }
-        r.ok, r.limited, r.first, r.last = text:match(
-          "ok=(%d+) limited=(%d+) first=([%d.]+) last=([%d.]+)")
+        r.ok, r.limited, r.first, r.last = text:match("ok=(%d+) limited=(%d+) first=([%d.]+) last=([%d.]+)")
         assert(r.ok, "no result: " .. text .. r.stderr)
         r.ok, r.limited = tonumber(r.ok), tonumber(r.limited)
         r.first, r.last = tonumber(r.first), tonumber(r.last)
@@ -87,7 +103,9 @@ describe("the limiter shared through Redis", function()
 
   local function count(text, pattern)
     local n = 0
-    for _ in text:gmatch(pattern) do n = n + 1 end
+    for _ in text:gmatch(pattern) do
+      n = n + 1
+    end
     return n
   end
 
@@ -96,7 +114,9 @@ describe("the limiter shared through Redis", function()
     assert.equals(0, a.limited + b.limited)
     assert.equals(180, a.ok + b.ok)
     assert.equals("", a.stderr .. b.stderr)
-    for _, s in ipairs(require("spec.helpers.wire").statuses(sb)) do assert.not_equals(429, s) end
+    for _, s in ipairs(require("spec.helpers.wire").statuses(sb)) do
+      assert.not_equals(429, s)
+    end
     -- 30 a second at sandbox time x60: after the first burst of 5, one start per 1.02/30 s
     -- (the 2 % margin); the two /whoami lookups count against the key too.
     local span = math.max(a.last, b.last) - math.min(a.first, b.first)
@@ -140,15 +160,16 @@ describe("the limiter shared through Redis", function()
     local r = result(out)
     assert.equals(0, r.rc)
     assert.equals(200, r.ok)
-    assert.matches("no longer shared through Redis at 127%.0%.0%.1:%d+/0 %(Connection refused%)",
-      r.stderr)
+    assert.matches("no longer shared through Redis at 127%.0%.0%.1:%d+/0 %(Connection refused%)", r.stderr)
     assert.matches("the rate limit is shared through Redis at 127%.0%.0%.1:%d+/0 again", r.stderr)
     assert.matches("{key:%x+/30/", server:cli("KEYS", "cleanlist:ratelimit:*"))
   end)
 
   it("runs the bucket's algorithm: the same waits as the in-process bucket", function()
     local check = dir .. "/schedule.lua"
-    run.write_file(check, ([[
+    run.write_file(
+      check,
+      ([[
       local core = require "cleanlist.core"
       local store = assert(require("cleanlist.redis").store(%q, 1))
       local own = core.bucket(5, 1, 2, 0)
@@ -166,15 +187,21 @@ describe("the limiter shared through Redis", function()
       local blocked = store:peek("schedule", 5, 1, 2, 0)
       print(table.concat(waits, " "), worst < 0.01, math.abs(peek1 - peek2) < 0.01,
         blocked > 29 and blocked <= 30)
-    ]]):format(server.url))
+    ]]):format(server.url)
+    )
     local res = run.sh(run.quote(run.bin()) .. " " .. run.quote(check))
     assert.equals("", res.stderr)
     assert.equals("0.0 0.0 0.2 0.4 0.6 1.0 1.0 1.2\ttrue\ttrue\ttrue\n", res.stdout)
   end)
 
   it("refuses a malformed store before sending anything and never shows a password", function()
-    local res = run.host({ script }, { CLEANLIST_API_KEY = sb.key, CLEANLIST_BASE_URL = sb.base_url,
-      CALLS = "1", RETRIES = "0", CLEANLIST_RATE_LIMIT_STORE = "http://127.0.0.1:1" })
+    local res = run.host({ script }, {
+      CLEANLIST_API_KEY = sb.key,
+      CLEANLIST_BASE_URL = sb.base_url,
+      CALLS = "1",
+      RETRIES = "0",
+      CLEANLIST_RATE_LIMIT_STORE = "http://127.0.0.1:1",
+    })
     assert.equals(1, res.code)
     assert.matches("rate_limit.store is not a Redis URL", res.stderr, 1, true)
     assert.same({}, require("spec.helpers.wire").statuses(sb))
@@ -195,18 +222,26 @@ end)
 
 describe("two buckets reserved together in Redis", function()
   if missing then
-    it("needs Redis", function() pending(missing) end)
+    it("needs Redis", function()
+      pending(missing)
+    end)
     return
   end
   local server
 
-  before_each(function() server = redis.start() end)
-  after_each(function() server:remove() end)
+  before_each(function()
+    server = redis.start()
+  end)
+  after_each(function()
+    server:remove()
+  end)
 
   local function starts(name)
     local out = server:cli("LRANGE", "cleanlist:ratelimit:{" .. name .. "}:starts", "0", "-1")
     local t = {}
-    for v in out:gmatch("[%d.]+") do t[#t + 1] = tonumber(v) end
+    for v in out:gmatch("[%d.]+") do
+      t[#t + 1] = tonumber(v)
+    end
     return t
   end
 

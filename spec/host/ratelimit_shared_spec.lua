@@ -16,8 +16,8 @@ print(("ok=%%d limited=%%d"):format(ok, limited))
 ]]
 
 describe("one key's limiter shared by processes", function()
-  local sb = sandbox.suite { args = { "--time-scale", "60", "--seed", "7" }, rate_limit = true,
-    reset = true, clear = true }
+  local sb =
+    sandbox.suite { args = { "--time-scale", "60", "--seed", "7" }, rate_limit = true, reset = true, clear = true }
   local dir, scripts, remove_scripts
 
   before_each(function()
@@ -35,9 +35,17 @@ describe("one key's limiter shared by processes", function()
   local function start(share, calls)
     local path = scripts(SCRIPT:format(tostring(share), calls))
     local out = dir .. "/out-" .. tostring(math.random(1e9))
-    local cmd = ("env CLEANLIST_BASE_URL=%s CLEANLIST_API_KEY=%s CLEANLIST_TIME_SCALE=60 "
-      .. "XDG_RUNTIME_DIR=%s %s %s >%s 2>&1 & echo $!"):format(run.quote(sb.base_url),
-      run.quote(sb.key), run.quote(dir), run.quote(run.bin()), run.quote(path), run.quote(out))
+    local cmd = (
+      "env CLEANLIST_BASE_URL=%s CLEANLIST_API_KEY=%s CLEANLIST_TIME_SCALE=60 "
+      .. "XDG_RUNTIME_DIR=%s %s %s >%s 2>&1 & echo $!"
+    ):format(
+      run.quote(sb.base_url),
+      run.quote(sb.key),
+      run.quote(dir),
+      run.quote(run.bin()),
+      run.quote(path),
+      run.quote(out)
+    )
     return out, tonumber((run.capture(cmd)))
   end
 
@@ -59,7 +67,9 @@ describe("one key's limiter shared by processes", function()
     assert.equals(0, lim_a + lim_b)
     assert.equals(90, ok_a + ok_b)
     local statuses = {}
-    for _, s in ipairs(require("spec.helpers.wire").statuses(sb)) do statuses[s] = true end
+    for _, s in ipairs(require("spec.helpers.wire").statuses(sb)) do
+      statuses[s] = true
+    end
     assert.is_nil(statuses[429])
   end)
 
@@ -91,7 +101,9 @@ describe("a key's and an organisation's files reserved together", function()
     os.remove(dir)
     assert(run.execute("mkdir -p " .. run.quote(dir) .. " && chmod 700 " .. run.quote(dir)))
   end)
-  after_each(function() run.execute("rm -rf " .. run.quote(dir)) end)
+  after_each(function()
+    run.execute("rm -rf " .. run.quote(dir))
+  end)
 
   -- (waits include the moment spent taking the files' locks: near, not equal)
   it("start at the organisation's slot when it is the later, and both record that start", function()

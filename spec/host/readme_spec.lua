@@ -5,7 +5,9 @@ local run = require "spec.helpers.run"
 
 local function blocks(text, lang)
   local out = {}
-  for code in text:gmatch("\n```" .. lang .. "\n(.-)\n```") do out[#out + 1] = code end
+  for code in text:gmatch("\n```" .. lang .. "\n(.-)\n```") do
+    out[#out + 1] = code
+  end
   return out
 end
 
@@ -33,11 +35,9 @@ for _, doc in ipairs(DOCS) do
     local text = assert(run.read_file(doc))
     local lua = blocks(text, "lua")
 
-    if doc == "README.md" then
-      it("has the tour's examples", function()
-        assert.truthy(#lua >= 8)
-      end)
-    end
+    if doc == "README.md" then it("has the tour's examples", function()
+      assert.truthy(#lua >= 8)
+    end) end
 
     for i, code in ipairs(lua) do
       local first = code:match("^%-%- ([^\n]+)") or code:match("^([^\n]+)")
@@ -61,7 +61,7 @@ for _, doc in ipairs(DOCS) do
             local words = split_words(line)
             table.remove(words, 1)
             local home = os.tmpname()
-        os.remove(home)
+            os.remove(home)
             local r = run.host(words, { XDG_STATE_HOME = home })
             os.execute("rm -rf " .. run.quote(home))
             assert.equals(0, r.code, r.stderr .. r.stdout)

@@ -10,7 +10,9 @@ describe("cleanlist --sandbox with sandbox flags", function()
   local files = {}
   teardown(function()
     remove_scripts()
-    for _, p in ipairs(files) do os.remove(p) end
+    for _, p in ipairs(files) do
+      os.remove(p)
+    end
   end)
 
   -- Fails with stderr as the message; asserts that the key never shows.
@@ -116,10 +118,30 @@ describe("cleanlist --sandbox with sandbox flags", function()
   end)
 
   it("accepts every flag that makes sense for the built-in sandbox", function()
-    local r = ok(run.host({ "--sandbox", "--time-scale", "2", "--seed=3", "--rate-limit", "on",
-      "--rate-limit-key", "100", "--rate-limit-org=200", "--fault-rate", "0", "--faults",
-      "500,reset", "--stall-ms", "10", "--dribble-ms=5", "--workflow-fault", "stuck",
-      "--strict-quotes", "--api-key=" .. KEY, "-e", "print('ran')" }))
+    local r = ok(run.host({
+      "--sandbox",
+      "--time-scale",
+      "2",
+      "--seed=3",
+      "--rate-limit",
+      "on",
+      "--rate-limit-key",
+      "100",
+      "--rate-limit-org=200",
+      "--fault-rate",
+      "0",
+      "--faults",
+      "500,reset",
+      "--stall-ms",
+      "10",
+      "--dribble-ms=5",
+      "--workflow-fault",
+      "stuck",
+      "--strict-quotes",
+      "--api-key=" .. KEY,
+      "-e",
+      "print('ran')",
+    }))
     assert.equals("ran\n", r.stdout)
     assert.equals("", r.stderr)
   end)
@@ -144,26 +166,25 @@ describe("cleanlist --sandbox with sandbox flags", function()
     it("is not echoed by any refusal", function()
       refused(run.host({ "--api-key", KEY, "-e", "print(1)" }), "add %-%-sandbox")
       refused(run.host({ "--api-key=" .. KEY, "-e", "print(1)" }), "add %-%-sandbox")
-      refused(run.host({ "--sandbox", "--api-kee=" .. KEY, "-e", "print(1)" }),
-        "unknown option '%-%-api%-kee'")
+      refused(run.host({ "--sandbox", "--api-kee=" .. KEY, "-e", "print(1)" }), "unknown option '%-%-api%-kee'")
       refused(run.host({ "--sandbox", "--port=" .. KEY, "-e", "print(1)" }), "%-%-port")
       local bad = KEY .. "!"
-      local r = refused(run.host({ "--sandbox", "--api-key", bad, "-e", "print(1)" }),
-        "%-%-api%-key needs a clapi_ key")
+      local r =
+        refused(run.host({ "--sandbox", "--api-key", bad, "-e", "print(1)" }), "%-%-api%-key needs a clapi_ key")
       assert.is_nil(r.stderr:find("flags_spec", 1, true))
     end)
   end)
 
   describe("refuses", function()
     it("a bad value with status 2 and a message that names the flag", function()
-      refused(run.host({ "--sandbox", "--time-scale", "abc", "-e", "print(1)" }),
-        "^cleanlist: %-%-time%-scale needs a number")
+      refused(
+        run.host({ "--sandbox", "--time-scale", "abc", "-e", "print(1)" }),
+        "^cleanlist: %-%-time%-scale needs a number"
+      )
       refused(run.host({ "--sandbox", "--time-scale=0", "-e", "print(1)" }), "%-%-time%-scale")
       refused(run.host({ "--sandbox", "--seed", "-1", "-e", "print(1)" }), "%-%-seed")
-      refused(run.host({ "--sandbox", "--rate-limit", "maybe", "-e", "print(1)" }),
-        "%-%-rate%-limit needs on or off")
-      refused(run.host({ "--sandbox", "--workflow-fault=odd", "-e", "print(1)" }),
-        "%-%-workflow%-fault")
+      refused(run.host({ "--sandbox", "--rate-limit", "maybe", "-e", "print(1)" }), "%-%-rate%-limit needs on or off")
+      refused(run.host({ "--sandbox", "--workflow-fault=odd", "-e", "print(1)" }), "%-%-workflow%-fault")
       refused(run.host({ "--sandbox", "--stall-ms" }), "%-%-stall%-ms needs a value")
     end)
 
@@ -178,11 +199,17 @@ describe("cleanlist --sandbox with sandbox flags", function()
 
     it("the listener flags of cleanlist sandbox, with status 2", function()
       for _, args in ipairs {
-        { "--port", "8080" }, { "--port=0" }, { "--bind", "127.0.0.1" }, { "--tls-cert", "c.pem" },
-        { "--tls-key=k.pem" }, { "--quiet" },
+        { "--port", "8080" },
+        { "--port=0" },
+        { "--bind", "127.0.0.1" },
+        { "--tls-cert", "c.pem" },
+        { "--tls-key=k.pem" },
+        { "--quiet" },
       } do
         local argv = { "--sandbox" }
-        for _, a in ipairs(args) do argv[#argv + 1] = a end
+        for _, a in ipairs(args) do
+          argv[#argv + 1] = a
+        end
         argv[#argv + 1] = "-e"
         argv[#argv + 1] = "print('ran')"
         local r = refused(run.host(argv), "cleanlist sandbox")
@@ -207,9 +234,11 @@ describe("cleanlist --sandbox with sandbox flags", function()
 
   describe("default announcer of long waits", function()
     it("is cleanlist.on_wait, writing the message to stderr", function()
-      local r = ok(run.host({ "-e",
+      local r = ok(run.host({
+        "-e",
         "local cl = require('cleanlist'); assert(type(cl.on_wait) == 'function');"
-          .. "cl.on_wait({ message = 'waiting 3 s for the rate limit' }); print('done')" }))
+          .. "cl.on_wait({ message = 'waiting 3 s for the rate limit' }); print('done')",
+      }))
       assert.equals("done\n", r.stdout)
       assert.equals("cleanlist: waiting 3 s for the rate limit\n", r.stderr)
     end)

@@ -5,8 +5,8 @@ local run = require "spec.helpers.run"
 
 describe("the soak, shortened", function()
   it("meets its goal over 36 paid runs with faults on", function()
-    local out, code = run.capture("CLEANLIST_BIN=" .. run.quote(run.bin())
-      .. " timeout 150 bench/soak 36 </dev/null 2>&1")
+    local out, code =
+      run.capture("CLEANLIST_BIN=" .. run.quote(run.bin()) .. " timeout 150 bench/soak 36 </dev/null 2>&1")
     local r = { code = code, stdout = out, stderr = "" }
     assert.equals(0, r.code, r.stdout)
     assert.matches("soak: 36 paid runs intended over (%d+) requests", r.stdout)

@@ -53,9 +53,12 @@ describe("the Debian package", function()
     assert.equals(0, w.code, w.stderr)
     assert.matches('"organization_id":"org_2sbxSandboxLabs"', w.stdout, 1, true)
     assert.matches('"credits":5000', w.stdout, 1, true)
-    local p = run.sh("cd / && cleanlist --sandbox --time-scale 600 run "
-      .. "/usr/share/cleanlist/recipes/prospect_to_crm.lua --title 'VP Sales' --country US"
-      .. " --dry-run --json --quiet", 120)
+    local p = run.sh(
+      "cd / && cleanlist --sandbox --time-scale 600 run "
+        .. "/usr/share/cleanlist/recipes/prospect_to_crm.lua --title 'VP Sales' --country US"
+        .. " --dry-run --json --quiet",
+      120
+    )
     assert.equals(0, p.code, p.stderr)
     assert.matches('"summary"', p.stdout, 1, true)
     assert.matches('"dry_run":true', p.stdout, 1, true)
@@ -77,18 +80,19 @@ describe("the Debian package", function()
   end)
 
   it("gives the system's lua5.4 the module, and man the page", function()
-    local r = run.sh("cd / && lua5.4 -e " .. q("local c = require 'cleanlist'; print(c.VERSION,"
-      .. " package.searchpath('cleanlist.core', package.cpath))"))
+    local r = run.sh(
+      "cd / && lua5.4 -e "
+        .. q(
+          "local c = require 'cleanlist'; print(c.VERSION," .. " package.searchpath('cleanlist.core', package.cpath))"
+        )
+    )
     assert.equals(0, r.code, r.stderr)
-    assert.matches("^" .. version():gsub("%.", "%%.") .. "\t/usr/lib/[^/]+/lua/5%.4/cleanlist/core%.so\n$",
-      r.stdout)
+    assert.matches("^" .. version():gsub("%.", "%%.") .. "\t/usr/lib/[^/]+/lua/5%.4/cleanlist/core%.so\n$", r.stdout)
     local listing = run.sh("dpkg-deb -c " .. q(deb)).stdout
     assert.matches(" %./usr/share/man/man1/cleanlist%.1%.gz\n", listing)
     -- minimal images tell dpkg to leave the man pages out (path-exclude): man cannot find it there
     local excluded = run.sh("grep -hs '^path-exclude=/usr/share/man' /etc/dpkg/dpkg.cfg.d/*").stdout
-    if excluded == "" then
-      assert.equals("/usr/share/man/man1/cleanlist.1.gz\n", run.sh("man -w cleanlist").stdout)
-    end
+    if excluded == "" then assert.equals("/usr/share/man/man1/cleanlist.1.gz\n", run.sh("man -w cleanlist").stdout) end
   end)
 
   it("is removed by apt-get remove, files and all", function()

@@ -17,10 +17,27 @@ local api = require "spec.helpers.api"
 
 local START = 5000 -- the organisation's credits after a reset
 local REF = "enrichment/company" -- the ledger's ref for company enrichment
-local CSV_HEADER = { "query", "found", "company_id", "name", "domain", "industry", "industries",
-  "employee_count", "employee_count_range", "revenue_range", "funding_stage",
-  "total_funding_usd", "founded_year", "hq_city", "hq_state", "hq_country", "linkedin_url",
-  "ticker", "tech_stack" }
+local CSV_HEADER = {
+  "query",
+  "found",
+  "company_id",
+  "name",
+  "domain",
+  "industry",
+  "industries",
+  "employee_count",
+  "employee_count_range",
+  "revenue_range",
+  "funding_stage",
+  "total_funding_usd",
+  "founded_year",
+  "hq_city",
+  "hq_state",
+  "hq_country",
+  "linkedin_url",
+  "ticker",
+  "tech_stack",
+}
 
 -- The company-enrichment rows of the ledger by kind: charges, refunds.
 local function ledger(sb)
@@ -44,8 +61,18 @@ end
 -- `rec` is the record the sandbox gives for `company` (a search_companies row).
 local function same_company(company, rec)
   assert.is_true(rec.found)
-  for _, k in ipairs { "company_id", "name", "domain", "industry", "employee_count",
-    "employee_count_range", "revenue_range", "hq_country", "funding_stage", "founded_year" } do
+  for _, k in ipairs {
+    "company_id",
+    "name",
+    "domain",
+    "industry",
+    "employee_count",
+    "employee_count_range",
+    "revenue_range",
+    "hq_country",
+    "funding_stage",
+    "founded_year",
+  } do
     assert.equals(company[k], rec[k], k .. " of " .. company.domain)
   end
   assert.same(company.industries, rec.industries)
@@ -54,14 +81,21 @@ end
 
 local function args_of(companies, first, last, ...)
   local out = {}
-  for i = first, last do out[#out + 1] = companies[i].domain end
-  for _, a in ipairs { ... } do out[#out + 1] = a end
+  for i = first, last do
+    out[#out + 1] = companies[i].domain
+  end
+  for _, a in ipairs { ... } do
+    out[#out + 1] = a
+  end
   return out
 end
 
 describe("recipe enrich_company", function()
-  local sb = sandbox.suite { args = { "--time-scale", "600", "--seed", "7", "--rate-limit", "off" },
-    reset = true, clear = true }
+  local sb = sandbox.suite {
+    args = { "--time-scale", "600", "--seed", "7", "--rate-limit", "off" },
+    reset = true,
+    clear = true,
+  }
   local companies -- 12 companies of the seeded world, as search_companies gives them
 
   setup(function()
@@ -72,8 +106,12 @@ describe("recipe enrich_company", function()
 
   it("writes the sandbox's records, reports a not-found one, and is charged 1 per company found", function()
     local out = tmp_path(".jsonl")
-    local r = recipe.run(sb, "enrich_company", args_of(companies, 1, 3, "nowhere-to-be-found.invalid",
-      companies[4].name, "--out", out, "--json"), { scale = 600 })
+    local r = recipe.run(
+      sb,
+      "enrich_company",
+      args_of(companies, 1, 3, "nowhere-to-be-found.invalid", companies[4].name, "--out", out, "--json"),
+      { scale = 600 }
+    )
     assert.equals(0, r.code, r.stderr)
     local recs = decode_lines(assert(run.read_file(out)))
     assert.equals(5, #recs)
@@ -112,8 +150,14 @@ describe("recipe enrich_company", function()
 
   it("writes CSV on stdout with the summary on stderr, and reads --file (blank, # and repeats skipped)", function()
     local list = tmp_path(".txt")
-    sandbox.write_file(list, table.concat({ "# companies", companies[5].domain, "",
-      "  " .. companies[6].domain .. "  ", companies[5].domain, "nowhere.invalid" }, "\n") .. "\n")
+    sandbox.write_file(list, table.concat({
+      "# companies",
+      companies[5].domain,
+      "",
+      "  " .. companies[6].domain .. "  ",
+      companies[5].domain,
+      "nowhere.invalid",
+    }, "\n") .. "\n")
     local r = recipe.run(sb, "enrich_company", { "--file", list, "--format", "csv" }, { scale = 600 })
     assert.equals(0, r.code, r.stderr)
     local rows = api.parse_csv(r.stdout)
@@ -158,18 +202,24 @@ describe("recipe enrich_company", function()
 
   it("refuses to spend over --max-credits before the first call: exit 18, nothing sent, no state", function()
     local home = recipe.state_home()
-    local r = recipe.run(sb, "enrich_company", args_of(companies, 1, 7, "--max-credits", "6"),
-      { scale = 600, home = home })
+    local r =
+      recipe.run(sb, "enrich_company", args_of(companies, 1, 7, "--max-credits", "6"), { scale = 600, home = home })
     assert.equals(18, r.code)
-    assert.matches("the estimate is 7 credits %(7 companies x 1%), more than max_credits = 6; nothing was sent",
-      r.stderr)
+    assert.matches(
+      "the estimate is 7 credits %(7 companies x 1%), more than max_credits = 6; nothing was sent",
+      r.stderr
+    )
     assert.matches("kind: spend_cap", r.stderr)
     assert.equals(START, balance(sb))
     assert.equals(0, count(wire.calls(sb), "POST /enrichment/company"))
     assert.equals("", (run.capture("ls " .. home .. "/cleanlist")))
     -- within the budget it goes ahead
-    r = recipe.run(sb, "enrich_company", args_of(companies, 1, 7, "--max-credits", "7", "--json"),
-      { scale = 600, home = home })
+    r = recipe.run(
+      sb,
+      "enrich_company",
+      args_of(companies, 1, 7, "--max-credits", "7", "--json"),
+      { scale = 600, home = home }
+    )
     assert.equals(0, r.code, r.stderr)
     assert.equals(START - 7, balance(sb))
     recipe.remove(home)
@@ -199,8 +249,7 @@ describe("recipe enrich_company", function()
   it("survives a 503 in the middle of the list: the call is retried and charged once", function()
     local out = tmp_path(".jsonl")
     -- the client's clock at 5: its rate limiter paces the calls (0.4 s apart after a burst)
-    local bg = recipe.spawn(sb, "enrich_company", args_of(companies, 1, 10, "--out", out, "--json"),
-      { scale = 5 })
+    local bg = recipe.spawn(sb, "enrich_company", args_of(companies, 1, 10, "--out", out, "--json"), { scale = 5 })
     assert.is_true((sandbox.poll(200, 0.05, function()
       return #lines_of(run.read_file(out)) >= 1
     end)), "no record written")
@@ -211,7 +260,9 @@ describe("recipe enrich_company", function()
     assert.equals(11, count(wire.calls(sb), "POST /enrichment/company")) -- one sent twice
     local recs = decode_lines(run.read_file(out))
     assert.equals(10, #recs)
-    for i, rec in ipairs(recs) do same_company(companies[i], rec) end
+    for i, rec in ipairs(recs) do
+      same_company(companies[i], rec)
+    end
     assert.equals(10, (ledger(sb)))
     assert.equals(START - 10, balance(sb))
     assert.equals(10, summary_of(r).credits_charged)
@@ -240,7 +291,9 @@ describe("recipe enrich_company", function()
     assert.matches(("%d of 8 companies done by an earlier run"):format(#before), r.stdout)
     local recs = decode_lines(run.read_file(out))
     assert.equals(8, #recs) -- rewritten whole, in order
-    for i = 1, 7 do same_company(companies[i], recs[i]) end
+    for i = 1, 7 do
+      same_company(companies[i], recs[i])
+    end
     assert.is_false(recs[8].found)
     -- each company went out once across the two runs, and was charged once
     local want = args_of(companies, 1, 7, "nowhere.invalid")

@@ -12,8 +12,8 @@ local run = require "spec.helpers.run"
 local START = 5000 -- the organisation's credits after a reset
 local HEADER = "lead_id,first_name,last_name,email,title,company,domain,linkedin_url,phone,location"
 
-local FIRST = { "Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "John",
-  "Margaret", "Ken", "Dennis", "Niklaus" }
+local FIRST =
+  { "Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "John", "Margaret", "Ken", "Dennis", "Niklaus" }
 
 -- A directory with contacts.csv: `n` good rows (an email each, every other one a LinkedIn
 -- URL), then a row with the first row's email in capitals (duplicate_email) and a row with
@@ -23,8 +23,13 @@ local function write_csv(n)
   local lines = { "Email,First Name,Last Name,Company,LinkedIn" }
   for i = 1, n do
     local first = FIRST[i]
-    lines[#lines + 1] = ("%s@example.com,%s,Tester%d,Acme %d,%s"):format(first:lower(), first, i, i,
-      i % 2 == 0 and ("https://www.linkedin.com/in/%s-tester-%d"):format(first:lower(), i) or "")
+    lines[#lines + 1] = ("%s@example.com,%s,Tester%d,Acme %d,%s"):format(
+      first:lower(),
+      first,
+      i,
+      i,
+      i % 2 == 0 and ("https://www.linkedin.com/in/%s-tester-%d"):format(first:lower(), i) or ""
+    )
   end
   lines[#lines + 1] = ("%s@EXAMPLE.com,Again,Duplicate,Acme,"):format(FIRST[1]:lower())
   lines[#lines + 1] = ",Nobody,,,"
@@ -37,13 +42,17 @@ end
 local function csv_lines(path)
   local text = assert(run.read_file(path), "no file " .. path)
   local lines = {}
-  for line in text:gmatch("([^\r\n]+)") do lines[#lines + 1] = line end
+  for line in text:gmatch("([^\r\n]+)") do
+    lines[#lines + 1] = line
+  end
   return table.remove(lines, 1), lines
 end
 
 local function reserves(rows)
   local n = 0
-  for _, row in ipairs(rows) do if row.kind == "reserve" then n = n + 1 end end
+  for _, row in ipairs(rows) do
+    if row.kind == "reserve" then n = n + 1 end
+  end
   return n
 end
 
@@ -53,8 +62,11 @@ end
 
 describe("recipe enrich_csv", function()
   describe("at --time-scale 600", function()
-    local sb = sandbox.suite { args = { "--time-scale", "600", "--seed", "7", "--rate-limit", "off" },
-      reset = true, clear = true }
+    local sb = sandbox.suite {
+      args = { "--time-scale", "600", "--seed", "7", "--rate-limit", "off" },
+      reset = true,
+      clear = true,
+    }
 
     it("imports the file, enriches the list, writes it out and sums it up by the ledger", function()
       local dir, path = write_csv(4)
@@ -77,8 +89,13 @@ describe("recipe enrich_csv", function()
       local bodies = wire.bodies(sb, "POST", import_path(s.list_id))
       assert.equals(1, #bodies)
       assert.is_false(bodies[1].dispatch_enrichment)
-      assert.same({ email = "Email", first_name = "First Name", last_name = "Last Name",
-        company_name = "Company", linkedin_url = "LinkedIn" }, bodies[1].column_mapping)
+      assert.same({
+        email = "Email",
+        first_name = "First Name",
+        last_name = "Last Name",
+        company_name = "Company",
+        linkedin_url = "LinkedIn",
+      }, bodies[1].column_mapping)
       assert.matches("^enrich_csv%-%x+$", bodies[1].idempotency_key)
       assert.equals(bodies[1].idempotency_key, step(lines, "import").idempotency_key)
       -- one reservation of 1 credit per lead (partial), settled: charged + refunded = reserved
@@ -102,10 +119,11 @@ describe("recipe enrich_csv", function()
       assert.equals(HEADER, header)
       assert.equals(4, #data)
       local emails = {}
-      for _, line in ipairs(data) do emails[#emails + 1] = line:match("^[^,]*,[^,]*,[^,]*,([^,]*),") end
+      for _, line in ipairs(data) do
+        emails[#emails + 1] = line:match("^[^,]*,[^,]*,[^,]*,([^,]*),")
+      end
       table.sort(emails)
-      assert.same({ "ada@example.com", "alan@example.com", "edsger@example.com",
-        "grace@example.com" }, emails)
+      assert.same({ "ada@example.com", "alan@example.com", "edsger@example.com", "grace@example.com" }, emails)
       -- a run that finished leaves no state behind
       assert.equals("", (run.capture("ls " .. recipe.env(sb).XDG_STATE_HOME .. "/cleanlist")))
       recipe.remove(dir)
@@ -114,19 +132,37 @@ describe("recipe enrich_csv", function()
     it("takes --list, --map, --type full and --out, and prints the summary for a person", function()
       local dir, path = write_csv(3)
       local out = dir .. "/out.csv"
-      local r = recipe.run(sb, "enrich_csv", { path, "--list", "Event leads", "--type", "full",
-        "--map", "linkedin_url=", "--map", "job_title=Company", "--out", out }, { scale = 600 })
+      local r = recipe.run(sb, "enrich_csv", {
+        path,
+        "--list",
+        "Event leads",
+        "--type",
+        "full",
+        "--map",
+        "linkedin_url=",
+        "--map",
+        "job_title=Company",
+        "--out",
+        out,
+      }, { scale = 600 })
       assert.equals(0, r.code, r.stderr)
-      assert.matches("imported 3 of 5 rows into 'Event leads' %(list_%x+%); skipped 2: "
-        .. "duplicate_email 1, missing_required 1", r.stdout)
+      assert.matches(
+        "imported 3 of 5 rows into 'Event leads' %(list_%x+%); skipped 2: " .. "duplicate_email 1, missing_required 1",
+        r.stdout
+      )
       assert.matches("credits reserved: +33\n", r.stdout)
       assert.matches("out: +" .. out:gsub("%p", "%%%0") .. "\n", r.stdout)
       assert.matches("out rows: +3\n", r.stdout)
       assert.matches("enriching  %[#+%]  3/3", r.stderr)
       local list_id = wire.list_named(clients.new(sb), "Event leads")
       local body = wire.bodies(sb, "POST", import_path(list_id))[1]
-      assert.same({ email = "Email", first_name = "First Name", last_name = "Last Name",
-        company_name = "Company", job_title = "Company" }, body.column_mapping)
+      assert.same({
+        email = "Email",
+        first_name = "First Name",
+        last_name = "Last Name",
+        company_name = "Company",
+        job_title = "Company",
+      }, body.column_mapping)
       local bulk = wire.bodies(sb, "POST", "/enrichment/bulk")[1]
       assert.equals("full", bulk.scope)
       local wf = r.stdout:match("enrichment (bulk%-enrich%-%x+) of 3 leads")
@@ -140,14 +176,20 @@ describe("recipe enrich_csv", function()
     it("on --dry-run imports (free), prints the quote, spends nothing; the run then goes on", function()
       local dir, path = write_csv(4)
       local home = recipe.state_home()
-      local r = recipe.run(sb, "enrich_csv", { path, "--dry-run", "--json", "--type", "phone_only" },
-        { scale = 600, home = home })
+      local r = recipe.run(
+        sb,
+        "enrich_csv",
+        { path, "--dry-run", "--json", "--type", "phone_only" },
+        { scale = 600, home = home }
+      )
       assert.equals(0, r.code, r.stderr)
       local s, lines = summary_of(r)
       assert.is_true(s.dry_run)
       assert.equals(40, s.estimated_cost) -- 4 leads, 10 credits each
       local q
-      for _, l in ipairs(lines) do if l.quote then q = l.quote end end
+      for _, l in ipairs(lines) do
+        if l.quote then q = l.quote end
+      end
       assert.equals(40, q.estimated_cost)
       assert.equals(START, q.available_credits)
       assert.matches("^qte_v1_", q.quote_id)
@@ -158,8 +200,7 @@ describe("recipe enrich_csv", function()
       assert.is_nil(run.read_file(dir .. "/contacts-enriched.csv"))
       -- the same command without --dry-run resumes: no second import
       sb:clear()
-      r = recipe.run(sb, "enrich_csv", { path, "--json", "--type", "phone_only" },
-        { scale = 600, home = home })
+      r = recipe.run(sb, "enrich_csv", { path, "--json", "--type", "phone_only" }, { scale = 600, home = home })
       assert.equals(0, r.code, r.stderr)
       assert.matches("resuming the run of", r.stderr)
       local calls = wire.calls(sb)
@@ -219,8 +260,11 @@ describe("recipe enrich_csv", function()
   end)
 
   describe("while a run is under way (--time-scale 5)", function()
-    local sb = sandbox.suite { args = { "--time-scale", "5", "--seed", "7", "--rate-limit", "off" },
-      reset = true, clear = true }
+    local sb = sandbox.suite {
+      args = { "--time-scale", "5", "--seed", "7", "--rate-limit", "off" },
+      reset = true,
+      clear = true,
+    }
 
     it("survives faults on its status polls", function()
       local dir, path = write_csv(10)

@@ -19,8 +19,8 @@ local api = require "spec.helpers.api"
 local PREFIX = wire.PREFIX
 local BIG = "A thousand leads for export_list"
 local FINTECH = "Example: Engineering leaders in Fintech" -- 40 leads
-local HEADER = { "lead_id", "first_name", "last_name", "email", "title", "company", "domain",
-  "linkedin_url", "phone", "location" }
+local HEADER =
+  { "lead_id", "first_name", "last_name", "email", "title", "company", "domain", "linkedin_url", "phone", "location" }
 
 local rows_csv, ROWS_MAPPING = api.rows_csv, api.ROWS_MAPPING
 
@@ -28,7 +28,9 @@ local rows_csv, ROWS_MAPPING = api.rows_csv, api.ROWS_MAPPING
 local function lead_ids(sb, list_id)
   local ids = {}
   local it = clients.new(sb):iter_leads(list_id, { limit = 100 })
-  for lead in it do ids[#ids + 1] = lead.lead_id end
+  for lead in it do
+    ids[#ids + 1] = lead.lead_id
+  end
   assert.is_nil(it.err)
   return ids
 end
@@ -40,7 +42,9 @@ local function same_ids_once(want, got)
     assert.is_nil(seen[id], id .. " twice")
     seen[id] = true
   end
-  for _, id in ipairs(want) do assert.is_true(seen[id], id .. " missing") end
+  for _, id in ipairs(want) do
+    assert.is_true(seen[id], id .. " missing")
+  end
   assert.equals(#want, #got)
 end
 
@@ -61,7 +65,9 @@ end
 local function script_at(sb, index, items)
   local responses = {}
   if index > 1 then responses[1] = { fault = "stall", ms = 0, times = index - 1 } end
-  for _, it in ipairs(items) do responses[#responses + 1] = it end
+  for _, it in ipairs(items) do
+    responses[#responses + 1] = it
+  end
   sb:control("POST", "/script", { responses = responses })
 end
 
@@ -77,16 +83,16 @@ local function index_of(calls, call, nth)
 end
 
 describe("recipe export_list", function()
-  local sb = sandbox.suite { args = { "--time-scale", "600", "--seed", "7", "--rate-limit", "off" },
-    clear = true }
+  local sb = sandbox.suite { args = { "--time-scale", "600", "--seed", "7", "--rate-limit", "off" }, clear = true }
   local big, fintech, big_ids, fintech_ids
 
   setup(function()
     local c = clients.new(sb)
     big = assert(c:create_list { name = BIG }).list_id
     for _, first in ipairs { 1, 501 } do
-      local res = assert(c:csv_import(big, { csv = rows_csv(first, 500), column_mapping = ROWS_MAPPING,
-        dispatch_enrichment = false }))
+      local res = assert(
+        c:csv_import(big, { csv = rows_csv(first, 500), column_mapping = ROWS_MAPPING, dispatch_enrichment = false })
+      )
       assert(res.rows_imported == 500, "imported " .. tostring(res.rows_imported))
     end
     fintech = wire.list_named(c, FINTECH)
@@ -97,8 +103,12 @@ describe("recipe export_list", function()
   it("streams 1,000 leads to JSON lines in two pages of 500, each lead once", function()
     local out = tmp_path(".jsonl")
     sb:clear()
-    local r = recipe.run(sb, "export_list", { "--list", BIG, "--format", "jsonl", "--out", out,
-      "--json" }, { scale = 600 })
+    local r = recipe.run(
+      sb,
+      "export_list",
+      { "--list", BIG, "--format", "jsonl", "--out", out, "--json" },
+      { scale = 600 }
+    )
     assert.equals(0, r.code, r.stderr)
     local text = assert(run.read_file(out))
     local leads = decode_lines(text)
@@ -110,10 +120,14 @@ describe("recipe export_list", function()
     same_ids_once(big_ids, ids)
     -- the default columns, nothing else
     local keys = {}
-    for k in pairs(leads[1]) do keys[#keys + 1] = k end
+    for k in pairs(leads[1]) do
+      keys[#keys + 1] = k
+    end
     table.sort(keys)
     local want = {}
-    for i, c in ipairs(HEADER) do want[i] = c end
+    for i, c in ipairs(HEADER) do
+      want[i] = c
+    end
     table.sort(want)
     assert.same(want, keys)
     -- constant memory: the list came in pages of 500, one request after the other
@@ -163,14 +177,21 @@ describe("recipe export_list", function()
     local rows = api.parse_csv(text)
     assert.same(HEADER, rows[1])
     local ids = {}
-    for i = 2, #rows do ids[#ids + 1] = rows[i][1] end
+    for i = 2, #rows do
+      ids[#ids + 1] = rows[i][1]
+    end
     same_ids_once(big_ids, ids)
     assert.equals("p1000@big.example", rows[1001][4])
-    assert.same({ "GET /lead-lists/" .. big, "POST /export/csv/signed-url" }, (function()
-      local out_calls = {}
-      for _, c in ipairs(wire.calls(sb)) do if c ~= "GET /whoami" then out_calls[#out_calls + 1] = c end end
-      return out_calls
-    end)())
+    assert.same(
+      { "GET /lead-lists/" .. big, "POST /export/csv/signed-url" },
+      (function()
+        local out_calls = {}
+        for _, c in ipairs(wire.calls(sb)) do
+          if c ~= "GET /whoami" then out_calls[#out_calls + 1] = c end
+        end
+        return out_calls
+      end)()
+    )
     local s = summary_of(r)
     assert.equals(1000, s.leads)
     assert.equals(#text, s.bytes)
@@ -182,12 +203,15 @@ describe("recipe export_list", function()
   it("exports the columns asked for, in their order, in both formats", function()
     local cols = { "lead_id", "email", "company", "title" }
     -- what the API gives for them, by the real client
-    local want = assert(clients.new(sb):iter_export_json { list_id = fintech, limit = 100,
-      columns = cols }:all())
+    local want = assert(clients.new(sb):iter_export_json { list_id = fintech, limit = 100, columns = cols }:all())
     assert.equals(40, #want)
     local csv_out, json_out = tmp_path(".csv"), tmp_path(".jsonl")
-    local r = recipe.run(sb, "export_list", { "--list", FINTECH, "--columns", "lead_id,email,company,title",
-      "--out", csv_out }, { scale = 600 })
+    local r = recipe.run(
+      sb,
+      "export_list",
+      { "--list", FINTECH, "--columns", "lead_id,email,company,title", "--out", csv_out },
+      { scale = 600 }
+    )
     assert.equals(0, r.code, r.stderr)
     local rows = api.parse_csv(assert(run.read_file(csv_out)))
     assert.same(cols, rows[1])
@@ -197,16 +221,29 @@ describe("recipe export_list", function()
       assert.equals(lead.company, rows[i + 1][3])
       assert.equals(lead.title, rows[i + 1][4])
     end
-    r = recipe.run(sb, "export_list", { "--list-id", fintech, "--format", "jsonl", "--columns", "lead_id",
-      "--columns", "email,company,title", "--out", json_out }, { scale = 600 })
+    r = recipe.run(sb, "export_list", {
+      "--list-id",
+      fintech,
+      "--format",
+      "jsonl",
+      "--columns",
+      "lead_id",
+      "--columns",
+      "email,company,title",
+      "--out",
+      json_out,
+    }, { scale = 600 })
     assert.equals(0, r.code, r.stderr)
     local lines = lines_of(assert(run.read_file(json_out)))
     assert.equals(40, #lines)
     local ids = {}
     for i, line in ipairs(lines) do
       -- the keys in the order asked for
-      local a, b, c, d = line:find('"lead_id"', 1, true), line:find('"email"', 1, true),
-        line:find('"company"', 1, true), line:find('"title"', 1, true)
+      local a, b, c, d =
+        line:find('"lead_id"', 1, true),
+        line:find('"email"', 1, true),
+        line:find('"company"', 1, true),
+        line:find('"title"', 1, true)
       assert.truthy(a < b and b < c and c < d, line)
       local lead = cjson.decode(line)
       assert.equals(want[i].lead_id, lead.lead_id)
@@ -228,11 +265,25 @@ describe("recipe export_list", function()
     local env = recipe.env(sb, { scale = 600, env = { CLEANLIST_RECIPES = root .. "/recipes" } })
     local parts, set = {}, {} -- env takes -u before the assignments
     for k, v in pairs(env) do
-      if v == false then parts[#parts + 1] = "-u " .. k else set[#set + 1] = k .. "=" .. run.quote(v) end
+      if v == false then
+        parts[#parts + 1] = "-u " .. k
+      else
+        set[#set + 1] = k .. "=" .. run.quote(v)
+      end
     end
-    for _, a in ipairs(set) do parts[#parts + 1] = a end
-    local r = run.sh("cd " .. run.quote(dir) .. " && env " .. table.concat(parts, " ") .. " "
-      .. run.quote(bin) .. " run export_list --list " .. run.quote(FINTECH))
+    for _, a in ipairs(set) do
+      parts[#parts + 1] = a
+    end
+    local r = run.sh(
+      "cd "
+        .. run.quote(dir)
+        .. " && env "
+        .. table.concat(parts, " ")
+        .. " "
+        .. run.quote(bin)
+        .. " run export_list --list "
+        .. run.quote(FINTECH)
+    )
     assert.equals(0, r.code, r.stderr)
     local text = assert(run.read_file(dir .. "/example-engineering-leaders-in-fintech.csv"))
     assert.equals(41, #api.parse_csv(text))
@@ -243,7 +294,9 @@ describe("recipe export_list", function()
     r = recipe.run(sb, "export_list", { "--list-id", fintech, "--format", "jsonl" }, { scale = 600 })
     assert.equals(0, r.code, r.stderr)
     local ids = {}
-    for i, lead in ipairs(decode_lines(r.stdout)) do ids[i] = lead.lead_id end
+    for i, lead in ipairs(decode_lines(r.stdout)) do
+      ids[i] = lead.lead_id
+    end
     same_ids_once(fintech_ids, ids)
     assert.matches("leads: +40\n", r.stderr)
     assert.matches("pages: +1\n", r.stderr)
@@ -262,7 +315,9 @@ describe("recipe export_list", function()
     local cursors = export_pages(sb)
     assert.same({ "-", "500", "500" }, cursors) -- page 2 asked again
     local ids = {}
-    for i, l in ipairs(decode_lines(assert(run.read_file(out)))) do ids[i] = l.lead_id end
+    for i, l in ipairs(decode_lines(assert(run.read_file(out)))) do
+      ids[i] = l.lead_id
+    end
     same_ids_once(big_ids, ids)
     assert.equals(1000, summary_of(r).leads)
     os.remove(out)

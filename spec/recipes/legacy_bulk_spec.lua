@@ -35,7 +35,9 @@ end
 
 local function steps(lines, name)
   local out = {}
-  for _, l in ipairs(lines) do if l.step == name then out[#out + 1] = l end end
+  for _, l in ipairs(lines) do
+    if l.step == name then out[#out + 1] = l end
+  end
   return out
 end
 
@@ -73,7 +75,9 @@ local function read_csv(path)
   csv.each_record(text, function(fields)
     if header then
       local row = {}
-      for i, h in ipairs(header) do row[h] = fields[i] end
+      for i, h in ipairs(header) do
+        row[h] = fields[i]
+      end
       rows[#rows + 1] = row
     else
       header = fields
@@ -84,14 +88,16 @@ end
 
 describe("recipe legacy_bulk", function()
   describe("at --time-scale 600", function()
-    local sb = sandbox.suite { args = { "--time-scale", "600", "--seed", "7", "--rate-limit", "off" },
-      reset = true, clear = true }
+    local sb = sandbox.suite {
+      args = { "--time-scale", "600", "--seed", "7", "--rate-limit", "off" },
+      reset = true,
+      clear = true,
+    }
 
     it("sends 600 contacts in 3 jobs, waits for each and merges the results by the sandbox's jobs", function()
       local dir, path = write_csv()
       local out = dir .. "/out.csv"
-      local r = recipe.run(sb, "legacy_bulk", { path, "--out", out, "--json", "--max-credits", "600" },
-        { scale = 600 })
+      local r = recipe.run(sb, "legacy_bulk", { path, "--out", out, "--json", "--max-credits", "600" }, { scale = 600 })
       assert.equals(0, r.code, r.stderr)
       local s, lines = summary_of(r)
       assert.equals(CONTACTS, s.contacts)
@@ -104,7 +110,9 @@ describe("recipe legacy_bulk", function()
       local seen, total, sizes = sent_contacts(sb)
       assert.same({ 250, 250, 100 }, sizes)
       assert.equals(CONTACTS, total)
-      for k, n in pairs(seen) do assert.equals(1, n, k) end
+      for k, n in pairs(seen) do
+        assert.equals(1, n, k)
+      end
       -- the summary is the sum of the sandbox's jobs; the credits are the ledger's
       local c = clients.new(sb)
       local dispatched = steps(lines, "dispatch")
@@ -118,12 +126,16 @@ describe("recipe legacy_bulk", function()
         phones = phones + st.summary.phones_found
         failed = failed + st.summary.failed
         charged = charged + st.credits_charged
-        for _, item in ipairs(st.results) do by_task[item.task_id] = item end
+        for _, item in ipairs(st.results) do
+          by_task[item.task_id] = item
+        end
         local rows = recipe.ledger_of(sb, d.workflow_id)
         assert.equals("reserve", rows[1].kind)
         assert.equals(-d.contacts, rows[1].delta) -- partial: 1 credit a contact at most
         local net = 0
-        for _, row in ipairs(rows) do net = net - row.delta end
+        for _, row in ipairs(rows) do
+          net = net - row.delta
+        end
         assert.equals(st.credits_charged, net)
       end
       assert.equals(emails, s.emails_found)
@@ -160,15 +172,16 @@ describe("recipe legacy_bulk", function()
       local dir, path = write_csv()
       local sink = ("http://127.0.0.1:%d/__sandbox/webhook-sink"):format(sb.port)
       local out = dir .. "/out.jsonl"
-      local r = recipe.run(sb, "legacy_bulk", { path, "--webhook", sink, "--out", out },
-        { scale = 600 })
+      local r = recipe.run(sb, "legacy_bulk", { path, "--webhook", sink, "--out", out }, { scale = 600 })
       assert.equals(0, r.code, r.stderr)
       local records = recipe.json_lines(run.read_file(out))
       assert.equals(CONTACTS, #records)
       assert.equals(1, records[1].row)
       local bodies = wire.bodies(sb, "POST", "/enrich/bulk")
       assert.equals(3, #bodies)
-      for _, b in ipairs(bodies) do assert.equals(sink, b.webhook_url) end
+      for _, b in ipairs(bodies) do
+        assert.equals(sink, b.webhook_url)
+      end
       -- the sink received one delivery a job; the recipe read each job's delivery log
       local ok, got = sandbox.poll(100, 0.05, function()
         local t = sb:control("GET", "/webhook-sink")
@@ -197,7 +210,9 @@ describe("recipe legacy_bulk", function()
       assert.equals(3, s.jobs)
       assert.equals(CONTACTS, s.contacts)
       local q
-      for _, l in ipairs(lines) do if l.quote then q = l.quote end end
+      for _, l in ipairs(lines) do
+        if l.quote then q = l.quote end
+      end
       assert.equals(CONTACTS, q.estimated_cost)
       assert.equals(START, q.available_credits)
       assert.is_true(q.sufficient)
@@ -207,8 +222,7 @@ describe("recipe legacy_bulk", function()
       -- full (11 a contact at most) is more than the balance: the dry run says so
       r = recipe.run(sb, "legacy_bulk", { path, "--dry-run", "--type", "full" }, { scale = 600 })
       assert.equals(12, r.code)
-      assert.matches("the estimate is 6600 credits and the organisation has 5000; nothing was sent",
-        r.stderr)
+      assert.matches("the estimate is 6600 credits and the organisation has 5000; nothing was sent", r.stderr)
       assert.equals(START, balance(sb))
       assert.equals(0, count(wire.calls(sb), "POST /enrich/bulk"))
       recipe.remove(dir)
@@ -233,10 +247,13 @@ describe("recipe legacy_bulk", function()
       local home = recipe.state_home()
       -- the client's whoami and the price's balance pass, the first job goes out, the second is
       -- answered 402
-      sb:control("POST", "/script", { responses = { { fault = "stall", ms = 1, times = 3 },
-        { status = 402, body = { detail = "Insufficient credits" } } } })
-      local r = recipe.run(sb, "legacy_bulk", { path, "--max-credits", "600", "--json" },
-        { scale = 600, home = home })
+      sb:control("POST", "/script", {
+        responses = {
+          { fault = "stall", ms = 1, times = 3 },
+          { status = 402, body = { detail = "Insufficient credits" } },
+        },
+      })
+      local r = recipe.run(sb, "legacy_bulk", { path, "--max-credits", "600", "--json" }, { scale = 600, home = home })
       assert.equals(12, r.code, r.stderr)
       assert.matches("kind: insufficient_credits", r.stderr)
       assert.matches("what was dispatched is recorded in", r.stderr)
@@ -246,8 +263,7 @@ describe("recipe legacy_bulk", function()
       r = recipe.run(sb, "legacy_bulk", { path, "--max-credits", "599" }, { scale = 600, home = home })
       assert.equals(18, r.code)
       assert.matches("the estimate is 350 credits, more than max_credits = 349", r.stderr)
-      r = recipe.run(sb, "legacy_bulk", { path, "--max-credits", "600", "--json" },
-        { scale = 600, home = home })
+      r = recipe.run(sb, "legacy_bulk", { path, "--max-credits", "600", "--json" }, { scale = 600, home = home })
       assert.equals(0, r.code, r.stderr)
       assert.matches("resuming the run of", r.stderr)
       local s, lines = summary_of(r)
@@ -260,7 +276,9 @@ describe("recipe legacy_bulk", function()
       local seen, total, sizes = sent_contacts(sb)
       assert.same({ 250, 250, 100 }, sizes)
       assert.equals(CONTACTS, total)
-      for k, n in pairs(seen) do assert.equals(1, n, k) end
+      for k, n in pairs(seen) do
+        assert.equals(1, n, k)
+      end
       assert.equals(CONTACTS, s.out_rows)
       assert.equals(START - s.credits_charged, balance(sb))
       recipe.remove(home)
@@ -283,8 +301,11 @@ describe("recipe legacy_bulk", function()
 
   describe("while the jobs run (--time-scale 20)", function()
     -- 250 contacts take about a minute of sandbox time: 3 s here
-    local sb = sandbox.suite { args = { "--time-scale", "20", "--seed", "7", "--rate-limit", "off" },
-      reset = true, clear = true }
+    local sb = sandbox.suite {
+      args = { "--time-scale", "20", "--seed", "7", "--rate-limit", "off" },
+      reset = true,
+      clear = true,
+    }
 
     it("survives faults on its status polls", function()
       local dir, path = write_csv()
@@ -308,7 +329,9 @@ describe("recipe legacy_bulk", function()
       bg:kill("KILL")
       assert.equals(137, bg:wait().code)
       local wfs = {}
-      for wf in text:gmatch('"workflow_id":"(public_bulk_[^"]+)"') do wfs[#wfs + 1] = wf end
+      for wf in text:gmatch('"workflow_id":"(public_bulk_[^"]+)"') do
+        wfs[#wfs + 1] = wf
+      end
       assert.equals(3, #wfs)
       local c = clients.new(sb)
       local unfinished = 0
@@ -334,10 +357,14 @@ describe("recipe legacy_bulk", function()
       assert.equals(3, answered(sb, "POST", "/enrich/bulk", 200))
       local seen, total = sent_contacts(sb)
       assert.equals(CONTACTS, total)
-      for k, n in pairs(seen) do assert.equals(1, n, k) end
+      for k, n in pairs(seen) do
+        assert.equals(1, n, k)
+      end
       for _, wf in ipairs(wfs) do
         local kinds = {}
-        for i, row in ipairs(recipe.ledger_of(sb, wf)) do kinds[i] = row.kind end
+        for i, row in ipairs(recipe.ledger_of(sb, wf)) do
+          kinds[i] = row.kind
+        end
         assert.equals(1, count(kinds, "reserve"))
       end
       local _, rows = read_csv(out)

@@ -19,7 +19,9 @@ local LEADS = 25
 -- The credits the ledger charged for `ref` (a run id).
 local function charged(sb, ref)
   local n = 0
-  for _, row in ipairs(recipe.ledger_of(sb, ref)) do n = n - row.delta end
+  for _, row in ipairs(recipe.ledger_of(sb, ref)) do
+    n = n - row.delta
+  end
   return n
 end
 
@@ -28,7 +30,11 @@ local function read_csv(path)
   local text = assert(run.read_file(path), "no file " .. path)
   local header, rows = nil, {}
   csv.each_record(text, function(fields)
-    if header then rows[#rows + 1] = fields else header = fields end
+    if header then
+      rows[#rows + 1] = fields
+    else
+      header = fields
+    end
   end)
   return header, rows
 end
@@ -36,20 +42,37 @@ end
 -- The leads of the list by lead_id, read with the real client.
 local function leads_by_id(c, list_id)
   local out = {}
-  for lead in c:iter_leads(list_id, { limit = 100 }) do out[lead.lead_id] = lead end
+  for lead in c:iter_leads(list_id, { limit = 100 }) do
+    out[lead.lead_id] = lead
+  end
   return out
 end
 
 describe("recipe smart_agent_column", function()
   describe("at --time-scale 600", function()
-    local sb = sandbox.suite { args = { "--time-scale", "600", "--seed", "7", "--rate-limit", "off" },
-      reset = true, clear = true }
+    local sb = sandbox.suite {
+      args = { "--time-scale", "600", "--seed", "7", "--rate-limit", "off" },
+      reset = true,
+      clear = true,
+    }
 
     it("normalizes the list's titles, writes the column as CSV and is charged what the ledger says", function()
       local out = temp_path(".csv")
-      local r = recipe.run(sb, "smart_agent_column", { "--list", LIST, "--agent", "title_normalizer",
-        "--column", "Title (clean)", "--max-rows", "25", "--out", out, "--json", "--max-credits", "20" },
-        { scale = 600 })
+      local r = recipe.run(sb, "smart_agent_column", {
+        "--list",
+        LIST,
+        "--agent",
+        "title_normalizer",
+        "--column",
+        "Title (clean)",
+        "--max-rows",
+        "25",
+        "--out",
+        out,
+        "--json",
+        "--max-credits",
+        "20",
+      }, { scale = 600 })
       assert.equals(0, r.code, r.stderr)
       local s, lines = summary_of(r)
       local id = step(lines, "run").smart_agent_task_id
@@ -84,7 +107,9 @@ describe("recipe smart_agent_column", function()
         assert.equals("", row[5])
       end
       local with_email = 0
-      for _, lead in pairs(leads) do if type(lead.email) == "string" then with_email = with_email + 1 end end
+      for _, lead in pairs(leads) do
+        if type(lead.email) == "string" then with_email = with_email + 1 end
+      end
       assert.equals(with_email, emails)
       assert.is_true(emails > 0) -- the seeded list's first 15 leads are enriched
       local calls = wire.calls(sb)
@@ -98,8 +123,17 @@ describe("recipe smart_agent_column", function()
       local c = clients.new(sb)
       local list_id = wire.list_named(c, LIST)
       local out = temp_path(".jsonl")
-      local r = recipe.run(sb, "smart_agent_column", { "--list-id", list_id, "--prompt",
-        "What does their company sell?", "--column", "Offer", "--out", out, "--json" }, { scale = 600 })
+      local r = recipe.run(sb, "smart_agent_column", {
+        "--list-id",
+        list_id,
+        "--prompt",
+        "What does their company sell?",
+        "--column",
+        "Offer",
+        "--out",
+        out,
+        "--json",
+      }, { scale = 600 })
       assert.equals(0, r.code, r.stderr)
       local s, lines = summary_of(r)
       assert.equals("custom_ai", s.agent)
@@ -129,12 +163,18 @@ describe("recipe smart_agent_column", function()
     end)
 
     it("puts the rows on stdout under --json without --out, and shows a person the first ones", function()
-      local r = recipe.run(sb, "smart_agent_column", { "--list", LIST, "--agent", "company_intel",
-        "--column", "Intel", "--max-rows", "3", "--json" }, { scale = 600 })
+      local r = recipe.run(
+        sb,
+        "smart_agent_column",
+        { "--list", LIST, "--agent", "company_intel", "--column", "Intel", "--max-rows", "3", "--json" },
+        { scale = 600 }
+      )
       assert.equals(0, r.code, r.stderr)
       local s, lines = summary_of(r)
       local rows = {}
-      for _, l in ipairs(lines) do if l.row then rows[#rows + 1] = l.row end end
+      for _, l in ipairs(lines) do
+        if l.row then rows[#rows + 1] = l.row end
+      end
       assert.equals(3, #rows)
       assert.equals(3, s.rows)
       assert.equals(6, s.credits_charged) -- company_intel: 2 a row
@@ -147,8 +187,12 @@ describe("recipe smart_agent_column", function()
       end
       local first = leads_by_id(c, s.list_id)[rows[1].lead_id]
       assert.equals(first.full_name, rows[1].name)
-      r = recipe.run(sb, "smart_agent_column", { "--list", LIST, "--agent", "title_normalizer",
-        "--column", "T2", "--max-rows", "12" }, { scale = 600 })
+      r = recipe.run(
+        sb,
+        "smart_agent_column",
+        { "--list", LIST, "--agent", "title_normalizer", "--column", "T2", "--max-rows", "12" },
+        { scale = 600 }
+      )
       assert.equals(0, r.code, r.stderr)
       local id = r.stdout:match("run id: +(run_%w+)\n")
       local title = assert(c:get_smart_agent_results(id)).results[1].value
@@ -159,15 +203,21 @@ describe("recipe smart_agent_column", function()
     end)
 
     it("prints the quote on --dry-run and spends nothing", function()
-      local r = recipe.run(sb, "smart_agent_column", { "--list", LIST, "--agent", "cold_intro_email",
-        "--column", "Intro", "--dry-run", "--json" }, { scale = 600 })
+      local r = recipe.run(
+        sb,
+        "smart_agent_column",
+        { "--list", LIST, "--agent", "cold_intro_email", "--column", "Intro", "--dry-run", "--json" },
+        { scale = 600 }
+      )
       assert.equals(0, r.code, r.stderr)
       local s, lines = summary_of(r)
       assert.is_true(s.dry_run)
       assert.equals(75, s.estimated_cost) -- cold_intro_email: 3 a row, 25 rows
       assert.equals(LEADS, s.rows)
       local q
-      for _, l in ipairs(lines) do if l.quote then q = l.quote end end
+      for _, l in ipairs(lines) do
+        if l.quote then q = l.quote end
+      end
       assert.equals(75, q.estimated_cost)
       assert.equals(START, q.available_credits)
       assert.matches("^qte_v1_", q.quote_id)
@@ -177,8 +227,12 @@ describe("recipe smart_agent_column", function()
 
     it("refuses to spend over --max-credits: exit 18, nothing dispatched, no state left", function()
       local home = recipe.state_home()
-      local r = recipe.run(sb, "smart_agent_column", { "--list", LIST, "--agent", "cold_intro_email",
-        "--column", "Intro", "--max-credits", "74" }, { scale = 600, home = home })
+      local r = recipe.run(
+        sb,
+        "smart_agent_column",
+        { "--list", LIST, "--agent", "cold_intro_email", "--column", "Intro", "--max-credits", "74" },
+        { scale = 600, home = home }
+      )
       assert.equals(18, r.code)
       assert.matches("the estimate is 75 credits, more than max_credits = 74; nothing was sent", r.stderr)
       assert.matches("kind: spend_cap", r.stderr)
@@ -192,16 +246,23 @@ describe("recipe smart_agent_column", function()
       local r = recipe.run(sb, "smart_agent_column", { "--list", LIST, "--column", "X" }, { scale = 600 })
       assert.equals(2, r.code)
       assert.matches("needs %-%-prompt TEXT", r.stderr)
-      r = recipe.run(sb, "smart_agent_column", { "--list", LIST, "--agent", "robot", "--column", "X" },
-        { scale = 600 })
+      r = recipe.run(sb, "smart_agent_column", { "--list", LIST, "--agent", "robot", "--column", "X" }, { scale = 600 })
       assert.equals(2, r.code)
       assert.matches("%-%-agent takes one of custom_ai, cold_intro_email", r.stderr)
-      r = recipe.run(sb, "smart_agent_column", { "--list", LIST, "--agent", "title_normalizer",
-        "--prompt", "hi", "--column", "X" }, { scale = 600 })
+      r = recipe.run(
+        sb,
+        "smart_agent_column",
+        { "--list", LIST, "--agent", "title_normalizer", "--prompt", "hi", "--column", "X" },
+        { scale = 600 }
+      )
       assert.equals(2, r.code)
       assert.same({}, wire.calls(sb))
-      r = recipe.run(sb, "smart_agent_column", { "--list", "No such list", "--agent", "company_intel",
-        "--column", "X" }, { scale = 600 })
+      r = recipe.run(
+        sb,
+        "smart_agent_column",
+        { "--list", "No such list", "--agent", "company_intel", "--column", "X" },
+        { scale = 600 }
+      )
       assert.equals(9, r.code)
       assert.matches('no list called "No such list" among the 3 lists this key can see', r.stderr)
       assert.equals(0, count(wire.calls(sb), "POST /smart-agents/run"))
@@ -209,10 +270,13 @@ describe("recipe smart_agent_column", function()
   end)
 
   describe("while a run is under way (--time-scale 5)", function()
-    local sb = sandbox.suite { args = { "--time-scale", "5", "--seed", "7", "--rate-limit", "off" },
-      reset = true, clear = true }
-    local ARGS = { "--list", LIST, "--agent", "title_normalizer", "--column", "Title (clean)",
-      "--max-rows", "25", "--json" }
+    local sb = sandbox.suite {
+      args = { "--time-scale", "5", "--seed", "7", "--rate-limit", "off" },
+      reset = true,
+      clear = true,
+    }
+    local ARGS =
+      { "--list", LIST, "--agent", "title_normalizer", "--column", "Title (clean)", "--max-rows", "25", "--json" }
 
     it("survives faults on its status polls", function()
       local r = recipe.survives_faults(sb, "smart_agent_column", ARGS, { scale = 5 }, '"smart_agent_task_id"')
@@ -226,7 +290,9 @@ describe("recipe smart_agent_column", function()
       local home = recipe.state_home()
       local out = temp_path(".csv")
       local args = { "--out", out }
-      for _, a in ipairs(ARGS) do args[#args + 1] = a end
+      for _, a in ipairs(ARGS) do
+        args[#args + 1] = a
+      end
       local bg = recipe.spawn(sb, "smart_agent_column", args, { scale = 5, home = home })
       local text = recipe.wait_for_state(home, function(t)
         return t:find('"smart_agent_task_id"', 1, true) and t:find('"progress"', 1, true)

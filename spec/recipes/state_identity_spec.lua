@@ -7,9 +7,25 @@ local recipe = require "spec.helpers.recipe"
 describe("a recipe's state", function()
   it("is not resumed against another API: the same dry run on two sandboxes runs twice", function()
     local home = recipe.state_home()
-    finally(function() recipe.remove(home) end)
-    local argv = { "--sandbox", "--time-scale", "600", "run", "prospect_to_crm", "--title", "VP Sales",
-      "--country", "US", "--limit", "5", "--dry-run", "--json", "--quiet" }
+    finally(function()
+      recipe.remove(home)
+    end)
+    local argv = {
+      "--sandbox",
+      "--time-scale",
+      "600",
+      "run",
+      "prospect_to_crm",
+      "--title",
+      "VP Sales",
+      "--country",
+      "US",
+      "--limit",
+      "5",
+      "--dry-run",
+      "--json",
+      "--quiet",
+    }
     local env = { XDG_STATE_HOME = home, CLEANLIST_RECIPES = false }
     for _ = 1, 2 do
       local r = run.host(argv, env)

@@ -10,8 +10,19 @@ describe("the sandbox under a burst of silent connections", function()
 
   it("keeps answering while they are held, and closes them after the idle timeout", function()
     local out = os.tmpname()
-    local pid = tonumber((run.capture("python3 spec/helpers/hold_connections.py " .. sb.port .. " "
-      .. HELD .. " >" .. run.quote(out) .. " 2>&1 & echo $!")))
+    local pid = tonumber(
+      (
+        run.capture(
+          "python3 spec/helpers/hold_connections.py "
+            .. sb.port
+            .. " "
+            .. HELD
+            .. " >"
+            .. run.quote(out)
+            .. " 2>&1 & echo $!"
+        )
+      )
+    )
     local ok, err = pcall(function()
       local held
       for _ = 1, 200 do

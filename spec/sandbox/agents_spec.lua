@@ -20,10 +20,11 @@ describe("smart agents", function()
   end
 
   local function quoted_run(agent, column, extra_body)
-    local q = p:quote { tool = "run_smart_agent", list_id = list_id, agent_type = agent,
-      column_name = column }
+    local q = p:quote { tool = "run_smart_agent", list_id = list_id, agent_type = agent, column_name = column }
     local body = { list_id = list_id, agent_type = agent, column_name = column, quote_id = q }
-    for k, v in pairs(extra_body or {}) do body[k] = v end
+    for k, v in pairs(extra_body or {}) do
+      body[k] = v
+    end
     return run(body)
   end
 
@@ -55,7 +56,9 @@ describe("smart agents", function()
     assert.equals(before - math.ceil(r2.succeeded * 0.5), (p:credits()))
     local _, page = p:get("/lead-lists/" .. list_id .. "/leads")
     local titles = {}
-    for _, l in ipairs(page.leads) do titles[l.lead_id] = l.title end
+    for _, l in ipairs(page.leads) do
+      titles[l.lead_id] = l.title
+    end
     for _, row in ipairs(r2.results) do
       if row.error == null then
         assert.is_string(row.value)
@@ -64,8 +67,7 @@ describe("smart agents", function()
       end
     end
     -- the export reads the new column
-    local s3, export = p:get("/export/json?list_id=" .. list_id
-      .. "&columns=lead_id&columns=Clean%20title")
+    local s3, export = p:get("/export/json?list_id=" .. list_id .. "&columns=lead_id&columns=Clean%20title")
     assert.equals(200, s3)
     local found = 0
     for _, l in ipairs(export.leads) do
@@ -95,68 +97,80 @@ describe("smart agents", function()
     local status, body = run { list_id = list_id, column_name = "Research", quote_id = q }
     assert.equals(400, status)
     assert.equals("validation_error", code(body))
-    status, body = run { list_id = list_id, column_name = "Research", quote_id = q,
-      prompt = "What does their company sell?" }
+    status, body =
+      run { list_id = list_id, column_name = "Research", quote_id = q, prompt = "What does their company sell?" }
     assert.equals(200, status)
     assert.equals(6, body.estimated_cost)
   end)
 
   it("requires a quote bound to list, agent type and column", function()
-    local status, body = run { list_id = list_id, agent_type = "company_intel",
-      column_name = "Intel" }
+    local status, body = run { list_id = list_id, agent_type = "company_intel", column_name = "Intel" }
     assert.equals(422, status)
     assert.same({ "body", "quote_id" }, body.detail[1].loc)
-    local q = p:quote { tool = "run_smart_agent", list_id = list_id, agent_type = "company_intel",
-      column_name = "Intel" }
-    status, body = run { list_id = list_id, agent_type = "company_intel",
-      column_name = "Other column", quote_id = q }
+    local q =
+      p:quote { tool = "run_smart_agent", list_id = list_id, agent_type = "company_intel", column_name = "Intel" }
+    status, body = run { list_id = list_id, agent_type = "company_intel", column_name = "Other column", quote_id = q }
     assert.equals(400, status)
     assert.equals("quote_mismatch", code(body))
     assert.equals("column_name", body.error.details.field)
-    status, body = run { list_id = list_id, agent_type = "pain_point_hypothesis",
-      column_name = "Intel", quote_id = q }
+    status, body = run { list_id = list_id, agent_type = "pain_point_hypothesis", column_name = "Intel", quote_id = q }
     assert.equals(400, status)
     assert.equals("quote_mismatch", code(body))
-    assert.equals(200, (run { list_id = list_id, agent_type = "company_intel",
-      column_name = "Intel", quote_id = q }))
-    status, body = run { list_id = list_id, agent_type = "company_intel",
-      column_name = "Intel", quote_id = q }
+    assert.equals(200, (run { list_id = list_id, agent_type = "company_intel", column_name = "Intel", quote_id = q }))
+    status, body = run { list_id = list_id, agent_type = "company_intel", column_name = "Intel", quote_id = q }
     assert.equals(409, status)
     assert.equals("quote_used", code(body))
   end)
 
   it("caps the spend at the quote (more rows than quoted)", function()
-    local q = p:quote { tool = "run_smart_agent", list_id = list_id, agent_type = "custom_ai",
-      column_name = "Capped", extra = { max_rows = 2 } }
-    local status, body = run { list_id = list_id, column_name = "Capped", quote_id = q,
-      prompt = "x", max_rows = 5 }
+    local q = p:quote {
+      tool = "run_smart_agent",
+      list_id = list_id,
+      agent_type = "custom_ai",
+      column_name = "Capped",
+      extra = { max_rows = 2 },
+    }
+    local status, body = run { list_id = list_id, column_name = "Capped", quote_id = q, prompt = "x", max_rows = 5 }
     assert.equals(400, status)
     assert.equals("spend_cap_exceeded", code(body))
-    assert.equals(200, (run { list_id = list_id, column_name = "Capped", quote_id = q,
-      prompt = "x", max_rows = 2 }))
+    assert.equals(200, (run { list_id = list_id, column_name = "Capped", quote_id = q, prompt = "x", max_rows = 2 }))
   end)
 
   it("needs approval for lead_scope all above 500 leads", function()
     local big = p:new_list("Agents spec big list", 501)
-    local q = p:quote { tool = "run_smart_agent", list_id = big, agent_type = "title_normalizer",
-      column_name = "T", extra = { lead_scope = "all" } }
-    local status, body = run { list_id = big, agent_type = "title_normalizer", column_name = "T",
-      lead_scope = "all", quote_id = q }
+    local q = p:quote {
+      tool = "run_smart_agent",
+      list_id = big,
+      agent_type = "title_normalizer",
+      column_name = "T",
+      extra = { lead_scope = "all" },
+    }
+    local status, body =
+      run { list_id = big, agent_type = "title_normalizer", column_name = "T", lead_scope = "all", quote_id = q }
     assert.equals(400, status)
     assert.equals("approval_required", code(body))
-    status, body = run { list_id = big, agent_type = "title_normalizer", column_name = "T",
-      lead_scope = "subset", max_rows = 10, quote_id = q }
+    status, body = run {
+      list_id = big,
+      agent_type = "title_normalizer",
+      column_name = "T",
+      lead_scope = "subset",
+      max_rows = 10,
+      quote_id = q,
+    }
     assert.equals(200, status)
     assert.equals(5, body.estimated_cost)
   end)
 
   it("refuses with insufficient_credits when the balance is below the estimate", function()
-    local q = p:quote { tool = "run_smart_agent", list_id = list_id, agent_type = "cold_intro_email",
-      column_name = "Broke" }
+    local q = p:quote {
+      tool = "run_smart_agent",
+      list_id = list_id,
+      agent_type = "cold_intro_email",
+      column_name = "Broke",
+    }
     local before = p:credits()
     p:set_credits(3)
-    local status, body = run { list_id = list_id, agent_type = "cold_intro_email",
-      column_name = "Broke", quote_id = q }
+    local status, body = run { list_id = list_id, agent_type = "cold_intro_email", column_name = "Broke", quote_id = q }
     p:set_credits(before)
     assert.equals(400, status)
     assert.equals("insufficient_credits", code(body))
@@ -171,8 +185,7 @@ describe("smart agents", function()
     assert.equals(422, status)
     status = run { list_id = list_id, column_name = "x", quote_id = "q", agent_type = "oracle" }
     assert.equals(422, status)
-    status, body = run { list_id = "list_nope", column_name = "x", quote_id = "q",
-      prompt = "p" }
+    status, body = run { list_id = "list_nope", column_name = "x", quote_id = "q", prompt = "p" }
     assert.equals(404, status)
     assert.equals("not_found", code(body))
   end)
@@ -197,8 +210,8 @@ describe("smart agents", function()
     local status, body = p:get("/smart-agents/run_nope")
     assert.equals(404, status)
     assert.equals("not_found", code(body))
-    status, body = p:post("/smart-agents/run", { list_id = list_id, column_name = "x",
-      quote_id = "q" }, sb.readonly_key)
+    status, body =
+      p:post("/smart-agents/run", { list_id = list_id, column_name = "x", quote_id = "q" }, sb.readonly_key)
     assert.equals(403, status)
     assert.equals("insufficient_scope", code(body))
   end)

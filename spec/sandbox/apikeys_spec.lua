@@ -12,8 +12,8 @@ describe("API keys", function()
   local jwt
 
   local function mgmt(method, path, token, body)
-    local status, text, headers = sb:http(method, sb.root .. "/api/v1/api-keys" .. (path or ""),
-      { key = token, body = body })
+    local status, text, headers =
+      sb:http(method, sb.root .. "/api/v1/api-keys" .. (path or ""), { key = token, body = body })
     return status, sandbox.decode(text), headers, text
   end
 
@@ -52,10 +52,14 @@ describe("API keys", function()
       assert.equals(12, #k.scopes)
       assert.is_nil(raw:find(sb.key, 1, true), "the secret leaked")
       local keys = {}
-      for name in pairs(k) do keys[#keys + 1] = name end
+      for name in pairs(k) do
+        keys[#keys + 1] = name
+      end
       table.sort(keys)
-      assert.same({ "created_at", "is_active", "key_id", "key_last4", "key_prefix",
-        "last_used_at", "name", "scopes" }, keys)
+      assert.same(
+        { "created_at", "is_active", "key_id", "key_last4", "key_prefix", "last_used_at", "name", "scopes" },
+        keys
+      )
     end)
 
     it("is served under /api/v2 too", function()
@@ -99,8 +103,8 @@ describe("API keys", function()
 
     it("refuses no credential, another scheme and an unknown JWT", function()
       assert.equals(401, (mgmt("GET", "", nil)))
-      local status = sb:http("GET", sb.root .. "/api/v1/api-keys",
-        { headers = { Authorization = "Basic " .. jwt.vera } })
+      local status =
+        sb:http("GET", sb.root .. "/api/v1/api-keys", { headers = { Authorization = "Basic " .. jwt.vera } })
       assert.equals(401, status)
       local forged = jwt.vera:gsub("%.[%w_%-]+$", ".c2lnbmF0dXJl")
       local st, body = mgmt("GET", "", forged)
@@ -183,8 +187,11 @@ describe("API keys", function()
       status, body = mgmt("POST", "", jwt.vera, { name = 7 })
       assert.equals(422, status)
       assert.equals("string_type", body.detail[1].type)
-      status = sb:http("POST", sb.root .. "/api/v1/api-keys", { key = jwt.vera, body = "{x",
-        headers = { ["Content-Type"] = "application/json" } })
+      status = sb:http(
+        "POST",
+        sb.root .. "/api/v1/api-keys",
+        { key = jwt.vera, body = "{x", headers = { ["Content-Type"] = "application/json" } }
+      )
       assert.equals(422, status)
     end)
 
@@ -292,13 +299,10 @@ describe("API keys", function()
 
   describe("routing of the absolute path", function()
     it("serves /api/v1/api-keys only at its full path", function()
-      assert.equals(404, (sb:http("GET", sb.root .. "/api/v1/public/api/v1/api-keys",
-        { key = jwt.vera })))
-      assert.equals(404, (sb:http("GET", sb.root .. "/api/v2/api/v1/api-keys",
-        { key = jwt.vera })))
+      assert.equals(404, (sb:http("GET", sb.root .. "/api/v1/public/api/v1/api-keys", { key = jwt.vera })))
+      assert.equals(404, (sb:http("GET", sb.root .. "/api/v2/api/v1/api-keys", { key = jwt.vera })))
       assert.equals(404, (sb:http("GET", sb.root .. "/api/v1/api-keysx", { key = jwt.vera })))
-      assert.equals(404, (sb:http("GET", sb.root .. "/api/v1/api-keys/health",
-        { key = jwt.vera })))
+      assert.equals(404, (sb:http("GET", sb.root .. "/api/v1/api-keys/health", { key = jwt.vera })))
     end)
 
     it("logs management requests like API requests, with the JWT redacted", function()

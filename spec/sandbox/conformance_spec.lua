@@ -12,7 +12,9 @@ local function validate(records)
   sandbox.write_file(input, cjson.encode(records))
   local p = assert(io.popen("/usr/bin/python3 " .. VALIDATOR .. " < " .. input))
   local results = {}
-  for line in p:lines() do results[#results + 1] = cjson.decode(line) end
+  for line in p:lines() do
+    results[#results + 1] = cjson.decode(line)
+  end
   p:close()
   os.remove(input)
   return results
@@ -53,48 +55,59 @@ describe("conformance with the v2 schema", function()
     call("PATCH", "/lead-lists/" .. lid, { description = "changed" })
     local _, found = use("POST", "/search/people", { limit = 5 })
     task_id = type(found) == "table" and found.task_id
-    if task_id then
-      call("POST", "/lead-lists/" .. lid .. "/leads", { task_id = task_id })
-    end
+    if task_id then call("POST", "/lead-lists/" .. lid .. "/leads", { task_id = task_id }) end
     local _, page = call("GET", "/lead-lists/" .. lid .. "/leads?limit=10")
     lead_ids = {}
-    for _, l in ipairs(type(page) == "table" and page.leads or {}) do lead_ids[#lead_ids + 1] = l.lead_id end
-    if #lead_ids > 0 then
-      call("POST", "/lead-lists/" .. lid .. "/leads", { lead_ids = { lead_ids[1] } })
+    for _, l in ipairs(type(page) == "table" and page.leads or {}) do
+      lead_ids[#lead_ids + 1] = l.lead_id
     end
+    if #lead_ids > 0 then call("POST", "/lead-lists/" .. lid .. "/leads", { lead_ids = { lead_ids[1] } }) end
     local csv = "first_name,last_name,email,company\nJane,Doe,jane@acme.io,Acme\n"
-    call("POST", "/lead-lists/" .. lid .. "/csv-import", { csv_content_base64 = api.b64(csv),
-      column_mapping = { first_name = "first_name", last_name = "last_name", email = "email",
-        company_name = "company" }, dispatch_enrichment = false })
+    call("POST", "/lead-lists/" .. lid .. "/csv-import", {
+      csv_content_base64 = api.b64(csv),
+      column_mapping = {
+        first_name = "first_name",
+        last_name = "last_name",
+        email = "email",
+        company_name = "company",
+      },
+      dispatch_enrichment = false,
+    })
     local _, est = call("POST", "/credits/estimate", { tool = "enrich_list", list_id = lid, scope = "partial" })
     quote = type(est) == "table" and est.quote_id
     local _, bulk = call("POST", "/enrichment/bulk", { list_id = lid, scope = "partial", quote_id = quote })
     wf = type(bulk) == "table" and bulk.workflow_id
     if wf then call("GET", "/enrichment/status/" .. wf) end
-    local _, person = call("POST", "/enrichment/person", { lead_list_id = lid,
-      first_name = "Jane", last_name = "Doe", domain = "acme.io", enrichment_type = "partial" })
-    if type(person) == "table" and person.workflow_id then
-      call("GET", "/enrichment/status/" .. person.workflow_id)
-    end
+    local _, person = call(
+      "POST",
+      "/enrichment/person",
+      { lead_list_id = lid, first_name = "Jane", last_name = "Doe", domain = "acme.io", enrichment_type = "partial" }
+    )
+    if type(person) == "table" and person.workflow_id then call("GET", "/enrichment/status/" .. person.workflow_id) end
     local _, companies = use("POST", "/search/companies", { limit = 3 })
-    local domain = type(companies) == "table" and type(companies.companies) == "table"
-      and companies.companies[1] and companies.companies[1].domain
+    local domain = type(companies) == "table"
+      and type(companies.companies) == "table"
+      and companies.companies[1]
+      and companies.companies[1].domain
     call("POST", "/enrichment/company", { domain = domain or "stripe.com" })
-    if task_id then
-      call("POST", "/enrichment/by-task", { task_id = task_id, data_points = { "Email" } })
-    end
-    local _, aq = call("POST", "/credits/estimate", { tool = "run_smart_agent", list_id = lid,
-      agent_type = "title_normalizer", column_name = "Title" })
-    local _, run = call("POST", "/smart-agents/run", { list_id = lid, column_name = "Title",
-      agent_type = "title_normalizer", quote_id = type(aq) == "table" and aq.quote_id or "none" })
+    if task_id then call("POST", "/enrichment/by-task", { task_id = task_id, data_points = { "Email" } }) end
+    local _, aq = call(
+      "POST",
+      "/credits/estimate",
+      { tool = "run_smart_agent", list_id = lid, agent_type = "title_normalizer", column_name = "Title" }
+    )
+    local _, run = call("POST", "/smart-agents/run", {
+      list_id = lid,
+      column_name = "Title",
+      agent_type = "title_normalizer",
+      quote_id = type(aq) == "table" and aq.quote_id or "none",
+    })
     run_id = type(run) == "table" and run.smart_agent_task_id
     call("GET", "/smart-agents?list_id=" .. lid)
     if run_id then call("GET", "/smart-agents/" .. run_id) end
     call("POST", "/export/csv/signed-url", { list_id = lid })
     call("GET", "/export/json?list_id=" .. lid .. "&limit=5&columns=email&columns=lead_id")
-    if #lead_ids > 0 then
-      call("DELETE", "/lead-lists/" .. lid .. "/leads", { lead_ids = { lead_ids[1] } })
-    end
+    if #lead_ids > 0 then call("DELETE", "/lead-lists/" .. lid .. "/leads", { lead_ids = { lead_ids[1] } }) end
     call("GET", "/lead-lists?limit=0") -- 422 HTTPValidationError
     -- the same reads once every run has ended (terminal bodies carry more fields)
     local _, cs = sb:control("POST", "/clock", { advance_ms = 3600 * 1000 })
@@ -116,15 +129,22 @@ describe("conformance with the v2 schema", function()
       seen[r.operation] = true
       local rec = records[i]
       if rec.status >= 300 and rec.status ~= 422 then
-        failures[#failures + 1] = rec.method .. " " .. rec.path .. " answered " .. rec.status
-          .. ": " .. rec.body:sub(1, 300)
+        failures[#failures + 1] = rec.method
+          .. " "
+          .. rec.path
+          .. " answered "
+          .. rec.status
+          .. ": "
+          .. rec.body:sub(1, 300)
       elseif not r.ok then
         failures[#failures + 1] = r.operation .. " (" .. rec.status .. "): " .. table.concat(r.errors, "; ")
       end
     end
     assert.same({}, failures)
     local count = 0
-    for _ in pairs(seen) do count = count + 1 end
+    for _ in pairs(seen) do
+      count = count + 1
+    end
     assert.equals(24, count, "every v2 operation is exercised")
   end)
 end)

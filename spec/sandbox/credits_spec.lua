@@ -30,7 +30,9 @@ describe("credits: estimate, quotes and the ledger", function()
       assert.equals(tonumber(issued) + 300, body.expires_at)
       assert.matches("^%x+$", body.filter_hash)
       local keys = 0
-      for _ in pairs(body) do keys = keys + 1 end
+      for _ in pairs(body) do
+        keys = keys + 1
+      end
       assert.equals(8, keys) -- EstimateCostResponse is closed
     end)
 
@@ -55,21 +57,28 @@ describe("credits: estimate, quotes and the ledger", function()
 
     it("prices cohort tools from the cohort and a subset of it", function()
       local task_id, ids = p:search(5)
-      local _, all = p:estimate { tool = "add_person_enrichments", task_id = task_id,
-        data_points = { "Phone", "Email" } }
+      local _, all =
+        p:estimate { tool = "add_person_enrichments", task_id = task_id, data_points = { "Phone", "Email" } }
       assert.equals(5, all.row_count)
       assert.equals(55, all.estimated_cost)
-      local _, some = p:estimate { tool = "add_person_enrichments", task_id = task_id,
-        data_points = { "Email" }, entity_ids = { ids[2], ids[4] } }
+      local _, some = p:estimate {
+        tool = "add_person_enrichments",
+        task_id = task_id,
+        data_points = { "Email" },
+        entity_ids = { ids[2], ids[4] },
+      }
       assert.equals(2, some.row_count)
       assert.equals(2, some.estimated_cost)
       assert.are_not.equal(all.filter_hash, some.filter_hash)
-      local status, bad = p:estimate { tool = "add_person_enrichments", task_id = task_id,
-        data_points = { "Email" }, entity_ids = { "999999999" } }
+      local status, bad = p:estimate {
+        tool = "add_person_enrichments",
+        task_id = task_id,
+        data_points = { "Email" },
+        entity_ids = { "999999999" },
+      }
       assert.equals(400, status)
       assert.equals("validation_error", code(bad))
-      status, bad = p:estimate { tool = "add_company_enrichments", task_id = task_id,
-        data_points = { "Industry" } }
+      status, bad = p:estimate { tool = "add_company_enrichments", task_id = task_id, data_points = { "Industry" } }
       assert.equals(400, status)
       assert.equals("validation_error", code(bad))
     end)
@@ -77,33 +86,47 @@ describe("credits: estimate, quotes and the ledger", function()
     it("prices company cohorts at one credit per ten companies", function()
       local status, res = p:post("/search/companies", { limit = 25 })
       assert.equals(200, status)
-      local _, body = p:estimate { tool = "add_company_enrichments", task_id = res.task_id,
-        data_points = { "Industry", "TechStack" } }
+      local _, body = p:estimate {
+        tool = "add_company_enrichments",
+        task_id = res.task_id,
+        data_points = { "Industry", "TechStack" },
+      }
       assert.equals(25, body.row_count)
       assert.equals(3, body.estimated_cost)
     end)
 
     it("prices smart agents per row by agent type", function()
-      local _, a = p:estimate { tool = "run_smart_agent", list_id = list_id,
-        agent_type = "cold_intro_email", extra = { column_name = "Intro", max_rows = 5 } }
+      local _, a = p:estimate {
+        tool = "run_smart_agent",
+        list_id = list_id,
+        agent_type = "cold_intro_email",
+        extra = { column_name = "Intro", max_rows = 5 },
+      }
       assert.equals(5, a.row_count)
       assert.equals(15, a.estimated_cost)
-      local _, b = p:estimate { tool = "run_smart_agent", list_id = list_id,
-        agent_type = "title_normalizer", column_name = "Title" }
+      local _, b = p:estimate {
+        tool = "run_smart_agent",
+        list_id = list_id,
+        agent_type = "title_normalizer",
+        column_name = "Title",
+      }
       assert.equals(12, b.row_count)
       assert.equals(6, b.estimated_cost) -- 0.5 per row
     end)
 
     it("prices syncs and CSV imports", function()
-      local _, crm = p:estimate { tool = "sync_to_crm", list_id = list_id, provider = "hubspot",
-        sub_action = "contacts+companies" }
+      local _, crm = p:estimate {
+        tool = "sync_to_crm",
+        list_id = list_id,
+        provider = "hubspot",
+        sub_action = "contacts+companies",
+      }
       assert.equals(24, crm.estimated_cost)
-      local _, csv = p:estimate { tool = "bulk_import_csv", list_id = list_id,
-        enrichment_type = "phone_only", row_count = 7 }
+      local _, csv =
+        p:estimate { tool = "bulk_import_csv", list_id = list_id, enrichment_type = "phone_only", row_count = 7 }
       assert.equals(7, csv.row_count)
       assert.equals(70, csv.estimated_cost)
-      local status, body = p:estimate { tool = "sync_to_crm", list_id = list_id,
-        provider = "myspace" }
+      local status, body = p:estimate { tool = "sync_to_crm", list_id = list_id, provider = "myspace" }
       assert.equals(400, status)
       assert.equals("validation_error", code(body))
     end)
@@ -123,8 +146,7 @@ describe("credits: estimate, quotes and the ledger", function()
       assert.equals(400, status)
       assert.equals("validation_error", code(body))
       assert.equals("tool", body.error.details.field)
-      status, body = p:estimate { tool = "enrich_list", list_id = list_id,
-        extra = { priority = "high" } }
+      status, body = p:estimate { tool = "enrich_list", list_id = list_id, extra = { priority = "high" } }
       assert.equals(400, status)
       assert.equals("validation_error", code(body))
       assert.same({ "priority" }, body.error.details.unknown_keys)
@@ -143,8 +165,7 @@ describe("credits: estimate, quotes and the ledger", function()
     end)
 
     it("needs the credits:read scope", function()
-      local status, body = p:post("/credits/estimate", { tool = "enrich_person" },
-        sb.readonly_key)
+      local status, body = p:post("/credits/estimate", { tool = "enrich_person" }, sb.readonly_key)
       assert.equals(403, status)
       assert.equals("insufficient_scope", code(body))
     end)
@@ -152,8 +173,7 @@ describe("credits: estimate, quotes and the ledger", function()
 
   describe("quotes at execution", function()
     local function bulk(q, scope, l)
-      return p:post("/enrichment/bulk", { list_id = l or small_list, scope = scope or "partial",
-        quote_id = q })
+      return p:post("/enrichment/bulk", { list_id = l or small_list, scope = scope or "partial", quote_id = q })
     end
 
     it("are single-use: a second run with the same quote is a 409 quote_used", function()
@@ -225,21 +245,20 @@ describe("credits: estimate, quotes and the ledger", function()
       assert.equals(5, body.error.details.recomputed_cost)
     end)
 
-    it("answer 400 insufficient_credits with the credit fields when the balance is short",
-      function()
-        local before = p:credits()
-        local q = p:quote { tool = "enrich_list", list_id = list_id, scope = "full" }
-        p:set_credits(40)
-        local status, body = bulk(q, "full", list_id)
-        assert.equals(400, status)
-        assert.equals("insufficient_credits", code(body))
-        assert.equals(132, body.error.estimated_cost_credits)
-        assert.equals(40, body.error.available_credits)
-        assert.equals(92, body.error.shortfall_credits)
-        assert.equals(40, (p:credits())) -- nothing reserved
-        p:set_credits(before)
-        assert.equals(200, (bulk(q, "full", list_id))) -- the quote was not consumed
-      end)
+    it("answer 400 insufficient_credits with the credit fields when the balance is short", function()
+      local before = p:credits()
+      local q = p:quote { tool = "enrich_list", list_id = list_id, scope = "full" }
+      p:set_credits(40)
+      local status, body = bulk(q, "full", list_id)
+      assert.equals(400, status)
+      assert.equals("insufficient_credits", code(body))
+      assert.equals(132, body.error.estimated_cost_credits)
+      assert.equals(40, body.error.available_credits)
+      assert.equals(92, body.error.shortfall_credits)
+      assert.equals(40, (p:credits())) -- nothing reserved
+      p:set_credits(before)
+      assert.equals(200, (bulk(q, "full", list_id))) -- the quote was not consumed
+    end)
 
     it("require a quote on /enrichment/bulk (422 without quote_id)", function()
       local status, body = p:post("/enrichment/bulk", { list_id = small_list })
@@ -255,8 +274,7 @@ describe("credits: estimate, quotes and the ledger", function()
       assert.equals(200, (p:get("/credits/balance")))
       p:set_credits(5000)
       local q = p:quote { tool = "enrich_list", list_id = l, scope = "full" }
-      local status, run = p:post("/enrichment/bulk", { list_id = l, scope = "full",
-        quote_id = q })
+      local status, run = p:post("/enrichment/bulk", { list_id = l, scope = "full", quote_id = q })
       assert.equals(200, status)
       assert.equals(88, run.credits_reserved)
       local balance, ledger = p:credits()

@@ -28,53 +28,55 @@ describe("enrichment", function()
   end)
 
   describe("POST /enrichment/person", function()
-    it("reserves the tier price, lands in MCP Results and settles with an inline result",
-      function()
-        local _, ids, found = p:search(1, { seniorities = { "vp" } })
-        local row = found.people[1]
-        local before = p:credits()
-        local status, body = p:post("/enrichment/person", {
-          first_name = row.first_name, last_name = row.last_name, domain = row.company_domain,
-          enrichment_type = "full" })
-        assert.equals(200, status)
-        assert.equals("pending", body.status)
-        assert.equals(11, body.credits_reserved)
-        assert.matches("^enrich%-", body.workflow_id)
-        assert.equals("/api/v1/public/enrichment/status/" .. body.workflow_id, body.poll_url)
-        assert.equals(before - 11, (p:credits()))
-        local s1, list = p:get("/lead-lists/" .. body.lead_list_id)
-        assert.equals(200, s1)
-        assert.equals("MCP Results", list.name)
-        local _, early = p:status(body.workflow_id)
-        assert.equals("pending", early.status)
-        assert.equals(null, early.result)
-        invariants(early)
-        local s = p:settle(body.workflow_id, 5000)
-        invariants(s)
-        assert.equals(1, s.total)
-        assert.equals(11, s.credits_charged + s.credits_refunded)
-        assert.is_table(s.result)
-        assert.equals(row.full_name, s.result.full_name)
-        if s.result.status == "completed" then
-          local _, leads = p:get("/lead-lists/" .. body.lead_list_id .. "/leads")
-          local present = false
-          for _, l in ipairs(leads.leads) do
-            if l.lead_id == s.result.lead_id then present = true end
-          end
-          assert.is_true(present)
-        else
-          assert.equals("", s.result.lead_id)
+    it("reserves the tier price, lands in MCP Results and settles with an inline result", function()
+      local _, ids, found = p:search(1, { seniorities = { "vp" } })
+      local row = found.people[1]
+      local before = p:credits()
+      local status, body = p:post("/enrichment/person", {
+        first_name = row.first_name,
+        last_name = row.last_name,
+        domain = row.company_domain,
+        enrichment_type = "full",
+      })
+      assert.equals(200, status)
+      assert.equals("pending", body.status)
+      assert.equals(11, body.credits_reserved)
+      assert.matches("^enrich%-", body.workflow_id)
+      assert.equals("/api/v1/public/enrichment/status/" .. body.workflow_id, body.poll_url)
+      assert.equals(before - 11, (p:credits()))
+      local s1, list = p:get("/lead-lists/" .. body.lead_list_id)
+      assert.equals(200, s1)
+      assert.equals("MCP Results", list.name)
+      local _, early = p:status(body.workflow_id)
+      assert.equals("pending", early.status)
+      assert.equals(null, early.result)
+      invariants(early)
+      local s = p:settle(body.workflow_id, 5000)
+      invariants(s)
+      assert.equals(1, s.total)
+      assert.equals(11, s.credits_charged + s.credits_refunded)
+      assert.is_table(s.result)
+      assert.equals(row.full_name, s.result.full_name)
+      if s.result.status == "completed" then
+        local _, leads = p:get("/lead-lists/" .. body.lead_list_id .. "/leads")
+        local present = false
+        for _, l in ipairs(leads.leads) do
+          if l.lead_id == s.result.lead_id then present = true end
         end
-        assert.equals(before - s.credits_charged, (p:credits()))
-        -- a second run reuses the same MCP Results list
-        local _, again = p:post("/enrichment/person", { person_id = ids[1] })
-        assert.equals(body.lead_list_id, again.lead_list_id)
-        assert.equals(1, again.credits_reserved)
-      end)
+        assert.is_true(present)
+      else
+        assert.equals("", s.result.lead_id)
+      end
+      assert.equals(before - s.credits_charged, (p:credits()))
+      -- a second run reuses the same MCP Results list
+      local _, again = p:post("/enrichment/person", { person_id = ids[1] })
+      assert.equals(body.lead_list_id, again.lead_list_id)
+      assert.equals(1, again.credits_reserved)
+    end)
 
     it("maps the legacy include_phone to phone_only", function()
-      local status, body = p:post("/enrichment/person", { email = "someone@example.org",
-        include_phone = true, lead_list_id = list_id })
+      local status, body =
+        p:post("/enrichment/person", { email = "someone@example.org", include_phone = true, lead_list_id = list_id })
       assert.equals(200, status)
       assert.equals(10, body.credits_reserved)
       assert.equals(list_id, body.lead_list_id)
@@ -83,33 +85,34 @@ describe("enrichment", function()
     it("canonicalises LinkedIn URLs in any form", function()
       local _, _, found = p:search(1, { seniorities = { "director" } })
       local slug = found.people[1].linkedin_url:match("/in/([^/]+)$")
-      for _, form in ipairs { "https://uk.linkedin.com/in/" .. slug .. "/?trk=abc",
-        "linkedin.com/pub/" .. slug, slug } do
+      for _, form in ipairs {
+        "https://uk.linkedin.com/in/" .. slug .. "/?trk=abc",
+        "linkedin.com/pub/" .. slug,
+        slug,
+      } do
         local status, body = p:post("/enrichment/person", { linkedin_url = form })
         assert.equals(200, status)
         local s = p:settle(body.workflow_id, 5000)
         assert.equals(found.people[1].full_name, s.result.full_name)
       end
       local status, body = p:post("/enrichment/person", {
-        linkedin_url = "https://www.linkedin.com/company/acme" })
+        linkedin_url = "https://www.linkedin.com/company/acme",
+      })
       assert.equals(400, status)
       assert.equals("validation_error", code(body))
     end)
 
     it("enforces the identity rule, the list, the schema and the balance", function()
-      local status, body = p:post("/enrichment/person", { first_name = "Jane",
-        last_name = "Doe" })
+      local status, body = p:post("/enrichment/person", { first_name = "Jane", last_name = "Doe" })
       assert.equals(400, status)
       assert.equals("validation_error", code(body))
-      status, body = p:post("/enrichment/person", { email = "a@b.co",
-        lead_list_id = "list_nope" })
+      status, body = p:post("/enrichment/person", { email = "a@b.co", lead_list_id = "list_nope" })
       assert.equals(404, status)
       assert.equals("not_found", code(body))
       status, body = p:post("/enrichment/person", { email = "a@b.co", nickname = "J" })
       assert.equals(422, status)
       assert.equals("extra_forbidden", body.detail[1].type)
-      status, body = p:post("/enrichment/person", { email = "a@b.co",
-        enrichment_type = "everything" })
+      status, body = p:post("/enrichment/person", { email = "a@b.co", enrichment_type = "everything" })
       assert.equals(422, status)
       assert.same({ "body", "enrichment_type" }, body.detail[1].loc)
       local before = p:credits()
@@ -131,8 +134,7 @@ describe("enrichment", function()
       assert.equals(409, status)
       assert.equals("quote_used", code(body))
       q = p:quote { tool = "enrich_person", enrichment_type = "partial" }
-      status, body = p:post("/enrichment/person", { email = "q@b.co", quote_id = q,
-        enrichment_type = "full" })
+      status, body = p:post("/enrichment/person", { email = "q@b.co", quote_id = q, enrichment_type = "full" })
       assert.equals(400, status)
       assert.equals("quote_mismatch", code(body))
     end)
@@ -185,8 +187,8 @@ describe("enrichment", function()
   describe("POST /enrichment/by-task", function()
     it("dispatches a person cohort and binds the cl-task_ handle to the workflow", function()
       local task_id, ids, found = p:search(4, { departments = { "Sales" } })
-      local status, body = p:post("/enrichment/by-task", { task_id = task_id,
-        data_points = { "Email", "Phone" }, lead_list_id = list_id })
+      local status, body =
+        p:post("/enrichment/by-task", { task_id = task_id, data_points = { "Email", "Phone" }, lead_list_id = list_id })
       assert.equals(200, status)
       assert.equals("person", body.entity_kind)
       assert.equals("pending", body.status)
@@ -207,7 +209,9 @@ describe("enrichment", function()
       assert.equals(null, s.result)
       local _, page = p:get("/lead-lists/" .. list_id .. "/leads?limit=500")
       local names = {}
-      for _, l in ipairs(page.leads) do names[l.full_name] = true end
+      for _, l in ipairs(page.leads) do
+        names[l.full_name] = true
+      end
       for _, row in ipairs(found.people) do
         assert.is_true(names[row.full_name], row.full_name .. " is in the list")
       end
@@ -215,13 +219,15 @@ describe("enrichment", function()
 
     it("prices an entity_ids subset and refuses ids outside the cohort", function()
       local task_id, ids = p:search(5)
-      local status, body = p:post("/enrichment/by-task", { task_id = task_id,
-        data_points = { "Phone" }, entity_ids = { ids[1], ids[3] } })
+      local status, body =
+        p:post("/enrichment/by-task", { task_id = task_id, data_points = { "Phone" }, entity_ids = { ids[1], ids[3] } })
       assert.equals(200, status)
       assert.equals(2, body.total_entities)
       assert.equals(20, body.credits_reserved)
-      status, body = p:post("/enrichment/by-task", { task_id = task_id,
-        data_points = { "Email" }, entity_ids = { ids[1], "123456789" } })
+      status, body = p:post(
+        "/enrichment/by-task",
+        { task_id = task_id, data_points = { "Email" }, entity_ids = { ids[1], "123456789" } }
+      )
       assert.equals(400, status)
       assert.equals("validation_error", code(body))
     end)
@@ -229,8 +235,8 @@ describe("enrichment", function()
     it("enriches a company cohort synchronously", function()
       local _, res = p:post("/search/companies", { limit = 12 })
       local before = p:credits()
-      local status, body = p:post("/enrichment/by-task", { task_id = res.task_id,
-        data_points = { "Industry", "Employees" } })
+      local status, body =
+        p:post("/enrichment/by-task", { task_id = res.task_id, data_points = { "Industry", "Employees" } })
       assert.equals(200, status)
       assert.equals("company", body.entity_kind)
       assert.equals("completed", body.status)
@@ -244,15 +250,13 @@ describe("enrichment", function()
         assert.is_number(r.company.employee_count)
         assert.is_nil(r.company.tech_stack)
       end
-      status, body = p:post("/enrichment/by-task", { task_id = res.task_id,
-        data_points = { "Email" } })
+      status, body = p:post("/enrichment/by-task", { task_id = res.task_id, data_points = { "Email" } })
       assert.equals(400, status)
       assert.equals("validation_error", code(body))
     end)
 
     it("answers 404 for an unknown or expired task and 422 without data_points", function()
-      local status, body = p:post("/enrichment/by-task", { task_id = "cl-task_nope",
-        data_points = { "Email" } })
+      local status, body = p:post("/enrichment/by-task", { task_id = "cl-task_nope", data_points = { "Email" } })
       assert.equals(404, status)
       assert.equals("not_found", code(body))
       local task_id = p:search(2)
@@ -269,14 +273,11 @@ describe("enrichment", function()
       local _, st = sb:control("POST", "/switches", { strict_quotes = true })
       assert.equals(200, st)
       local task_id = p:search(3)
-      local status, body = p:post("/enrichment/by-task", { task_id = task_id,
-        data_points = { "Email" } })
+      local status, body = p:post("/enrichment/by-task", { task_id = task_id, data_points = { "Email" } })
       assert.equals(400, status)
       assert.equals("quote_required", code(body))
-      local q = p:quote { tool = "add_person_enrichments", task_id = task_id,
-        data_points = { "Email" } }
-      status, body = p:post("/enrichment/by-task", { task_id = task_id,
-        data_points = { "Email" }, quote_id = q })
+      local q = p:quote { tool = "add_person_enrichments", task_id = task_id, data_points = { "Email" } }
+      status, body = p:post("/enrichment/by-task", { task_id = task_id, data_points = { "Email" }, quote_id = q })
       sb:control("POST", "/switches", { strict_quotes = false })
       assert.equals(200, status)
       assert.equals(3, body.credits_reserved)
@@ -286,8 +287,7 @@ describe("enrichment", function()
   describe("POST /enrichment/bulk", function()
     it("accepts the legacy lead_list_id and both phone-only spellings", function()
       local q = p:quote { tool = "enrich_list", list_id = list_id, scope = "phone-only" }
-      local status, body = p:post("/enrichment/bulk", { lead_list_id = list_id,
-        scope = "phone_only", quote_id = q })
+      local status, body = p:post("/enrichment/bulk", { lead_list_id = list_id, scope = "phone_only", quote_id = q })
       assert.equals(200, status)
       assert.equals(body.total_leads * 10, body.credits_reserved)
       assert.equals(body.credits_reserved, body.estimated_cost)
@@ -299,8 +299,8 @@ describe("enrichment", function()
 
     it("refuses an empty list (400) and an unknown list (404)", function()
       local _, empty = p:post("/lead-lists", { name = "Enrichment spec empty" })
-      local status, body = p:post("/enrichment/bulk", { list_id = empty.list_id,
-        quote_id = "qte_v1_1_" .. string.rep("0", 64) })
+      local status, body =
+        p:post("/enrichment/bulk", { list_id = empty.list_id, quote_id = "qte_v1_1_" .. string.rep("0", 64) })
       assert.equals(400, status)
       assert.equals("validation_error", code(body))
       status, body = p:post("/enrichment/bulk", { list_id = "list_nope", quote_id = "x" })

@@ -35,8 +35,10 @@ describe("sandbox export", function()
       assert.equal(200, status)
       assert.equal(list_id, body.list_id)
       assert.equal(40, body.row_count)
-      assert.truthy(body.download_url:match("^http://127%.0%.0%.1:%d+/__files/exports/"
-        .. "[%w_]+%.csv%?exp=%d+&sig=%x+$"), body.download_url)
+      assert.truthy(
+        body.download_url:match("^http://127%.0%.0%.1:%d+/__files/exports/" .. "[%w_]+%.csv%?exp=%d+&sig=%x+$"),
+        body.download_url
+      )
       assert.truthy(body.expires_at:match("^%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%d%+00:00$"))
       local exp = tonumber(body.download_url:match("exp=(%d+)"))
       local now = select(1, sb:control("GET", "/clock")).now_ms / 1000
@@ -48,8 +50,18 @@ describe("sandbox export", function()
       assert.truthy(headers["content-disposition"]:find("attachment", 1, true))
       assert.equal(body.file_size_bytes, #text)
       local rows = parse_csv(text)
-      assert.same({ "lead_id", "first_name", "last_name", "email", "title", "company",
-        "domain", "linkedin_url", "phone", "location" }, rows[1])
+      assert.same({
+        "lead_id",
+        "first_name",
+        "last_name",
+        "email",
+        "title",
+        "company",
+        "domain",
+        "linkedin_url",
+        "phone",
+        "location",
+      }, rows[1])
       assert.equal(41, #rows)
       local quoted = text:find('"[^"]*, [^"]*"') -- locations hold commas: quoted
       assert.truthy(quoted)
@@ -61,8 +73,7 @@ describe("sandbox export", function()
     end)
 
     it("writes the chosen columns in order, aliases included", function()
-      local status, body = signed { list_id = list_id,
-        columns = { "email", "company_domain", "full_name", "lead_id" } }
+      local status, body = signed { list_id = list_id, columns = { "email", "company_domain", "full_name", "lead_id" } }
       assert.equal(200, status)
       local _, text = sandbox.http("GET", body.download_url)
       local rows = parse_csv(text)
@@ -139,8 +150,7 @@ describe("sandbox export", function()
     it("pages a list by cursor with the default columns", function()
       local seen, n, cursor, pages = {}, 0, nil, 0
       repeat
-        local status, body = get("list_id=" .. list_id .. "&limit=15"
-          .. (cursor and ("&cursor=" .. cursor) or ""))
+        local status, body = get("list_id=" .. list_id .. "&limit=15" .. (cursor and ("&cursor=" .. cursor) or ""))
         assert.equal(200, status)
         assert.equal(40, body.total)
         assert.equal(list_id, body.list_id)
@@ -211,16 +221,20 @@ describe("sandbox export (smart-agent columns)", function()
   local st, who, list
   setup(function()
     local now = 1751404800000
-    st = state_mod.new { api_key = "clapi_a", readonly_key = "clapi_b", seed = 0,
-      now_ms = function() return now end }
+    st = state_mod.new {
+      api_key = "clapi_a",
+      readonly_key = "clapi_b",
+      seed = 0,
+      now_ms = function()
+        return now
+      end,
+    }
     who = { user = st.users.owner, org = st.org }
     list = lists.create(st, who, { name = "Agents" })
     local seeded = lists.accessible(st, who)
     local source
     for _, l in ipairs(seeded) do
-      if lists.count(l) >= 3 and not source then
-        source = lists.lead_ids(l)
-      end
+      if lists.count(l) >= 3 and not source then source = lists.lead_ids(l) end
     end
     lists.add_leads(st, list, { source[1], source[2], source[3] })
     local first = lists.lead_ids(list)[1]
@@ -231,8 +245,13 @@ describe("sandbox export (smart-agent columns)", function()
 
   local function call(body)
     local ctx = {
-      state = st, user = who.user, org = who.org, request_id = "req_1",
-      now_ms = function() return st:now_ms() end,
+      state = st,
+      user = who.user,
+      org = who.org,
+      request_id = "req_1",
+      now_ms = function()
+        return st:now_ms()
+      end,
       req = { body = json.encode(body), headers = { host = "127.0.0.1:9" }, query = "" },
     }
     return router.run(routes:find("POST", "/export/csv/signed-url"), ctx)
@@ -240,9 +259,13 @@ describe("sandbox export (smart-agent columns)", function()
 
   local function download(url)
     local path, query = url:match("^https?://[^/]+([^?]*)%?(.*)$")
-    local app = { state = st, request_id = function() return "req_2" end }
-    return export.serve_file(app, { method = "GET", path = path, query = query,
-      headers = {} })
+    local app = {
+      state = st,
+      request_id = function()
+        return "req_2"
+      end,
+    }
+    return export.serve_file(app, { method = "GET", path = path, query = query, headers = {} })
   end
 
   it("appends the smart-agent columns by default, in first-seen order", function()
@@ -266,8 +289,7 @@ describe("sandbox export (smart-agent columns)", function()
     local _, body = call { list_id = list.list_id, include_smart_agents = false }
     local rows = parse_csv(select(3, download(body.download_url)))
     assert.equal(10, #rows[1])
-    _, body = call { list_id = list.list_id, columns = { "lead_id", "Score" },
-      include_smart_agents = false }
+    _, body = call { list_id = list.list_id, columns = { "lead_id", "Score" }, include_smart_agents = false }
     rows = parse_csv(select(3, download(body.download_url)))
     assert.same({ "lead_id", "Score" }, rows[1])
     assert.equal("87", rows[2][2])

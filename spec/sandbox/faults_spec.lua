@@ -13,9 +13,14 @@ local q = sandbox.quote
 -- when none), the body, the headers (names lowercased) and the total time in seconds.
 local function get(sb, path, max_time)
   local base = os.tmpname()
-  local cmd = string.format("curl -sS -o %s -D %s -w '%%{http_code} %%{time_total}' "
-    .. "--max-time %s -H %s %s 2>/dev/null", q(base .. ".body"), q(base .. ".hdr"),
-    tostring(max_time or 10), q("Authorization: Bearer " .. sb.key), q(sb.base_url .. path))
+  local cmd = string.format(
+    "curl -sS -o %s -D %s -w '%%{http_code} %%{time_total}' " .. "--max-time %s -H %s %s 2>/dev/null",
+    q(base .. ".body"),
+    q(base .. ".hdr"),
+    tostring(max_time or 10),
+    q("Authorization: Bearer " .. sb.key),
+    q(sb.base_url .. path)
+  )
   local out, rc = sandbox.run(cmd)
   local code, secs = out:match("(%d+) ([%d%.]+)")
   local body = sandbox.read_file(base .. ".body") or ""
@@ -56,8 +61,10 @@ describe("sandbox faults", function()
   end)
 
   it("503 with and without Retry-After", function()
-    script(sb, { { fault = "503" }, { fault = "503_retry_after", retry_after = 7 },
-      { fault = "503", retry_after = 2 } })
+    script(
+      sb,
+      { { fault = "503" }, { fault = "503_retry_after", retry_after = 7 }, { fault = "503", retry_after = 2 } }
+    )
     local _, status, body, headers = get(sb, "/whoami")
     assert.are.equal(503, status)
     assert.is_nil(headers["retry-after"])
@@ -71,8 +78,12 @@ describe("sandbox faults", function()
   end)
 
   it("429 with Retry-After as seconds, as an HTTP date, missing and garbage", function()
-    script(sb, { { fault = "429", retry_after = 3 }, { fault = "429_date", retry_after = 30 },
-      { fault = "429_missing" }, { fault = "429_garbage" } })
+    script(sb, {
+      { fault = "429", retry_after = 3 },
+      { fault = "429_date", retry_after = 30 },
+      { fault = "429_missing" },
+      { fault = "429_garbage" },
+    })
     local _, status, body, headers = get(sb, "/whoami")
     assert.are.equal(429, status)
     assert.are.equal("3", headers["retry-after"])
@@ -109,7 +120,7 @@ describe("sandbox faults", function()
     assert.are.equal(0, rc) -- a complete HTTP response whose JSON is cut
     assert.are.equal(200, status)
     assert.is_false(pcall(cjson.decode, body))
-    assert.is_truthy(body:match("^{\"appsumo_tier\""))
+    assert.is_truthy(body:match('^{"appsumo_tier"'))
     rc, status, body = get(sb, "/whoami")
     assert.are.equal(0, rc)
     assert.are.equal(200, status)
@@ -144,9 +155,15 @@ describe("sandbox faults", function()
     local auth = q("Authorization: Bearer " .. sb.key)
     local url = q(sb.base_url .. "/whoami")
     -- the stalled request in the background; a second one on another connection meanwhile
-    local cmd = string.format("curl -s -o /dev/null --max-time 0.5 -H %s %s; echo \"A=$?\" & "
-      .. "sleep 0.1; curl -s -o /dev/null -w 'B=%%{http_code} %%{time_total}' -H %s %s; "
-      .. "echo; wait", auth, url, auth, url)
+    local cmd = string.format(
+      'curl -s -o /dev/null --max-time 0.5 -H %s %s; echo "A=$?" & '
+        .. "sleep 0.1; curl -s -o /dev/null -w 'B=%%{http_code} %%{time_total}' -H %s %s; "
+        .. "echo; wait",
+      auth,
+      url,
+      auth,
+      url
+    )
     local out = sandbox.run(cmd)
     assert.are.equal("28", out:match("A=(%d+)"), out)
     local code, secs = out:match("B=(%d+) ([%d%.]+)")
@@ -205,15 +222,24 @@ describe("sandbox faults", function()
   end)
 
   it("refuses unknown kinds and bad parameters", function()
-    for _, item in ipairs { { fault = "explode" }, { fault = "stall", ms = -5 },
-      { fault = "stall", close = "yes" }, { fault = "500", times = 0 } } do
+    for _, item in ipairs {
+      { fault = "explode" },
+      { fault = "stall", ms = -5 },
+      { fault = "stall", close = "yes" },
+      { fault = "500", times = 0 },
+    } do
       local body, status = sb:control("POST", "/script", { responses = { item } })
       assert.are.equal(400, status)
       assert.are.equal("validation_error", body.error.code)
     end
     assert.are.equal(0, (sb:control("GET", "/script")).pending)
-    for _, bad in ipairs { { rate = 2 }, { kinds = { "nope" } }, { kinds = {} },
-      { workflow = "sometimes" }, { stall_ms = 0 } } do
+    for _, bad in ipairs {
+      { rate = 2 },
+      { kinds = { "nope" } },
+      { kinds = {} },
+      { workflow = "sometimes" },
+      { stall_ms = 0 },
+    } do
       local body, status = sb:control("POST", "/faults", bad)
       assert.are.equal(400, status)
       assert.are.equal("validation_error", body.error.code)

@@ -70,8 +70,13 @@ describe("sandbox clock", function()
   end)
 
   it("refuses bad bodies with a validation_error", function()
-    for _, bad in ipairs { { advance_ms = -1 }, { time_scale = 0 }, { time_scale = "fast" }, {},
-      { advance_ms = 1.5 } } do
+    for _, bad in ipairs {
+      { advance_ms = -1 },
+      { time_scale = 0 },
+      { time_scale = "fast" },
+      {},
+      { advance_ms = 1.5 },
+    } do
       local body, status = sb:control("POST", "/clock", bad)
       assert.are.equal(400, status)
       assert.are.equal("validation_error", body.error.code)
@@ -133,29 +138,28 @@ describe("sandbox rate limits", function()
     assert.are.same({ enabled = true, per_key = 30, per_org = 60, window_ms = 60000 }, body)
   end)
 
-  it("answer the 31st request in a minute from one key with 429, Retry-After and the envelope",
-    function()
-      all_are(200, burst(sb, 30))
-      local status, body, headers = sb:api("GET", "/credits/balance")
-      assert.are.equal(429, status)
-      local ra = headers["retry-after"]
-      assert.is_truthy(ra and ra:match("^%d+$"), "Retry-After is not whole seconds: " .. tostring(ra))
-      assert.is_true(tonumber(ra) >= 1 and tonumber(ra) <= 60)
-      local e = body.error
-      assert.are.equal("rate_limited", e.code)
-      assert.is_true(e.retryable)
-      assert.are.equal("https://docs.cleanlist.ai/errors/rate-limited", e.docs_url)
-      assert.are.equal(headers["x-request-id"], e.request_id)
-      assert.is_true(e.retry_after_ms > 0 and e.retry_after_ms <= 60000)
-      -- Retry-After is retry_after_ms rounded up to whole seconds
-      assert.are.equal(math.ceil(e.retry_after_ms / 1000), tonumber(ra))
-      assert.are.equal("api_key", e.details.limit_scope)
-      local log = sb:requests()
-      assert.are.equal(31, #log)
-      assert.are.equal(429, log[31].status)
-      -- control endpoints are never limited
-      assert.are.equal(200, select(2, sb:control("GET", "/health")))
-    end)
+  it("answer the 31st request in a minute from one key with 429, Retry-After and the envelope", function()
+    all_are(200, burst(sb, 30))
+    local status, body, headers = sb:api("GET", "/credits/balance")
+    assert.are.equal(429, status)
+    local ra = headers["retry-after"]
+    assert.is_truthy(ra and ra:match("^%d+$"), "Retry-After is not whole seconds: " .. tostring(ra))
+    assert.is_true(tonumber(ra) >= 1 and tonumber(ra) <= 60)
+    local e = body.error
+    assert.are.equal("rate_limited", e.code)
+    assert.is_true(e.retryable)
+    assert.are.equal("https://docs.cleanlist.ai/errors/rate-limited", e.docs_url)
+    assert.are.equal(headers["x-request-id"], e.request_id)
+    assert.is_true(e.retry_after_ms > 0 and e.retry_after_ms <= 60000)
+    -- Retry-After is retry_after_ms rounded up to whole seconds
+    assert.are.equal(math.ceil(e.retry_after_ms / 1000), tonumber(ra))
+    assert.are.equal("api_key", e.details.limit_scope)
+    local log = sb:requests()
+    assert.are.equal(31, #log)
+    assert.are.equal(429, log[31].status)
+    -- control endpoints are never limited
+    assert.are.equal(200, select(2, sb:control("GET", "/health")))
+  end)
 
   it("do not count refused requests, and reopen when the clock moves past the window", function()
     sb:control("POST", "/rate-limit", { per_key = 3 })
@@ -199,7 +203,7 @@ describe("sandbox rate limits", function()
     assert.are.same({ 200, 200, 429 }, burst(sb, 3))
   end)
 
-  it("answer the legacy endpoints with {\"detail\":\"Rate limit exceeded\"}", function()
+  it('answer the legacy endpoints with {"detail":"Rate limit exceeded"}', function()
     sb:control("POST", "/rate-limit", { per_org = 2 })
     assert.are.equal(200, (sb:api("GET", "/auth/validate-key")))
     assert.are.equal(200, (sb:api("GET", "/auth/validate-key")))
@@ -223,8 +227,10 @@ describe("sandbox rate limits", function()
     end
     -- reset puts the flags' settings back (on, 30, 60) and empties the windows
     sb:control("POST", "/reset")
-    assert.are.same({ enabled = true, per_key = 30, per_org = 60, window_ms = 60000 },
-      (sb:control("GET", "/rate-limit")))
+    assert.are.same(
+      { enabled = true, per_key = 30, per_org = 60, window_ms = 60000 },
+      (sb:control("GET", "/rate-limit"))
+    )
     assert.are.equal(200, (sb:api("GET", "/whoami")))
   end)
 end)
@@ -238,11 +244,12 @@ describe("sandbox --rate-limit flags", function()
     end)
     sb:stop()
     assert(ok, err)
-    sb = sandbox.start { args = { "--rate-limit", "on", "--rate-limit-key", "2",
-      "--rate-limit-org", "7" } }
+    sb = sandbox.start { args = { "--rate-limit", "on", "--rate-limit-key", "2", "--rate-limit-org", "7" } }
     ok, err = pcall(function()
-      assert.are.same({ enabled = true, per_key = 2, per_org = 7, window_ms = 60000 },
-        (sb:control("GET", "/rate-limit")))
+      assert.are.same(
+        { enabled = true, per_key = 2, per_org = 7, window_ms = 60000 },
+        (sb:control("GET", "/rate-limit"))
+      )
       assert.are.same({ 200, 200, 429 }, burst(sb, 3))
     end)
     sb:stop()
@@ -250,8 +257,14 @@ describe("sandbox --rate-limit flags", function()
   end)
 
   it("refuse bad values", function()
-    for _, args in ipairs { "--rate-limit maybe", "--rate-limit-key 0", "--rate-limit-org x",
-      "--fault-rate 2", "--workflow-fault sometimes", "--stall-ms 0" } do
+    for _, args in ipairs {
+      "--rate-limit maybe",
+      "--rate-limit-key 0",
+      "--rate-limit-org x",
+      "--fault-rate 2",
+      "--workflow-fault sometimes",
+      "--stall-ms 0",
+    } do
       local out, rc = sandbox.cli("sandbox " .. args)
       assert.are.equal(2, rc, args)
       assert.is_truthy(out:find("cleanlist sandbox: ", 1, true), args)
@@ -291,20 +304,56 @@ describe("cleanlist sandbox --help", function()
   it("documents every flag and every control endpoint", function()
     local out, rc = sandbox.help()
     assert.are.equal(0, rc)
-    for _, flag in ipairs { "--port", "--bind", "--api-key", "--seed", "--tls-cert",
-      "--tls-key", "--quiet", "--help", "--time-scale", "--rate-limit ", "--rate-limit-key",
-      "--rate-limit-org", "--fault-rate", "--faults", "--stall-ms", "--dribble-ms",
-      "--workflow-fault", "--state" } do
+    for _, flag in ipairs {
+      "--port",
+      "--bind",
+      "--api-key",
+      "--seed",
+      "--tls-cert",
+      "--tls-key",
+      "--quiet",
+      "--help",
+      "--time-scale",
+      "--rate-limit ",
+      "--rate-limit-key",
+      "--rate-limit-org",
+      "--fault-rate",
+      "--faults",
+      "--stall-ms",
+      "--dribble-ms",
+      "--workflow-fault",
+      "--state",
+    } do
       assert.is_truthy(out:find(flag, 1, true), "undocumented flag " .. flag)
     end
-    for _, ep in ipairs { "/__sandbox/health", "/__sandbox/requests", "/__sandbox/script",
-      "/__sandbox/reset", "/__sandbox/credits", "/__sandbox/clock", "/__sandbox/rate-limit",
-      "/__sandbox/faults" } do
+    for _, ep in ipairs {
+      "/__sandbox/health",
+      "/__sandbox/requests",
+      "/__sandbox/script",
+      "/__sandbox/reset",
+      "/__sandbox/credits",
+      "/__sandbox/clock",
+      "/__sandbox/rate-limit",
+      "/__sandbox/faults",
+    } do
       assert.is_truthy(out:find(ep, 1, true), "undocumented control endpoint " .. ep)
     end
-    for _, kind in ipairs { "500", "503_retry_after", "429_date", "429_missing", "429_garbage",
-      "502", "reset", "empty", "partial", "reset_mid_body", "stall", "dribble", "truncated",
-      "malformed" } do
+    for _, kind in ipairs {
+      "500",
+      "503_retry_after",
+      "429_date",
+      "429_missing",
+      "429_garbage",
+      "502",
+      "reset",
+      "empty",
+      "partial",
+      "reset_mid_body",
+      "stall",
+      "dribble",
+      "truncated",
+      "malformed",
+    } do
       assert.is_truthy(out:find(kind, 1, true), "undocumented fault kind " .. kind)
     end
   end)
@@ -315,8 +364,11 @@ describe("sandbox hostile bodies", function()
   local json_headers = { ["Content-Type"] = "application/json" }
 
   it("answers a number JSON cannot carry back with a 422 at its place, not a 500", function()
-    local status, body = sb:api("POST", "/search/people",
-      { body = '{"limit": 1e400, "filters": {"x": [1, -1e999]}}', headers = json_headers })
+    local status, body = sb:api(
+      "POST",
+      "/search/people",
+      { body = '{"limit": 1e400, "filters": {"x": [1, -1e999]}}', headers = json_headers }
+    )
     assert.equals(422, status)
     local locs = require("spec.helpers.api").locs(body)
     table.sort(locs)

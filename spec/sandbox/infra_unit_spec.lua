@@ -13,8 +13,12 @@ local ratelimit = require "sandbox.ratelimit"
 -- A fake time source: t.wall and t.mono are set by the test.
 local function fake_time()
   local t = { wall = 1700000000000, mono = 5000 }
-  t.wall_ms = function() return t.wall end
-  t.monotonic_ms = function() return t.mono end
+  t.wall_ms = function()
+    return t.wall
+  end
+  t.monotonic_ms = function()
+    return t.mono
+  end
   return t
 end
 
@@ -141,11 +145,16 @@ describe("sandbox.faults", function()
   end)
 
   it("validates kinds, items and settings", function()
-    assert.has_error(function() faults.new { faults = "500,nope" } end,
-      "--faults: unknown fault kind 'nope' (known: " .. table.concat(faults.KINDS, ", ") .. ")")
-    assert.has_error(function() faults.new { workflow_fault = "maybe" } end)
-    assert.are.same({ fault = "stall", ms = 5, close = true },
-      faults.item({ fault = "stall", ms = 5, close = true }, "r"))
+    assert.has_error(function()
+      faults.new { faults = "500,nope" }
+    end, "--faults: unknown fault kind 'nope' (known: " .. table.concat(faults.KINDS, ", ") .. ")")
+    assert.has_error(function()
+      faults.new { workflow_fault = "maybe" }
+    end)
+    assert.are.same(
+      { fault = "stall", ms = 5, close = true },
+      faults.item({ fault = "stall", ms = 5, close = true }, "r")
+    )
     assert.are.same({ fault = "500" }, faults.item({ fault = 500 }, "r"))
     assert.is_nil(faults.item({ fault = "boom" }, "r"))
     assert.is_nil(faults.item({ fault = "stall", ms = 1.5 }, "r"))
@@ -163,20 +172,18 @@ end)
 
 describe("sandbox.persist.decode", function()
   local function doc(data_text)
-    return '{"format":"cleanlist-sandbox-state","version":1,"saved_at_ms":1,"data":'
-      .. data_text .. "}"
+    return '{"format":"cleanlist-sandbox-state","version":1,"saved_at_ms":1,"data":' .. data_text .. "}"
   end
 
-  it("keeps empty arrays and empty objects apart, even next to strings with [] in them",
-    function()
-      local text = '{"a":[],"b":{},"c":"x[]y","d":"q\\"[]","e":[[],{},[ ]],"f":"\\\\","g":[]}'
-      local data = assert(persist.decode(doc(text)))
-      assert.are.equal(text:gsub("%[ %]", "[]"), json.encode(data))
-      assert.is_true(json.is_array(data.a))
-      assert.is_false(json.is_array(data.b))
-      assert.are.equal("x[]y", data.c)
-      assert.are.equal('q"[]', data.d)
-    end)
+  it("keeps empty arrays and empty objects apart, even next to strings with [] in them", function()
+    local text = '{"a":[],"b":{},"c":"x[]y","d":"q\\"[]","e":[[],{},[ ]],"f":"\\\\","g":[]}'
+    local data = assert(persist.decode(doc(text)))
+    assert.are.equal(text:gsub("%[ %]", "[]"), json.encode(data))
+    assert.is_true(json.is_array(data.a))
+    assert.is_false(json.is_array(data.b))
+    assert.are.equal("x[]y", data.c)
+    assert.are.equal('q"[]', data.d)
+  end)
 
   it("gives integers back as integers and null as json.null", function()
     local data = assert(persist.decode(doc('{"n":5000,"x":1.5,"z":null,"l":[1,2]}')))
@@ -192,9 +199,14 @@ describe("sandbox.persist.decode", function()
   end)
 
   it("refuses what is not a state document", function()
-    for _, text in ipairs { "", "{", "[1]", '{"format":"x","version":1,"data":{}}',
+    for _, text in ipairs {
+      "",
+      "{",
+      "[1]",
+      '{"format":"x","version":1,"data":{}}',
       '{"format":"cleanlist-sandbox-state","version":2,"data":{}}',
-      '{"format":"cleanlist-sandbox-state","version":1,"data":3}' } do
+      '{"format":"cleanlist-sandbox-state","version":1,"data":3}',
+    } do
       local data, err = persist.decode(text)
       assert.is_nil(data, text)
       assert.is_string(err)

@@ -11,8 +11,7 @@ local RULE = "Each contact must include linkedin_url OR first_name + last_name +
   .. "(company_domain or company_name)."
 
 local function contact(i)
-  return { first_name = "Ada" .. i, last_name = "Lovelace", company_domain = "example" .. i
-    .. ".org" }
+  return { first_name = "Ada" .. i, last_name = "Lovelace", company_domain = "example" .. i .. ".org" }
 end
 
 local function contacts(n)
@@ -42,13 +41,12 @@ describe("legacy API", function()
     it("confirms a valid key with its user and organisation", function()
       local status, body = sb:api("GET", "/auth/validate-key")
       assert.equals(200, status)
-      assert.same({ valid = true, user_id = "user_2sbxVeraOkafor",
-        organization_id = "org_2sbxSandboxLabs" }, body)
+      assert.same({ valid = true, user_id = "user_2sbxVeraOkafor", organization_id = "org_2sbxSandboxLabs" }, body)
       local _, ro = sb:api("GET", "/auth/validate-key", { key = sb.readonly_key })
       assert.equals("user_2sbxRowanReed", ro.user_id)
     end)
 
-    it("answers 401 {\"detail\":\"Not authenticated\"} for missing, malformed or bad keys", function()
+    it('answers 401 {"detail":"Not authenticated"} for missing, malformed or bad keys', function()
       local want = { detail = "Not authenticated" }
       local status, body = sb:api("GET", "/auth/validate-key", { key = false })
       assert.equals(401, status)
@@ -56,15 +54,13 @@ describe("legacy API", function()
       status, body = sb:api("GET", "/auth/validate-key", { key = "clapi_not_a_real_key_0000" })
       assert.equals(401, status)
       assert.same(want, body)
-      status, body = sb:api("GET", "/auth/validate-key",
-        { key = false, headers = { ["X-API-Key"] = sb.key } })
+      status, body = sb:api("GET", "/auth/validate-key", { key = false, headers = { ["X-API-Key"] = sb.key } })
       assert.equals(401, status)
       assert.same(want, body)
     end)
 
     it("is served under /api/v2 too, and answers a wrong method FastAPI's way", function()
-      assert.equals(200, (sb:http("GET", sb.root .. "/api/v2/auth/validate-key",
-        { key = sb.key })))
+      assert.equals(200, (sb:http("GET", sb.root .. "/api/v2/auth/validate-key", { key = sb.key })))
       local status, body, headers = sb:api("POST", "/auth/validate-key", { body = {} })
       assert.equals(405, status)
       assert.same({ detail = "Method Not Allowed" }, body)
@@ -99,7 +95,7 @@ describe("legacy API", function()
       assert.equals(200, status)
     end)
 
-    it("422 with loc [\"body\",\"contacts\",i] for a contact without the required fields", function()
+    it('422 with loc ["body","contacts",i] for a contact without the required fields', function()
       local list = contacts(9)
       list[8] = { first_name = "John" }
       list[3] = { first_name = "Jane", last_name = "Doe" }
@@ -112,8 +108,12 @@ describe("legacy API", function()
       assert.equals(RULE, body.detail[2].msg)
       assert.same({ first_name = "John" }, body.detail[2].input)
       -- linkedin_url alone, or names + company name, are enough
-      status = bulk { contacts = { { linkedin_url = "https://www.linkedin.com/in/jdoe" },
-        { first_name = "A", last_name = "B", company_name = "C Corp" } } }
+      status = bulk {
+        contacts = {
+          { linkedin_url = "https://www.linkedin.com/in/jdoe" },
+          { first_name = "A", last_name = "B", company_name = "C Corp" },
+        },
+      }
       assert.equals(200, status)
     end)
 
@@ -128,8 +128,8 @@ describe("legacy API", function()
       status, body = bulk { contacts = "all of them" }
       assert.equals(422, status)
       assert.equals("list_type", body.detail[1].type)
-      status, body = sb:api("POST", "/enrich/bulk", { body = "{\"contacts\": [",
-        headers = { ["Content-Type"] = "application/json" } })
+      status, body =
+        sb:api("POST", "/enrich/bulk", { body = '{"contacts": [', headers = { ["Content-Type"] = "application/json" } })
       assert.equals(422, status)
       assert.equals("json_invalid", body.detail[1].type)
       status, body = bulk { contacts = contacts(1), enrichment_type = "everything" }
@@ -139,16 +139,19 @@ describe("legacy API", function()
     end)
 
     it("accepts every enrichment type, phone-only spelling included", function()
-      for _, t in ipairs { "none", "partial", "phone_only", "full", "prospecting_only",
-        "phone-only" } do
+      for _, t in ipairs { "none", "partial", "phone_only", "full", "prospecting_only", "phone-only" } do
         local status = bulk { contacts = contacts(1), enrichment_type = t }
         assert.equals(200, status, t)
       end
     end)
 
     it("refuses a webhook_url that is not loopback (422 on body.webhook_url)", function()
-      for _, url in ipairs { "https://example.com/hook", "http://10.0.0.1/h",
-        "http://127.0.0.1.nip.io/h", "http://user@127.0.0.1/h" } do
+      for _, url in ipairs {
+        "https://example.com/hook",
+        "http://10.0.0.1/h",
+        "http://127.0.0.1.nip.io/h",
+        "http://user@127.0.0.1/h",
+      } do
         local status, body = bulk { contacts = contacts(1), webhook_url = url }
         assert.equals(422, status, url)
         assert.same({ "body", "webhook_url" }, body.detail[1].loc)
@@ -160,13 +163,17 @@ describe("legacy API", function()
       status, body = bulk { contacts = contacts(1), webhook_url = "not a url" }
       assert.equals(422, status)
       assert.equals("url_parsing", body.detail[1].type)
-      for _, url in ipairs { "http://127.0.0.1:9/h", "http://localhost:9/h", "http://[::1]:9/h",
-        "https://127.0.0.2/h" } do
+      for _, url in ipairs {
+        "http://127.0.0.1:9/h",
+        "http://localhost:9/h",
+        "http://[::1]:9/h",
+        "https://127.0.0.2/h",
+      } do
         assert.equals(200, (bulk { contacts = contacts(1), webhook_url = url }), url)
       end
     end)
 
-    it("402 {\"detail\":\"Insufficient credits\"} before processing; none costs nothing", function()
+    it('402 {"detail":"Insufficient credits"} before processing; none costs nothing', function()
       sb:control("POST", "/credits", { credits = 21 })
       local status, body = bulk { contacts = contacts(2), enrichment_type = "full" }
       assert.equals(402, status)
@@ -285,17 +292,14 @@ describe("legacy API", function()
       assert.is_truthy(t.status == "completed" or t.status == "failed")
       assert.is_table(t.personal_phone_numbers)
       assert.matches("Z$", t.completed_at)
-      if t.status == "completed" then
-        assert.matches("@example2%.org$", t.primary_email)
-      end
+      if t.status == "completed" then assert.matches("@example2%.org$", t.primary_email) end
     end)
 
     it("keeps workflows to their organisation's users", function()
       local _, wf = bulk { contacts = contacts(1) }
       local status = status_of("workflow_id=" .. wf.workflow_id)
       assert.equals(200, status)
-      status = sb:api("GET", "/enrich/status?workflow_id=" .. wf.workflow_id,
-        { key = sb.readonly_key })
+      status = sb:api("GET", "/enrich/status?workflow_id=" .. wf.workflow_id, { key = sb.readonly_key })
       assert.equals(200, status) -- same organisation
     end)
 
@@ -336,7 +340,7 @@ describe("legacy API", function()
   end)
 
   describe("rate limits", function()
-    it("answer 429 {\"detail\":\"Rate limit exceeded\"} with Retry-After", function()
+    it('answer 429 {"detail":"Rate limit exceeded"} with Retry-After', function()
       sb:control("POST", "/rate-limit", { enabled = true, per_key = 2, per_org = 2 })
       local status, body, headers
       for _ = 1, 3 do

@@ -41,8 +41,7 @@ describe("sandbox lead lists", function()
   end
 
   local function search_cohort(n)
-    local status, body = api("POST", "/search/people", { seniorities = { "manager" },
-      limit = n })
+    local status, body = api("POST", "/search/people", { seniorities = { "manager" }, limit = n })
     assert.equal(200, status)
     local ids = {}
     for i, p in ipairs(body.people) do
@@ -52,29 +51,28 @@ describe("sandbox lead lists", function()
   end
 
   describe("seeded lists and privacy", function()
-    it("shows org-visible example lists to both users and private ones to the owner only",
-      function()
-        local vera, vn = lists_of()
-        local rowan, rn = lists_of(sb.readonly_key)
-        assert.equal(3, vera.total)
-        assert.equal(4, rowan.total)
-        local sales = vn["Example: Sales leaders in Software (US)"]
-        assert.equal(25, sales.lead_count)
-        assert.equal("organization", sales.visibility)
-        assert.equal("Vera Okafor", sales.owner_name)
-        assert.is_nil(vn["Rowan's scratchpad"])
-        local scratch = rn["Rowan's scratchpad"]
-        assert.equal("private", scratch.visibility)
-        local status, body = api("GET", "/lead-lists/" .. scratch.list_id)
-        assert.equal(404, status)
-        assert.equal("not_found", body.error.code)
-        status = api("GET", "/lead-lists/" .. scratch.list_id .. "/leads")
-        assert.equal(404, status)
-        status, body = api("GET", "/lead-lists/" .. sales.list_id, nil, sb.readonly_key)
-        assert.equal(200, status)
-        assert.equal(25, body.lead_count)
-        assert.is_true(body.enriched_count > 0 and body.enriched_count <= 15)
-      end)
+    it("shows org-visible example lists to both users and private ones to the owner only", function()
+      local vera, vn = lists_of()
+      local rowan, rn = lists_of(sb.readonly_key)
+      assert.equal(3, vera.total)
+      assert.equal(4, rowan.total)
+      local sales = vn["Example: Sales leaders in Software (US)"]
+      assert.equal(25, sales.lead_count)
+      assert.equal("organization", sales.visibility)
+      assert.equal("Vera Okafor", sales.owner_name)
+      assert.is_nil(vn["Rowan's scratchpad"])
+      local scratch = rn["Rowan's scratchpad"]
+      assert.equal("private", scratch.visibility)
+      local status, body = api("GET", "/lead-lists/" .. scratch.list_id)
+      assert.equal(404, status)
+      assert.equal("not_found", body.error.code)
+      status = api("GET", "/lead-lists/" .. scratch.list_id .. "/leads")
+      assert.equal(404, status)
+      status, body = api("GET", "/lead-lists/" .. sales.list_id, nil, sb.readonly_key)
+      assert.equal(200, status)
+      assert.equal(25, body.lead_count)
+      assert.is_true(body.enriched_count > 0 and body.enriched_count <= 15)
+    end)
 
     it("keeps a new list private to its creator", function()
       local id = create("Vera only")
@@ -87,8 +85,8 @@ describe("sandbox lead lists", function()
 
   describe("POST /lead-lists", function()
     it("creates (201), then reuses on the exact name case-insensitively (200)", function()
-      local status, a = api("POST", "/lead-lists", { name = "Q3 Leads",
-        description = "first", folder_id = "folder_7e1a01" })
+      local status, a =
+        api("POST", "/lead-lists", { name = "Q3 Leads", description = "first", folder_id = "folder_7e1a01" })
       assert.equal(201, status)
       assert.is_false(a.reused)
       assert.equal("first", a.description)
@@ -106,8 +104,7 @@ describe("sandbox lead lists", function()
     end)
 
     it("never reuses a teammate's org-visible list", function()
-      local status, body = api("POST", "/lead-lists",
-        { name = "Example: Sales leaders in Software (US)" })
+      local status, body = api("POST", "/lead-lists", { name = "Example: Sales leaders in Software (US)" })
       assert.equal(200, status) -- Vera owns it
       assert.is_true(body.reused)
       status, body = api("POST", "/lead-lists", { name = "Rowan's scratchpad" })
@@ -152,8 +149,7 @@ describe("sandbox lead lists", function()
       local seen, n, cursor, pages = {}, 0, nil, 0
       local total
       repeat
-        local status, body = api("GET", "/lead-lists?limit=2"
-          .. (cursor and ("&cursor=" .. cursor) or ""))
+        local status, body = api("GET", "/lead-lists?limit=2" .. (cursor and ("&cursor=" .. cursor) or ""))
         assert.equal(200, status)
         total = body.total
         for _, l in ipairs(body.lists) do
@@ -192,15 +188,16 @@ describe("sandbox lead lists", function()
 
   describe("PATCH /lead-lists/{list_id}", function()
     it("changes only the keys present; null description clears it", function()
-      local id = select(2, api("POST", "/lead-lists", { name = "Patch me",
-        description = "old", folder_id = "folder_7e1a01" })).list_id
+      local id = select(
+        2,
+        api("POST", "/lead-lists", { name = "Patch me", description = "old", folder_id = "folder_7e1a01" })
+      ).list_id
       local status, body = api("PATCH", "/lead-lists/" .. id, { name = "Patched" })
       assert.equal(200, status)
       assert.equal("Patched", body.name)
       assert.equal("old", body.description)
       assert.equal("folder_7e1a01", body.folder_id)
-      status, body = api("PATCH", "/lead-lists/" .. id, { description = null,
-        folder_id = null })
+      status, body = api("PATCH", "/lead-lists/" .. id, { description = null, folder_id = null })
       assert.equal(200, status)
       assert.equal(null, body.description)
       assert.equal(null, body.folder_id)
@@ -224,12 +221,10 @@ describe("sandbox lead lists", function()
 
     it("is owner-only (404), refuses protected lists (403) and foreign folders", function()
       local _, rn = lists_of(sb.readonly_key)
-      local status = api("PATCH", "/lead-lists/" .. rn["Rowan's scratchpad"].list_id,
-        { name = "mine now" })
+      local status = api("PATCH", "/lead-lists/" .. rn["Rowan's scratchpad"].list_id, { name = "mine now" })
       assert.equal(404, status)
       local body
-      status, body = api("PATCH", "/lead-lists/" .. rn["Do Not Contact"].list_id,
-        { description = "x" })
+      status, body = api("PATCH", "/lead-lists/" .. rn["Do Not Contact"].list_id, { description = "x" })
       assert.equal(403, status)
       assert.equal("list_protected", body.error.code)
       local id = create("Folder move")
@@ -273,11 +268,9 @@ describe("sandbox lead lists", function()
       status, body = api("DELETE", "/lead-lists/" .. rn["Do Not Contact"].list_id)
       assert.equal(403, status)
       assert.equal("list_protected", body.error.code)
-      status = api("DELETE", "/lead-lists/" .. rn["Do Not Contact"].list_id, nil,
-        sb.readonly_key)
+      status = api("DELETE", "/lead-lists/" .. rn["Do Not Contact"].list_id, nil, sb.readonly_key)
       assert.equal(403, status)
-      assert.equal("insufficient_scope", select(2, api("DELETE", "/lead-lists/x", nil,
-        sb.readonly_key)).error.code)
+      assert.equal("insufficient_scope", select(2, api("DELETE", "/lead-lists/x", nil, sb.readonly_key)).error.code)
     end)
   end)
 
@@ -287,8 +280,8 @@ describe("sandbox lead lists", function()
       local list = vn["Example: Engineering leaders in Fintech"]
       local seen, n, cursor, pages, tasks = {}, 0, nil, 0, {}
       repeat
-        local status, body = api("GET", "/lead-lists/" .. list.list_id .. "/leads?limit=15"
-          .. (cursor and ("&cursor=" .. cursor) or ""))
+        local status, body =
+          api("GET", "/lead-lists/" .. list.list_id .. "/leads?limit=15" .. (cursor and ("&cursor=" .. cursor) or ""))
         assert.equal(200, status)
         assert.equal(40, body.total)
         for _, l in ipairs(body.leads) do
@@ -310,8 +303,8 @@ describe("sandbox lead lists", function()
 
     it("shows enrichment results and an empty list's hint", function()
       local _, vn = lists_of()
-      local _, body = api("GET", "/lead-lists/"
-        .. vn["Example: Sales leaders in Software (US)"].list_id .. "/leads?limit=15")
+      local _, body =
+        api("GET", "/lead-lists/" .. vn["Example: Sales leaders in Software (US)"].list_id .. "/leads?limit=15")
       local found = 0
       for _, l in ipairs(body.leads) do
         if l.email ~= null or l.phone ~= null then
@@ -354,15 +347,13 @@ describe("sandbox lead lists", function()
       assert.equal(0, body.skipped_duplicates)
       assert.equal(10, body.created)
       assert.equal(0, body.credits_charged)
-      status, body = api("POST", "/lead-lists/" .. id .. "/leads", { task_id = task,
-        entity_ids = { ids[1], ids[2] } })
+      status, body = api("POST", "/lead-lists/" .. id .. "/leads", { task_id = task, entity_ids = { ids[1], ids[2] } })
       assert.equal(200, status)
       assert.equal(0, body.added)
       assert.equal(2, body.skipped_duplicates)
       assert.equal(0, body.created) -- the leads exist already
       local other = create("Subset")
-      status, body = api("POST", "/lead-lists/" .. other .. "/leads", { task_id = task,
-        entity_ids = { ids[3] } })
+      status, body = api("POST", "/lead-lists/" .. other .. "/leads", { task_id = task, entity_ids = { ids[3] } })
       assert.equal(200, status)
       assert.equal(1, body.added)
       assert.equal(0, body.created)
@@ -373,17 +364,19 @@ describe("sandbox lead lists", function()
 
     it("adds a list page's cohort and existing leads by id (Mode A)", function()
       local _, vn = lists_of()
-      local _, page = api("GET", "/lead-lists/"
-        .. vn["Example: Engineering leaders in Fintech"].list_id .. "/leads?limit=5")
+      local _, page =
+        api("GET", "/lead-lists/" .. vn["Example: Engineering leaders in Fintech"].list_id .. "/leads?limit=5")
       local id = create("From a page")
-      local status, body = api("POST", "/lead-lists/" .. id .. "/leads",
-        { task_id = page.task_id })
+      local status, body = api("POST", "/lead-lists/" .. id .. "/leads", { task_id = page.task_id })
       assert.equal(200, status)
       assert.equal(5, body.added)
       assert.equal(0, body.created)
       local other = create("By id")
-      status, body = api("POST", "/lead-lists/" .. other .. "/leads",
-        { lead_ids = { page.leads[1].lead_id, page.leads[2].lead_id, page.leads[1].lead_id } })
+      status, body = api(
+        "POST",
+        "/lead-lists/" .. other .. "/leads",
+        { lead_ids = { page.leads[1].lead_id, page.leads[2].lead_id, page.leads[1].lead_id } }
+      )
       assert.equal(200, status)
       assert.equal(2, body.added)
       assert.equal(1, body.skipped_duplicates)
@@ -393,79 +386,75 @@ describe("sandbox lead lists", function()
     it("replays the first response for a repeated idempotency_key", function()
       local id = create("Idempotent")
       local task = search_cohort(4)
-      local status, first, _, raw1 = api("POST", "/lead-lists/" .. id .. "/leads",
-        { task_id = task, idempotency_key = "save-1" })
+      local status, first, _, raw1 =
+        api("POST", "/lead-lists/" .. id .. "/leads", { task_id = task, idempotency_key = "save-1" })
       assert.equal(200, status)
       assert.equal(4, first.added)
       local again, headers, raw2
-      status, again, headers, raw2 = api("POST", "/lead-lists/" .. id .. "/leads",
-        { task_id = task, idempotency_key = "save-1" })
+      status, again, headers, raw2 =
+        api("POST", "/lead-lists/" .. id .. "/leads", { task_id = task, idempotency_key = "save-1" })
       assert.equal(200, status)
       assert.equal(raw1, raw2)
       assert.equal("true", headers["idempotent-replayed"])
       assert.equal(4, again.added)
       local _, detail = api("GET", "/lead-lists/" .. id)
       assert.equal(4, detail.lead_count)
-      status, again = api("POST", "/lead-lists/" .. id .. "/leads",
-        { task_id = task, idempotency_key = "save-2" })
+      status, again = api("POST", "/lead-lists/" .. id .. "/leads", { task_id = task, idempotency_key = "save-2" })
       assert.equal(200, status)
       assert.equal(0, again.added)
       assert.equal(4, again.skipped_duplicates)
-      status, again = api("POST", "/lead-lists/" .. id .. "/leads",
-        { task_id = task, idempotency_key = string.rep("k", 129) })
+      status, again =
+        api("POST", "/lead-lists/" .. id .. "/leads", { task_id = task, idempotency_key = string.rep("k", 129) })
       assert.equal(422, status)
       assert.same({ "body.idempotency_key:string_too_long" }, locs(again))
     end)
 
-    it("answers 422 for both modes, neither, oversize arrays and foreign entity ids",
-      function()
-        local id = create("Bad adds")
-        local task = search_cohort(3)
-        local path = "/lead-lists/" .. id .. "/leads"
-        local status, body = api("POST", path, { task_id = task, lead_ids = { "x" } })
-        assert.equal(422, status)
-        assert.same({ "body:value_error" }, locs(body))
-        status, body = api("POST", path, { idempotency_key = "k" })
-        assert.equal(422, status)
-        assert.same({ "body:value_error" }, locs(body))
-        status, body = api("POST", path, { lead_ids = {} })
-        assert.equal(422, status)
-        assert.same({ "body.lead_ids:too_short" }, locs(body))
-        status, body = api("POST", path, { lead_ids = range(1001) })
-        assert.equal(422, status)
-        assert.same({ "body.lead_ids:too_long" }, locs(body))
-        status, body = api("POST", path, { task_id = task, entity_ids = range(2001) })
-        assert.equal(422, status)
-        assert.same({ "body.entity_ids:too_long" }, locs(body))
-        status, body = api("POST", path, { task_id = task, entity_ids = { "1", "2" } })
-        assert.equal(422, status)
-        assert.same({ "body.entity_ids.0:value_error", "body.entity_ids.1:value_error" },
-          locs(body))
-        status, body = api("POST", path, { lead_ids = { "lead_x" }, entity_ids = { "1" } })
-        assert.equal(422, status)
-        assert.same({ "body.entity_ids:extra_forbidden" }, locs(body))
-      end)
+    it("answers 422 for both modes, neither, oversize arrays and foreign entity ids", function()
+      local id = create("Bad adds")
+      local task = search_cohort(3)
+      local path = "/lead-lists/" .. id .. "/leads"
+      local status, body = api("POST", path, { task_id = task, lead_ids = { "x" } })
+      assert.equal(422, status)
+      assert.same({ "body:value_error" }, locs(body))
+      status, body = api("POST", path, { idempotency_key = "k" })
+      assert.equal(422, status)
+      assert.same({ "body:value_error" }, locs(body))
+      status, body = api("POST", path, { lead_ids = {} })
+      assert.equal(422, status)
+      assert.same({ "body.lead_ids:too_short" }, locs(body))
+      status, body = api("POST", path, { lead_ids = range(1001) })
+      assert.equal(422, status)
+      assert.same({ "body.lead_ids:too_long" }, locs(body))
+      status, body = api("POST", path, { task_id = task, entity_ids = range(2001) })
+      assert.equal(422, status)
+      assert.same({ "body.entity_ids:too_long" }, locs(body))
+      status, body = api("POST", path, { task_id = task, entity_ids = { "1", "2" } })
+      assert.equal(422, status)
+      assert.same({ "body.entity_ids.0:value_error", "body.entity_ids.1:value_error" }, locs(body))
+      status, body = api("POST", path, { lead_ids = { "lead_x" }, entity_ids = { "1" } })
+      assert.equal(422, status)
+      assert.same({ "body.entity_ids:extra_forbidden" }, locs(body))
+    end)
 
-    it("answers 404 for unknown leads, handles and lists, 400 for a company cohort",
-      function()
-        local id = create("Errors")
-        local path = "/lead-lists/" .. id .. "/leads"
-        local status, body = api("POST", path, { lead_ids = { "lead_nope" } })
-        assert.equal(404, status)
-        assert.same({ "lead_nope" }, body.error.details.unknown_lead_ids)
-        status, body = api("POST", path, { task_id = "cl-task_0000dead" })
-        assert.equal(404, status)
-        assert.equal("not_found", body.error.details.reason)
-        local _, companies = api("POST", "/search/companies", { limit = 2 })
-        status, body = api("POST", path, { task_id = companies.task_id })
-        assert.equal(400, status)
-        assert.equal("validation_error", body.error.code)
-        status = api("POST", "/lead-lists/list_missing/leads", { task_id = companies.task_id })
-        assert.equal(404, status)
-        status, body = api("POST", path, { lead_ids = { "x" } }, sb.readonly_key)
-        assert.equal(403, status)
-        assert.equal("insufficient_scope", body.error.code)
-      end)
+    it("answers 404 for unknown leads, handles and lists, 400 for a company cohort", function()
+      local id = create("Errors")
+      local path = "/lead-lists/" .. id .. "/leads"
+      local status, body = api("POST", path, { lead_ids = { "lead_nope" } })
+      assert.equal(404, status)
+      assert.same({ "lead_nope" }, body.error.details.unknown_lead_ids)
+      status, body = api("POST", path, { task_id = "cl-task_0000dead" })
+      assert.equal(404, status)
+      assert.equal("not_found", body.error.details.reason)
+      local _, companies = api("POST", "/search/companies", { limit = 2 })
+      status, body = api("POST", path, { task_id = companies.task_id })
+      assert.equal(400, status)
+      assert.equal("validation_error", body.error.code)
+      status = api("POST", "/lead-lists/list_missing/leads", { task_id = companies.task_id })
+      assert.equal(404, status)
+      status, body = api("POST", path, { lead_ids = { "x" } }, sb.readonly_key)
+      assert.equal(403, status)
+      assert.equal("insufficient_scope", body.error.code)
+    end)
 
     it("expires a cohort after one hour of sandbox time", function()
       local id = create("Expiry")
@@ -473,8 +462,7 @@ describe("sandbox lead lists", function()
       local _, status = sb:control("POST", "/clock", { advance_ms = 3600 * 1000 - 5000 })
       assert.equal(200, status)
       local body
-      status, body = api("POST", "/lead-lists/" .. id .. "/leads", { task_id = task,
-        entity_ids = {} })
+      status, body = api("POST", "/lead-lists/" .. id .. "/leads", { task_id = task, entity_ids = {} })
       assert.equal(200, status) -- still alive (an empty subset adds nothing)
       assert.equal(0, body.added)
       sb:control("POST", "/clock", { advance_ms = 10000 })
@@ -492,9 +480,11 @@ describe("sandbox lead lists", function()
       local task = search_cohort(5)
       api("POST", "/lead-lists/" .. id .. "/leads", { task_id = task })
       local _, page = api("GET", "/lead-lists/" .. id .. "/leads")
-      local status, body = api("DELETE", "/lead-lists/" .. id .. "/leads",
-        { lead_ids = { page.leads[1].lead_id, page.leads[2].lead_id, "lead_unknown",
-          page.leads[1].lead_id } })
+      local status, body = api(
+        "DELETE",
+        "/lead-lists/" .. id .. "/leads",
+        { lead_ids = { page.leads[1].lead_id, page.leads[2].lead_id, "lead_unknown", page.leads[1].lead_id } }
+      )
       assert.equal(200, status)
       assert.equal(id, body.list_id)
       assert.equal(2, body.removed)
@@ -508,14 +498,12 @@ describe("sandbox lead lists", function()
       local status, body = api("DELETE", "/lead-lists/" .. id .. "/leads", { lead_ids = {} })
       assert.equal(422, status)
       assert.same({ "body.lead_ids:too_short" }, locs(body))
-      status, body = api("DELETE", "/lead-lists/" .. id .. "/leads",
-        { lead_ids = range(101) })
+      status, body = api("DELETE", "/lead-lists/" .. id .. "/leads", { lead_ids = range(101) })
       assert.equal(422, status)
       assert.same({ "body.lead_ids:too_long" }, locs(body))
       status = api("DELETE", "/lead-lists/list_missing/leads", { lead_ids = { "a" } })
       assert.equal(404, status)
-      status, body = api("DELETE", "/lead-lists/" .. id .. "/leads", { lead_ids = { "a" } },
-        sb.readonly_key)
+      status, body = api("DELETE", "/lead-lists/" .. id .. "/leads", { lead_ids = { "a" } }, sb.readonly_key)
       assert.equal(403, status)
       assert.equal("insufficient_scope", body.error.code)
     end)
@@ -528,8 +516,14 @@ describe("sandbox cohorts (module)", function()
   local state_mod = require "sandbox.state"
   local cohorts = require "sandbox.cohorts"
   local now = 1751404800000
-  local st = state_mod.new { api_key = "clapi_a", readonly_key = "clapi_b", seed = 3,
-    now_ms = function() return now end }
+  local st = state_mod.new {
+    api_key = "clapi_a",
+    readonly_key = "clapi_b",
+    seed = 3,
+    now_ms = function()
+      return now
+    end,
+  }
 
   it("is org-scoped, expires after an hour, then is forgotten", function()
     local c = cohorts.create(st, "org_a", "person", { "1", "2", 3 }, "search_people")
@@ -553,8 +547,7 @@ describe("sandbox cohorts (module)", function()
       cohorts.create(st, "org_a", "company", { "company_1" }, "search_companies")
     end
     assert.same({ nil, "not_found" }, { cohorts.get(st, c.task_id, "org_a") })
-    local page = cohorts.create(st, "org_a", "person", { "lead_1" }, "list_page",
-      { list_id = "list_1" })
+    local page = cohorts.create(st, "org_a", "person", { "lead_1" }, "list_page", { list_id = "list_1" })
     assert.equal("lead", page.ref)
     assert.equal("list_1", page.list_id)
   end)

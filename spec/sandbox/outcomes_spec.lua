@@ -6,18 +6,17 @@ require("spec.helpers.sandbox").use_modules()
 
 local outcomes = require "sandbox.outcomes"
 
-local FOUND = { email = "a@x.io", email_found = true, email_status = "valid",
-  phone = "+14155550100", phone_found = true }
-local NOTHING = { email = "a@x.io", email_found = false, email_status = "invalid",
-  phone = "+14155550100", phone_found = false }
+local FOUND =
+  { email = "a@x.io", email_found = true, email_status = "valid", phone = "+14155550100", phone_found = true }
+local NOTHING =
+  { email = "a@x.io", email_found = false, email_status = "invalid", phone = "+14155550100", phone_found = false }
 
 describe("sandbox.outcomes", function()
   it("identifies a person by email, LinkedIn or id, or by name with a company", function()
     assert.is_true(outcomes.identifiable { email = "a@x.io" })
     assert.is_true(outcomes.identifiable { linkedin_url = "linkedin.com/in/a" })
     assert.is_true(outcomes.identifiable { person_id = "4400001" })
-    assert.is_true(outcomes.identifiable { first_name = "Ada", last_name = "Lee",
-      company_domain = "x.io" })
+    assert.is_true(outcomes.identifiable { first_name = "Ada", last_name = "Lee", company_domain = "x.io" })
     assert.is_true(outcomes.identifiable { full_name = "Ada Lee", company = "X" })
     assert.is_false(outcomes.identifiable { first_name = "Ada", last_name = "Lee" })
     assert.is_false(outcomes.identifiable { full_name = "Ada", company = "X" })

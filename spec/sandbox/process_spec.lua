@@ -20,8 +20,8 @@ describe("sandbox secrets", function()
       for _, path in ipairs { "/credits/balance", "/nope", "/whoami?key=x" } do
         texts[#texts + 1] = select(4, sb:api("GET", path))
       end
-      texts[#texts + 1] = select(4, sb:api("GET", "/whoami", { key = false,
-        headers = { Authorization = "Token " .. KEY } }))
+      texts[#texts + 1] =
+        select(4, sb:api("GET", "/whoami", { key = false, headers = { Authorization = "Token " .. KEY } }))
       texts[#texts + 1] = select(4, sb:api("GET", "/whoami", { key = KEY .. "x" }))
       sb:control("POST", "/script", { responses = { { raise = "leak " .. KEY } } })
       texts[#texts + 1] = select(4, sb:api("GET", "/whoami"))
@@ -100,8 +100,14 @@ describe("sandbox process", function()
   end)
 
   it("exits 2 with a message and the usage on a bad flag", function()
-    for _, args in ipairs { "sandbox --frobnicate", "sandbox --port", "sandbox --port 70000",
-      "sandbox --bind 0.0.0.0", "sandbox --api-key notakey", "sandbox --seed -1" } do
+    for _, args in ipairs {
+      "sandbox --frobnicate",
+      "sandbox --port",
+      "sandbox --port 70000",
+      "sandbox --bind 0.0.0.0",
+      "sandbox --api-key notakey",
+      "sandbox --seed -1",
+    } do
       local rc, out, err = run_cmd(args)
       assert.are.equal(2, rc, args)
       assert.are.equal("", out, args)

@@ -92,12 +92,13 @@ describe("sandbox router", function()
     end)
 
     it("runs the guard before the body's validation", function()
-      local route = router.new():add("POST", "/x", { body = SCHEMA, handler = echo,
+      local route = router.new():add("POST", "/x", {
+        body = SCHEMA,
+        handler = echo,
         guard = function(ctx)
-          if ctx.gated then
-            return 403, { detail = "gated" }
-          end
-        end })
+          if ctx.gated then return 403, { detail = "gated" } end
+        end,
+      })
       local status, body = call(route, "{bad", { gated = true })
       assert.equal(403, status)
       assert.same({ detail = "gated" }, body)
@@ -105,9 +106,11 @@ describe("sandbox router", function()
     end)
 
     it("leaves the body alone on a route without a schema", function()
-      local route = router.new():add("POST", "/x", { handler = function(ctx)
-        return 200, { body = ctx.body == nil, raw = ctx.req.body }
-      end })
+      local route = router.new():add("POST", "/x", {
+        handler = function(ctx)
+          return 200, { body = ctx.body == nil, raw = ctx.req.body }
+        end,
+      })
       local status, body = call(route, "{bad")
       assert.equal(200, status)
       assert.same({ body = true, raw = "{bad" }, body)
@@ -115,12 +118,13 @@ describe("sandbox router", function()
 
     it("checks a JSON object, then the schema a function picks from it", function()
       local A = validate.object { kind = { type = "string" }, n = { type = "integer" } }
-      local route = router.new():add("POST", "/x", { handler = echo, body = function(v)
-        if v.kind == "a" then
-          return A
-        end
-        return nil, { validate.error({ "body" }, "value_error", "Value error, kind must be a", v) }
-      end })
+      local route = router.new():add("POST", "/x", {
+        handler = echo,
+        body = function(v)
+          if v.kind == "a" then return A end
+          return nil, { validate.error({ "body" }, "value_error", "Value error, kind must be a", v) }
+        end,
+      })
       local status, body = call(route, "[1]")
       assert.equal(422, status)
       assert.equal("model_attributes_type", body.detail[1].type)
@@ -146,22 +150,30 @@ describe("sandbox control routes", function()
   local new_app = require("sandbox").new
 
   local function app()
-    return new_app { quiet = true, now_ms = function() return 1751404800000 end, api_key = sandbox.KEY,
-      readonly_key = sandbox.READONLY_KEY }
+    return new_app {
+      quiet = true,
+      now_ms = function()
+        return 1751404800000
+      end,
+      api_key = sandbox.KEY,
+      readonly_key = sandbox.READONLY_KEY,
+    }
   end
 
   local function get(a, method, path)
-    local status, headers, body = a.handle { method = method, path = path, query = "",
-      headers = {}, body = "", conn = 1 }
+    local status, headers, body =
+      a.handle { method = method, path = path, query = "", headers = {}, body = "", conn = 1 }
     return status, json.decode(body), headers
   end
 
   it("are held by each app, not shared between apps", function()
     local a, b = app(), app()
     assert.are_not.equal(a.control_router, b.control_router)
-    a.control_router:add("GET", "/only-a", { handler = function(_, _, rid)
-      return 200, { rid = rid }
-    end })
+    a.control_router:add("GET", "/only-a", {
+      handler = function(_, _, rid)
+        return 200, { rid = rid }
+      end,
+    })
     local status, body, headers = get(a, "GET", "/__sandbox/only-a")
     assert.equal(200, status)
     assert.equal(headers["X-Request-Id"], body.rid)

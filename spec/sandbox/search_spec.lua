@@ -27,9 +27,18 @@ describe("sandbox search", function()
       for _, f in ipairs(body.filters) do
         by_name[f.name] = f
       end
-      for _, name in ipairs { "job_titles", "seniorities", "departments", "industries",
-        "company_sizes", "locations", "countries", "company_domains", "technologies",
-        "keywords" } do
+      for _, name in ipairs {
+        "job_titles",
+        "seniorities",
+        "departments",
+        "industries",
+        "company_sizes",
+        "locations",
+        "countries",
+        "company_domains",
+        "technologies",
+        "keywords",
+      } do
         assert.is_table(by_name[name], name)
       end
       local sum = 0
@@ -51,8 +60,12 @@ describe("sandbox search", function()
 
   describe("POST /search/people", function()
     it("returns rows that match every filter, without email or phone, and a cohort", function()
-      local status, body = post("/search/people", { seniorities = { "vp", "director" },
-        departments = { "Sales", "engineering" }, countries = { "US" }, limit = 30 })
+      local status, body = post("/search/people", {
+        seniorities = { "vp", "director" },
+        departments = { "Sales", "engineering" },
+        countries = { "US" },
+        limit = 30,
+      })
       assert.equal(200, status)
       assert.is_true(body.total > 30)
       assert.equal(30, #body.people)
@@ -73,8 +86,7 @@ describe("sandbox search", function()
     end)
 
     it("walks a whole result set by cursor with no duplicates or gaps", function()
-      local filters = { industries = { "Banking" }, seniorities = { "c_suite", "vp" },
-        limit = 7 }
+      local filters = { industries = { "Banking" }, seniorities = { "c_suite", "vp" }, limit = 7 }
       local seen, n, cursor, total, pages = {}, 0, nil, nil, 0
       repeat
         filters.cursor = cursor
@@ -96,17 +108,15 @@ describe("sandbox search", function()
       assert.equal(math.ceil(total / 7), pages)
     end)
 
-    it("accepts the filters nested under \"filters\" and keyword search", function()
+    it('accepts the filters nested under "filters" and keyword search', function()
       local _, a = post("/search/people", { job_titles = { "chief" }, limit = 10 })
-      local _, b = post("/search/people", { filters = { job_titles = { "Chief" } },
-        limit = 10 })
+      local _, b = post("/search/people", { filters = { job_titles = { "Chief" } }, limit = 10 })
       assert.equal(a.total, b.total)
       assert.equal(a.people[1].person_id, b.people[1].person_id)
       for _, p in ipairs(a.people) do
         assert.truthy(p.title:lower():find("chief", 1, true))
       end
-      local status, k = post("/search/people", { keywords = "fintech engineering",
-        limit = 5 })
+      local status, k = post("/search/people", { keywords = "fintech engineering", limit = 5 })
       assert.equal(200, status)
       assert.is_true(k.total > 0)
       for _, p in ipairs(k.people) do
@@ -117,8 +127,7 @@ describe("sandbox search", function()
     it("filters by company domain", function()
       local _, c = post("/search/companies", { company_sizes = { "10001+" }, limit = 1 })
       local domain = c.companies[1].domain
-      local status, body = post("/search/people", { company_domains = { domain },
-        limit = 100 })
+      local status, body = post("/search/people", { company_domains = { domain }, limit = 100 })
       assert.equal(200, status)
       assert.is_true(body.total > 0)
       for _, p in ipairs(body.people) do
@@ -138,22 +147,19 @@ describe("sandbox search", function()
 
     it("refuses a cursor of another search or a malformed one with 400", function()
       local _, first = post("/search/people", { seniorities = { "entry" }, limit = 5 })
-      local status, body = post("/search/people", { seniorities = { "manager" }, limit = 5,
-        cursor = first.cursor })
+      local status, body = post("/search/people", { seniorities = { "manager" }, limit = 5, cursor = first.cursor })
       assert.equal(400, status)
       assert.equal("validation_error", body.error.code)
       status = post("/search/people", { seniorities = { "entry" }, cursor = "garbage" })
       assert.equal(400, status)
-      status = post("/search/people", { seniorities = { "entry" }, limit = 5,
-        cursor = first.cursor })
+      status = post("/search/people", { seniorities = { "entry" }, limit = 5, cursor = first.cursor })
       assert.equal(200, status)
     end)
 
     it("answers 422 with loc for unknown keys, bad limits, types and enum values", function()
       local status, body = post("/search/people", { bogus = 1, limit = 0 })
       assert.equal(422, status)
-      assert.same({ "body.bogus:extra_forbidden", "body.limit:greater_than_equal" },
-        detail_locs(body))
+      assert.same({ "body.bogus:extra_forbidden", "body.limit:greater_than_equal" }, detail_locs(body))
       status, body = post("/search/people", { limit = 101 })
       assert.equal(422, status)
       assert.same({ "body.limit:less_than_equal" }, detail_locs(body))
@@ -167,15 +173,14 @@ describe("sandbox search", function()
       status, body = post("/search/people", { filters = { nope = true } })
       assert.equal(422, status)
       assert.same({ "body.filters.nope:extra_forbidden" }, detail_locs(body))
-      status, body = sb:api("POST", "/search/people", { body = "{not json",
-        headers = { ["Content-Type"] = "application/json" } })
+      status, body =
+        sb:api("POST", "/search/people", { body = "{not json", headers = { ["Content-Type"] = "application/json" } })
       assert.equal(422, status)
       assert.equal("json_invalid", body.detail[1].type)
     end)
 
     it("is served under /api/v2 too", function()
-      local status, body = sb:http("POST", sb.root .. "/api/v2/search/people",
-        { key = sb.key, body = { limit = 1 } })
+      local status, body = sb:http("POST", sb.root .. "/api/v2/search/people", { key = sb.key, body = { limit = 1 } })
       assert.equal(200, status)
       assert.equal(1, #cjson.decode(body).people)
     end)
@@ -183,8 +188,7 @@ describe("sandbox search", function()
 
   describe("POST /search/companies", function()
     it("returns CompanyRecords that match the filters, paged by cursor", function()
-      local filters = { company_sizes = { "51-200", "201-500" },
-        technologies = { "Snowflake" }, limit = 4 }
+      local filters = { company_sizes = { "51-200", "201-500" }, technologies = { "Snowflake" }, limit = 4 }
       local seen, n, pages, cursor = {}, 0, 0, nil
       local total
       repeat
@@ -196,15 +200,12 @@ describe("sandbox search", function()
           assert.is_nil(seen[c.company_id])
           seen[c.company_id] = true
           n = n + 1
-          assert.truthy(c.employee_count_range == "51-200"
-            or c.employee_count_range == "201-500")
+          assert.truthy(c.employee_count_range == "51-200" or c.employee_count_range == "201-500")
           assert.is_true(set_of(c.tech_stack).Snowflake)
           assert.is_string(c.domain)
           assert.is_number(c.employee_count)
         end
-        if pages == 0 then
-          assert.truthy(body.task_id:match("^cl%-task_"))
-        end
+        if pages == 0 then assert.truthy(body.task_id:match("^cl%-task_")) end
         cursor = body.cursor ~= null and body.cursor or nil
         pages = pages + 1
       until not cursor or pages > 30
@@ -213,8 +214,10 @@ describe("sandbox search", function()
     end)
 
     it("filters by employee count bounds and HQ country", function()
-      local status, body = post("/search/companies", { employee_count_min = 1000,
-        employee_count_max = 3000, countries = { "United Kingdom" }, limit = 100 })
+      local status, body = post(
+        "/search/companies",
+        { employee_count_min = 1000, employee_count_max = 3000, countries = { "United Kingdom" }, limit = 100 }
+      )
       assert.equal(200, status)
       for _, c in ipairs(body.companies) do
         assert.is_true(c.employee_count >= 1000 and c.employee_count <= 3000)
@@ -223,8 +226,7 @@ describe("sandbox search", function()
     end)
 
     it("answers 422 for a negative bound or an unknown size", function()
-      local status, body = post("/search/companies", { employee_count_min = -1,
-        company_sizes = { "1-5" } })
+      local status, body = post("/search/companies", { employee_count_min = -1, company_sizes = { "1-5" } })
       assert.equal(422, status)
       assert.same({ "body.employee_count_min:greater_than_equal" }, detail_locs(body))
       status, body = post("/search/companies", { company_sizes = { "1-5" } })
@@ -236,14 +238,12 @@ describe("sandbox search", function()
   describe("POST /search/companies/similar", function()
     local seed
     setup(function()
-      local _, body = post("/search/companies", { industries = { "Computer Software" },
-        limit = 1 })
+      local _, body = post("/search/companies", { industries = { "Computer Software" }, limit = 1 })
       seed = body.companies[1]
     end)
 
     it("ranks similar companies, excluding the seed company", function()
-      local status, body = post("/search/companies/similar", { domain = seed.domain,
-        limit = 15 })
+      local status, body = post("/search/companies/similar", { domain = seed.domain, limit = 15 })
       assert.equal(200, status)
       assert.equal(seed.company_id, body.seed_company.company_id)
       assert.equal(15, #body.companies)
@@ -257,8 +257,7 @@ describe("sandbox search", function()
       end
       assert.equal("Computer Software", body.companies[1].industry)
       assert.truthy(body.task_id:match("^cl%-task_"))
-      local _, again = post("/search/companies/similar", { company_id = seed.company_id,
-        limit = 15 })
+      local _, again = post("/search/companies/similar", { company_id = seed.company_id, limit = 15 })
       assert.equal(body.companies[15].company_id, again.companies[15].company_id)
     end)
 
@@ -266,8 +265,7 @@ describe("sandbox search", function()
       local status, body = post("/search/companies/similar", {})
       assert.equal(422, status)
       assert.equal("value_error", body.detail[1].type)
-      status = post("/search/companies/similar", { domain = seed.domain,
-        company_id = seed.company_id })
+      status = post("/search/companies/similar", { domain = seed.domain, company_id = seed.company_id })
       assert.equal(422, status)
       status, body = post("/search/companies/similar", { domain = "no-such-company.example" })
       assert.equal(404, status)
@@ -280,8 +278,7 @@ describe("sandbox search", function()
 
   describe("GET /search/companies/filters", function()
     it("lists industries, sizes and technologies with counts", function()
-      local status, body = sb:api("GET", "/search/companies/filters",
-        { key = sb.readonly_key })
+      local status, body = sb:api("GET", "/search/companies/filters", { key = sb.readonly_key })
       assert.equal(200, status)
       local sum = 0
       for _, v in ipairs(body.filters[1].values) do
@@ -312,8 +309,7 @@ describe("sandbox search scopes", function()
     for _, w in ipairs(want) do
       local entry = router:match(w[2])
       assert.equal(w[3], entry.methods[w[1]].scope)
-      local status, body = auth.require_scope({ scopes = {}, scope_set = {} },
-        entry.methods[w[1]].scope, "req_0")
+      local status, body = auth.require_scope({ scopes = {}, scope_set = {} }, entry.methods[w[1]].scope, "req_0")
       assert.equal(403, status)
       assert.equal("insufficient_scope", body.error.code)
       assert.same({ w[3] }, body.error.details.required_scopes)

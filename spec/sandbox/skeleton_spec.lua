@@ -6,8 +6,17 @@ local sandbox = require "spec.helpers.sandbox"
 local api = require "spec.helpers.api"
 
 local ALL_SCOPES = {
-  "people:read", "companies:read", "lists:read", "lists:write", "enrich:read", "enrich:write",
-  "credits:read", "export:read", "sync:write", "smart_agents:read", "smart_agents:write",
+  "people:read",
+  "companies:read",
+  "lists:read",
+  "lists:write",
+  "enrich:read",
+  "enrich:write",
+  "credits:read",
+  "export:read",
+  "sync:write",
+  "smart_agents:read",
+  "smart_agents:write",
   "admin:api_keys",
 }
 local ENVELOPE = { "task_id", "timestamp_ms", "agent_instructions", "usage", "message" }
@@ -37,13 +46,9 @@ local function assert_schema(body, fields, required)
 end
 
 local function string_array(v)
-  if type(v) ~= "table" then
-    return false
-  end
+  if type(v) ~= "table" then return false end
   for _, s in ipairs(v) do
-    if type(s) ~= "string" then
-      return false
-    end
+    if type(s) ~= "string" then return false end
   end
   return true
 end
@@ -63,20 +68,31 @@ local WHOAMI_FIELDS = with_envelope {
   user_email = is_string_or_null,
   user_id = is_string_or_null,
   user_name = is_string_or_null,
-  organization_id = function(v) return type(v) == "string" end,
+  organization_id = function(v)
+    return type(v) == "string"
+  end,
   organization_name = is_string_or_null,
-  auth_type = function(v) return v == "clerk_jwt" or v == "api_key" or v == "oauth" end,
+  auth_type = function(v)
+    return v == "clerk_jwt" or v == "api_key" or v == "oauth"
+  end,
   scopes = string_array,
-  tier = function(v) return v == "free" or v == "starter" or v == "pro" or v == "enterprise" end,
-  appsumo_tier = function(v) return v == null or is_integer(v) end,
+  tier = function(v)
+    return v == "free" or v == "starter" or v == "pro" or v == "enterprise"
+  end,
+  appsumo_tier = function(v)
+    return v == null or is_integer(v)
+  end,
   features = string_array,
 }
-local WHOAMI_REQUIRED = { "user_email", "organization_id", "auth_type", "scopes", "tier",
-  "features" }
+local WHOAMI_REQUIRED = { "user_email", "organization_id", "auth_type", "scopes", "tier", "features" }
 
 local BALANCE_FIELDS = with_envelope {
-  organization_id = function(v) return type(v) == "string" end,
-  credits = function(v) return is_integer(v) and v >= 0 end,
+  organization_id = function(v)
+    return type(v) == "string"
+  end,
+  credits = function(v)
+    return is_integer(v) and v >= 0
+  end,
 }
 
 local function assert_recent_ms(ts)
@@ -151,8 +167,7 @@ describe("sandbox", function()
     end)
 
     it("is served under /api/v2 too", function()
-      local status, body, headers = sb:http("GET", sb.root .. "/api/v2/whoami",
-        { key = sb.key })
+      local status, body, headers = sb:http("GET", sb.root .. "/api/v2/whoami", { key = sb.key })
       assert.are.equal(200, status)
       body = sandbox.decode(body)
       assert_schema(body, WHOAMI_FIELDS, WHOAMI_REQUIRED)
@@ -198,8 +213,7 @@ describe("sandbox", function()
     end)
 
     it("answers 403 insufficient_scope to the read-only key", function()
-      local status, body, headers = sb:api("GET", "/credits/balance",
-        { key = sb.readonly_key })
+      local status, body, headers = sb:api("GET", "/credits/balance", { key = sb.readonly_key })
       assert.are.equal(403, status)
       local e = assert_envelope(body, headers, "insufficient_scope", false)
       assert.are.same({ "credits:read" }, e.details.required_scopes)
@@ -218,8 +232,8 @@ describe("sandbox", function()
 
     it("answers 401 unauthenticated to a scheme other than Bearer", function()
       for _, value in ipairs { "Basic " .. sb.key, "Token " .. sb.key, sb.key, "Bearer" } do
-        local status, body, headers = sb:api("GET", "/credits/balance",
-          { key = false, headers = { Authorization = value } })
+        local status, body, headers =
+          sb:api("GET", "/credits/balance", { key = false, headers = { Authorization = value } })
         assert.are.equal(401, status, value)
         assert_envelope(body, headers, "unauthenticated", false)
       end
@@ -228,14 +242,12 @@ describe("sandbox", function()
     end)
 
     it("accepts the scheme name in any case", function()
-      local status = sb:api("GET", "/whoami",
-        { key = false, headers = { Authorization = "bearer " .. sb.key } })
+      local status = sb:api("GET", "/whoami", { key = false, headers = { Authorization = "bearer " .. sb.key } })
       assert.are.equal(200, status)
     end)
 
     it("answers 401 invalid_api_key to an unknown key", function()
-      local status, body, headers = sb:api("GET", "/whoami",
-        { key = "clapi_not_a_real_key_0123456789" })
+      local status, body, headers = sb:api("GET", "/whoami", { key = "clapi_not_a_real_key_0123456789" })
       assert.are.equal(401, status)
       local e = assert_envelope(body, headers, "invalid_api_key", false)
       assert.are.equal("https://docs.cleanlist.ai/errors/invalid-api-key", e.docs_url)
@@ -333,8 +345,9 @@ describe("sandbox", function()
 
   describe("request log", function()
     it("records API requests with method, path, raw query, conn, headers and status", function()
-      sb:api("GET", "/whoami?a=1&b=%20x", { headers = { ["User-Agent"] = "spec-agent/1.0",
-        ["X-Custom"] = "yes" } })
+      sb:api("GET", "/whoami?a=1&b=%20x", {
+        headers = { ["User-Agent"] = "spec-agent/1.0", ["X-Custom"] = "yes" },
+      })
       sb:api("GET", "/credits/balance", { key = sb.readonly_key })
       sb:control("GET", "/health") -- control requests are not logged
       local log = sb:requests()
@@ -360,8 +373,7 @@ describe("sandbox", function()
       sb:api("GET", "/whoami", { key = false, headers = { Authorization = "Basic dXNlcjpwYXNzd29yZA==" } })
       local log = sb:requests()
       assert.are.equal("Bearer clapi_\226\128\166" .. sb.key:sub(-4), log[1].headers.authorization)
-      assert.are.equal("Bearer clapi_\226\128\166" .. sb.readonly_key:sub(-4),
-        log[2].headers.authorization)
+      assert.are.equal("Bearer clapi_\226\128\166" .. sb.readonly_key:sub(-4), log[2].headers.authorization)
       assert.are.equal("Basic \226\128\166ZA==", log[3].headers.authorization)
     end)
 
@@ -378,11 +390,14 @@ describe("sandbox", function()
 
   describe("keep-alive", function()
     it("serves two requests on one connection", function()
-      local cmd = table.concat({ "curl -sS -o /dev/null -o /dev/null",
+      local cmd = table.concat({
+        "curl -sS -o /dev/null -o /dev/null",
         "-w '%{http_code}:%{num_connects} '",
-        "-H", sandbox.quote("Authorization: Bearer " .. sb.key),
-        sandbox.quote(sb.base_url .. "/whoami"), sandbox.quote(sb.base_url .. "/credits/balance") },
-        " ")
+        "-H",
+        sandbox.quote("Authorization: Bearer " .. sb.key),
+        sandbox.quote(sb.base_url .. "/whoami"),
+        sandbox.quote(sb.base_url .. "/credits/balance"),
+      }, " ")
       local out = sandbox.run(cmd)
       assert.are.equal("200:1 200:0 ", out)
       local log = sb:requests()
@@ -398,10 +413,12 @@ describe("sandbox", function()
   describe("scripted responses", function()
     it("serve a non-JSON 502 verbatim, then the real handler resumes", function()
       local page = "<html><body><h1>502 Bad Gateway</h1></body></html>\n"
-      local res, status = sb:control("POST", "/script", { responses = {
-        { status = 502, headers = { ["Content-Type"] = "text/html" }, body = page },
-        { status = 503, headers = { ["Retry-After"] = "1" }, body = "" },
-      } })
+      local res, status = sb:control("POST", "/script", {
+        responses = {
+          { status = 502, headers = { ["Content-Type"] = "text/html" }, body = page },
+          { status = 503, headers = { ["Retry-After"] = "1" }, body = "" },
+        },
+      })
       assert.are.equal(200, status)
       assert.are.equal(2, res.queued)
       local st, text, headers = sb:http("GET", "/whoami", { key = sb.key })

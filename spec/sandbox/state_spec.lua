@@ -87,8 +87,12 @@ describe("sandbox --state", function()
   end)
 
   it("refuses a corrupt file: exit 1, a clear message, the file untouched", function()
-    for _, text in ipairs { '{"format":"cleanlist-sandbox-state","data":{"credits":', "[1,2]",
-      '{"format":"something-else","version":1,"data":{}}', "" } do
+    for _, text in ipairs {
+      '{"format":"cleanlist-sandbox-state","data":{"credits":',
+      "[1,2]",
+      '{"format":"something-else","version":1,"data":{}}',
+      "",
+    } do
       write_file(path, text)
       local out, rc = sandbox.cli("sandbox --port 0 --state " .. sandbox.quote(path))
       assert.are.equal(1, rc, text)

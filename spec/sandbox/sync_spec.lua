@@ -23,11 +23,11 @@ describe("sync", function()
   end
 
   it("syncs a list to HubSpot: created, then updated on a second sync", function()
-    local q = p:quote { tool = "sync_to_crm", list_id = list_id, provider = "hubspot",
-      sub_action = "contacts+companies" }
+    local q =
+      p:quote { tool = "sync_to_crm", list_id = list_id, provider = "hubspot", sub_action = "contacts+companies" }
     local before = p:credits()
-    local status, body = crm { provider = "hubspot", list_id = list_id,
-      sub_action = "contacts+companies", quote_id = q }
+    local status, body =
+      crm { provider = "hubspot", list_id = list_id, sub_action = "contacts+companies", quote_id = q }
     assert.equals(200, status)
     assert.matches("^sync_", body.sync_id)
     assert.equals("hubspot", body.provider)
@@ -40,14 +40,10 @@ describe("sync", function()
     local first = {}
     for _, r in ipairs(body.records) do
       first[r.lead_id] = r
-      if r.status == "created" or r.status == "updated" then
-        assert.matches("^hs_", r.external_id)
-      end
+      if r.status == "created" or r.status == "updated" then assert.matches("^hs_", r.external_id) end
     end
-    q = p:quote { tool = "sync_to_crm", list_id = list_id, provider = "hubspot",
-      sub_action = "contacts+companies" }
-    local _, again = crm { provider = "hubspot", list_id = list_id,
-      sub_action = "contacts+companies", quote_id = q }
+    q = p:quote { tool = "sync_to_crm", list_id = list_id, provider = "hubspot", sub_action = "contacts+companies" }
+    local _, again = crm { provider = "hubspot", list_id = list_id, sub_action = "contacts+companies", quote_id = q }
     for _, r in ipairs(again.records) do
       if r.status ~= "failed" and first[r.lead_id].status == "created" then
         assert.equals("updated", r.status)
@@ -58,10 +54,8 @@ describe("sync", function()
 
   it("skips contacts without an email", function()
     local l = p:new_list("Sync spec unenriched", 30)
-    local q = p:quote { tool = "sync_to_crm", list_id = l, provider = "salesforce",
-      sub_action = "contacts" }
-    local status, body = crm { provider = "salesforce", list_id = l, sub_action = "contacts",
-      quote_id = q }
+    local q = p:quote { tool = "sync_to_crm", list_id = l, provider = "salesforce", sub_action = "contacts" }
+    local status, body = crm { provider = "salesforce", list_id = l, sub_action = "contacts", quote_id = q }
     assert.equals(200, status)
     local _, page = p:get("/lead-lists/" .. l .. "/leads")
     local emailless = {}
@@ -70,9 +64,7 @@ describe("sync", function()
     end
     local written = 0
     for _, r in ipairs(body.records) do
-      if emailless[r.lead_id] then
-        assert.is_true(r.status == "skipped" or r.status == "failed")
-      end
+      if emailless[r.lead_id] then assert.is_true(r.status == "skipped" or r.status == "failed") end
       if r.status == "created" or r.status == "updated" then written = written + 1 end
     end
     assert.equals(written, body.credits_charged)
@@ -80,8 +72,8 @@ describe("sync", function()
 
   it("binds the quote to provider and sub_action", function()
     local q = p:quote { tool = "sync_to_crm", list_id = list_id, provider = "hubspot" }
-    local status, body = crm { provider = "hubspot", list_id = list_id,
-      sub_action = "contacts+companies", quote_id = q }
+    local status, body =
+      crm { provider = "hubspot", list_id = list_id, sub_action = "contacts+companies", quote_id = q }
     assert.equals(400, status)
     assert.equals("quote_mismatch", code(body))
     assert.equals("sub_action", body.error.details.field)
@@ -104,22 +96,41 @@ describe("sync", function()
 
   it("syncs a cohort to a sequencer campaign; repeats are skipped", function()
     local task_id = p:search(4)
-    local q = p:quote { tool = "sync_to_sequencer", task_id = task_id, provider = "smartlead",
-      extra = { campaign_id = "cmp_q3" } }
-    local status, body = p:post("/sync/sequencer", { provider = "smartlead", task_id = task_id,
-      campaign_id = "cmp_q3", quote_id = q })
+    local q = p:quote {
+      tool = "sync_to_sequencer",
+      task_id = task_id,
+      provider = "smartlead",
+      extra = { campaign_id = "cmp_q3" },
+    }
+    local status, body =
+      p:post("/sync/sequencer", { provider = "smartlead", task_id = task_id, campaign_id = "cmp_q3", quote_id = q })
     assert.equals(200, status)
     assert.equals("cmp_q3", body.campaign_id)
     assert.equals(4, body.total)
     assert.equals(body.created, body.credits_charged)
-    local s2, list_sync = p:post("/sync/sequencer", { provider = "smartlead",
-      list_id = list_id, campaign_id = "cmp_q3",
-      quote_id = p:quote { tool = "sync_to_sequencer", list_id = list_id,
-        provider = "smartlead", extra = { campaign_id = "cmp_q3" } } })
+    local s2, list_sync = p:post("/sync/sequencer", {
+      provider = "smartlead",
+      list_id = list_id,
+      campaign_id = "cmp_q3",
+      quote_id = p:quote {
+        tool = "sync_to_sequencer",
+        list_id = list_id,
+        provider = "smartlead",
+        extra = { campaign_id = "cmp_q3" },
+      },
+    })
     assert.equals(200, s2)
-    local s3, again = p:post("/sync/sequencer", { provider = "smartlead", list_id = list_id,
-      campaign_id = "cmp_q3", quote_id = p:quote { tool = "sync_to_sequencer",
-        list_id = list_id, provider = "smartlead", extra = { campaign_id = "cmp_q3" } } })
+    local s3, again = p:post("/sync/sequencer", {
+      provider = "smartlead",
+      list_id = list_id,
+      campaign_id = "cmp_q3",
+      quote_id = p:quote {
+        tool = "sync_to_sequencer",
+        list_id = list_id,
+        provider = "smartlead",
+        extra = { campaign_id = "cmp_q3" },
+      },
+    })
     assert.equals(200, s3)
     assert.equals(0, again.created)
     assert.equals(0, again.credits_charged)
@@ -133,8 +144,7 @@ describe("sync", function()
     status, body = crm { provider = "friendster", list_id = list_id, quote_id = "x" }
     assert.equals(400, status)
     assert.equals("validation_error", code(body))
-    status, body = crm { provider = "hubspot", list_id = list_id, sub_action = "tickets",
-      quote_id = "x" }
+    status, body = crm { provider = "hubspot", list_id = list_id, sub_action = "tickets", quote_id = "x" }
     assert.equals(400, status)
     assert.equals("validation_error", code(body))
     status = crm { provider = "hubspot", list_id = list_id }
@@ -145,15 +155,14 @@ describe("sync", function()
     status, body = crm { provider = "hubspot", list_id = list_id, quote_id = "x" }
     assert.equals(400, status)
     assert.equals("quote_invalid", code(body))
-    status, body = p:post("/sync/sequencer", { provider = "hubspot", list_id = list_id,
-      quote_id = "x" })
+    status, body = p:post("/sync/sequencer", { provider = "hubspot", list_id = list_id, quote_id = "x" })
     assert.equals(400, status)
     assert.equals("validation_error", code(body))
   end)
 
   it("needs sync:write and enough credits", function()
-    local status, body = p:post("/sync/crm", { provider = "hubspot", list_id = list_id,
-      quote_id = "x" }, sb.readonly_key)
+    local status, body =
+      p:post("/sync/crm", { provider = "hubspot", list_id = list_id, quote_id = "x" }, sb.readonly_key)
     assert.equals(403, status)
     assert.equals("insufficient_scope", code(body))
     local q = p:quote { tool = "sync_to_crm", list_id = list_id, provider = "hubspot" }

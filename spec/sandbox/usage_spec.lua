@@ -16,7 +16,9 @@ describe("usage", function()
   local sb, p = paid.suite()
 
   it("counts calls, errors and credits per route", function()
-    for _ = 1, 3 do p:get("/whoami") end
+    for _ = 1, 3 do
+      p:get("/whoami")
+    end
     p:get("/lead-lists/list_nope") -- 404
     p:get("/lead-lists/list_nada") -- 404, same route
     p:post("/enrichment/company", { domain = "no-such-company.example" }) -- 404, refunded

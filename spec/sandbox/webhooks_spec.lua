@@ -12,8 +12,7 @@ local ISO = "^%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%dZ$"
 local function contacts(n)
   local t = {}
   for i = 1, n do
-    t[i] = { first_name = "Grace" .. i, last_name = "Hopper", company_domain = "navy" .. i
-      .. ".mil" }
+    t[i] = { first_name = "Grace" .. i, last_name = "Hopper", company_domain = "navy" .. i .. ".mil" }
   end
   return t
 end
@@ -23,10 +22,15 @@ end
 -- 2 s) and a function that stops it.
 local function silent_listener()
   local pyf = os.tmpname()
-  local p = assert(io.popen("python3 -c 'import socket,time\n"
-    .. "s=socket.socket(); s.bind((\"127.0.0.1\",0)); s.listen(8)\n"
-    .. "print(s.getsockname()[1], flush=True); time.sleep(20)' > " .. pyf
-    .. " 2>/dev/null & echo $!"))
+  local p = assert(
+    io.popen(
+      "python3 -c 'import socket,time\n"
+        .. 's=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(8)\n'
+        .. "print(s.getsockname()[1], flush=True); time.sleep(20)' > "
+        .. pyf
+        .. " 2>/dev/null & echo $!"
+    )
+  )
   local pid = tonumber(p:read("*l"))
   p:close()
   local _, port = sandbox.poll(40, 0.05, function()
@@ -80,7 +84,9 @@ describe("webhooks", function()
     local wf = submit(nil, 3, { enrichment_type = "full" })
     assert.equals(0, received().count)
     sb:control("POST", "/clock", { advance_ms = 10000 })
-    local d = wait_for(wf, function(b) return b.status == "delivered" end)
+    local d = wait_for(wf, function(b)
+      return b.status == "delivered"
+    end)
     assert.equals("delivered", d.status)
     local got = received()
     assert.equals(1, got.count)
@@ -104,8 +110,7 @@ describe("webhooks", function()
     assert.equals(3, #p.results)
     assert.equals(250, p.results_limit)
     assert.is_false(p.results_truncated)
-    assert.equals("/api/v1/public/enrich/status?workflow_id=" .. wf.workflow_id,
-      p.results_endpoint)
+    assert.equals("/api/v1/public/enrich/status?workflow_id=" .. wf.workflow_id, p.results_endpoint)
     assert.matches(ISO, p.completed_at)
     for i, r in ipairs(p.results) do
       assert.equals(wf.task_ids[i], r.task_id)
@@ -147,7 +152,9 @@ describe("webhooks", function()
     sb:control("POST", "/webhook-sink/config", { fail_next = 2, fail_status = 503 })
     local wf = submit()
     sb:control("POST", "/clock", { advance_ms = 5000 })
-    local d = wait_for(wf, function(b) return #b.deliveries >= 1 end)
+    local d = wait_for(wf, function(b)
+      return #b.deliveries >= 1
+    end)
     assert.equals("retrying", d.status)
     assert.equals(503, d.deliveries[1].response_code)
     assert.equals("failed", d.deliveries[1].status)
@@ -157,11 +164,15 @@ describe("webhooks", function()
     sandbox.sleep(0.3)
     assert.equals(1, #deliveries(wf).deliveries)
     sb:control("POST", "/clock", { advance_ms = 2000 })
-    d = wait_for(wf, function(b) return #b.deliveries >= 2 end)
+    d = wait_for(wf, function(b)
+      return #b.deliveries >= 2
+    end)
     assert.equals(2, d.deliveries[2].attempt)
     assert.equals("failed", d.deliveries[2].status)
     sb:control("POST", "/clock", { advance_ms = 4000 })
-    d = wait_for(wf, function(b) return b.status == "delivered" end)
+    d = wait_for(wf, function(b)
+      return b.status == "delivered"
+    end)
     assert.equals("delivered", d.status)
     assert.equals(3, #d.deliveries)
     assert.equals(3, d.deliveries[3].attempt)
@@ -173,14 +184,15 @@ describe("webhooks", function()
       assert.equals(d.delivery_id, hit.headers["x-cleanlist-delivery"])
       assert.equals(hit.body_text, got.received[1].body_text) -- the same payload each time
     end
-    assert.same({ 503, 503, 200 }, { got.received[1].answered, got.received[2].answered,
-      got.received[3].answered })
+    assert.same({ 503, 503, 200 }, { got.received[1].answered, got.received[2].answered, got.received[3].answered })
   end)
 
   it("gives up after 1 try + 5 retries (6 attempts) on a receiver that is down", function()
     sb:control("POST", "/clock", { time_scale = 200 })
     local wf = submit("http://127.0.0.1:1/hook")
-    local d = wait_for(wf, function(b) return b.status == "failed" end)
+    local d = wait_for(wf, function(b)
+      return b.status == "failed"
+    end)
     assert.equals("failed", d.status)
     assert.equals(6, #d.deliveries)
     for i, row in ipairs(d.deliveries) do
@@ -204,7 +216,9 @@ describe("webhooks", function()
       sb:control("POST", "/webhook-sink/config", { timeout_ms = 300 })
       local wf = submit("http://127.0.0.1:" .. port .. "/hook")
       sb:control("POST", "/clock", { advance_ms = 5000 })
-      local d = wait_for(wf, function(b) return #b.deliveries >= 1 end)
+      local d = wait_for(wf, function(b)
+        return #b.deliveries >= 1
+      end)
       assert.equals(1, #d.deliveries)
       assert.equals("failed", d.deliveries[1].status)
       assert.equals(null, d.deliveries[1].response_code)
@@ -220,9 +234,13 @@ describe("webhooks", function()
     local a = submit(sink_url .. "?a", 1)
     local b = submit(sink_url .. "?b", 1)
     sb:control("POST", "/clock", { advance_ms = 5000 })
-    wait_for(b, function(x) return #x.deliveries >= 1 end)
+    wait_for(b, function(x)
+      return #x.deliveries >= 1
+    end)
     local db = deliveries(b)
-    local da = wait_for(a, function(x) return #x.deliveries >= 1 end)
+    local da = wait_for(a, function(x)
+      return #x.deliveries >= 1
+    end)
     -- exactly one of the two first attempts got the injected failure
     local statuses = { da.deliveries[1].status, db.deliveries[1].status }
     table.sort(statuses)
@@ -234,7 +252,9 @@ describe("webhooks", function()
     submit()
     sb:control("POST", "/clock", { advance_ms = 5000 })
     sb:api("GET", "/auth/validate-key")
-    sandbox.poll(40, 0.05, function() return received().count > 0 end)
+    sandbox.poll(40, 0.05, function()
+      return received().count > 0
+    end)
     assert.equals(1, received().count)
     sb:control("POST", "/reset")
     assert.equals(0, received().count)
@@ -248,8 +268,11 @@ describe("webhooks", function()
     local other = sandbox.start()
     local port, stop_listener = silent_listener()
     local ok, err = pcall(function()
-      local status = other:api("POST", "/enrich/bulk", { body = { contacts = contacts(1),
-        webhook_url = "http://127.0.0.1:" .. port .. "/slow" } })
+      local status = other:api(
+        "POST",
+        "/enrich/bulk",
+        { body = { contacts = contacts(1), webhook_url = "http://127.0.0.1:" .. port .. "/slow" } }
+      )
       assert.equals(200, status)
       other:control("POST", "/clock", { advance_ms = 5000 })
       other:control("POST", "/tick") -- the delivery now waits up to 10 s for an answer

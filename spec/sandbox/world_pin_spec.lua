@@ -20,17 +20,52 @@ end
 local function digest(w)
   local h = 7
   for _, c in ipairs(w.companies) do
-    h = hash(h, table.concat({ c.id, c.name, c.domain, c.industry, c.industries[2],
-      format("%d", c.employee_count), c.size, c.revenue_range, c.hq_location, c.funding_stage,
-      format("%d", c.total_funding_usd or -1), table.concat(c.tech_stack, ","), c.slug,
-      format("%d", c.founded_year), c.ticker or "", c.description, c.email_pattern,
-      tostring(c.catch_all) }, "|"))
+    h = hash(
+      h,
+      table.concat({
+        c.id,
+        c.name,
+        c.domain,
+        c.industry,
+        c.industries[2],
+        format("%d", c.employee_count),
+        c.size,
+        c.revenue_range,
+        c.hq_location,
+        c.funding_stage,
+        format("%d", c.total_funding_usd or -1),
+        table.concat(c.tech_stack, ","),
+        c.slug,
+        format("%d", c.founded_year),
+        c.ticker or "",
+        c.description,
+        c.email_pattern,
+        tostring(c.catch_all),
+      }, "|")
+    )
   end
   for _, p in ipairs(w.people) do
     local t = p.truth
-    h = hash(h, table.concat({ p.id, p.first_name, p.last_name, p.title, p.seniority,
-      p.department, format("%d", p.company), p.location, p.slug, t.email, t.email_status,
-      tostring(t.email_found), t.phone, tostring(t.phone_found), t.provider }, "|"))
+    h = hash(
+      h,
+      table.concat({
+        p.id,
+        p.first_name,
+        p.last_name,
+        p.title,
+        p.seniority,
+        p.department,
+        format("%d", p.company),
+        p.location,
+        p.slug,
+        t.email,
+        t.email_status,
+        tostring(t.email_found),
+        t.phone,
+        tostring(t.phone_found),
+        t.provider,
+      }, "|")
+    )
   end
   return h
 end
@@ -45,8 +80,10 @@ describe("sandbox world (pinned)", function()
   end)
 
   it("keeps its vocabularies in their order", function()
-    assert.are.same({ "1-10", "11-50", "51-200", "201-500", "501-1000", "1001-5000",
-      "5001-10000", "10001+" }, world.SIZES)
+    assert.are.same(
+      { "1-10", "11-50", "51-200", "201-500", "501-1000", "1001-5000", "5001-10000", "10001+" },
+      world.SIZES
+    )
     assert.are.equal(26, #world.INDUSTRIES)
     assert.are.equal("Computer Software", world.INDUSTRIES[1])
     assert.are.equal("Executive", world.DEPARTMENTS[1])

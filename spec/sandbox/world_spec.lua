@@ -11,17 +11,38 @@ local function digest(w)
   local parts = {}
   for i = 1, #w.people, 37 do
     local p = w.people[i]
-    parts[#parts + 1] = table.concat({ p.id, p.full_name, p.title, p.seniority, p.department,
-      p.location, p.linkedin_url, p.truth.email, p.truth.email_status,
-      tostring(p.truth.email_found), p.truth.phone, tostring(p.truth.phone_found),
-      w.companies[p.company].domain }, "|")
+    parts[#parts + 1] = table.concat({
+      p.id,
+      p.full_name,
+      p.title,
+      p.seniority,
+      p.department,
+      p.location,
+      p.linkedin_url,
+      p.truth.email,
+      p.truth.email_status,
+      tostring(p.truth.email_found),
+      p.truth.phone,
+      tostring(p.truth.phone_found),
+      w.companies[p.company].domain,
+    }, "|")
   end
   for i = 1, #w.companies, 7 do
     local c = w.companies[i]
-    parts[#parts + 1] = table.concat({ c.id, c.name, c.domain, c.industry,
-      string.format("%d", c.employee_count), c.size, c.revenue_range, c.hq_location,
-      c.funding_stage, string.format("%d", c.total_funding_usd or -1),
-      table.concat(c.tech_stack, ","), c.linkedin_url }, "|")
+    parts[#parts + 1] = table.concat({
+      c.id,
+      c.name,
+      c.domain,
+      c.industry,
+      string.format("%d", c.employee_count),
+      c.size,
+      c.revenue_range,
+      c.hq_location,
+      c.funding_stage,
+      string.format("%d", c.total_funding_usd or -1),
+      table.concat(c.tech_stack, ","),
+      c.linkedin_url,
+    }, "|")
   end
   return table.concat(parts, "\n")
 end
@@ -30,9 +51,7 @@ end
 -- the first failure is kept and asserted once at the end.
 local failure
 local function check(cond, msg)
-  if not cond and not failure then
-    failure = tostring(msg)
-  end
+  if not cond and not failure then failure = tostring(msg) end
 end
 local function assert_checks()
   local f = failure
@@ -53,8 +72,15 @@ describe("sandbox world (module)", function()
     assert.is_true(#w.companies >= 1000)
     -- The target is < 300 ms under Lua 5.4; the bound here leaves room for a loaded CI box.
     assert.is_true(build_ms < 1500, "world build took " .. build_ms .. " ms")
-    print(string.format("\n  world build: %.0f ms (%s, %d people, %d companies)", build_ms,
-      rawget(_G, "jit") and "LuaJIT" or _VERSION, #w.people, #w.companies))
+    print(
+      string.format(
+        "\n  world build: %.0f ms (%s, %d people, %d companies)",
+        build_ms,
+        rawget(_G, "jit") and "LuaJIT" or _VERSION,
+        #w.people,
+        #w.companies
+      )
+    )
   end)
 
   it("gives people unique integer ids (as strings), emails and LinkedIn slugs", function()
@@ -84,9 +110,16 @@ describe("sandbox world (module)", function()
     for _, s in ipairs(world.SIZES) do
       sizes[s] = 0
     end
-    local ranges = { ["1-10"] = { 1, 10 }, ["11-50"] = { 11, 50 }, ["51-200"] = { 51, 200 },
-      ["201-500"] = { 201, 500 }, ["501-1000"] = { 501, 1000 }, ["1001-5000"] = { 1001, 5000 },
-      ["5001-10000"] = { 5001, 10000 }, ["10001+"] = { 10001, math.huge } }
+    local ranges = {
+      ["1-10"] = { 1, 10 },
+      ["11-50"] = { 11, 50 },
+      ["51-200"] = { 51, 200 },
+      ["201-500"] = { 201, 500 },
+      ["501-1000"] = { 501, 1000 },
+      ["1001-5000"] = { 1001, 5000 },
+      ["5001-10000"] = { 5001, 10000 },
+      ["10001+"] = { 10001, math.huge },
+    }
     for _, c in ipairs(w.companies) do
       check(domains[c.domain] == nil, c.domain)
       domains[c.domain] = true
@@ -140,9 +173,7 @@ describe("sandbox world (module)", function()
       else
         check("invalid" == t.email_status, t.email_status)
       end
-      if t.phone_found then
-        phone = phone + 1
-      end
+      if t.phone_found then phone = phone + 1 end
       check(t.phone:match("^%+[1-9]%d+$") and #t.phone >= 11 and #t.phone <= 16, t.phone)
       check(w.companies[p.company].domain == t.email:match("@(.+)$"), t.email)
       check(type(t.provider) == "string", "provider")
@@ -161,17 +192,22 @@ describe("sandbox world (module)", function()
   it("matches contact fields to people (LinkedIn forms, email, name + company)", function()
     local p = w.people[123]
     local c = world.company_of(w, p)
-    assert.equal(p, world.match(w, { linkedin_url = "https://uk.linkedin.com/in/" .. p.slug
-      .. "/?trk=x" }))
+    assert.equal(p, world.match(w, { linkedin_url = "https://uk.linkedin.com/in/" .. p.slug .. "/?trk=x" }))
     assert.equal(p, world.match(w, { linkedin_url = "linkedin.com/pub/" .. p.slug }))
     assert.equal(p, world.match(w, { linkedin_url = p.slug }))
     assert.equal(p, world.match(w, { email = p.truth.email:upper() }))
-    assert.equal(p, world.match(w, { first_name = p.first_name, last_name = p.last_name,
-      company_domain = "https://www." .. c.domain .. "/about" }))
-    assert.equal(p, world.match(w, { first_name = p.first_name, last_name = p.last_name,
-      company_name = c.name:upper() }))
-    assert.is_nil(world.match(w, { first_name = "Nobody", last_name = "Atall",
-      domain = c.domain }))
+    assert.equal(
+      p,
+      world.match(
+        w,
+        { first_name = p.first_name, last_name = p.last_name, company_domain = "https://www." .. c.domain .. "/about" }
+      )
+    )
+    assert.equal(
+      p,
+      world.match(w, { first_name = p.first_name, last_name = p.last_name, company_name = c.name:upper() })
+    )
+    assert.is_nil(world.match(w, { first_name = "Nobody", last_name = "Atall", domain = c.domain }))
     assert.is_nil(world.match(w, { email = "nobody@example.com" }))
   end)
 
@@ -250,12 +286,15 @@ describe("sandbox world (HTTP)", function()
     local d = sandbox.start { bin = other, args = { "--seed", "7", "--rate-limit", "off" } }
     local ok, err = pcall(function()
       local body = { keywords = "software", countries = { "US", "GB" }, limit = 100 }
-      assert.equal((ids(a, "/search/people", body, "people")),
-        (ids(d, "/search/people", body, "people")))
-      local sim = { domain = select(2, a:api("POST", "/search/companies",
-        { body = { limit = 1 } })).companies[1].domain, limit = 20 }
-      assert.equal((ids(a, "/search/companies/similar", sim, "companies")),
-        (ids(d, "/search/companies/similar", sim, "companies")))
+      assert.equal((ids(a, "/search/people", body, "people")), (ids(d, "/search/people", body, "people")))
+      local sim = {
+        domain = select(2, a:api("POST", "/search/companies", { body = { limit = 1 } })).companies[1].domain,
+        limit = 20,
+      }
+      assert.equal(
+        (ids(a, "/search/companies/similar", sim, "companies")),
+        (ids(d, "/search/companies/similar", sim, "companies"))
+      )
     end)
     d:stop()
     assert(ok, err)

@@ -6,13 +6,20 @@ local make = require("spec.helpers.fake_client").new
 
 local function mcp_error(status, code, extra)
   local e = { code = code, problem = code .. " happened", retryable = false, request_id = "req_1" }
-  for k, v in pairs(extra or {}) do e[k] = v end
+  for k, v in pairs(extra or {}) do
+    e[k] = v
+  end
   return { status = status, body = json.encode { error = e } }
 end
 
 describe("error kinds", function()
-  for code, status in pairs { quote_required = 400, quote_invalid = 400, quote_expired = 400,
-    quote_used = 409, quote_mismatch = 400 } do
+  for code, status in pairs {
+    quote_required = 400,
+    quote_invalid = 400,
+    quote_expired = 400,
+    quote_used = 409,
+    quote_mismatch = 400,
+  } do
     it(code .. " is kind quote", function()
       local c, fake = make()
       fake:push(mcp_error(status, code))
@@ -36,8 +43,12 @@ describe("error kinds", function()
 
   it("gives legacy {detail} errors a code after their status", function()
     local c, fake = make()
-    for status, code in pairs { [401] = "not_authenticated", [402] = "insufficient_credits",
-      [400] = "bad_request", [404] = "not_found" } do
+    for status, code in pairs {
+      [401] = "not_authenticated",
+      [402] = "insufficient_credits",
+      [400] = "bad_request",
+      [404] = "not_found",
+    } do
       fake:push { status = status, body = '{"detail":"Something"}' }
       local _, err = c:legacy_validate_key()
       assert.equals(code, err.code)
@@ -97,7 +108,12 @@ end)
 describe("announced waits", function()
   it("tells on_wait of a Retry-After wait before sleeping it", function()
     local seen = {}
-    local c, fake, sleeps = make { max_retries = 1, on_wait = function(i) seen[#seen + 1] = i end }
+    local c, fake, sleeps = make {
+      max_retries = 1,
+      on_wait = function(i)
+        seen[#seen + 1] = i
+      end,
+    }
     fake:push { status = 429, headers = { ["retry-after"] = "58" }, body = '{"detail":"x"}' }
     fake:push { status = 200, body = "{}" }
     assert(c:whoami())
@@ -119,8 +135,10 @@ end)
 describe("paid calls", function()
   it("refuses over max_credits after the estimate, sending nothing else", function()
     local c, fake = make()
-    fake:push { status = 200, body = json.encode { quote_id = "q1", estimated_cost = 30,
-      available_credits = 100, sufficient = true } }
+    fake:push {
+      status = 200,
+      body = json.encode { quote_id = "q1", estimated_cost = 30, available_credits = 100, sufficient = true },
+    }
     local res, err = c:enrich_list { list_id = "l1", scope = "full", max_credits = 29 }
     assert.is_nil(res)
     assert.equals("spend_cap", err.kind)
@@ -131,8 +149,12 @@ describe("paid calls", function()
 
   it("runs at exactly max_credits with the quote, and re-estimates once on quote_expired", function()
     local c, fake = make()
-    local quote = function(id) return { status = 200, body = json.encode { quote_id = id,
-      estimated_cost = 30, available_credits = 100, sufficient = true } } end
+    local quote = function(id)
+      return {
+        status = 200,
+        body = json.encode { quote_id = id, estimated_cost = 30, available_credits = 100, sufficient = true },
+      }
+    end
     fake:push(quote("q1"))
     fake:push(mcp_error(400, "quote_expired"))
     fake:push(quote("q2"))
@@ -147,8 +169,7 @@ end)
 describe("client:wait", function()
   it("returns a result that is already final (a company cohort) without polling", function()
     local c, fake = make()
-    local done = { status = "completed", entity_kind = "company", workflow_id = cleanlist.null,
-      task_id = "cl-task_1" }
+    local done = { status = "completed", entity_kind = "company", workflow_id = cleanlist.null, task_id = "cl-task_1" }
     assert.equals(done, (c:wait(done)))
     assert.equals(0, #fake.requests)
   end)

@@ -18,8 +18,11 @@ describe("a failure of the C modules", function()
     assert_failure("config", "clapi_", core.credential("not-a-key"))
     assert_failure("config", "invalid base URL", core.check_base_url("ftp://example.com"))
     assert_failure("config", ".", core.redis_url("http://example.com"))
-    assert_failure("config", "shared rate%-limit file",
-      core.shared_bucket("/nonexistent-dir-of-the-spec/bucket", 3, 60, 1, 0))
+    assert_failure(
+      "config",
+      "shared rate%-limit file",
+      core.shared_bucket("/nonexistent-dir-of-the-spec/bucket", 3, 60, 1, 0)
+    )
   end)
 
   it("is nil and an error table when the transport refuses a request, nothing sent", function()
@@ -31,8 +34,14 @@ describe("a failure of the C modules", function()
   end)
 
   it("raises for arguments of the wrong type", function()
-    assert.has_error(function() core.check_base_url({}) end)
-    assert.has_error(function() core.retry_decide { kind = "no_such_kind" } end)
-    assert.has_error(function() curl.transport("not a table") end)
+    assert.has_error(function()
+      core.check_base_url({})
+    end)
+    assert.has_error(function()
+      core.retry_decide { kind = "no_such_kind" }
+    end)
+    assert.has_error(function()
+      curl.transport("not a table")
+    end)
   end)
 end)

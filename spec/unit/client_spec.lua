@@ -9,12 +9,19 @@ local KEY = fake_client.KEY
 local make = fake_client.new
 
 local function envelope(code, status, extra)
-  local e = { code = code, problem = code .. " happened", cause = json.null, fix = "do the fix",
-    retryable = false, docs_url = "https://docs.cleanlist.ai/errors/" .. code:gsub("_", "-"),
-    request_id = "req_00000000000000aa" }
-  for k, v in pairs(extra or {}) do e[k] = v end
-  return { status = status, body = json.encode { error = e },
-    headers = { ["content-type"] = "application/json" } }
+  local e = {
+    code = code,
+    problem = code .. " happened",
+    cause = json.null,
+    fix = "do the fix",
+    retryable = false,
+    docs_url = "https://docs.cleanlist.ai/errors/" .. code:gsub("_", "-"),
+    request_id = "req_00000000000000aa",
+  }
+  for k, v in pairs(extra or {}) do
+    e[k] = v
+  end
+  return { status = status, body = json.encode { error = e }, headers = { ["content-type"] = "application/json" } }
 end
 
 describe("cleanlist.new", function()
@@ -42,14 +49,22 @@ describe("cleanlist.new", function()
   end)
 
   it("accepts a JWT session token", function()
-    local c = cleanlist.new { api_key = "eyJhbGciOi.eyJzdWIiOiIx.c2lnbmF0dXJl",
-      transport = fake_transport.new(), rate_limit = false }
+    local c = cleanlist.new {
+      api_key = "eyJhbGciOi.eyJzdWIiOiIx.c2lnbmF0dXJl",
+      transport = fake_transport.new(),
+      rate_limit = false,
+    }
     assert.matches("REDACTED", tostring(c))
   end)
 
   it("refuses plain http to a remote host and malformed URLs", function()
-    for _, url in ipairs { "http://api.cleanlist.ai/api/v1/public", "api.cleanlist.ai",
-      "https://", "https://host:99999/x", "https://a b/" } do
+    for _, url in ipairs {
+      "http://api.cleanlist.ai/api/v1/public",
+      "api.cleanlist.ai",
+      "https://",
+      "https://host:99999/x",
+      "https://a b/",
+    } do
       local ok, err = pcall(cleanlist.new, { api_key = KEY, base_url = url })
       assert.is_false(ok, url)
       assert.equals("config", err.kind)
@@ -57,7 +72,9 @@ describe("cleanlist.new", function()
   end)
 
   it("raises on unknown options and wrong option types", function()
-    assert.has_error(function() cleanlist.new { api_key = KEY, tiemout = 3 } end)
+    assert.has_error(function()
+      cleanlist.new { api_key = KEY, tiemout = 3 }
+    end)
     local ok, err = pcall(cleanlist.new, { api_key = KEY, timeout = "3" })
     assert.is_false(ok)
     assert.matches("timeout", err.message)
@@ -73,10 +90,20 @@ end)
 describe("client:whoami", function()
   it("returns the decoded body with envelope fields kept", function()
     local c, fake = make()
-    fake:push { status = 200, body = json.encode {
-      user_email = "v***@example.com", organization_id = "org_1", auth_type = "api_key",
-      scopes = { "credits:read" }, tier = "pro", features = { "api_access" },
-      timestamp_ms = 1717430400000, agent_instructions = "hi", task_id = json.null } }
+    fake:push {
+      status = 200,
+      body = json.encode {
+        user_email = "v***@example.com",
+        organization_id = "org_1",
+        auth_type = "api_key",
+        scopes = { "credits:read" },
+        tier = "pro",
+        features = { "api_access" },
+        timestamp_ms = 1717430400000,
+        agent_instructions = "hi",
+        task_id = json.null,
+      },
+    }
     local me = assert(c:whoami())
     assert.equals("org_1", me.organization_id)
     assert.equals(1717430400000, me.timestamp_ms)
@@ -120,13 +147,19 @@ describe("error mapping", function()
 
   it("keeps scope details of a 403 and credit fields of insufficient_credits", function()
     local c, fake = make()
-    fake:push(envelope("insufficient_scope", 403,
-      { details = { required_scopes = { "credits:read" }, granted_scopes = {} } }))
+    fake:push(
+      envelope("insufficient_scope", 403, { details = { required_scopes = { "credits:read" }, granted_scopes = {} } })
+    )
     local _, err = c:credits_balance()
     assert.equals("permission", err.kind)
     assert.same({ "credits:read" }, err.details.required_scopes)
-    fake:push(envelope("insufficient_credits", 400,
-      { estimated_cost_credits = 110, available_credits = 40, shortfall_credits = 70 }))
+    fake:push(
+      envelope(
+        "insufficient_credits",
+        400,
+        { estimated_cost_credits = 110, available_credits = 40, shortfall_credits = 70 }
+      )
+    )
     _, err = c:request("POST", "/enrichment/bulk", { body = { list_id = "l" } })
     assert.equals("insufficient_credits", err.kind)
     assert.equals(70, err.shortfall_credits)
@@ -139,9 +172,15 @@ describe("error mapping", function()
     local _, err = c:request("POST", "/enrich/bulk", { body = { contacts = {} } })
     assert.equals("insufficient_credits", err.kind)
     assert.equals("Insufficient credits", err.message)
-    fake:push { status = 422, body = json.encode { detail = {
-      { type = "value_error", loc = { "body", "contacts", 7 }, msg = "bad contact" },
-      { type = "missing", loc = { "body", "x" }, msg = "required" } } } }
+    fake:push {
+      status = 422,
+      body = json.encode {
+        detail = {
+          { type = "value_error", loc = { "body", "contacts", 7 }, msg = "bad contact" },
+          { type = "missing", loc = { "body", "x" }, msg = "required" },
+        },
+      },
+    }
     _, err = c:request("POST", "/enrich/bulk", { body = { contacts = {} } })
     assert.equals("invalid_request", err.kind)
     assert.matches("body%.contacts%.7: bad contact", err.message)
@@ -197,7 +236,12 @@ describe("retries", function()
   end)
 
   it("backs off on Retry-After: 0 instead of trying again at once", function()
-    local c, fake, sleeps = make { backoff_base = 2, random = function() return 0 end }
+    local c, fake, sleeps = make {
+      backoff_base = 2,
+      random = function()
+        return 0
+      end,
+    }
     fake:push { status = 503, body = "", headers = { ["retry-after"] = "0" } }
     fake:push { status = 200, body = "{}" }
     assert.truthy(c:whoami())
@@ -233,7 +277,9 @@ describe("retries", function()
 
   it("backs off exponentially when there is no hint, then gives up", function()
     local c, fake, sleeps = make { max_retries = 2 }
-    for _ = 1, 3 do fake:push { status = 502, body = "<html>Bad gateway</html>" } end
+    for _ = 1, 3 do
+      fake:push { status = 502, body = "<html>Bad gateway</html>" }
+    end
     local _, err = c:whoami()
     assert.equals("server", err.kind)
     assert.equals(3, err.attempts)
@@ -292,10 +338,20 @@ describe("client-side rate limiting", function()
     local now = 0
     local c, fake, sleeps = make {
       rate_limit = { per_key = 3, window = 60, burst = 1, per_org = false, margin = 0 },
-      clock = function() return now end }
-    c.sleep = function(s) sleeps[#sleeps + 1] = s; now = now + s end
-    for _ = 1, 3 do fake:push { status = 200, body = "{}" } end
-    for _ = 1, 3 do assert.truthy(c:whoami()) end
+      clock = function()
+        return now
+      end,
+    }
+    c.sleep = function(s)
+      sleeps[#sleeps + 1] = s
+      now = now + s
+    end
+    for _ = 1, 3 do
+      fake:push { status = 200, body = "{}" }
+    end
+    for _ = 1, 3 do
+      assert.truthy(c:whoami())
+    end
     assert.same({ 20, 20 }, sleeps)
   end)
 
@@ -303,10 +359,20 @@ describe("client-side rate limiting", function()
     local now = 0
     local c, fake, sleeps = make {
       rate_limit = { per_key = 3, window = 60, burst = 3, per_org = false },
-      clock = function() return now end }
-    c.sleep = function(s) sleeps[#sleeps + 1] = s; now = now + s end
-    for _ = 1, 7 do fake:push { status = 200, body = "{}" } end
-    for _ = 1, 7 do assert.truthy(c:whoami()) end
+      clock = function()
+        return now
+      end,
+    }
+    c.sleep = function(s)
+      sleeps[#sleeps + 1] = s
+      now = now + s
+    end
+    for _ = 1, 7 do
+      fake:push { status = 200, body = "{}" }
+    end
+    for _ = 1, 7 do
+      assert.truthy(c:whoami())
+    end
     -- three at once; three more once the first three are 60 s (+2 %) old; the seventh once
     -- the fourth is: three in every window, none more
     assert.equals(2, #sleeps, table.concat(sleeps, " "))
@@ -316,8 +382,15 @@ describe("client-side rate limiting", function()
   end)
 
   it("refuses a rate_limit store that is not a Redis URL, before connecting anywhere", function()
-    for _, bad in ipairs { 5, true, "http://127.0.0.1:6379", "redis://", "redis://h:0/0",
-      "redis://h/x", "unix://relative.sock" } do
+    for _, bad in ipairs {
+      5,
+      true,
+      "http://127.0.0.1:6379",
+      "redis://",
+      "redis://h:0/0",
+      "redis://h/x",
+      "unix://relative.sock",
+    } do
       local ok, err = pcall(make, { rate_limit = { store = bad } })
       assert.is_false(ok, tostring(bad))
       assert.equals("config", err.kind)
@@ -329,7 +402,9 @@ describe("client-side rate limiting", function()
   end)
 
   it("refuses a rate_limit margin that is not a share", function()
-    assert.has_error(function() make { rate_limit = { margin = -0.1 } } end)
+    assert.has_error(function()
+      make { rate_limit = { margin = -0.1 } }
+    end)
   end)
 
   it("pauses the key and its organisation on a 429 until its Retry-After, then resumes", function()
@@ -337,15 +412,28 @@ describe("client-side rate limiting", function()
     local fake = fake_transport.new()
     local sleeps = {}
     local function mk(key)
-      return cleanlist.new { api_key = key, transport = fake, max_retries = 0,
-        organization_id = "org_pause_spec", clock = function() return now end, on_wait = function() end,
-        sleep = function(s) sleeps[#sleeps + 1] = s; now = now + s end,
-        rate_limit = { per_key = 30, per_org = 60, window = 60, burst = 5 } }
+      return cleanlist.new {
+        api_key = key,
+        transport = fake,
+        max_retries = 0,
+        organization_id = "org_pause_spec",
+        clock = function()
+          return now
+        end,
+        on_wait = function() end,
+        sleep = function(s)
+          sleeps[#sleeps + 1] = s
+          now = now + s
+        end,
+        rate_limit = { per_key = 30, per_org = 60, window = 60, burst = 5 },
+      }
     end
-    local a, b, other = mk("clapi_pause_spec_key_a1"), mk("clapi_pause_spec_key_a1"),
-      mk("clapi_pause_spec_key_b2")
-    fake:push { status = 429, headers = { ["retry-after"] = "30" },
-      body = '{"error":{"code":"rate_limited","problem":"slow down"}}' }
+    local a, b, other = mk("clapi_pause_spec_key_a1"), mk("clapi_pause_spec_key_a1"), mk("clapi_pause_spec_key_b2")
+    fake:push {
+      status = 429,
+      headers = { ["retry-after"] = "30" },
+      body = '{"error":{"code":"rate_limited","problem":"slow down"}}',
+    }
     local res, err = a:whoami()
     assert.is_nil(res)
     assert.equals("rate_limited", err.kind)
@@ -368,10 +456,20 @@ describe("client-side rate limiting", function()
     local fake = fake_transport.new()
     local sleeps = {}
     local function mk()
-      return cleanlist.new { api_key = "clapi_pause_spec_key_c3", transport = fake,
-        max_retries = 0, clock = function() return now end, on_wait = function() end,
-        sleep = function(s) sleeps[#sleeps + 1] = s; now = now + s end,
-        rate_limit = { per_key = 30, per_org = false, window = 60, burst = 5 } }
+      return cleanlist.new {
+        api_key = "clapi_pause_spec_key_c3",
+        transport = fake,
+        max_retries = 0,
+        clock = function()
+          return now
+        end,
+        on_wait = function() end,
+        sleep = function(s)
+          sleeps[#sleeps + 1] = s
+          now = now + s
+        end,
+        rate_limit = { per_key = 30, per_org = false, window = 60, burst = 5 },
+      }
     end
     local a, b = mk(), mk()
     fake:push { status = 429, headers = { ["retry-after"] = "12" }, body = "{}" }
@@ -386,9 +484,17 @@ describe("client-side rate limiting", function()
     local fake = fake_transport.new()
     local sleeps = {}
     local function mk()
-      return cleanlist.new { api_key = k, transport = fake, clock = function() return 5 end,
-        sleep = function(s) sleeps[#sleeps + 1] = s end,
-        rate_limit = { per_key = 2, window = 60, burst = 1, per_org = false, margin = 0 } }
+      return cleanlist.new {
+        api_key = k,
+        transport = fake,
+        clock = function()
+          return 5
+        end,
+        sleep = function(s)
+          sleeps[#sleeps + 1] = s
+        end,
+        rate_limit = { per_key = 2, window = 60, burst = 1, per_org = false, margin = 0 },
+      }
     end
     local a, b = mk(), mk()
     fake:push { status = 200, body = "{}" }
@@ -404,8 +510,10 @@ describe("query strings", function()
     local c, fake = make()
     fake:push { status = 200, body = "{}" }
     c:request("GET", "/export/json", { query = { list_id = "a b&c", columns = { "email", "phone" } } })
-    assert.equals("https://api.example.test/api/v1/public/export/json?columns=email&columns=phone&list_id=a%20b%26c",
-      fake.requests[1].url)
+    assert.equals(
+      "https://api.example.test/api/v1/public/export/json?columns=email&columns=phone&list_id=a%20b%26c",
+      fake.requests[1].url
+    )
   end)
 end)
 

@@ -7,7 +7,9 @@ local LIMITS = { per_key = 100, per_org = 100, window = 60, burst = 50 }
 
 local function paths(fake)
   local out = {}
-  for i, r in ipairs(fake.requests) do out[i] = r.method .. " " .. r.url:match("/public(/[^?]*)") end
+  for i, r in ipairs(fake.requests) do
+    out[i] = r.method .. " " .. r.url:match("/public(/[^?]*)")
+  end
   return out
 end
 
@@ -29,8 +31,10 @@ describe("a view of a client", function()
     assert.truthy(c:with({ max_retries = 0 }):credits_balance())
     fake:push(BALANCE)
     assert.truthy(v:with({ timeout = 3 }):credits_balance())
-    assert.same({ "GET /whoami", "GET /credits/balance", "GET /credits/balance",
-      "GET /credits/balance", "GET /credits/balance" }, paths(fake))
+    assert.same(
+      { "GET /whoami", "GET /credits/balance", "GET /credits/balance", "GET /credits/balance", "GET /credits/balance" },
+      paths(fake)
+    )
   end)
 
   it("knows the organisation its client learned after the view was made", function()
@@ -46,7 +50,9 @@ describe("a view of a client", function()
   it("sends its own headers and its client's, each call's merged over them", function()
     local c, fake = make { headers = { ["X-B"] = "b", ["X-A"] = "a" } }
     local v = c:with { headers = { ["x-b"] = "view", ["X-C"] = "c" } }
-    for _ = 1, 2 do fake:push(BALANCE) end
+    for _ = 1, 2 do
+      fake:push(BALANCE)
+    end
     assert.truthy(v:credits_balance())
     assert.truthy(v:credits_balance())
     fake:push(BALANCE)
@@ -56,8 +62,10 @@ describe("a view of a client", function()
     local want = { "Accept: application/json", "X-A: a", "x-b: view", "X-C: c" }
     assert.same(want, fake.requests[1].headers)
     assert.same(want, fake.requests[2].headers)
-    assert.same({ "Accept: application/json", "X-A: call", "x-b: view", "X-C: c",
-      "Content-Type: application/json" }, fake.requests[3].headers)
+    assert.same(
+      { "Accept: application/json", "X-A: call", "x-b: view", "X-C: c", "Content-Type: application/json" },
+      fake.requests[3].headers
+    )
     assert.same({ "Accept: application/json", "X-A: a", "X-B: b" }, fake.requests[4].headers)
   end)
 
@@ -72,8 +80,13 @@ describe("a view of a client", function()
       local c, fake = make { headers = { ["X-A"] = "a" } }
       local v = c:with { headers = { ["X-B"] = "b" } }
       assert.equals(2, computed)
-      for _ = 1, 4 do fake:push(BALANCE) end
-      for _ = 1, 2 do assert.truthy(c:credits_balance()) assert.truthy(v:credits_balance()) end
+      for _ = 1, 4 do
+        fake:push(BALANCE)
+      end
+      for _ = 1, 2 do
+        assert.truthy(c:credits_balance())
+        assert.truthy(v:credits_balance())
+      end
       assert.equals(2, computed)
       fake:push(BALANCE)
       assert.truthy(v:request("GET", "/x", { headers = { ["X-C"] = "c" } }))

@@ -17,8 +17,9 @@ describe("cleanlist.json.decode", function()
   end)
 
   it("gives integral numbers as integers and keeps the others as they are", function()
-    local v = assert(json.decode('{"credits":4,"t":1796537781091,"share":0.25,"neg":-3,'
-      .. '"big":1e300,"list":[7,{"deep":[8]}]}'))
+    local v = assert(
+      json.decode('{"credits":4,"t":1796537781091,"share":0.25,"neg":-3,' .. '"big":1e300,"list":[7,{"deep":[8]}]}')
+    )
     assert.equals(4, v.credits)
     assert.equals(0.25, v.share)
     assert.equals(1e300, v.big)

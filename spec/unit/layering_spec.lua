@@ -8,13 +8,15 @@ end
 local function lines_of(cmd)
   local p = assert(io.popen(cmd))
   local out = {}
-  for l in p:lines() do out[#out + 1] = l end
+  for l in p:lines() do
+    out[#out + 1] = l
+  end
   p:close()
   return out
 end
 
-local POLICY = { "cl_error", "cl_auth", "cl_url", "cl_retry", "cl_ratelimit", "cl_shared",
-  "cl_redis_proto", "cl_clock" }
+local POLICY =
+  { "cl_error", "cl_auth", "cl_url", "cl_retry", "cl_ratelimit", "cl_shared", "cl_redis_proto", "cl_clock" }
 local C_FILES = "core/*.c core/*.h host/*.c host/*.h sandbox/*.c sandbox/*.h"
 local ENGINE = os.getenv("CLEANLIST_ENGINE") or "lua5.4"
 
@@ -42,18 +44,21 @@ describe("layering", function()
     assert.same({ "core/cl_curl.c" }, files)
   end)
 
-  it("runs libcurl in two files only, the client's transport and the sandbox's webhook worker, "
-    .. "neither of which sees Lua (no Lua inside a libcurl callback)", function()
-    local files = lines_of("grep -l '#include <curl/' core/*.c core/*.h host/*.c host/*.h "
-      .. "sandbox/*.c sandbox/*.h")
-    assert.same({ "core/cl_curl.c", "sandbox/sb_webhook.c" }, files)
-    for _, f in ipairs(files) do
-      local src = read(f)
-      assert.is_nil(src:find('#include%s*[<"]l[ua]'), f .. " includes a Lua header")
-      assert.is_nil(src:find("lua_State", 1, true), f .. " handles a lua_State")
-      assert.is_nil(src:find("%f[%w_]lua_[%w_]+%("), f .. " calls the Lua API")
+  it(
+    "runs libcurl in two files only, the client's transport and the sandbox's webhook worker, "
+      .. "neither of which sees Lua (no Lua inside a libcurl callback)",
+    function()
+      local files =
+        lines_of("grep -l '#include <curl/' core/*.c core/*.h host/*.c host/*.h " .. "sandbox/*.c sandbox/*.h")
+      assert.same({ "core/cl_curl.c", "sandbox/sb_webhook.c" }, files)
+      for _, f in ipairs(files) do
+        local src = read(f)
+        assert.is_nil(src:find('#include%s*[<"]l[ua]'), f .. " includes a Lua header")
+        assert.is_nil(src:find("lua_State", 1, true), f .. " handles a lua_State")
+        assert.is_nil(src:find("%f[%w_]lua_[%w_]+%("), f .. " calls the Lua API")
+      end
     end
-  end)
+  )
 
   it("exports only luaopen_* from the C modules, which are not linked to liblua", function()
     for _, m in ipairs { "core", "curl", "redis" } do
@@ -68,8 +73,10 @@ describe("layering", function()
   end)
 
   it("settles the differences between the engines' C APIs in core/lcl_compat.h alone", function()
-    local files = lines_of("grep -lE 'LUA_VERSION_NUM|LUA_JITLIBNAME|LUAJIT_VERSION|luajit\\.h|lua_objlen' "
-      .. "core/*.c core/*.h host/*.c host/*.h sandbox/*.c sandbox/*.h")
+    local files = lines_of(
+      "grep -lE 'LUA_VERSION_NUM|LUA_JITLIBNAME|LUAJIT_VERSION|luajit\\.h|lua_objlen' "
+        .. "core/*.c core/*.h host/*.c host/*.h sandbox/*.c sandbox/*.h"
+    )
     assert.same({ "core/lcl_compat.h" }, files)
     -- and every file that speaks to Lua goes through it
     for _, f in ipairs(lines_of("grep -lE '#include [<\"](lua|lauxlib)\\.h' core/*.c host/*.c sandbox/*.c || true")) do
@@ -82,23 +89,23 @@ describe("layering", function()
   end)
 
   it("defines the loopback rule once, in core/cl_url.c, for the client and the sandbox", function()
-    assert.same({ "core/cl_url.c" }, lines_of("grep -lE 'IN6_IS_ADDR_LOOPBACK|is_dotted_127' "
-      .. C_FILES))
-    assert.same({ "core/cl_url.c", "core/cl_url.h" },
-      lines_of("grep -lE '^int [a-z_]*loopback[a-z_]*\\(const char' " .. C_FILES))
-    for _, f in ipairs { "sandbox/sb_main.c", "sandbox/sb_server.c", "sandbox/sb_webhook.c",
-      "sandbox/sb_native.c" } do
+    assert.same({ "core/cl_url.c" }, lines_of("grep -lE 'IN6_IS_ADDR_LOOPBACK|is_dotted_127' " .. C_FILES))
+    assert.same(
+      { "core/cl_url.c", "core/cl_url.h" },
+      lines_of("grep -lE '^int [a-z_]*loopback[a-z_]*\\(const char' " .. C_FILES)
+    )
+    for _, f in ipairs { "sandbox/sb_main.c", "sandbox/sb_server.c", "sandbox/sb_webhook.c", "sandbox/sb_native.c" } do
       assert.matches('#include "cl_url.h"', read(f), 1, true)
     end
     -- the sandbox's Lua asks sandbox.native (cl_host_is_loopback) and compares no host itself
     assert.same({}, lines_of("grep -rlE '== *\"(localhost|::1|127)\"' sandbox/lua || true"))
-    assert.matches("native%.?\"?%)?%.is_loopback", read("sandbox/lua/sandbox/webhooks.lua"))
+    assert.matches('native%.?"?%)?%.is_loopback', read("sandbox/lua/sandbox/webhooks.lua"))
   end)
 
   it("redacts keys and credentials in core/cl_auth.c alone, and knows a key's shape there", function()
     -- the mark of a hidden secret, the key characters and the prefix scans live in the core
     assert.same({ "core/cl_auth.h" }, lines_of("grep -l 'xe2.x80.xa6' " .. C_FILES))
-    assert.same({ "core/cl_auth.c" }, lines_of("grep -lE \"c == '_' \\|\\| c == '-'\" " .. C_FILES))
+    assert.same({ "core/cl_auth.c" }, lines_of("grep -lF \"c == '-'\" " .. C_FILES))
     assert.same({}, lines_of("grep -lE 'str(n?cmp|str)\\([^)]*\"clapi_\"' " .. C_FILES .. " || true"))
     for _, f in ipairs { "sandbox/sb_lua.c", "sandbox/sb_main.c", "sandbox/sb_native.c" } do
       assert.matches('#include "cl_auth.h"', read(f), 1, true)
@@ -110,10 +117,11 @@ describe("layering", function()
 
   it("defines the built-in keys once (sandbox/sandbox.h) and the version once (CMake)", function()
     -- built from pieces, so that this file does not hold them either
-    for _, key in ipairs { "clapi_sandbox_full_access_" .. ("0"):rep(16),
-      "clapi_sandbox_read_only_" .. ("0"):rep(17) } do
-      assert.same({ "sandbox/sandbox.h" },
-        lines_of("grep -rlF " .. key .. " core host sandbox lua recipes spec"))
+    for _, key in ipairs {
+      "clapi_sandbox_full_access_" .. ("0"):rep(16),
+      "clapi_sandbox_read_only_" .. ("0"):rep(17),
+    } do
+      assert.same({ "sandbox/sandbox.h" }, lines_of("grep -rlF " .. key .. " core host sandbox lua recipes spec"))
     end
     local version = "'\"[0-9]+\\.[0-9]+\\.[0-9]+\"'"
     assert.same({}, lines_of("grep -lE " .. version .. " " .. C_FILES .. " || true"))
@@ -123,8 +131,10 @@ describe("layering", function()
 
   it("drives the sandbox's background work from one timer, not by HTTP requests to itself", function()
     -- the timer thread of sb_faults.c runs app:tick() when the app asks (sb_timer_tick_in)
-    assert.same({ "sandbox/sb_faults.c", "sandbox/sb_internal.h" },
-      lines_of("grep -lE '^void sb_timer_tick_in' sandbox/*.c sandbox/*.h"))
+    assert.same(
+      { "sandbox/sb_faults.c", "sandbox/sb_internal.h" },
+      lines_of("grep -lE '^void sb_timer_tick_in' sandbox/*.c sandbox/*.h")
+    )
     for _, f in ipairs { "sandbox/sb_webhook.c", "sandbox/sb_webhook_lua.c" } do
       assert.is_nil(read(f):find("__sandbox/tick", 1, true), f .. " requests the sandbox's tick")
     end
@@ -155,11 +165,15 @@ describe("layering", function()
       assert.is_nil(state[name], "call cycle: " .. table.concat(path, " -> ") .. " -> " .. name)
       state[name] = "open"
       path[#path + 1] = name
-      for callee in pairs(calls[name]) do visit(callee, path) end
+      for callee in pairs(calls[name]) do
+        visit(callee, path)
+      end
       path[#path] = nil
       state[name] = "done"
     end
-    for _, name in ipairs(files) do visit(name, {}) end
+    for _, name in ipairs(files) do
+      visit(name, {})
+    end
   end)
 
   it("keeps the sandbox's Lua apart from the client's", function()

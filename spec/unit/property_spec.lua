@@ -14,8 +14,18 @@ local generator, body = malformed.generator, malformed.body
 local function headers(g)
   local h = {}
   if g.int(0, 1) == 1 then
-    h["retry-after"] = g.pick { "0", "-1", "1e308", "NaN", "abc", "Sun, 06 Nov 1994 08:49:47 GMT",
-      "Sun, 99 Foo 1994 99:99:99 GMT", ("9"):rep(400), "", " 3 " }
+    h["retry-after"] = g.pick {
+      "0",
+      "-1",
+      "1e308",
+      "NaN",
+      "abc",
+      "Sun, 06 Nov 1994 08:49:47 GMT",
+      "Sun, 99 Foo 1994 99:99:99 GMT",
+      ("9"):rep(400),
+      "",
+      " 3 ",
+    }
   end
   if g.int(0, 1) == 1 then h["content-type"] = g.pick { "application/json", "text/html", "" } end
   if g.int(0, 1) == 1 then h["x-request-id"] = g.bytes(g.int(0, 40)) end
@@ -40,8 +50,8 @@ describe("the client's error mapping, under 600 malformed answers", function()
     local kinds = {}
     for i = 1, 600 do
       local c, fake, _, key = fake_client.new { max_retries = 0 }
-      local status = g.pick { 200, 201, 204, 400, 401, 402, 403, 404, 409, 413, 422, 429, 500,
-        502, 503, 599, 0, 99, 302, 418 }
+      local status =
+        g.pick { 200, 201, 204, 400, 401, 402, 403, 404, 409, 413, 422, 429, 500, 502, 503, 599, 0, 99, 302, 418 }
       fake:push { status = status, body = body(g, key), headers = headers(g) }
       local ok, res, err = pcall(c.request, c, g.pick { "GET", "POST" }, "/whoami")
       assert.is_true(ok, ("case %d (seed %d): the client raised %s"):format(i, SEED, tostring(res)))
@@ -53,8 +63,10 @@ describe("the client's error mapping, under 600 malformed answers", function()
         kinds[err.kind] = true
         assert.is_false(holds_key(err, key), ("case %d: the key is in the error"):format(i))
         if err.retry_after ~= nil then
-          assert.is_true(err.retry_after == err.retry_after and err.retry_after >= 0,
-            ("case %d: retry_after %s"):format(i, tostring(err.retry_after)))
+          assert.is_true(
+            err.retry_after == err.retry_after and err.retry_after >= 0,
+            ("case %d: retry_after %s"):format(i, tostring(err.retry_after))
+          )
         end
       else
         assert.is_table(res)

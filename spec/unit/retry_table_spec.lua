@@ -14,7 +14,9 @@ local function readme_rows()
       if #rows > 0 then break end
     elseif not line:find("^|%-") then
       local cells = {}
-      for cell in line:gmatch("|%s*([^|]-)%s*%f[|]") do cells[#cells + 1] = cell end
+      for cell in line:gmatch("|%s*([^|]-)%s*%f[|]") do
+        cells[#cells + 1] = cell
+      end
       rows[#rows + 1] = cells
     end
   end
@@ -43,18 +45,31 @@ end
 -- col 3: any other POST).
 local function decide(kind, col, sent, retryable, keyed)
   local retry, ambiguous = core.retry_decide {
-    kind = kind, safe = col == 2 and not keyed, idempotent_key = col == 2 and keyed,
-    sent = sent, retryable = retryable, attempt = 1, max_retries = 2,
+    kind = kind,
+    safe = col == 2 and not keyed,
+    idempotent_key = col == 2 and keyed,
+    sent = sent,
+    retryable = retryable,
+    attempt = 1,
+    max_retries = 2,
   }
   return { retry = retry, ambiguous = ambiguous }
 end
 
 -- What a kind's retry word says of the two columns, sent or not.
 local COLUMNS = {
-  any = function() return "retried", "retried" end,
-  repeatable = function() return "retried", "ambiguous" end,
-  unsent = function(sent) return "retried", sent and "ambiguous" or "retried" end,
-  never = function() return "returned", "returned" end,
+  any = function()
+    return "retried", "retried"
+  end,
+  repeatable = function()
+    return "retried", "ambiguous"
+  end,
+  unsent = function(sent)
+    return "retried", sent and "ambiguous" or "retried"
+  end,
+  never = function()
+    return "returned", "returned"
+  end,
 }
 
 local function word(cell)
@@ -69,7 +84,9 @@ describe("README's Retries table", function()
     local covered = {}
     for _, row in ipairs(rows) do
       assert.equals(3, #row, table.concat(row, " | "))
-      for _, k in ipairs(kinds_of(row[1])) do covered[k] = true end
+      for _, k in ipairs(kinds_of(row[1])) do
+        covered[k] = true
+      end
     end
     for name, k in pairs(core.kinds) do
       if k.retry ~= "never" then assert.is_true(covered[name], name .. " has no row") end
@@ -108,7 +125,8 @@ describe("README's Retries table", function()
       end
       local retryable = what:find("`retryable: true`", 1, true) and true or nil
       local sents = what:find("nothing was sent", 1, true) and { false }
-        or what:find("after sending", 1, true) and { true } or { true, false }
+        or what:find("after sending", 1, true) and { true }
+        or { true, false }
       for _, name in ipairs(kinds) do
         for _, sent in ipairs(sents) do
           for col = 2, 3 do

@@ -12,13 +12,17 @@ local function lua_files()
   local out = run.sh("find " .. table.concat(TREES, " ") .. " -name '*.lua' | sort")
   assert(out.code == 0, out.stderr)
   local files = {}
-  for f in out.stdout:gmatch "[^\n]+" do files[#files + 1] = f end
+  for f in out.stdout:gmatch "[^\n]+" do
+    files[#files + 1] = f
+  end
   return files
 end
 
 local function line_count(path)
   local n = 0
-  for _ in assert(run.read_file(path)):gmatch "[^\n]*\n" do n = n + 1 end
+  for _ in assert(run.read_file(path)):gmatch "[^\n]*\n" do
+    n = n + 1
+  end
   return n
 end
 
@@ -62,7 +66,9 @@ describe("style", function()
   it("keeps every Lua function within " .. MAX_FUNCTION_LINES .. " lines", function()
     local long = {}
     for _, f in ipairs(lua_files()) do
-      for _, l in ipairs(long_functions(f, MAX_FUNCTION_LINES)) do long[#long + 1] = l end
+      for _, l in ipairs(long_functions(f, MAX_FUNCTION_LINES)) do
+        long[#long + 1] = l
+      end
     end
     assert.same({}, long)
   end)
@@ -70,7 +76,9 @@ describe("style", function()
   it("measures functions as luac sees them (a long function is found)", function()
     local path = os.tmpname()
     local body = { "local function f()" }
-    for i = 1, MAX_FUNCTION_LINES do body[#body + 1] = ("  local x%d = %d"):format(i, i) end
+    for i = 1, MAX_FUNCTION_LINES do
+      body[#body + 1] = ("  local x%d = %d"):format(i, i)
+    end
     body[#body + 1] = "end"
     body[#body + 1] = "return f"
     run.write_file(path, table.concat(body, "\n") .. "\n")

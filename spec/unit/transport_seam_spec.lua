@@ -15,7 +15,9 @@ local function lua_transport(answers, extra)
   local t = { requests = {}, wire = {} }
   function t:request(req)
     local lines = { req.method .. " " .. req.url }
-    for _, h in ipairs(req.headers) do lines[#lines + 1] = h end
+    for _, h in ipairs(req.headers) do
+      lines[#lines + 1] = h
+    end
     if req.credential then lines[#lines + 1] = req.credential:authorization_header() end
     self.wire[#self.wire + 1] = table.concat(lines, "\n")
     self.requests[#self.requests + 1] = req
@@ -23,14 +25,27 @@ local function lua_transport(answers, extra)
     if a.kind then return nil, a end
     return { status = a.status, headers = a.headers or {}, body = a.body or "", reused = false }
   end
-  function t:close() self.closed = true end
-  for k, v in pairs(extra or {}) do t[k] = v end
+  function t:close()
+    self.closed = true
+  end
+  for k, v in pairs(extra or {}) do
+    t[k] = v
+  end
   return t
 end
 
 local function client(t, opts)
-  local o = { api_key = KEY, transport = t, rate_limit = false, random = function() return 0.5 end }
-  for k, v in pairs(opts or {}) do o[k] = v end
+  local o = {
+    api_key = KEY,
+    transport = t,
+    rate_limit = false,
+    random = function()
+      return 0.5
+    end,
+  }
+  for k, v in pairs(opts or {}) do
+    o[k] = v
+  end
   return cleanlist.new(o)
 end
 
@@ -41,11 +56,17 @@ describe("the transport seam", function()
     local res = assert(c:request("POST", "/lead-lists", { body = { name = "A" } }))
     assert.equals("list_1", res.list_id)
     local req = t.requests[1]
-    assert.same({ "POST", "https://api.cleanlist.ai/api/v1/public/lead-lists", '{"name":"A"}', 7, 3 },
-      { req.method, req.url, req.body, req.timeout, req.connect_timeout })
-    assert.equals("POST https://api.cleanlist.ai/api/v1/public/lead-lists\n"
-      .. "Accept: application/json\nContent-Type: application/json\n"
-      .. "Authorization: Bearer " .. KEY, t.wire[1])
+    assert.same(
+      { "POST", "https://api.cleanlist.ai/api/v1/public/lead-lists", '{"name":"A"}', 7, 3 },
+      { req.method, req.url, req.body, req.timeout, req.connect_timeout }
+    )
+    assert.equals(
+      "POST https://api.cleanlist.ai/api/v1/public/lead-lists\n"
+        .. "Accept: application/json\nContent-Type: application/json\n"
+        .. "Authorization: Bearer "
+        .. KEY,
+      t.wire[1]
+    )
     -- the credential itself never prints the key
     assert.is_nil(tostring(req.credential):find(KEY, 1, true))
     assert.equals("Authorization: [REDACTED]", req.credential:redact(req.credential:authorization_header()))
@@ -60,8 +81,11 @@ describe("the transport seam", function()
 
   it("waits with the transport's sleep when it has one", function()
     local slept = {}
-    local t = lua_transport({ { status = 503, body = "{}" }, { status = 200, body = '{"credits":9}' } },
-      { sleep = function(s) slept[#slept + 1] = s end })
+    local t = lua_transport({ { status = 503, body = "{}" }, { status = 200, body = '{"credits":9}' } }, {
+      sleep = function(s)
+        slept[#slept + 1] = s
+      end,
+    })
     local res = assert(client(t, { backoff_base = 0.25 }):credits_balance())
     assert.equals(9, res.credits)
     assert.equals(1, #slept)
@@ -69,7 +93,11 @@ describe("the transport seam", function()
   end)
 
   it("returns the transport's check failure before any wait or request", function()
-    local t = lua_transport({}, { check = function() return { kind = "config", message = "not here" } end })
+    local t = lua_transport({}, {
+      check = function()
+        return { kind = "config", message = "not here" }
+      end,
+    })
     local res, err = client(t, { rate_limit = { per_key = 1, window = 60 } }):whoami()
     assert.is_nil(res)
     assert.same({ "config", "not here" }, { err.kind, err.message })
@@ -78,10 +106,12 @@ describe("the transport seam", function()
 
   it("runs client:gather through the transport's gather when it has one", function()
     local seen
-    local t = lua_transport({}, { gather = function(self, fns, opts)
-      seen = { self = self, n = #fns, concurrency = opts.concurrency }
-      return { { n = 1, "ran" } }
-    end })
+    local t = lua_transport({}, {
+      gather = function(self, fns, opts)
+        seen = { self = self, n = #fns, concurrency = opts.concurrency }
+        return { { n = 1, "ran" } }
+      end,
+    })
     local c = client(t)
     local r = c:gather({ function() end }, { concurrency = 3 })
     assert.equals("ran", r[1][1])
@@ -115,11 +145,20 @@ end)
 
 describe("nginx phases", function()
   local saved
-  before_each(function() saved = rawget(_G, "ngx") end)
-  after_each(function() rawset(_G, "ngx", saved) end)
+  before_each(function()
+    saved = rawget(_G, "ngx")
+  end)
+  after_each(function()
+    rawset(_G, "ngx", saved)
+  end)
 
   local function in_phase(phase)
-    rawset(_G, "ngx", { get_phase = function() return phase end, socket = {} })
+    rawset(_G, "ngx", {
+      get_phase = function()
+        return phase
+      end,
+      socket = {},
+    })
     -- the module reads the global when it is loaded: load a fresh copy
     package.loaded["cleanlist.transport.ngx"] = nil
     local m = require "cleanlist.transport.ngx"
@@ -134,8 +173,7 @@ describe("nginx phases", function()
   end)
 
   it("refuses them, naming the phase and the way out, where they do not", function()
-    for _, phase in ipairs { "init", "init_worker", "set", "header_filter", "body_filter", "log",
-      "balancer" } do
+    for _, phase in ipairs { "init", "init_worker", "set", "header_filter", "body_filter", "log", "balancer" } do
       local err = in_phase(phase).check()
       assert.equals("config", err.kind)
       assert.is_false(err.sent)
@@ -151,15 +189,22 @@ describe("a bucket kept as bytes (core.bucket_state)", function()
   it("gives the waits of a bucket kept in memory, step for step", function()
     local mem = core.bucket(LIMITS[1], LIMITS[2], LIMITS[3], LIMITS[4])
     local state, w
-    local steps = { { "acquire", 0 }, { "acquire", 0.1 }, { "acquire", 0.2 }, { "peek", 1 },
-      { "acquire", 30 }, { "penalize", 31, 10 }, { "acquire", 32 }, { "acquire", 61.3 } }
+    local steps = {
+      { "acquire", 0 },
+      { "acquire", 0.1 },
+      { "acquire", 0.2 },
+      { "peek", 1 },
+      { "acquire", 30 },
+      { "penalize", 31, 10 },
+      { "acquire", 32 },
+      { "acquire", 61.3 },
+    }
     local waits = {}
     for i, s in ipairs(steps) do
       local op, now, arg = s[1], s[2], s[3]
       w, state = core.bucket_state(state, op, now, LIMITS[1], LIMITS[2], LIMITS[3], LIMITS[4], arg)
       -- (a peek changes nothing: the written-out waits below pin it)
-      local expected = op == "penalize" and (mem:penalize(now, arg) or 0)
-        or op == "acquire" and mem:acquire(now)
+      local expected = op == "penalize" and (mem:penalize(now, arg) or 0) or op == "acquire" and mem:acquire(now)
       if expected then assert.near(expected, w, 1e-9, "step " .. i) end
       waits[i] = math.floor(w * 1000 + 0.5) / 1000
     end
@@ -174,14 +219,15 @@ describe("a bucket kept as bytes (core.bucket_state)", function()
     assert.equals(20, w)
     assert.equals(0, (core.bucket_state(state, "acquire", 0, 4, 60, 1, 0)))
     assert.equals(0, (core.bucket_state("garbage", "acquire", 0, 3, 60, 1, 0)))
-    assert.has_error(function() core.bucket_state(nil, "take", 0, 3, 60, 1, 0) end)
+    assert.has_error(function()
+      core.bucket_state(nil, "take", 0, 3, 60, 1, 0)
+    end)
   end)
 end)
 
 describe("errors in string code", function()
   it("concatenate as their message on either side", function()
-    local err = require("cleanlist.errors").new { kind = "auth", message = "the key was revoked",
-      status = 401 }
+    local err = require("cleanlist.errors").new { kind = "auth", message = "the key was revoked", status = 401 }
     assert.equals("whoami: cleanlist: auth error (HTTP 401): the key was revoked", "whoami: " .. err)
     assert.equals("cleanlist: auth error (HTTP 401): the key was revoked!", err .. "!")
   end)

@@ -10,7 +10,9 @@ local function locs(errs)
   local out = {}
   for i, e in ipairs(errs) do
     local parts = {}
-    for j, p in ipairs(e.loc) do parts[j] = type(p) == "number" and ("%d"):format(p) or tostring(p) end
+    for j, p in ipairs(e.loc) do
+      parts[j] = type(p) == "number" and ("%d"):format(p) or tostring(p)
+    end
     out[i] = table.concat(parts, ".") .. ":" .. e.type
   end
   return out
@@ -22,8 +24,13 @@ end
 
 describe("cleanlist.validate.check", function()
   it("passes a valid table and reports nothing", function()
-    local schema = { name = { "string", required = true, min_len = 1, max_len = 5 },
-      n = { "integer", min = 1, max = 3 }, ok = { "boolean" }, x = { "number" }, any = { "any" } }
+    local schema = {
+      name = { "string", required = true, min_len = 1, max_len = 5 },
+      n = { "integer", min = 1, max = 3 },
+      ok = { "boolean" },
+      x = { "number" },
+      any = { "any" },
+    }
     assert.same({}, validate.check({ name = "abc", n = 2, ok = false, x = 0.5, any = {} }, schema, "body"))
     assert.same({}, validate.check({ name = "a" }, schema, "body"))
   end)
@@ -31,7 +38,9 @@ describe("cleanlist.validate.check", function()
   it("names a missing required field and fields the schema lacks, each with a message", function()
     local errs = validate.check({ colour = "red", size = 1 }, { name = { "string", required = true } }, "body")
     assert.same({ "body.name:missing", "body.colour:extra_forbidden", "body.size:extra_forbidden" }, locs(errs))
-    for _, e in ipairs(errs) do assert.is_string(e.msg) end
+    for _, e in ipairs(errs) do
+      assert.is_string(e.msg)
+    end
   end)
 
   it("lets unknown fields through an open schema", function()
@@ -39,17 +48,31 @@ describe("cleanlist.validate.check", function()
   end)
 
   it("checks types, integer-ness and finiteness", function()
-    local schema = { s = { "string" }, i = { "integer" }, n = { "number" }, b = { "boolean" },
-      a = { "array" }, o = { "object" } }
-    assert.same({ "body.a:array_type", "body.b:boolean_type", "body.i:integer_type", "body.n:number_type",
-      "body.o:object_type", "body.s:string_type" },
-      check({ s = 1, i = 1.5, n = 1 / 0, b = "yes", a = { x = 1 }, o = { 1, 2 } }, schema))
+    local schema = {
+      s = { "string" },
+      i = { "integer" },
+      n = { "number" },
+      b = { "boolean" },
+      a = { "array" },
+      o = { "object" },
+    }
+    assert.same({
+      "body.a:array_type",
+      "body.b:boolean_type",
+      "body.i:integer_type",
+      "body.n:number_type",
+      "body.o:object_type",
+      "body.s:string_type",
+    }, check({ s = 1, i = 1.5, n = 1 / 0, b = "yes", a = { x = 1 }, o = { 1, 2 } }, schema))
     assert.same({ "body.i:integer_type" }, check({ i = 0 / 0 }, { i = { "integer" } }))
   end)
 
   it("checks bounds, lengths and enums with the server's type names", function()
-    local schema = { limit = { "integer", min = 1, max = 100 }, name = { "string", min_len = 1, max_len = 3 },
-      kind = { "string", enum = { "tool", "key" } } }
+    local schema = {
+      limit = { "integer", min = 1, max = 100 },
+      name = { "string", min_len = 1, max_len = 3 },
+      kind = { "string", enum = { "tool", "key" } },
+    }
     assert.same({ "query.limit:greater_than_equal" }, check({ limit = 0 }, schema, "query"))
     assert.same({ "query.limit:less_than_equal" }, check({ limit = 101 }, schema, "query"))
     assert.same({ "query.name:string_too_short" }, check({ name = "" }, schema, "query"))
@@ -64,8 +87,10 @@ describe("cleanlist.validate.check", function()
     local errs = validate.check({ ids = { "a", 2, false } }, schema, "body")
     assert.same({ "body.ids.1:string_type", "body.ids.2:string_type" }, locs(errs))
     assert.equals(1, errs[1].loc[3])
-    assert.same({ "body.n.1:greater_than_equal" }, check({ n = { 1, 0 } },
-      { n = { "array", items = { "integer", min = 1 } } }))
+    assert.same(
+      { "body.n.1:greater_than_equal" },
+      check({ n = { 1, 0 } }, { n = { "array", items = { "integer", min = 1 } } })
+    )
   end)
 
   it("checks the values of an object by name", function()
@@ -96,10 +121,16 @@ end)
 describe("cleanlist.validate.summary", function()
   it("reads the first three problems as loc: msg and counts the rest", function()
     local errs = {}
-    for i = 1, 5 do validate.add(errs, { "body", "f" .. i }, "missing", "is required") end
-    assert.equals("body.f1: is required; body.f2: is required; body.f3: is required; and 2 more",
-      validate.summary(errs))
-    assert.equals("query.limit: should be at most 100, not 500",
-      validate.summary(validate.check({ limit = 500 }, { limit = { "integer", max = 100 } }, "query")))
+    for i = 1, 5 do
+      validate.add(errs, { "body", "f" .. i }, "missing", "is required")
+    end
+    assert.equals(
+      "body.f1: is required; body.f2: is required; body.f3: is required; and 2 more",
+      validate.summary(errs)
+    )
+    assert.equals(
+      "query.limit: should be at most 100, not 500",
+      validate.summary(validate.check({ limit = 500 }, { limit = { "integer", max = 100 } }, "query"))
+    )
   end)
 end)

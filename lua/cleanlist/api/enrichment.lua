@@ -13,8 +13,8 @@ local M = {}
 M.PRICES = { partial = 1, phone_only = 10, full = 11 }
 
 --- by-task data points of a company cohort (the others are a person cohort's).
-M.COMPANY_POINTS = { Industry = true, Employees = true, Revenue = true, Funding = true,
-  TechStack = true, Domain = true }
+M.COMPANY_POINTS =
+  { Industry = true, Employees = true, Revenue = true, Funding = true, TechStack = true, Domain = true }
 
 local str = { "string", nullable = true }
 local TIERS = { "partial", "phone_only", "full" }
@@ -24,33 +24,74 @@ local function tier_underscore(t, field)
   if t[field] == "phone-only" then t[field] = "phone_only" end
 end
 
-local PERSON = define { "POST", "/enrichment/person", body = {
-  email = str, linkedin_url = str, person_id = str, phone = str, first_name = str, last_name = str,
-  company_name = str, domain = str, lead_list_id = str, quote_id = str,
-  enrichment_type = { "string", enum = TIERS, nullable = true }, include_phone = { "boolean" },
-}, prepare = function(t) tier_underscore(t, "enrichment_type") end,
-check = function(t, errs)
-  local function has(k) return type(t[k]) == "string" and t[k] ~= "" end
-  if not (has("email") or has("linkedin_url") or has("person_id")
-    or (has("first_name") and has("last_name") and (has("company_name") or has("domain")))) then
-    validate.add(errs, { "body" }, "value_error", "needs email, linkedin_url or person_id, or "
-      .. "first_name + last_name + (company_name or domain)")
-  end
-end, paid = {
-  estimate = function(b)
-    return { tool = "enrich_person", enrichment_type = b.enrichment_type,
-      include_phone = b.include_phone }
+local PERSON = define {
+  "POST",
+  "/enrichment/person",
+  body = {
+    email = str,
+    linkedin_url = str,
+    person_id = str,
+    phone = str,
+    first_name = str,
+    last_name = str,
+    company_name = str,
+    domain = str,
+    lead_list_id = str,
+    quote_id = str,
+    enrichment_type = { "string", enum = TIERS, nullable = true },
+    include_phone = { "boolean" },
+  },
+  prepare = function(t)
+    tier_underscore(t, "enrichment_type")
   end,
-} }
+  check = function(t, errs)
+    local function has(k)
+      return type(t[k]) == "string" and t[k] ~= ""
+    end
+    if
+      not (
+        has("email")
+        or has("linkedin_url")
+        or has("person_id")
+        or (has("first_name") and has("last_name") and (has("company_name") or has("domain")))
+      )
+    then
+      validate.add(
+        errs,
+        { "body" },
+        "value_error",
+        "needs email, linkedin_url or person_id, or " .. "first_name + last_name + (company_name or domain)"
+      )
+    end
+  end,
+  paid = {
+    estimate = function(b)
+      return { tool = "enrich_person", enrichment_type = b.enrichment_type, include_phone = b.include_phone }
+    end,
+  },
+}
 
-local COMPANY = define { "POST", "/enrichment/company", body = {
-  domain = str, company_name = str, company_ticker = str, company_id = str, quote_id = str,
-}, check = function(t, errs)
-  if not (t.domain or t.company_name or t.company_ticker or t.company_id) then
-    validate.add(errs, { "body" }, "value_error",
-      "needs one of domain, company_name, company_ticker or company_id")
-  end
-end, paid = { cost = function() return 1 end } }
+local COMPANY = define {
+  "POST",
+  "/enrichment/company",
+  body = {
+    domain = str,
+    company_name = str,
+    company_ticker = str,
+    company_id = str,
+    quote_id = str,
+  },
+  check = function(t, errs)
+    if not (t.domain or t.company_name or t.company_ticker or t.company_id) then
+      validate.add(errs, { "body" }, "value_error", "needs one of domain, company_name, company_ticker or company_id")
+    end
+  end,
+  paid = {
+    cost = function()
+      return 1
+    end,
+  },
+}
 
 local function cohort_tool(points)
   for _, p in ipairs(points) do
@@ -59,49 +100,79 @@ local function cohort_tool(points)
   return "add_person_enrichments"
 end
 
-local BY_TASK = define { "POST", "/enrichment/by-task", body = {
-  task_id = { "string", required = true, min_len = 1 },
-  data_points = { "array", required = true, items = "string", min_items = 1 },
-  entity_ids = { "array", items = "string", nullable = true },
-  lead_list_id = str, quote_id = str,
-}, check = function(t, errs)
-  if type(t.data_points) ~= "table" then return end
-  local company, person = 0, 0
-  for _, p in ipairs(t.data_points) do
-    if M.COMPANY_POINTS[p] then company = company + 1 else person = person + 1 end
-  end
-  if company > 0 and person > 0 then
-    validate.add(errs, { "body", "data_points" }, "value_error", "mixes company data points "
-      .. "(Industry, Employees, Revenue, Funding, TechStack, Domain) with person ones")
-  end
-end, paid = {
-  required = true, -- the v2 schema requires a quote here; the docs do not: one is always sent
-  estimate = function(b)
-    return { tool = cohort_tool(b.data_points), task_id = b.task_id, data_points = b.data_points,
-      entity_ids = b.entity_ids }
+local BY_TASK = define {
+  "POST",
+  "/enrichment/by-task",
+  body = {
+    task_id = { "string", required = true, min_len = 1 },
+    data_points = { "array", required = true, items = "string", min_items = 1 },
+    entity_ids = { "array", items = "string", nullable = true },
+    lead_list_id = str,
+    quote_id = str,
+  },
+  check = function(t, errs)
+    if type(t.data_points) ~= "table" then return end
+    local company, person = 0, 0
+    for _, p in ipairs(t.data_points) do
+      if M.COMPANY_POINTS[p] then
+        company = company + 1
+      else
+        person = person + 1
+      end
+    end
+    if company > 0 and person > 0 then
+      validate.add(
+        errs,
+        { "body", "data_points" },
+        "value_error",
+        "mixes company data points " .. "(Industry, Employees, Revenue, Funding, TechStack, Domain) with person ones"
+      )
+    end
   end,
-  -- A people cohort's handle resolves to the workflow bound at dispatch.
-  find = function(client, b)
-    if cohort_tool(b.data_points) ~= "add_person_enrichments" then return nil end
-    local st = client:enrichment_status(b.task_id)
-    if not st then return nil end
-    st.task_id = st.task_id or b.task_id
-    return st
-  end,
-  lost = "wait on its task_id, which names the run",
-} }
+  paid = {
+    required = true, -- the v2 schema requires a quote here; the docs do not: one is always sent
+    estimate = function(b)
+      return {
+        tool = cohort_tool(b.data_points),
+        task_id = b.task_id,
+        data_points = b.data_points,
+        entity_ids = b.entity_ids,
+      }
+    end,
+    -- A people cohort's handle resolves to the workflow bound at dispatch.
+    find = function(client, b)
+      if cohort_tool(b.data_points) ~= "add_person_enrichments" then return nil end
+      local st = client:enrichment_status(b.task_id)
+      if not st then return nil end
+      st.task_id = st.task_id or b.task_id
+      return st
+    end,
+    lost = "wait on its task_id, which names the run",
+  },
+}
 
-local BULK = define { "POST", "/enrichment/bulk", body = {
-  list_id = { "string", required = true, min_len = 1 },
-  scope = { "string", enum = { "partial", "full", "phone-only" } }, quote_id = str,
-}, prepare = function(t)
-  if t.list_id == nil then t.list_id, t.lead_list_id = t.lead_list_id, nil end
-  if t.scope == "phone_only" then t.scope = "phone-only" end
-end, paid = {
-  required = true,
-  estimate = function(b) return { tool = "enrich_list", list_id = b.list_id, scope = b.scope or "partial" } end,
-  lost = "its results land on the list's leads (get_list shows the enriched count)",
-} }
+local BULK = define {
+  "POST",
+  "/enrichment/bulk",
+  body = {
+    list_id = { "string", required = true, min_len = 1 },
+    scope = { "string", enum = { "partial", "full", "phone-only" } },
+    quote_id = str,
+  },
+  prepare = function(t)
+    if t.list_id == nil then
+      t.list_id, t.lead_list_id = t.lead_list_id, nil
+    end
+    if t.scope == "phone_only" then t.scope = "phone-only" end
+  end,
+  paid = {
+    required = true,
+    estimate = function(b)
+      return { tool = "enrich_list", list_id = b.list_id, scope = b.scope or "partial" }
+    end,
+    lost = "its results land on the list's leads (get_list shows the enriched count)",
+  },
+}
 
 local STATUS = define { "GET", "/enrichment/status/{workflow_id}" }
 

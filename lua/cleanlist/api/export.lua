@@ -20,41 +20,80 @@ local function one_source(t, errs)
 end
 
 local function sync_fields(extra)
-  local f = { open = true, provider = { "string", required = true, min_len = 1 },
-    list_id = str, task_id = str, entity_ids = { "array", items = "string", nullable = true },
-    quote_id = str }
-  for k, v in pairs(extra) do f[k] = v end
+  local f = {
+    open = true,
+    provider = { "string", required = true, min_len = 1 },
+    list_id = str,
+    task_id = str,
+    entity_ids = { "array", items = "string", nullable = true },
+    quote_id = str,
+  }
+  for k, v in pairs(extra) do
+    f[k] = v
+  end
   return f
 end
 
-local CRM = define { "POST", "/sync/crm", body = sync_fields { sub_action = str },
-  check = one_source, paid = {
+local CRM = define {
+  "POST",
+  "/sync/crm",
+  body = sync_fields { sub_action = str },
+  check = one_source,
+  paid = {
     required = true,
     estimate = function(b)
-      return { tool = "sync_to_crm", provider = b.provider, sub_action = b.sub_action,
-        list_id = b.list_id, task_id = b.task_id, entity_ids = b.entity_ids }
+      return {
+        tool = "sync_to_crm",
+        provider = b.provider,
+        sub_action = b.sub_action,
+        list_id = b.list_id,
+        task_id = b.task_id,
+        entity_ids = b.entity_ids,
+      }
     end,
-  } }
+  },
+}
 
-local SEQUENCER = define { "POST", "/sync/sequencer", body = sync_fields { campaign_id = str },
-  check = one_source, paid = {
+local SEQUENCER = define {
+  "POST",
+  "/sync/sequencer",
+  body = sync_fields { campaign_id = str },
+  check = one_source,
+  paid = {
     required = true,
     estimate = function(b)
-      return { tool = "sync_to_sequencer", provider = b.provider, list_id = b.list_id,
-        task_id = b.task_id, entity_ids = b.entity_ids,
-        extra = b.campaign_id and { campaign_id = b.campaign_id } or nil }
+      return {
+        tool = "sync_to_sequencer",
+        provider = b.provider,
+        list_id = b.list_id,
+        task_id = b.task_id,
+        entity_ids = b.entity_ids,
+        extra = b.campaign_id and { campaign_id = b.campaign_id } or nil,
+      }
     end,
-  } }
+  },
+}
 
-local CSV = define { "POST", "/export/csv/signed-url", body = {
-  list_id = { "string", required = true, min_len = 1 },
-  columns = { "array", items = "string", nullable = true }, include_smart_agents = { "boolean" },
-} }
+local CSV = define {
+  "POST",
+  "/export/csv/signed-url",
+  body = {
+    list_id = { "string", required = true, min_len = 1 },
+    columns = { "array", items = "string", nullable = true },
+    include_smart_agents = { "boolean" },
+  },
+}
 
-local JSON = define { "GET", "/export/json", query = {
-  list_id = { "string", required = true, min_len = 1 }, limit = { "integer", min = 1, max = 500 },
-  cursor = { "string" }, columns = { "array", items = "string" },
-} }
+local JSON = define {
+  "GET",
+  "/export/json",
+  query = {
+    list_id = { "string", required = true, min_len = 1 },
+    limit = { "integer", min = 1, max = 500 },
+    cursor = { "string" },
+    columns = { "array", items = "string" },
+  },
+}
 
 --- POST /sync/crm: pushes a list's leads (list_id) or a cohort (task_id, entity_ids) to a CRM
 -- (provider hubspot, salesforce, ...; sub_action contacts, companies, deals or a composite
@@ -106,13 +145,20 @@ function M:download(url, to)
     error(errors.new { kind = "invalid_request", message = "download: `to` must be a path or a function" }, 2)
   end
   local bytes = 0
-  local res, err = self:request("GET", url, { sign = false, on_chunk = function(b)
-    bytes = bytes + #b
-    return sink(b)
-  end })
+  local res, err = self:request("GET", url, {
+    sign = false,
+    on_chunk = function(b)
+      bytes = bytes + #b
+      return sink(b)
+    end,
+  })
   if file then
     file:close()
-    if res then os.rename(tmp, to) else os.remove(tmp) end
+    if res then
+      os.rename(tmp, to)
+    else
+      os.remove(tmp)
+    end
   end
   if not res then return nil, err end
   return { bytes = bytes, path = type(to) == "string" and to or nil, status = res.status }
@@ -129,7 +175,9 @@ function M:export_csv(body)
   if type(body) == "table" and body.to ~= nil then
     to = body.to
     local copy = {}
-    for k, v in pairs(body) do if k ~= "to" then copy[k] = v end end
+    for k, v in pairs(body) do
+      if k ~= "to" then copy[k] = v end
+    end
     body = copy
   end
   local res, err = call(self, CSV, body)
@@ -156,7 +204,9 @@ end
 ---@param query {list_id: string, limit?: integer, columns?: string[], max?: integer}
 ---@return cleanlist.Pager
 function M:iter_export_json(query)
-  return pager.over(query, "leads", function(q) return call(self, JSON, q) end)
+  return pager.over(query, "leads", function(q)
+    return call(self, JSON, q)
+  end)
 end
 
 return M

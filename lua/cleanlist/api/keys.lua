@@ -8,15 +8,25 @@ local define, call = endpoint.define, endpoint.call
 ---@class cleanlist.Client
 local M = {}
 
-local CREATE = define { "POST", "/api/v1/api-keys", root = true, body = {
-  name = { "string", required = true, min_len = 1, max_len = 100 },
-} }
+local CREATE = define {
+  "POST",
+  "/api/v1/api-keys",
+  root = true,
+  body = {
+    name = { "string", required = true, min_len = 1, max_len = 100 },
+  },
+}
 local INDEX = define { "GET", "/api/v1/api-keys", root = true }
 local REVOKE = define { "POST", "/api/v1/api-keys/{key_id}/revoke", root = true }
 local REVOKE_ALL = define { "POST", "/api/v1/api-keys/revoke-all", root = true }
-local REQUESTS = define { "GET", "/api/v1/api-keys/{key_id}/requests", root = true, query = {
-  limit = { "integer", min = 1, max = 500 },
-} }
+local REQUESTS = define {
+  "GET",
+  "/api/v1/api-keys/{key_id}/requests",
+  root = true,
+  query = {
+    limit = { "integer", min = 1, max = 500 },
+  },
+}
 
 --- POST /api/v1/api-keys: a new key; its secret `key` is shown this once. Session only.
 ---@param body {name: string}

@@ -26,11 +26,21 @@ local function check_contacts(t, errs)
     if type(c) ~= "table" then
       validate.add(errs, loc, "dict_type", "should be a table of contact fields")
     else
-      local function has(k) return type(c[k]) == "string" and c[k] ~= "" end
-      if not (has("linkedin_url") or (has("first_name") and has("last_name")
-        and (has("company_domain") or has("company_name")))) then
-        validate.add(errs, loc, "value_error", "Each contact must include linkedin_url OR "
-          .. "first_name + last_name + (company_domain or company_name).")
+      local function has(k)
+        return type(c[k]) == "string" and c[k] ~= ""
+      end
+      if
+        not (
+          has("linkedin_url")
+          or (has("first_name") and has("last_name") and (has("company_domain") or has("company_name")))
+        )
+      then
+        validate.add(
+          errs,
+          loc,
+          "value_error",
+          "Each contact must include linkedin_url OR " .. "first_name + last_name + (company_domain or company_name)."
+        )
       end
     end
   end
@@ -38,22 +48,41 @@ end
 
 local BULK_FIELDS = {
   contacts = { "array", required = true, min_items = 1 },
-  enrichment_type = { "string", enum = TYPES }, webhook_url = { "string", nullable = true },
+  enrichment_type = { "string", enum = TYPES },
+  webhook_url = { "string", nullable = true },
 }
-local BULK = define { "POST", "/enrich/bulk", body = BULK_FIELDS, check = check_contacts,
-  prepare = function(t) if t.enrichment_type == "phone-only" then t.enrichment_type = "phone_only" end end,
-  paid = { cost = function(b) return #b.contacts * M.LEGACY_PRICES[b.enrichment_type or "partial"] end } }
+local BULK = define {
+  "POST",
+  "/enrich/bulk",
+  body = BULK_FIELDS,
+  check = check_contacts,
+  prepare = function(t)
+    if t.enrichment_type == "phone-only" then t.enrichment_type = "phone_only" end
+  end,
+  paid = {
+    cost = function(b)
+      return #b.contacts * M.LEGACY_PRICES[b.enrichment_type or "partial"]
+    end,
+  },
+}
 local VALIDATE = define { "GET", "/auth/validate-key" }
-local STATUS = define { "GET", "/enrich/status", query = {
-  workflow_id = { "string", min_len = 1 }, task_id = { "string", min_len = 1 },
-}, check = function(t, errs)
-  if (t.workflow_id == nil) == (t.task_id == nil) then
-    validate.add(errs, { "query" }, "value_error", "Provide exactly one of workflow_id or task_id.")
-  end
-end }
-local DELIVERIES = define { "GET", "/webhooks/deliveries", query = {
-  workflow_id = { "string", required = true, min_len = 1 },
-} }
+local STATUS = define {
+  "GET",
+  "/enrich/status",
+  query = {
+    workflow_id = { "string", min_len = 1 },
+    task_id = { "string", min_len = 1 },
+  },
+  check = function(t, errs)
+    if (t.workflow_id == nil) == (t.task_id == nil) then
+      validate.add(errs, { "query" }, "value_error", "Provide exactly one of workflow_id or task_id.")
+    end
+  end,
+}
+local DELIVERIES =
+  define { "GET", "/webhooks/deliveries", query = {
+    workflow_id = { "string", required = true, min_len = 1 },
+  } }
 
 --- GET /auth/validate-key: checks the key without spending anything.
 ---@return {valid: boolean, user_id: string?, organization_id: string?}|nil
@@ -65,7 +94,9 @@ end
 -- One batch of at most LEGACY_BATCH contacts, sent as it is.
 local function send_batch(self, path, t, contacts)
   local body = {}
-  for k, v in pairs(t) do body[k] = v end
+  for k, v in pairs(t) do
+    body[k] = v
+  end
   body.contacts = contacts
   return endpoint.send(self, BULK, path, body)
 end
@@ -90,34 +121,45 @@ function M:legacy_enrich_bulk(body)
     if opts.dry_run then return paid.dry_run(est, t) end
   end
   local all = t.contacts
-  local merged = { workflow_ids = {}, task_ids = {}, total_contacts = 0, batches = {},
-    status = "processing" }
+  local merged = { workflow_ids = {}, task_ids = {}, total_contacts = 0, batches = {}, status = "processing" }
   for first = 1, #all, M.LEGACY_BATCH do
     local batch = {}
-    for i = first, math.min(first + M.LEGACY_BATCH - 1, #all) do batch[#batch + 1] = all[i] end
+    for i = first, math.min(first + M.LEGACY_BATCH - 1, #all) do
+      batch[#batch + 1] = all[i]
+    end
     local res, err = send_batch(self, path, t, batch)
     if not res then
       if err.ambiguous then
         -- The legacy API has no quote and no idempotency key: nothing can tell the client
         -- whether the job started. Say what to check before sending these contacts again.
-        err.fix = ("the legacy API gives no way to learn whether contacts %d-%d were taken: "
+        err.fix = (
+          "the legacy API gives no way to learn whether contacts %d-%d were taken: "
           .. "check the balance (legacy_credits_balance) or your webhook before sending them "
-          .. "again"):format(first, first + #batch - 1)
+          .. "again"
+        ):format(first, first + #batch - 1)
       end
       if #merged.batches > 0 then
         err.dispatched = merged
-        err.message = err.message .. (" (contacts %d-%d; the %d before them were dispatched: "
-          .. "see err.dispatched)"):format(first, first + #batch - 1, first - 1)
+        err.message = err.message
+          .. (" (contacts %d-%d; the %d before them were dispatched: " .. "see err.dispatched)"):format(
+            first,
+            first + #batch - 1,
+            first - 1
+          )
       end
       return nil, err
     end
     merged.batches[#merged.batches + 1] = res
     merged.workflow_ids[#merged.workflow_ids + 1] = res.workflow_id
-    for _, id in ipairs(res.task_ids or {}) do merged.task_ids[#merged.task_ids + 1] = id end
+    for _, id in ipairs(res.task_ids or {}) do
+      merged.task_ids[#merged.task_ids + 1] = id
+    end
     merged.total_contacts = merged.total_contacts + (res.total_contacts or #batch)
   end
   if #merged.batches == 1 then
-    for k, v in pairs(merged.batches[1]) do if merged[k] == nil then merged[k] = v end end
+    for k, v in pairs(merged.batches[1]) do
+      if merged[k] == nil then merged[k] = v end
+    end
     merged.workflow_id = merged.batches[1].workflow_id
   end
   return merged

@@ -16,47 +16,96 @@ local M = {}
 M.CSV_MAX_BYTES = 150 * 1024
 
 --- The fields a CSV column can be mapped to.
-M.CSV_FIELDS = { "first_name", "last_name", "full_name", "email", "phone", "mobile_phone",
-  "work_phone", "linkedin_url", "company_name", "company_domain", "job_title", "city", "state",
-  "country" }
+M.CSV_FIELDS = {
+  "first_name",
+  "last_name",
+  "full_name",
+  "email",
+  "phone",
+  "mobile_phone",
+  "work_phone",
+  "linkedin_url",
+  "company_name",
+  "company_domain",
+  "job_title",
+  "city",
+  "state",
+  "country",
+}
 
 local TIERS = { "partial", "phone_only", "full" }
 local str = { "string", nullable = true }
 
-local CREATE = define { "POST", "/lead-lists", body = {
-  name = { "string", required = true, min_len = 1, max_len = 200 },
-  description = { "string", nullable = true, max_len = 5000 }, folder_id = str,
-} }
-local INDEX = define { "GET", "/lead-lists", query = {
-  folder_id = { "string" }, limit = { "integer", min = 1, max = 100 }, cursor = { "string" },
-} }
+local CREATE = define {
+  "POST",
+  "/lead-lists",
+  body = {
+    name = { "string", required = true, min_len = 1, max_len = 200 },
+    description = { "string", nullable = true, max_len = 5000 },
+    folder_id = str,
+  },
+}
+local INDEX = define {
+  "GET",
+  "/lead-lists",
+  query = {
+    folder_id = { "string" },
+    limit = { "integer", min = 1, max = 100 },
+    cursor = { "string" },
+  },
+}
 local SHOW = define { "GET", "/lead-lists/{list_id}" }
-local UPDATE = define { "PATCH", "/lead-lists/{list_id}", body = {
-  name = { "string", min_len = 1, max_len = 200 },
-  description = { "string", nullable = true, max_len = 5000 }, folder_id = str,
-}, check = function(t, errs)
-  if next(t) == nil then validate.add(errs, { "body" }, "missing", "needs at least one field to change") end
-end }
+local UPDATE = define {
+  "PATCH",
+  "/lead-lists/{list_id}",
+  body = {
+    name = { "string", min_len = 1, max_len = 200 },
+    description = { "string", nullable = true, max_len = 5000 },
+    folder_id = str,
+  },
+  check = function(t, errs)
+    if next(t) == nil then validate.add(errs, { "body" }, "missing", "needs at least one field to change") end
+  end,
+}
 local DELETE = define { "DELETE", "/lead-lists/{list_id}" }
-local LEADS = define { "GET", "/lead-lists/{list_id}/leads", query = {
-  limit = { "integer", min = 1, max = 500 }, cursor = { "string" },
-} }
-local ADD = define { "POST", "/lead-lists/{list_id}/leads", idempotent = true, body = {
-  lead_ids = { "array", items = "string", min_items = 1, max_items = 1000 },
-  task_id = { "string", min_len = 1 },
-  entity_ids = { "array", items = "string", max_items = 2000, nullable = true },
-  idempotency_key = { "string", min_len = 1, max_len = 128 },
-}, check = function(t, errs)
-  if (t.lead_ids == nil) == (t.task_id == nil) then
-    validate.add(errs, { "body" }, "value_error",
-      "needs exactly one of lead_ids (leads by id) or task_id (a search or list-page cohort)")
-  elseif t.lead_ids and t.entity_ids then
-    validate.add(errs, { "body", "entity_ids" }, "extra_forbidden", "goes with task_id, not lead_ids")
-  end
-end }
-local REMOVE = define { "DELETE", "/lead-lists/{list_id}/leads", body = {
-  lead_ids = { "array", items = "string", required = true, min_items = 1, max_items = 100 },
-} }
+local LEADS = define {
+  "GET",
+  "/lead-lists/{list_id}/leads",
+  query = {
+    limit = { "integer", min = 1, max = 500 },
+    cursor = { "string" },
+  },
+}
+local ADD = define {
+  "POST",
+  "/lead-lists/{list_id}/leads",
+  idempotent = true,
+  body = {
+    lead_ids = { "array", items = "string", min_items = 1, max_items = 1000 },
+    task_id = { "string", min_len = 1 },
+    entity_ids = { "array", items = "string", max_items = 2000, nullable = true },
+    idempotency_key = { "string", min_len = 1, max_len = 128 },
+  },
+  check = function(t, errs)
+    if (t.lead_ids == nil) == (t.task_id == nil) then
+      validate.add(
+        errs,
+        { "body" },
+        "value_error",
+        "needs exactly one of lead_ids (leads by id) or task_id (a search or list-page cohort)"
+      )
+    elseif t.lead_ids and t.entity_ids then
+      validate.add(errs, { "body", "entity_ids" }, "extra_forbidden", "goes with task_id, not lead_ids")
+    end
+  end,
+}
+local REMOVE = define {
+  "DELETE",
+  "/lead-lists/{list_id}/leads",
+  body = {
+    lead_ids = { "array", items = "string", required = true, min_items = 1, max_items = 100 },
+  },
+}
 
 -- CSV import: `file` (a path) or `csv` (the text) are read and encoded by the client.
 local function prepare_csv(t, opts)
@@ -83,62 +132,100 @@ local function prepare_csv(t, opts)
     t.csv_content_base64 = base64.encode(text)
   elseif type(t.csv_content_base64) == "string" then
     text = base64.decode(t.csv_content_base64)
-    if not text then
-      opts.problem = { { "body", "csv_content_base64" }, "value_error", "is not base64" }
-    end
+    if not text then opts.problem = { { "body", "csv_content_base64" }, "value_error", "is not base64" } end
     opts.bytes, source = text and #text, "csv_content_base64"
   end
   opts.text, opts.source = text, source
   if t.enrichment_type == "phone-only" then t.enrichment_type = "phone_only" end
-  if t.dispatch_enrichment == nil then opts.dispatching = true
-  else opts.dispatching = t.dispatch_enrichment == true end
+  if t.dispatch_enrichment == nil then
+    opts.dispatching = true
+  else
+    opts.dispatching = t.dispatch_enrichment == true
+  end
 end
 
-local CSV_IMPORT = define { "POST", "/lead-lists/{list_id}/csv-import", idempotent = true, body = {
-  csv_content_base64 = { "string", required = true, min_len = 1 },
-  column_mapping = { "object", required = true, values = "string" },
-  dispatch_enrichment = { "boolean" },
-  enrichment_type = { "string", enum = TIERS, nullable = true },
-  quote_id = str, idempotency_key = { "string", min_len = 1, max_len = 128 },
-}, prepare = prepare_csv, check = function(t, errs, o)
-  if o.problem then validate.add(errs, o.problem[1], o.problem[2], o.problem[3]) end
-  if o.bytes and o.bytes > M.CSV_MAX_BYTES then
-    validate.add(errs, { "body", o.source }, "too_large", ("is %d bytes; one import takes at most "
-      .. "%d (150 KB, about 600 rows): split the file"):format(o.bytes, M.CSV_MAX_BYTES))
-  end
-  if o.dispatching and t.enrichment_type == nil then
-    validate.add(errs, { "body", "enrichment_type" }, "missing",
-      "is required when dispatch_enrichment is true (the default): partial, phone_only or full")
-  end
-  if type(t.column_mapping) ~= "table" then return end
-  if next(t.column_mapping) == nil then
-    validate.add(errs, { "body", "column_mapping" }, "too_short", "needs at least one field")
-  end
-  local known, present = {}, {}
-  for _, f in ipairs(M.CSV_FIELDS) do known[f] = true end
-  local header
-  if o.text then header, o.rows = csv.shape(o.text) end
-  -- As the API matches: exact after trimming, else without regard to case.
-  for _, h in ipairs(header or {}) do
-    present[csv.trim(h)], present[csv.trim(h):lower()] = true, true
-  end
-  for field, col in pairs(t.column_mapping) do
-    if not known[field] then
-      validate.add(errs, { "body", "column_mapping", field }, "enum",
-        "is not a field a column can be mapped to (" .. table.concat(M.CSV_FIELDS, ", ") .. ")")
-    elseif header and type(col) == "string" and not present[csv.trim(col)]
-        and not present[csv.trim(col):lower()] then
-      validate.add(errs, { "body", "column_mapping", field }, "missing_column",
-        "names the column '" .. col .. "', which the file's header does not have")
+local CSV_IMPORT = define {
+  "POST",
+  "/lead-lists/{list_id}/csv-import",
+  idempotent = true,
+  body = {
+    csv_content_base64 = { "string", required = true, min_len = 1 },
+    column_mapping = { "object", required = true, values = "string" },
+    dispatch_enrichment = { "boolean" },
+    enrichment_type = { "string", enum = TIERS, nullable = true },
+    quote_id = str,
+    idempotency_key = { "string", min_len = 1, max_len = 128 },
+  },
+  prepare = prepare_csv,
+  check = function(t, errs, o)
+    if o.problem then validate.add(errs, o.problem[1], o.problem[2], o.problem[3]) end
+    if o.bytes and o.bytes > M.CSV_MAX_BYTES then
+      validate.add(
+        errs,
+        { "body", o.source },
+        "too_large",
+        ("is %d bytes; one import takes at most " .. "%d (150 KB, about 600 rows): split the file"):format(
+          o.bytes,
+          M.CSV_MAX_BYTES
+        )
+      )
     end
-  end
-end, paid = {
-  applies = function(_, o) return o.dispatching end,
-  estimate = function(b, o)
-    return { tool = "bulk_import_csv", list_id = o.params.list_id,
-      enrichment_type = b.enrichment_type, row_count = o.rows }
+    if o.dispatching and t.enrichment_type == nil then
+      validate.add(
+        errs,
+        { "body", "enrichment_type" },
+        "missing",
+        "is required when dispatch_enrichment is true (the default): partial, phone_only or full"
+      )
+    end
+    if type(t.column_mapping) ~= "table" then return end
+    if next(t.column_mapping) == nil then
+      validate.add(errs, { "body", "column_mapping" }, "too_short", "needs at least one field")
+    end
+    local known, present = {}, {}
+    for _, f in ipairs(M.CSV_FIELDS) do
+      known[f] = true
+    end
+    local header
+    if o.text then
+      header, o.rows = csv.shape(o.text)
+    end
+    -- As the API matches: exact after trimming, else without regard to case.
+    for _, h in ipairs(header or {}) do
+      present[csv.trim(h)], present[csv.trim(h):lower()] = true, true
+    end
+    for field, col in pairs(t.column_mapping) do
+      if not known[field] then
+        validate.add(
+          errs,
+          { "body", "column_mapping", field },
+          "enum",
+          "is not a field a column can be mapped to (" .. table.concat(M.CSV_FIELDS, ", ") .. ")"
+        )
+      elseif header and type(col) == "string" and not present[csv.trim(col)] and not present[csv.trim(col):lower()] then
+        validate.add(
+          errs,
+          { "body", "column_mapping", field },
+          "missing_column",
+          "names the column '" .. col .. "', which the file's header does not have"
+        )
+      end
+    end
   end,
-} }
+  paid = {
+    applies = function(_, o)
+      return o.dispatching
+    end,
+    estimate = function(b, o)
+      return {
+        tool = "bulk_import_csv",
+        list_id = o.params.list_id,
+        enrichment_type = b.enrichment_type,
+        row_count = o.rows,
+      }
+    end,
+  },
+}
 
 --- POST /lead-lists: creates a list, or returns the caller's list of the same name (case
 -- insensitive) with reused = true. Free; lists:write.
@@ -161,7 +248,9 @@ end
 ---@param query? {folder_id?: string, limit?: integer, max?: integer}
 ---@return cleanlist.Pager
 function M:iter_lists(query)
-  return pager.over(query, "lists", function(q) return call(self, INDEX, q) end)
+  return pager.over(query, "lists", function(q)
+    return call(self, INDEX, q)
+  end)
 end
 
 --- GET /lead-lists/{list_id}: one list with live lead and enriched counts. Free; lists:read.
@@ -206,7 +295,9 @@ end
 ---@param query? {limit?: integer, max?: integer}
 ---@return cleanlist.Pager
 function M:iter_leads(list_id, query)
-  return pager.over(query, "leads", function(q) return call(self, LEADS, list_id, q) end)
+  return pager.over(query, "leads", function(q)
+    return call(self, LEADS, list_id, q)
+  end)
 end
 
 --- POST /lead-lists/{list_id}/leads: adds leads by id (lead_ids) or a cohort (task_id, with an

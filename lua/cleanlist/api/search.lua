@@ -10,8 +10,12 @@ local define, call = endpoint.define, endpoint.call
 local M = {}
 
 local function paged(max)
-  return { open = true, filters = { "object" }, limit = { "integer", min = 1, max = max },
-    cursor = { "string", nullable = true } }
+  return {
+    open = true,
+    filters = { "object" },
+    limit = { "integer", min = 1, max = max },
+    cursor = { "string", nullable = true },
+  }
 end
 
 local PEOPLE_FILTERS = define { "GET", "/search/people/filters" }
@@ -19,18 +23,29 @@ local COMPANY_FILTERS = define { "GET", "/search/companies/filters" }
 -- Searches are reads sent as POST: safe to repeat (retried like GETs).
 local PEOPLE = define { "POST", "/search/people", safe = true, body = paged(100) }
 local COMPANIES = define { "POST", "/search/companies", safe = true, body = paged(100) }
-local SIMILAR = define { "POST", "/search/companies/similar", safe = true, body = {
-  open = true, domain = { "string", min_len = 1, max_len = 253 },
-  company_id = { "string", min_len = 1 }, limit = { "integer", min = 1, max = 50 },
-}, check = function(t, errs)
-  if t.domain == nil and t.company_id == nil then
-    require("cleanlist.validate").add(errs, { "body" }, "missing",
-      "needs a domain or a company_id")
-  elseif t.domain ~= nil and t.company_id ~= nil then
-    require("cleanlist.validate").add(errs, { "body" }, "conflict",
-      "names the seed company twice (domain and company_id): pass one")
-  end
-end }
+local SIMILAR = define {
+  "POST",
+  "/search/companies/similar",
+  safe = true,
+  body = {
+    open = true,
+    domain = { "string", min_len = 1, max_len = 253 },
+    company_id = { "string", min_len = 1 },
+    limit = { "integer", min = 1, max = 50 },
+  },
+  check = function(t, errs)
+    if t.domain == nil and t.company_id == nil then
+      require("cleanlist.validate").add(errs, { "body" }, "missing", "needs a domain or a company_id")
+    elseif t.domain ~= nil and t.company_id ~= nil then
+      require("cleanlist.validate").add(
+        errs,
+        { "body" },
+        "conflict",
+        "names the seed company twice (domain and company_id): pass one"
+      )
+    end
+  end,
+}
 
 --- GET /search/people/filters: the filter vocabulary of people search. Free; people:read.
 ---@return {filters: table[]}|nil
@@ -74,7 +89,9 @@ end
 
 -- An iterator over every row of a search, page after page (`max` caps the rows).
 local function iter_search(self, def, field, body)
-  return pager.over(body, field, function(b) return call(self, def, b) end)
+  return pager.over(body, field, function(b)
+    return call(self, def, b)
+  end)
 end
 
 --- Every person a search matches, fetched page by page as the loop consumes them (see

@@ -20,9 +20,15 @@ M.TERMINAL = {
 }
 
 local FETCH = {
-  enrichment = function(c, id) return c:enrichment_status(id) end,
-  smart_agent = function(c, id) return c:get_smart_agent_results(id) end,
-  legacy = function(c, id) return c:legacy_enrich_status { workflow_id = id } end,
+  enrichment = function(c, id)
+    return c:enrichment_status(id)
+  end,
+  smart_agent = function(c, id)
+    return c:get_smart_agent_results(id)
+  end,
+  legacy = function(c, id)
+    return c:legacy_enrich_status { workflow_id = id }
+  end,
 }
 
 -- The kind and id of what to wait for.
@@ -61,12 +67,20 @@ function M:wait(target, opts)
   opts = opts or {}
   local kind, id = classify(target, opts.kind)
   if not kind or not FETCH[kind] then
-    return nil, errors.new { kind = "invalid_request", message = "wait needs a workflow id, a "
-      .. "cl-task_ handle, a smart-agent run id, a legacy workflow id, or the result that named one" }
+    return nil,
+      errors.new {
+        kind = "invalid_request",
+        message = "wait needs a workflow id, a "
+          .. "cl-task_ handle, a smart-agent run id, a legacy workflow id, or the result that named one",
+      }
   end
   -- A result that is already final (a company cohort, enriched at once) is its own answer.
-  if type(target) == "table" and M.TERMINAL[kind][target.status]
-    and type(target.workflow_id) ~= "string" and type(target.smart_agent_task_id) ~= "string" then
+  if
+    type(target) == "table"
+    and M.TERMINAL[kind][target.status]
+    and type(target.workflow_id) ~= "string"
+    and type(target.smart_agent_task_id) ~= "string"
+  then
     return target
   end
   local scale = self.time_scale or 1
@@ -100,7 +114,9 @@ function M:wait(target, opts)
       -- The rate since the previous sighting (or since the run was last seen idle) predicts
       -- the end.
       local t0, s0 = idle_at, 0
-      if seen and share > seen.share then t0, s0 = seen.t, seen.share end
+      if seen and share > seen.share then
+        t0, s0 = seen.t, seen.share
+      end
       local rate = (share - s0) / max(now - t0, 1e-3)
       wait = (1 - share) / rate * 1.02 + interval / 4
       seen = { t = now, share = share }
@@ -111,9 +127,14 @@ function M:wait(target, opts)
     wait = min(max(wait, interval / 2), cap)
     if deadline then
       if now >= deadline then
-        return nil, errors.new { kind = "timeout", code = "wait_timeout", last_status = st,
-          polls = polls, message = ("%s is still %s after %.0f s (timeout)")
-            :format(id, tostring(st.status), now - start) }
+        return nil,
+          errors.new {
+            kind = "timeout",
+            code = "wait_timeout",
+            last_status = st,
+            polls = polls,
+            message = ("%s is still %s after %.0f s (timeout)"):format(id, tostring(st.status), now - start),
+          }
       end
       wait = min(wait, deadline - now)
     end
@@ -131,7 +152,11 @@ end
 function M:wait_all(targets, opts)
   opts = opts or {}
   local fns = {}
-  for i, t in ipairs(targets) do fns[i] = function() return self:wait(t, opts) end end
+  for i, t in ipairs(targets) do
+    fns[i] = function()
+      return self:wait(t, opts)
+    end
+  end
   local results = self:gather(fns, { concurrency = opts.concurrency or 8 })
   local out, errs = {}, nil
   for i = 1, #targets do

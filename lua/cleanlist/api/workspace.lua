@@ -10,20 +10,33 @@ local M = {}
 local WHOAMI = define { "GET", "/whoami" }
 local BALANCE = define { "GET", "/credits/balance" }
 local API_KEYS = define { "GET", "/api-keys" }
-local USAGE = define { "GET", "/usage", query = {
-  days = { "integer", min = 1, max = 365 },
-  group_by = { "string", enum = { "tool", "key", "day", "error" } },
-} }
+local USAGE = define {
+  "GET",
+  "/usage",
+  query = {
+    days = { "integer", min = 1, max = 365 },
+    group_by = { "string", enum = { "tool", "key", "day", "error" } },
+  },
+}
 
 local str, strings = { "string", nullable = true }, { "array", items = "string", nullable = true }
 
 --- The fields of POST /credits/estimate (EstimateCostRequest, a closed model).
 M.ESTIMATE_FIELDS = {
   tool = { "string", required = true, min_len = 1 },
-  list_id = str, filters = { "object", nullable = true },
-  row_count = { "integer", min = 0, nullable = true }, scope = str, agent_type = str,
-  include_phone = { "boolean" }, provider = str, sub_action = str, enrichment_type = str,
-  task_id = str, data_points = strings, entity_ids = strings, extra = { "object", nullable = true },
+  list_id = str,
+  filters = { "object", nullable = true },
+  row_count = { "integer", min = 0, nullable = true },
+  scope = str,
+  agent_type = str,
+  include_phone = { "boolean" },
+  provider = str,
+  sub_action = str,
+  enrichment_type = str,
+  task_id = str,
+  data_points = strings,
+  entity_ids = strings,
+  extra = { "object", nullable = true },
 }
 local ESTIMATE = define { "POST", "/credits/estimate", safe = true, body = M.ESTIMATE_FIELDS }
 

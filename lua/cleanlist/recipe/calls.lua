@@ -21,17 +21,21 @@ M.Run = Run
 
 local function unknown_error(key, call, why)
   return errors.new {
-    kind = "unknown_outcome", exit_status = cli.EXIT_UNKNOWN, step = key,
-    message = ("an earlier run sent %s at %s and did not learn its outcome%s: it may have run "
+    kind = "unknown_outcome",
+    exit_status = cli.EXIT_UNKNOWN,
+    step = key,
+    message = (
+      "an earlier run sent %s at %s and did not learn its outcome%s: it may have run "
       .. "(and been paid). Check its results (or the usage report) before sending it again "
-      .. "with --resend-unknown"):format(key, tostring(call.sent_at), why or ""),
+      .. "with --resend-unknown"
+    ):format(key, tostring(call.sent_at), why or ""),
   }
 end
 
 -- Whether an error says the call did not run: the API refused it (4xx), or the client did
 -- before sending. A 2xx with a broken body, a 5xx or a lost connection may have run.
-local REFUSED_BEFORE_SENDING = { invalid_request = true, spend_cap = true,
-  insufficient_credits = true, config = true, quote = true }
+local REFUSED_BEFORE_SENDING =
+  { invalid_request = true, spend_cap = true, insufficient_credits = true, config = true, quote = true }
 
 local function refused(err)
   if err.status then return err.status >= 400 and err.status < 500 end
@@ -87,9 +91,11 @@ end
 -- before it went out: nothing ran), else nil and the error to return, the state updated.
 function Run:_call_failed(calls, key, call, err, resent)
   if err.code == "quote_used" and resent then
-    err.message = ("%s already went out with its quote in an earlier run (the API refused "
+    err.message = (
+      "%s already went out with its quote in an earlier run (the API refused "
       .. "to use the quote again, so nothing was paid twice); that run's result was not "
-      .. "recorded"):format(key)
+      .. "recorded"
+    ):format(key)
     err.dispatched_earlier = true
     return nil, err
   elseif err.code == "quote_expired" and resent then
@@ -131,7 +137,9 @@ function Run:once(key, send, opts)
     calls[key] = call
     local res, serr = self:_send_call(call, send)
     if res then
-      call.done, call.result = true, (opts.keep or function(x) return x end)(res)
+      call.done, call.result = true, (opts.keep or function(x)
+        return x
+      end)(res)
       self:save()
       return call.result
     end
@@ -141,13 +149,19 @@ function Run:once(key, send, opts)
   end
   calls[key] = nil
   self:save()
-  return nil, errors.new { kind = "quote", code = "quote_expired",
-    message = key .. ": the quote expired twice before the call went out" }
+  return nil,
+    errors.new {
+      kind = "quote",
+      code = "quote_expired",
+      message = key .. ": the quote expired twice before the call went out",
+    }
 end
 
 local function copy(t)
   local c = {}
-  for k, v in pairs(t) do c[k] = v end
+  for k, v in pairs(t) do
+    c[k] = v
+  end
   return c
 end
 
@@ -161,11 +175,15 @@ function Run:paid(key, call, body, opts)
     local b = copy(body)
     b.quote_id = extra.quote_id
     return call(b)
-  end, { keep = opts.keep, paid = true, quote = function()
-    local b = copy(body)
-    b.dry_run, b.max_credits = true, opts.max_credits or self.opts.max_credits
-    return call(b)
-  end })
+  end, {
+    keep = opts.keep,
+    paid = true,
+    quote = function()
+      local b = copy(body)
+      b.dry_run, b.max_credits = true, opts.max_credits or self.opts.max_credits
+      return call(b)
+    end,
+  })
 end
 
 --- The estimate of a paid call (a dry run: nothing is spent), said for a person and emitted
@@ -176,11 +194,22 @@ function Run:quote(label, call, body, max_credits)
   local est, err = call(b)
   if not est then return nil, err end
   local cost = est.estimated_cost
-  self:say("%s: %s credits estimated%s%s", label, tostring(cost),
+  self:say(
+    "%s: %s credits estimated%s%s",
+    label,
+    tostring(cost),
     type(est.available_credits) == "number" and (" of %s available"):format(est.available_credits) or "",
-    est.quote_id and " (quote " .. est.quote_id .. ")" or " (priced by the client)")
-  self:emit { quote = { step = label, estimated_cost = cost, quote_id = est.quote_id,
-    available_credits = est.available_credits, sufficient = est.sufficient } }
+    est.quote_id and " (quote " .. est.quote_id .. ")" or " (priced by the client)"
+  )
+  self:emit {
+    quote = {
+      step = label,
+      estimated_cost = cost,
+      quote_id = est.quote_id,
+      available_credits = est.available_credits,
+      sufficient = est.sufficient,
+    },
+  }
   return est
 end
 

@@ -24,7 +24,9 @@ end
 --- The path without its .csv (any case).
 ---@param path string
 ---@return string
-function M.stem(path) return (path:gsub("%.[Cc][Ss][Vv]$", "")) end
+function M.stem(path)
+  return (path:gsub("%.[Cc][Ss][Vv]$", ""))
+end
 
 --- Where the results of a run on path go: out when given, else the file's name without .csv
 -- followed by suffix ("-enriched.csv"); or nil and why when that is the input itself.

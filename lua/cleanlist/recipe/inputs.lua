@@ -18,7 +18,9 @@ M.Run = Run
 function M.header_columns(header, aliases)
   local by_alias = {}
   for field, names in pairs(aliases) do
-    for _, n in ipairs(names) do by_alias[n] = field end
+    for _, n in ipairs(names) do
+      by_alias[n] = field
+    end
   end
   local columns = {}
   for i, h in ipairs(header) do
@@ -34,8 +36,11 @@ end
 function Run:find_list()
   local o = self.opts
   if (o.list_id == nil) == (o.list == nil) then
-    self:fail(errors.new { kind = "invalid_request", exit_status = cli.EXIT_USAGE,
-      message = "give one of --list-id ID or --list NAME" })
+    self:fail(errors.new {
+      kind = "invalid_request",
+      exit_status = cli.EXIT_USAGE,
+      message = "give one of --list-id ID or --list NAME",
+    })
   end
   if o.list_id then return self:check(self.client:get_list(o.list_id)) end
   local exact, folded = {}, {}
@@ -47,16 +52,24 @@ function Run:find_list()
   if lists.err then self:fail(lists.err) end
   local hits = #exact > 0 and exact or folded
   if #hits == 0 then
-    self:fail(errors.new { kind = "not_found", code = "not_found",
+    self:fail(errors.new {
+      kind = "not_found",
+      code = "not_found",
       message = ("no list called %q among the %d lists this key can see"):format(o.list, lists.count),
       fix = "give --list-id ID, or check the name (cleanlist -e 'for l in "
-        .. "require(\"cleanlist\").new():iter_lists() do print(l.list_id, l.name) end')" })
+        .. 'require("cleanlist").new():iter_lists() do print(l.list_id, l.name) end\')',
+    })
   elseif #hits > 1 then
     local ids = {}
-    for i, l in ipairs(hits) do ids[i] = l.list_id end
-    self:fail(errors.new { kind = "invalid_request", code = "ambiguous_list", exit_status = cli.EXIT_USAGE,
-      message = ("%d lists are called %q (%s): give --list-id"):format(#hits, o.list,
-        concat(ids, ", ")) })
+    for i, l in ipairs(hits) do
+      ids[i] = l.list_id
+    end
+    self:fail(errors.new {
+      kind = "invalid_request",
+      code = "ambiguous_list",
+      exit_status = cli.EXIT_USAGE,
+      message = ("%d lists are called %q (%s): give --list-id"):format(#hits, o.list, concat(ids, ", ")),
+    })
   end
   return hits[1]
 end

@@ -103,6 +103,8 @@ end
 ---@param rows table[]
 ---@param jsonl boolean
 ---@return true|nil, string|nil
-function M.write(path, rows, jsonl) return files.write_rows(path, M.COLUMNS, rows, jsonl) end
+function M.write(path, rows, jsonl)
+  return files.write_rows(path, M.COLUMNS, rows, jsonl)
+end
 
 return M

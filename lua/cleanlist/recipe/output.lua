@@ -81,7 +81,9 @@ end
 --- An on_progress function for client:wait: a bar on stderr redrawn in place on a terminal,
 -- a plain line every `every` seconds (default 10) otherwise, nothing under --quiet.
 function Run:progress(label, every)
-  if self.opts.quiet then return function() end end
+  if self.opts.quiet then
+    return function() end
+  end
   local tty = self.tty
   local start, first_share, first_at, last_line = core.monotonic(), nil, nil, nil
   every = every or 10
@@ -117,7 +119,9 @@ end
 function Run:wait(run, label, opts)
   local bar = self:progress(label)
   local o = {}
-  for k, v in pairs(opts or {}) do o[k] = v end
+  for k, v in pairs(opts or {}) do
+    o[k] = v
+  end
   o.on_progress = function(st)
     bar(st)
     if self.state then
@@ -153,7 +157,9 @@ function M.print_summary(r, summary)
   local keys = order
   if not keys then
     keys = {}
-    for k in pairs(summary) do keys[#keys + 1] = k end
+    for k in pairs(summary) do
+      keys[#keys + 1] = k
+    end
     table.sort(keys)
   end
   for _, k in ipairs(keys) do
@@ -161,7 +167,9 @@ function M.print_summary(r, summary)
       local v = summary[k]
       if type(v) == "table" and #v > 0 and type(v[1]) ~= "table" then
         local parts = {}
-        for i, x in ipairs(v) do parts[i] = tostring(x) end
+        for i, x in ipairs(v) do
+          parts[i] = tostring(x)
+        end
         v = concat(parts, ", ")
       elseif type(v) == "table" then
         v = json.encode(v)
@@ -180,7 +188,9 @@ function M.error_report(name, err)
     for _, d in ipairs(err.detail) do
       if type(d) == "table" and d.loc then
         local loc = {}
-        for i, p in ipairs(d.loc) do loc[i] = tostring(p) end
+        for i, p in ipairs(d.loc) do
+          loc[i] = tostring(p)
+        end
         lines[#lines + 1] = ("  %s: %s"):format(concat(loc, "."), tostring(d.msg))
       end
     end

@@ -50,9 +50,16 @@ end
 -- (--max-credits is not part of it: a run refused for its budget resumes with a larger one;
 -- nor is any option a recipe marks `resume = false`.)
 local function run_identity(def, argv, fingerprint, base_url)
-  local neutral = { ["--json"] = true, ["--quiet"] = true, ["-q"] = true, ["--fresh"] = true,
-    ["--resend-unknown"] = true, ["--dry-run"] = true, ["--state"] = true,
-    ["--max-credits"] = true }
+  local neutral = {
+    ["--json"] = true,
+    ["--quiet"] = true,
+    ["-q"] = true,
+    ["--fresh"] = true,
+    ["--resend-unknown"] = true,
+    ["--dry-run"] = true,
+    ["--state"] = true,
+    ["--max-credits"] = true,
+  }
   local valued = { ["--state"] = true, ["--max-credits"] = true }
   for _, o in ipairs(cli.all_options(def)) do
     if o.resume == false then
@@ -72,8 +79,7 @@ local function run_identity(def, argv, fingerprint, base_url)
     end
     i = i + 1
   end
-  return def.name .. "\0" .. concat(kept, "\0") .. "\0" .. (fingerprint or "") .. "\0"
-    .. (base_url or "")
+  return def.name .. "\0" .. concat(kept, "\0") .. "\0" .. (fingerprint or "") .. "\0" .. (base_url or "")
 end
 
 --- Writes the state file: a new file beside it, then renamed over it (a crash leaves the old
@@ -93,8 +99,7 @@ end
 -- (resumed), else a new one. nil and a message when the file holds something else.
 function Run:_open_state(argv)
   if not self.def.paid then return true end
-  local identity = run_identity(self.def, argv, self.client.credential:fingerprint(),
-    self.client.base_url)
+  local identity = run_identity(self.def, argv, self.client.credential:fingerprint(), self.client.base_url)
   local path = self.opts.state
   if not path then
     local dir = state_dir()
@@ -106,18 +111,20 @@ function Run:_open_state(argv)
   if text then
     local st = json.decode(text)
     if type(st) ~= "table" or st.recipe ~= self.def.name then
-      return nil, ("%s is not a state file of %s: give another --state, or --fresh to replace it")
-        :format(path, self.def.name)
+      return nil,
+        ("%s is not a state file of %s: give another --state, or --fresh to replace it"):format(path, self.def.name)
     end
     if st.identity ~= digest(identity) then
-      return nil, ("%s holds the state of another run of %s (other arguments or another key): "
-        .. "give another --state, or --fresh to start over"):format(path, self.def.name)
+      return nil,
+        (
+          "%s holds the state of another run of %s (other arguments or another key): "
+          .. "give another --state, or --fresh to start over"
+        ):format(path, self.def.name)
     end
     self.state, self.resumed = st, true
     self:note("resuming the run of %s from %s", tostring(st.started_at), path)
   else
-    self.state = { recipe = self.def.name, identity = digest(identity), started_at = now_text(),
-      calls = {} }
+    self.state = { recipe = self.def.name, identity = digest(identity), started_at = now_text(), calls = {} }
   end
   return true
 end

@@ -15,7 +15,9 @@ Transport.__index = Transport
 --- opts: user_agent, ca_file, trace (function(line) receiving redacted debug lines)
 function M.new(opts)
   local handle, err = curl.transport {
-    user_agent = opts.user_agent, ca_file = opts.ca_file, proxy = opts.proxy,
+    user_agent = opts.user_agent,
+    ca_file = opts.ca_file,
+    proxy = opts.proxy,
     trace = opts.trace ~= nil,
   }
   if not handle then return nil, err end
@@ -23,7 +25,9 @@ function M.new(opts)
 end
 
 function Transport:_emit(trace)
-  for line in trace:gmatch("[^\n]+") do self.trace(line) end
+  for line in trace:gmatch("[^\n]+") do
+    self.trace(line)
+  end
 end
 
 --- Drives every transfer of this transport for up to `timeout` seconds (returns early on
@@ -95,7 +99,9 @@ end
 function Transport:request(req)
   if req.on_chunk and req.hold_body == nil then
     local spec = { hold_body = STREAM_HOLD }
-    for k, v in pairs(req) do spec[k] = v end
+    for k, v in pairs(req) do
+      spec[k] = v
+    end
     req = spec
   end
   local r, err = self.handle:start(req)

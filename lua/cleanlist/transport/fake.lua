@@ -28,9 +28,7 @@ end
 function Fake:request(req)
   self.requests[#self.requests + 1] = req
   local item = table.remove(self.queue, 1)
-  if not item then
-    error("fake transport: no response queued for " .. req.method .. " " .. req.url, 2)
-  end
+  if not item then error("fake transport: no response queued for " .. req.method .. " " .. req.url, 2) end
   if item.err then return nil, item.err end
   return item.res
 end

@@ -27,8 +27,13 @@ local M = {}
 
 -- The phases in which cosockets and ngx.sleep work.
 local COSOCKET_PHASES = {
-  rewrite = true, access = true, content = true, timer = true, ssl_cert = true,
-  ssl_session_fetch = true, ssl_client_hello = true,
+  rewrite = true,
+  access = true,
+  content = true,
+  timer = true,
+  ssl_cert = true,
+  ssl_session_fetch = true,
+  ssl_client_hello = true,
 }
 
 local now, failure, io_failure = answer.now, answer.failure, answer.io_failure
@@ -43,11 +48,13 @@ function M.check()
   local phase = ngx.get_phase()
   if COSOCKET_PHASES[phase] then return nil end
   return {
-    kind = "config", sent = false,
-    message = ("cleanlist cannot call the API in nginx's %s phase: nginx allows no network "
+    kind = "config",
+    sent = false,
+    message = (
+      "cleanlist cannot call the API in nginx's %s phase: nginx allows no network "
       .. "there (call it from a content, access or rewrite handler or an ngx.timer.at "
-      .. "callback; or create the client with transport = \"curl\", which blocks the worker)")
-      :format(tostring(phase)),
+      .. 'callback; or create the client with transport = "curl", which blocks the worker)'
+    ):format(tostring(phase)),
   }
 end
 
@@ -64,20 +71,28 @@ Transport.__index = Transport
 -- kept, default 60), pool_size (idle connections kept per origin and worker, default 32).
 function M.new(opts)
   opts = opts or {}
-  if not M.in_nginx() then
-    return nil, { kind = "config", message = "transport \"ngx\" runs only inside nginx" }
-  end
+  if not M.in_nginx() then return nil, { kind = "config", message = 'transport "ngx" runs only inside nginx' } end
   if opts.ca_file then
-    return nil, { kind = "config", message = "under nginx the CA file is named by nginx's "
-      .. "lua_ssl_trusted_certificate directive, not the ca_file option" }
+    return nil,
+      {
+        kind = "config",
+        message = "under nginx the CA file is named by nginx's "
+          .. "lua_ssl_trusted_certificate directive, not the ca_file option",
+      }
   end
   if opts.proxy and opts.proxy ~= "" then -- "": no proxy, which is what cosockets do anyway
-    return nil, { kind = "config", message = "the ngx transport connects directly: it cannot go "
-      .. "through a proxy (leave proxy out, or use transport = \"curl\")" }
+    return nil,
+      {
+        kind = "config",
+        message = "the ngx transport connects directly: it cannot go "
+          .. 'through a proxy (leave proxy out, or use transport = "curl")',
+      }
   end
   return setmetatable({
-    user_agent = opts.user_agent or "cleanlist-lua", trace = opts.trace,
-    keepalive_ms = floor((opts.keepalive or 60) * 1000), pool_size = opts.pool_size or 32,
+    user_agent = opts.user_agent or "cleanlist-lua",
+    trace = opts.trace,
+    keepalive_ms = floor((opts.keepalive or 60) * 1000),
+    pool_size = opts.pool_size or 32,
   }, Transport)
 end
 
@@ -86,14 +101,19 @@ local function parse_url(url)
   local scheme, authority, target = url:match("^(https?)://([^/?#]+)([^#]*)")
   if not scheme then return nil end
   local host, port = authority:match("^(%[[^%]]+%]):?(%d*)$")
-  if not host then host, port = authority:match("^([^:]+):?(%d*)$") end
+  if not host then
+    host, port = authority:match("^([^:]+):?(%d*)$")
+  end
   if not host then return nil end
   local default = scheme == "https" and 443 or 80
   port = tonumber(port) or default
   if target == "" then target = "/" end
   if target:sub(1, 1) == "?" then target = "/" .. target end
   return {
-    scheme = scheme, host = host, port = port, target = target,
+    scheme = scheme,
+    host = host,
+    port = port,
+    target = target,
     authority = port == default and host or (host .. ":" .. port),
     sni = host:sub(1, 1) ~= "[" and host or nil,
     pool = "cleanlist:" .. scheme .. "://" .. host .. ":" .. port,
@@ -114,7 +134,9 @@ function Transport:_head(u, req)
     "Host: " .. u.authority,
     "User-Agent: " .. self.user_agent,
   }
-  for _, h in ipairs(req.headers or {}) do lines[#lines + 1] = h end
+  for _, h in ipairs(req.headers or {}) do
+    lines[#lines + 1] = h
+  end
   local body = req.body
   if body or req.method == "POST" or req.method == "PUT" or req.method == "PATCH" then
     lines[#lines + 1] = "Content-Length: " .. (body and #body or 0)
@@ -135,20 +157,23 @@ function Transport:_exchange(u, req, t0, fresh)
   local connect_s = min(req.connect_timeout or 10, timeout)
   sock:settimeout(max(1, floor(connect_s * 1000)))
   local ok, err = sock:connect(u.host, u.port, { pool = fresh and (u.pool .. "#fresh") or u.pool })
-  if not ok then
-    return nil, io_failure("cannot connect to " .. u.authority, err, false, connect_s)
-  end
+  if not ok then return nil, io_failure("cannot connect to " .. u.authority, err, false, connect_s) end
   local reused = (sock:getreusedtimes() or 0) > 0
-  if self.trace then
-    self:_trace("* ", (reused and "reusing the connection to " or "connected to ") .. u.authority)
-  end
+  if self.trace then self:_trace("* ", (reused and "reusing the connection to " or "connected to ") .. u.authority) end
   if u.scheme == "https" and not reused then
     local session, herr = sock:sslhandshake(nil, u.sni, true)
     if not session then
       sock:close()
       if herr == "timeout" then return nil, io_failure("the TLS handshake", herr, false, connect_s) end
-      return nil, failure("tls", ("TLS handshake with %s failed: %s (is the CA in nginx's "
-        .. "lua_ssl_trusted_certificate?)"):format(u.authority, tostring(herr)), false)
+      return nil,
+        failure(
+          "tls",
+          ("TLS handshake with %s failed: %s (is the CA in nginx's " .. "lua_ssl_trusted_certificate?)"):format(
+            u.authority,
+            tostring(herr)
+          ),
+          false
+        )
     end
   end
   local head = self:_head(u, req)
@@ -169,9 +194,7 @@ function Transport:_exchange(u, req, t0, fresh)
   if not status then
     sock:close()
     local rerr, nothing_read = headers, body
-    if nothing_read and reused and not req.fresh_connect and rerr.kind == "transport" then
-      return nil, nil, true
-    end
+    if nothing_read and reused and not req.fresh_connect and rerr.kind == "transport" then return nil, nil, true end
     return nil, rerr
   end
   if self.trace then self:_trace("< ", ("HTTP/1.1 %d"):format(status)) end
@@ -180,8 +203,13 @@ function Transport:_exchange(u, req, t0, fresh)
   else
     sock:close()
   end
-  return { status = status, headers = headers, body = req.on_chunk and status >= 200
-    and status < 300 and "" or body, elapsed = now() - t0, reused = reused }
+  return {
+    status = status,
+    headers = headers,
+    body = req.on_chunk and status >= 200 and status < 300 and "" or body,
+    elapsed = now() - t0,
+    reused = reused,
+  }
 end
 
 --- The transport's request (docs/transport.md). The client asks check() first, before any
@@ -226,7 +254,9 @@ function M.gather(fns, opts)
   require("cleanlist.scheduler").check_functions(fns, 3)
   local concurrency = min(opts and opts.concurrency or #fns, #fns)
   local results, failure_text, next_index = {}, nil, 1
-  local pack = table.pack or function(...) return { n = select("#", ...), ... } end -- luacheck: ignore 143
+  local pack = rawget(table, "pack") or function(...)
+    return { n = select("#", ...), ... }
+  end
   local function worker()
     while next_index <= #fns do
       local i = next_index
@@ -241,13 +271,17 @@ function M.gather(fns, opts)
     end
   end
   local threads = {}
-  for t = 1, concurrency do threads[t] = ngx.thread.spawn(worker) end
+  for t = 1, concurrency do
+    threads[t] = ngx.thread.spawn(worker)
+  end
   for t = 1, #threads do
     local ok, err = ngx.thread.wait(threads[t])
     if not ok then failure_text = failure_text or tostring(err) end
   end
   if failure_text then error(failure_text, 2) end
-  for i = 1, #fns do results[i] = results[i] or { n = 0 } end
+  for i = 1, #fns do
+    results[i] = results[i] or { n = 0 }
+  end
   return results
 end
 

@@ -31,8 +31,7 @@ local failure = M.failure
 -- within `timeout` seconds).
 function M.io_failure(what, err, sent, timeout)
   if err == "timeout" then
-    return failure("timeout", ("%s: no progress within the client's timeout (%g s)")
-      :format(what, timeout), sent)
+    return failure("timeout", ("%s: no progress within the client's timeout (%g s)"):format(what, timeout), sent)
   end
   return failure("transport", what .. ": " .. tostring(err), sent)
 end
@@ -51,8 +50,10 @@ local PARTS = {
 }
 
 local function reader(sock, req, deadline, timeout)
-  return setmetatable({ sock = sock, req = req, deadline = deadline, timeout = timeout,
-    parts = {}, size = 0, cap = req.max_body or 0 }, Reader)
+  return setmetatable(
+    { sock = sock, req = req, deadline = deadline, timeout = timeout, parts = {}, size = 0, cap = req.max_body or 0 },
+    Reader
+  )
 end
 
 -- Sets the socket's timeout to the time left; false when none is left.
@@ -83,8 +84,11 @@ end
 function Reader:take(piece)
   self.size = self.size + #piece
   if self.cap > 0 and self.size > self.cap then
-    return failure("transport", ("the answer is larger than %d bytes (the client's "
-      .. "max_body_bytes): stopped"):format(self.cap), true)
+    return failure(
+      "transport",
+      ("the answer is larger than %d bytes (the client's " .. "max_body_bytes): stopped"):format(self.cap),
+      true
+    )
   end
   if self.stream then return self.req.on_chunk(piece) end
   self.parts[#self.parts + 1] = piece
@@ -111,8 +115,8 @@ function Reader:head()
     local m
     m, status = line:match("^HTTP/1%.(%d) (%d%d%d)")
     if not m then
-      return nil, failure("transport", "the server did not answer in HTTP/1.x: "
-        .. line:sub(1, 40):gsub("%c", "?"), true)
+      return nil,
+        failure("transport", "the server did not answer in HTTP/1.x: " .. line:sub(1, 40):gsub("%c", "?"), true)
     end
     minor, status = tonumber(m), tonumber(status)
     local count = 0

@@ -23,9 +23,8 @@ local json = require "sandbox.json"
 local ledger = require "sandbox.ledger"
 local leads = require "sandbox.leads"
 local state_mod = require "sandbox.state"
-local util = require "sandbox.util"
 local workflows = require "sandbox.workflows"
-local world = require "sandbox.world"
+local values = require "sandbox.agent_values"
 
 local M = {}
 
@@ -44,160 +43,7 @@ local function area(state)
   return state.data.agents
 end
 
-local function roll(state, s)
-  return util.roll(state, "agent|" .. s, 100)
-end
-
--- Values ---------------------------------------------------------------------------------
-
-local EXPAND = {
-  vp = "Vice President", svp = "Senior Vice President", evp = "Executive Vice President",
-  avp = "Associate Vice President", sr = "Senior", jr = "Junior", dir = "Director",
-  mgr = "Manager", eng = "Engineering", mktg = "Marketing", ops = "Operations",
-  cto = "Chief Technology Officer", ceo = "Chief Executive Officer",
-  cfo = "Chief Financial Officer", coo = "Chief Operating Officer",
-  cmo = "Chief Marketing Officer", cro = "Chief Revenue Officer",
-  cio = "Chief Information Officer", ciso = "Chief Information Security Officer",
-  cpo = "Chief Product Officer", hr = "Human Resources", swe = "Software Engineer",
-}
-local SMALL = { ["of"] = true, ["and"] = true, ["the"] = true, ["for"] = true, ["to"] = true,
-  ["in"] = true, ["&"] = true }
-
-function M.normalize_title(title)
-  local words = {}
-  for w in title:gsub("[,/|]", " "):gmatch("%S+") do
-    local bare = w:gsub("%.$", ""):lower()
-    local e = EXPAND[bare]
-    if e then
-      words[#words + 1] = e
-    elseif SMALL[bare] and #words > 0 then
-      words[#words + 1] = bare
-    else
-      words[#words + 1] = bare:sub(1, 1):upper() .. bare:sub(2)
-    end
-  end
-  return table.concat(words, " ")
-end
-
-local PAINS = {
-  Sales = { "pipeline coverage that depends on manual prospecting",
-    "reps losing hours to bad contact data", "forecast accuracy hurt by stale CRM records" },
-  Marketing = { "attributing pipeline to campaigns", "lead lists that bounce",
-    "routing inbound leads to the right rep fast enough" },
-  Engineering = { "hiring senior engineers fast enough", "tool sprawl across teams",
-    "keeping cloud costs predictable" },
-  Finance = { "manual month-end close work", "spend visibility across departments",
-    "vendor consolidation" },
-  Operations = { "process handoffs that live in spreadsheets", "scaling support without headcount",
-    "data quality across systems" },
-}
-local GENERIC_PAINS = { "data quality across the go-to-market stack",
-  "doing more with a flat headcount plan", "slow internal reporting" }
-
-local function company_for(state, lead)
-  local w = world.of(state)
-  local p = leads.person(state, lead)
-  if p then
-    return world.company_of(w, p), p
-  end
-  if lead.domain then
-    return w.company_by_domain[lead.domain], nil
-  end
-  return nil, nil
-end
-
--- What the company does, as a phrase ("workflow automation for enterprises"), or nil.
-local function offering(c)
-  local d = c and c.description
-  if not d then
-    return nil
-  end
-  return d:match(" provides (.-)%.?$") or d:gsub("%.$", "")
-end
-
-local function first_name(lead)
-  return lead.first_name or (lead.full_name and lead.full_name:match("^(%S+)"))
-end
-
-local producers = {}
-
-function producers.title_normalizer(_, lead)
-  if not lead.title or lead.title == "" then
-    return nil, "the lead has no title"
-  end
-  return M.normalize_title(lead.title)
-end
-
-function producers.cold_intro_email(state, lead)
-  local first = first_name(lead)
-  local c = company_for(state, lead)
-  local company = lead.company or (c and c.name)
-  if not first or not company then
-    return nil, "the lead needs a first name and a company"
-  end
-  local what = offering(c)
-  local angle = what and ("building " .. what) or "growing the team"
-  local role = lead.title and (" as " .. lead.title) or ""
-  return format("Subject: Quick idea for %s\n\nHi %s,\n\nI saw that %s is %s, and your "
-    .. "work%s stood out. Teams like yours use Cleanlist to keep prospect data verified "
-    .. "without manual research. Would a 15-minute call next week be useful?\n\nBest,\nVera",
-    company, first, company, angle, role)
-end
-
-function producers.company_intel(state, lead)
-  local c = company_for(state, lead)
-  if not c then
-    return nil, "no company data for this lead"
-  end
-  local tech = {}
-  for i = 1, math.min(3, #c.tech_stack) do
-    tech[i] = c.tech_stack[i]
-  end
-  return format("%s (%s) is a %s-employee %s company in %s (%s) offering %s; its stack "
-    .. "includes %s.", c.name, c.domain, c.size, c.industry, c.hq_location, c.funding_stage,
-    offering(c) or "products for its core market",
-    #tech > 0 and table.concat(tech, ", ") or "nothing public")
-end
-
-function producers.pain_point_hypothesis(state, lead)
-  local c, p = company_for(state, lead)
-  local company = lead.company or (c and c.name)
-  if not company then
-    return nil, "the lead has no company"
-  end
-  if roll(state, "pp|" .. lead.lead_id) < 2 then
-    return nil, "model timeout"
-  end
-  local pains = PAINS[p and p.department or ""] or GENERIC_PAINS
-  local pain = pains[roll(state, "pain|" .. lead.lead_id) % #pains + 1]
-  return format("As %s at %s, %s likely struggles with %s.", lead.title or "a leader", company,
-    first_name(lead) or "this lead", pain)
-end
-
-function producers.custom_ai(state, lead, run)
-  if roll(state, "ai|" .. run.run_id .. "|" .. lead.lead_id) < 2 then
-    return nil, "model timeout"
-  end
-  local c = company_for(state, lead)
-  local who = lead.full_name or lead.email or lead.lead_id
-  local company = lead.company or (c and c.name) or "an unknown company"
-  local facts = {}
-  if c then
-    facts[#facts + 1] = format("%s is a %s company (%s employees, %s)", c.name, c.industry,
-      c.size, c.funding_stage)
-    if offering(c) then
-      facts[#facts + 1] = "it offers " .. offering(c)
-    end
-  end
-  if lead.title then
-    facts[#facts + 1] = who .. " works there as " .. lead.title
-  end
-  local prompt = (run.prompt or ""):gsub("%s+", " "):sub(1, 60)
-  return format("Re \"%s\": %s at %s. %s.", prompt, who, company,
-    #facts > 0 and table.concat(facts, "; ") or "no public facts found")
-end
-
--- Runs -----------------------------------------------------------------------------------
+-- Runs (the values they write: sandbox.agent_values) -------------------------------------
 
 --- Launches a run. spec: org_id, user_id, list_id, column_name, agent_type, prompt, overwrite,
 -- lead_ids (the rows, in order), estimated_cost. Returns the run.
@@ -207,14 +53,27 @@ function M.launch(state, spec)
   local now = state:now_ms()
   local run = {
     run_id = leads.mint(state, "run_", a.seq, 67),
-    org_id = spec.org_id, user_id = spec.user_id, list_id = spec.list_id,
-    column_name = spec.column_name, agent_type = spec.agent_type, prompt = spec.prompt,
+    org_id = spec.org_id,
+    user_id = spec.user_id,
+    list_id = spec.list_id,
+    column_name = spec.column_name,
+    agent_type = spec.agent_type,
+    prompt = spec.prompt,
     overwrite = spec.overwrite and true or false,
-    lead_ids = json.array(spec.lead_ids), total = #spec.lead_ids,
-    processed = 0, succeeded = 0, failed = 0, results = json.array(),
-    status = "pending", created_ms = now, created_at = leads.iso(now),
-    start_ms = now + M.START_MS, row_ms = M.ROW_MS,
-    rate = costs.AGENT_RATES[spec.agent_type] or 1, accrued = 0, debited = 0,
+    lead_ids = json.array(spec.lead_ids),
+    total = #spec.lead_ids,
+    processed = 0,
+    succeeded = 0,
+    failed = 0,
+    results = json.array(),
+    status = "pending",
+    created_ms = now,
+    created_at = leads.iso(now),
+    start_ms = now + M.START_MS,
+    row_ms = M.ROW_MS,
+    rate = costs.AGENT_RATES[spec.agent_type] or 1,
+    accrued = 0,
+    debited = 0,
     estimated_cost = spec.estimated_cost,
   }
   a.by_id[run.run_id] = run
@@ -231,11 +90,8 @@ end
 local function debit_due(state, run, final)
   local owed = run.accrued - run.debited
   local whole = final and math.ceil(owed - 1e-9) or floor(owed + 1e-9)
-  if whole <= 0 then
-    return true
-  end
-  if not ledger.charge(state, whole, format("smart agent %s (%s)", run.run_id, run.agent_type),
-      run.run_id) then
+  if whole <= 0 then return true end
+  if not ledger.charge(state, whole, format("smart agent %s (%s)", run.run_id, run.agent_type), run.run_id) then
     return false
   end
   run.debited = run.debited + whole
@@ -249,7 +105,7 @@ local function process_row(state, run, i)
   if not lead then
     err = "lead no longer exists"
   else
-    value, err = producers[run.agent_type](state, lead, run)
+    value, err = values.producers[run.agent_type](state, lead, run)
   end
   if value ~= nil then
     -- a row is paid when it succeeds; stop when the balance cannot cover it
@@ -284,23 +140,15 @@ end
 
 --- Advances a run to virtual time now; returns the time of its next event.
 function M.advance(state, run, now)
-  if run.status == "completed" or run.status == "failed" then
-    return M.FAR
-  end
-  if now < run.start_ms then
-    return run.start_ms
-  end
+  if run.status == "completed" or run.status == "failed" then return M.FAR end
+  if now < run.start_ms then return run.start_ms end
   run.status = "processing"
   local due = floor((now - run.start_ms) / run.row_ms)
-  if due > run.total then
-    due = run.total
-  end
+  if due > run.total then due = run.total end
   ledger.background(state, function()
     for i = run.processed + 1, due do
       process_row(state, run, i)
-      if run.out_of_credits then
-        break
-      end
+      if run.out_of_credits then break end
     end
     if run.out_of_credits then
       finish(state, run, "failed")
@@ -308,28 +156,20 @@ function M.advance(state, run, now)
       finish(state, run, "completed")
     end
   end)
-  if run.status ~= "processing" then
-    return M.FAR
-  end
+  if run.status ~= "processing" then return M.FAR end
   return run.start_ms + (run.processed + 1) * run.row_ms
 end
 
 workflows.on_tick(function(state, now)
   local a = area(state)
-  if #a.active == 0 then
-    return nil
-  end
+  if #a.active == 0 then return nil end
   local next_due, keep = M.FAR, json.array()
   for _, id in ipairs(a.active) do
     local run = a.by_id[id]
     if run then
       local d = M.advance(state, run, now)
-      if run.status == "pending" or run.status == "processing" then
-        keep[#keep + 1] = id
-      end
-      if d < next_due then
-        next_due = d
-      end
+      if run.status == "pending" or run.status == "processing" then keep[#keep + 1] = id end
+      if d < next_due then next_due = d end
     end
   end
   a.active = keep
@@ -343,9 +183,7 @@ function M.recent(state, org_id, limit, filter)
     local run = a.by_id[a.order[i]]
     if run and run.org_id == org_id and (not filter or filter(run)) then
       out[#out + 1] = run
-      if #out >= limit then
-        break
-      end
+      if #out >= limit then break end
     end
   end
   return out
@@ -354,9 +192,15 @@ end
 --- SmartAgentRun.
 function M.summary(run)
   return {
-    task_id = run.run_id, list_id = run.list_id, column_name = run.column_name,
-    agent_type = run.agent_type, status = run.status, total = run.total,
-    processed = run.processed, failed = run.failed, created_at = run.created_at,
+    task_id = run.run_id,
+    list_id = run.list_id,
+    column_name = run.column_name,
+    agent_type = run.agent_type,
+    status = run.status,
+    total = run.total,
+    processed = run.processed,
+    failed = run.failed,
+    created_at = run.created_at,
   }
 end
 
@@ -364,16 +208,13 @@ end
 function M.results_body(state, run)
   M.advance(state, run, state:now_ms())
   local progress = run.total > 0 and floor(run.processed * 100 / run.total) or 100
-  if run.status == "completed" then
-    progress = 100
-  end
+  if run.status == "completed" then progress = 100 end
   local note
   if run.status == "completed" or run.status == "failed" then
-    note = format("Run %s: %d succeeded, %d failed; %d credits debited.", run.status,
-      run.succeeded, run.failed, run.debited)
+    note =
+      format("Run %s: %d succeeded, %d failed; %d credits debited.", run.status, run.succeeded, run.failed, run.debited)
   else
-    note = format("Run %s: %d of %d rows done. Poll again in a few seconds.", run.status,
-      run.processed, run.total)
+    note = format("Run %s: %d of %d rows done. Poll again in a few seconds.", run.status, run.processed, run.total)
   end
   return http.envelope({
     smart_agent_task_id = run.run_id,
@@ -383,8 +224,7 @@ function M.results_body(state, run)
     succeeded = run.succeeded,
     failed = run.failed,
     results = json.array(run.results), -- (restored state loses the array mark)
-    message = run.out_of_credits and "The run stopped: the organization ran out of credits."
-      or null,
+    message = run.out_of_credits and "The run stopped: the organization ran out of credits." or null,
   }, state:now_ms(), note)
 end
 

@@ -54,31 +54,37 @@ M.JWT = {
 }
 
 -- Error codes of this module (added to the shared catalogue).
-errors.catalogue.revoked_api_key = errors.catalogue.revoked_api_key or {
-  status = 401, retryable = false,
-  problem = "The API key has been revoked.",
-  cause = "The bearer token matches a key that was revoked; revocation takes effect at once.",
-  fix = "Create a new key (POST /api/v1/api-keys, or Settings > API Keys) and use it instead.",
-}
-errors.catalogue.key_limit_reached = errors.catalogue.key_limit_reached or {
-  status = 403, retryable = false,
-  problem = "The user already has the maximum number of active API keys.",
-  fix = "Revoke a key you no longer use (POST /api/v1/api-keys/{key_id}/revoke), then create "
-    .. "the new one.",
-}
+errors.catalogue.revoked_api_key = errors.catalogue.revoked_api_key
+  or {
+    status = 401,
+    retryable = false,
+    problem = "The API key has been revoked.",
+    cause = "The bearer token matches a key that was revoked; revocation takes effect at once.",
+    fix = "Create a new key (POST /api/v1/api-keys, or Settings > API Keys) and use it instead.",
+  }
+errors.catalogue.key_limit_reached = errors.catalogue.key_limit_reached
+  or {
+    status = 403,
+    retryable = false,
+    problem = "The user already has the maximum number of active API keys.",
+    fix = "Revoke a key you no longer use (POST /api/v1/api-keys/{key_id}/revoke), then create " .. "the new one.",
+  }
 
 state_mod.register("apikeys", function(state)
   return {
-    keys = {}, order = json.array(), by_hash = {}, revoked = {}, last_used = {},
-    created_ms = state:now_ms(), seq = 0,
+    keys = {},
+    order = json.array(),
+    by_hash = {},
+    revoked = {},
+    last_used = {},
+    created_ms = state:now_ms(),
+    seq = 0,
   }
 end)
 
 --- "YYYY-MM-DD HH:MM:SS" (UTC) for epoch milliseconds (ApiKeyInfo.created_at/last_used_at).
 function M.stamp(ms)
-  if ms == nil then
-    return null
-  end
+  if ms == nil then return null end
   return os.date("!%Y-%m-%d %H:%M:%S", floor(ms / 1000))
 end
 
@@ -86,19 +92,19 @@ end
 -- second organisation and the JWT sessions. Built once per state (identity survives resets).
 local function identity(state)
   local id = rawget(state, "_apikeys_identity")
-  if id then
-    return id
-  end
+  if id then return id end
   local org, owner, reader = state.org, state.users.owner, state.users.reader
   local gated_features = {}
   for _, f in ipairs(state_mod.FEATURES) do
-    if f ~= "api_access" then
-      gated_features[#gated_features + 1] = f
-    end
+    if f ~= "api_access" then gated_features[#gated_features + 1] = f end
   end
   local garage = {
-    id = "org_2sbxSumoGarage", name = "Sumo Garage", tier = "free", appsumo_tier = 2,
-    features = json.array(util.sorted_copy(gated_features)), api_access = false,
+    id = "org_2sbxSumoGarage",
+    name = "Sumo Garage",
+    tier = "free",
+    appsumo_tier = 2,
+    features = json.array(util.sorted_copy(gated_features)),
+    api_access = false,
   }
   local theo = { id = "user_2sbxTheoLind", name = "Theo Lind", email = "theo.lind@example.com" }
   id = { orgs = {}, users = {}, scopes = {}, builtin = {}, jwts = {} }
@@ -115,13 +121,20 @@ local function identity(state)
   end
   if not id.scopes[owner.id] then grant(owner, state_mod.ALL_SCOPES) end
   if not id.scopes[reader.id] then grant(reader, state_mod.READONLY_SCOPES) end
-  table.sort(id.builtin, function(a, b) return a.id < b.id end)
+  table.sort(id.builtin, function(a, b)
+    return a.id < b.id
+  end)
   for name, user in pairs { vera = owner, rowan = reader, theo = theo } do
     local s = id.scopes[user.id]
     id.jwts[M.JWT[name]] = {
-      id = "sess_" .. user.id, name = "Clerk session (sandbox)", user = user,
-      org = id.user_org[user.id], scopes = s.list, scope_set = s.set,
-      auth_type = "clerk_jwt", jwt = true,
+      id = "sess_" .. user.id,
+      name = "Clerk session (sandbox)",
+      user = user,
+      org = id.user_org[user.id],
+      scopes = s.list,
+      scope_set = s.set,
+      auth_type = "clerk_jwt",
+      jwt = true,
     }
   end
   rawset(state, "_apikeys_identity", id)
@@ -135,13 +148,9 @@ end
 
 -- The organisation has the api_access feature (a plan with API access).
 function M.has_api_access(org)
-  if org.api_access ~= nil then
-    return org.api_access
-  end
+  if org.api_access ~= nil then return org.api_access end
   for _, f in ipairs(org.features or {}) do
-    if f == "api_access" then
-      return true
-    end
+    if f == "api_access" then return true end
   end
   return false
 end
@@ -178,13 +187,18 @@ end
 local function record_of(state, k, token)
   local id = identity(state)
   local user, org = id.users[k.user_id], id.orgs[k.org_id]
-  if not user or not org then
-    return false
-  end
+  if not user or not org then return false end
   local s = id.scopes[user.id]
   return {
-    id = k.key_id, token = token, name = k.name, user = user, org = org,
-    prefix = M.KEY_PREFIX, last4 = k.last4, scopes = s.list, scope_set = s.set,
+    id = k.key_id,
+    token = token,
+    name = k.name,
+    user = user,
+    org = org,
+    prefix = M.KEY_PREFIX,
+    last4 = k.last4,
+    scopes = s.list,
+    scope_set = s.set,
     auth_type = "api_key",
   }
 end
@@ -195,9 +209,7 @@ function M.resolve(state, token, builtin, req)
   local a = area(state)
   if builtin then
     local id = builtin.id
-    if a.revoked[id] then
-      return nil, "revoked_api_key"
-    end
+    if a.revoked[id] then return nil, "revoked_api_key" end
     a.last_used[id] = req and req.time_ms or state:now_ms()
     return builtin
   end
@@ -218,22 +230,14 @@ function M.resolve(state, token, builtin, req)
     end
     map[token], cache.size = rec, cache.size + 1
   end
-  if not rec then
-    return nil
-  end
+  if not rec then return nil end
   if rec.jwt then
-    if not M.has_api_access(rec.org) then
-      return nil, "feature_gated"
-    end
+    if not M.has_api_access(rec.org) then return nil, "feature_gated" end
     return rec
   end
   local k = a.keys[rec.id]
-  if not k then
-    return nil
-  end
-  if k.revoked_ms then
-    return nil, "revoked_api_key"
-  end
+  if not k then return nil end
+  if k.revoked_ms then return nil, "revoked_api_key" end
   a.last_used[rec.id] = req and req.time_ms or state:now_ms()
   return rec
 end
@@ -253,8 +257,14 @@ end
 local function builtin_row(state, k)
   local a = area(state)
   return {
-    key_id = k.id, user_id = k.user.id, org_id = k.org.id, name = k.name, last4 = k.last4,
-    created_ms = a.created_ms, revoked_ms = a.revoked[k.id], builtin = true,
+    key_id = k.id,
+    user_id = k.user.id,
+    org_id = k.org.id,
+    name = k.name,
+    last4 = k.last4,
+    created_ms = a.created_ms,
+    revoked_ms = a.revoked[k.id],
+    builtin = true,
   }
 end
 
@@ -263,28 +273,20 @@ end
 function M.keys_of(state, user, org)
   local a, out = area(state), {}
   for _, k in ipairs(identity(state).builtin) do
-    if k.user.id == user.id and k.org.id == org.id then
-      out[#out + 1] = builtin_row(state, k)
-    end
+    if k.user.id == user.id and k.org.id == org.id then out[#out + 1] = builtin_row(state, k) end
   end
   for _, key_id in ipairs(a.order) do
     local k = a.keys[key_id]
-    if k and k.user_id == user.id and k.org_id == org.id then
-      out[#out + 1] = k
-    end
+    if k and k.user_id == user.id and k.org_id == org.id then out[#out + 1] = k end
   end
   return out
 end
 
 --- The row of key_id when it belongs to user in org, else nil.
 function M.find(state, key_id, user, org)
-  if type(key_id) ~= "string" then
-    return nil
-  end
+  if type(key_id) ~= "string" then return nil end
   for _, row in ipairs(M.keys_of(state, user, org)) do
-    if row.key_id == key_id then
-      return row
-    end
+    if row.key_id == key_id then return row end
   end
   return nil
 end
@@ -292,9 +294,7 @@ end
 function M.active_count(state, user, org)
   local n = 0
   for _, row in ipairs(M.keys_of(state, user, org)) do
-    if not row.revoked_ms then
-      n = n + 1
-    end
+    if not row.revoked_ms then n = n + 1 end
   end
   return n
 end
@@ -326,8 +326,13 @@ function M.create(state, user, org, name)
   end
   local secret = M.KEY_PREFIX .. g:hex(40)
   local row = {
-    key_id = key_id, name = name, user_id = user.id, org_id = org.id,
-    hash = sha256(secret), last4 = sub(secret, -4), created_ms = state:now_ms(),
+    key_id = key_id,
+    name = name,
+    user_id = user.id,
+    org_id = org.id,
+    hash = sha256(secret),
+    last4 = sub(secret, -4),
+    created_ms = state:now_ms(),
   }
   a.keys[key_id] = row
   a.order[#a.order + 1] = key_id
@@ -338,9 +343,7 @@ end
 
 --- Revokes a row (idempotent): true when it was active.
 function M.revoke(state, row)
-  if row.revoked_ms then
-    return false
-  end
+  if row.revoked_ms then return false end
   local ms = state:now_ms()
   local a = area(state)
   if row.builtin then

@@ -11,16 +11,10 @@ end
 
 -- Parsing an Authorization value: "ok" and the token, or the failure's problem and cause.
 local function parse(value)
-  if value:match("^%s*$") then
-    return "missing"
-  end
+  if value:match("^%s*$") then return "missing" end
   local scheme, token = value:match("^%s*(%S+)%s*(.-)%s*$")
-  if scheme:lower() ~= "bearer" then
-    return "scheme"
-  end
-  if token == "" then
-    return "empty"
-  end
+  if scheme:lower() ~= "bearer" then return "scheme" end
+  if token == "" then return "empty" end
   return "ok", token
 end
 
@@ -31,8 +25,7 @@ local failures = {
   },
   scheme = {
     problem = "The Authorization header is not a Bearer credential.",
-    cause = "Only `Authorization: Bearer <token>` is accepted; X-API-Key and HTTP Basic "
-      .. "are not.",
+    cause = "Only `Authorization: Bearer <token>` is accepted; X-API-Key and HTTP Basic " .. "are not.",
   },
   empty = {
     problem = "The Bearer token is empty.",
@@ -68,9 +61,7 @@ end
 
 --- nil when key holds `scope`, else status, body (a 403 insufficient_scope envelope).
 function M.require_scope(key, scope, rid)
-  if scope == nil or key.scope_set[scope] then
-    return nil
-  end
+  if scope == nil or key.scope_set[scope] then return nil end
   local _, status, body = fail("insufficient_scope", rid, {
     problem = "This endpoint requires the " .. scope .. " scope.",
     cause = "The credential was not granted " .. scope .. ".",

@@ -22,7 +22,9 @@ local floor = math.floor
 -- (optional: a function returning now(), set(base_ms, k), the C half from sb_lua.c, where
 -- now() = base + (monotonic now - monotonic at set) * k in one C call), scale (> 0, default 1).
 function M.new(opts)
-  local wall = opts.wall_ms or function() return os.time() * 1000 end
+  local wall = opts.wall_ms or function()
+    return os.time() * 1000
+  end
   local self = setmetatable({ wall = wall, initial_scale = opts.scale or 1, offset = 0 }, M)
   local k = 1
   local now, set
@@ -79,9 +81,7 @@ end
 function M:real_ms(v)
   local r = v / self.scale()
   local c = floor(r)
-  if c < r then
-    c = c + 1
-  end
+  if c < r then c = c + 1 end
   return c
 end
 

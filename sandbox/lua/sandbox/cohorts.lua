@@ -54,9 +54,7 @@ local function prune(a, now)
   end
   if #live > M.CAP then
     table.sort(live, function(x, y)
-      if x.created_ms ~= y.created_ms then
-        return x.created_ms < y.created_ms
-      end
+      if x.created_ms ~= y.created_ms then return x.created_ms < y.created_ms end
       return x.task_id < y.task_id
     end)
     for i = 1, #live - floor(M.CAP * 0.8) do
@@ -70,9 +68,7 @@ function M.create(state, org_id, kind, entity_ids, source, opts)
   local a = state.data.cohorts
   a.seq = a.seq + 1
   local now = state:now_ms()
-  if a.seq % PRUNE_EVERY == 0 then
-    prune(a, now)
-  end
+  if a.seq % PRUNE_EVERY == 0 then prune(a, now) end
   local ids = json.array()
   for i, id in ipairs(entity_ids) do
     ids[i] = tostring(id)
@@ -95,12 +91,8 @@ end
 
 function M.get(state, task_id, org_id)
   local c = type(task_id) == "string" and state.data.cohorts.by_id[task_id]
-  if not c or c.org_id ~= org_id then
-    return nil, "not_found"
-  end
-  if state:now_ms() >= c.expires_ms then
-    return nil, "expired"
-  end
+  if not c or c.org_id ~= org_id then return nil, "not_found" end
+  if state:now_ms() >= c.expires_ms then return nil, "expired" end
   return c
 end
 
@@ -109,8 +101,7 @@ function M.error(reason, rid, task_id)
   if reason == "expired" then
     return errors.build("not_found", rid, {
       problem = "The task_id " .. shown .. " has expired.",
-      cause = "Cohort handles live for one hour after the search or list read that "
-        .. "returned them.",
+      cause = "Cohort handles live for one hour after the search or list read that " .. "returned them.",
       fix = "Re-run the originating search (or list read) to get a fresh task_id.",
       details = { task_id = shown, reason = "expired" },
     })
@@ -133,14 +124,10 @@ function M.subset(cohort, entity_ids)
   for _, id in ipairs(entity_ids) do
     if not set[id] then
       bad[#bad + 1] = id
-      if #bad >= 20 then
-        break
-      end
+      if #bad >= 20 then break end
     end
   end
-  if bad[1] then
-    return nil, bad
-  end
+  if bad[1] then return nil, bad end
   return true
 end
 

@@ -9,17 +9,29 @@ local M = {}
 local null = json.null
 local present = util.present
 
-local SUFFIXES = { inc = true, llc = true, ltd = true, corp = true, corporation = true,
-  co = true, company = true, gmbh = true, plc = true, the = true, group = true, sa = true,
-  ag = true, limited = true, incorporated = true }
+local SUFFIXES = {
+  inc = true,
+  llc = true,
+  ltd = true,
+  corp = true,
+  corporation = true,
+  co = true,
+  company = true,
+  gmbh = true,
+  plc = true,
+  the = true,
+  group = true,
+  sa = true,
+  ag = true,
+  limited = true,
+  incorporated = true,
+}
 
 -- The significant words of a company name, joined by spaces.
 local function name_key(name)
   local words = {}
   for w in world.fold_text(name):gmatch("[%w]+") do
-    if not SUFFIXES[w] then
-      words[#words + 1] = w
-    end
+    if not SUFFIXES[w] then words[#words + 1] = w end
   end
   return table.concat(words, " ")
 end
@@ -29,31 +41,22 @@ end
 -- then a unique prefix).
 function M.find(w, b)
   local c = world.find_company(w, b)
-  if c then
-    return c
-  end
+  if c then return c end
   local name = present(b.company_name) and b.company_name
-    or (present(b.company_ticker) and not present(b.domain) and b.company_ticker) or nil
-  if not name then
-    return nil
-  end
+    or (present(b.company_ticker) and not present(b.domain) and b.company_ticker)
+    or nil
+  if not name then return nil end
   local want = name_key(name)
-  if want == "" then
-    return nil
-  end
+  if want == "" then return nil end
   local prefix_hit, hits = nil, 0
   for _, co in ipairs(w.companies) do
     local k = name_key(co.name)
-    if k == want then
-      return co
-    end
+    if k == want then return co end
     if #want >= 3 and k:sub(1, #want) == want then
       prefix_hit, hits = co, hits + 1
     end
   end
-  if hits == 1 then
-    return prefix_hit
-  end
+  if hits == 1 then return prefix_hit end
   return nil
 end
 
@@ -74,8 +77,7 @@ function M.results(w, ids, points)
   for _, id in ipairs(ids) do
     local c = w.company_by_id[id]
     if not c then
-      results[#results + 1] = { entity_id = id, status = "failed",
-        error = "company not found", company = null }
+      results[#results + 1] = { entity_id = id, status = "failed", error = "company not found", company = null }
     else
       local full = world.company_record(w, c)
       local rec, any = { company_id = full.company_id, name = full.name }, false
@@ -83,18 +85,19 @@ function M.results(w, ids, points)
         for _, f in ipairs(POINT_FIELDS[p] or {}) do
           local v = full[f]
           rec[f] = v
-          if v ~= nil and v ~= null then
-            any = true
-          end
+          if v ~= nil and v ~= null then any = true end
         end
       end
       if any then
         enriched = enriched + 1
-        results[#results + 1] = { entity_id = id, status = "enriched", error = null,
-          company = rec }
+        results[#results + 1] = { entity_id = id, status = "enriched", error = null, company = rec }
       else
-        results[#results + 1] = { entity_id = id, status = "skipped",
-          error = "no data for the requested data points", company = null }
+        results[#results + 1] = {
+          entity_id = id,
+          status = "skipped",
+          error = "no data for the requested data points",
+          company = null,
+        }
       end
     end
   end

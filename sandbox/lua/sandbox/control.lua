@@ -47,12 +47,8 @@ local function decode_object(req, rid)
 end
 
 local function copy_headers(t, where)
-  if t == nil or t == json.null then
-    return {}
-  end
-  if type(t) ~= "table" then
-    return nil, where .. ".headers must be an object"
-  end
+  if t == nil or t == json.null then return {} end
+  if type(t) ~= "table" then return nil, where .. ".headers must be an object" end
   local out = {}
   for k, v in pairs(t) do
     local tv = type(v)
@@ -67,12 +63,8 @@ end
 --- Validates one scripted response; returns the queued item or nil, message.
 local function script_item(item, i)
   local where = format("responses[%d]", i)
-  if type(item) ~= "table" then
-    return nil, where .. " must be an object"
-  end
-  if item.fault ~= nil then
-    return faults.item(item, where)
-  end
+  if type(item) ~= "table" then return nil, where .. " must be an object" end
+  if item.fault ~= nil then return faults.item(item, where) end
   if item.crash ~= nil then -- raises outside the handler's own error trap (the C fallback)
     return { crash = tostring(item.crash) }
   end
@@ -84,9 +76,7 @@ local function script_item(item, i)
     return nil, where .. ".status must be an integer from 200 to 599"
   end
   local headers, err = copy_headers(item.headers, where)
-  if not headers then
-    return nil, err
-  end
+  if not headers then return nil, err end
   local body = item.body
   if body == nil or body == json.null then
     body = ""
@@ -98,18 +88,12 @@ end
 
 local function post_script(app, req, rid)
   local body, st, err = decode_object(req, rid)
-  if not body then
-    return st, err
-  end
-  if type(body.responses) ~= "table" then
-    return invalid(rid, "The body must be {\"responses\":[...]}.")
-  end
+  if not body then return st, err end
+  if type(body.responses) ~= "table" then return invalid(rid, 'The body must be {"responses":[...]}.') end
   local items = {}
   for i, item in ipairs(body.responses) do
     local parsed, msg = script_item(item, i)
-    if not parsed then
-      return invalid(rid, msg)
-    end
+    if not parsed then return invalid(rid, msg) end
     local times = 1
     if type(item) == "table" and item.times ~= nil then
       times = json.integer(item.times)
@@ -129,22 +113,16 @@ end
 
 local function post_credits(app, req, rid)
   local body, st, err = decode_object(req, rid)
-  if not body then
-    return st, err
-  end
+  if not body then return st, err end
   local n = json.integer(body.credits)
-  if not n or n < 0 or n > 1e12 then
-    return invalid(rid, "credits must be an integer from 0 to 1000000000000.")
-  end
+  if not n or n < 0 or n > 1e12 then return invalid(rid, "credits must be an integer from 0 to 1000000000000.") end
   app.state:set_credits(n, "set by /__sandbox/credits")
   return 200, { ok = true, credits = n }
 end
 
 local function post_clock(app, req, rid)
   local body, st, err = decode_object(req, rid)
-  if not body then
-    return st, err
-  end
+  if not body then return st, err end
   local advance, scale = body.advance_ms, body.time_scale
   if advance ~= nil then
     advance = json.integer(advance)
@@ -155,36 +133,24 @@ local function post_clock(app, req, rid)
   if scale ~= nil and (type(scale) ~= "number" or scale ~= scale or scale <= 0 or scale > 1e9) then
     return invalid(rid, "time_scale must be a number > 0 (at most 1e9).")
   end
-  if advance == nil and scale == nil then
-    return invalid(rid, "Send advance_ms and/or time_scale.")
-  end
-  if scale then
-    app.clock:set_scale(scale)
-  end
-  if advance then
-    app.clock:advance(advance)
-  end
+  if advance == nil and scale == nil then return invalid(rid, "Send advance_ms and/or time_scale.") end
+  if scale then app.clock:set_scale(scale) end
+  if advance then app.clock:advance(advance) end
   return 200, app.clock:info()
 end
 
 local function post_rate_limit(app, req, rid)
   local body, st, err = decode_object(req, rid)
-  if not body then
-    return st, err
-  end
+  if not body then return st, err end
   local t = {}
   if body.enabled ~= nil then
-    if type(body.enabled) ~= "boolean" then
-      return invalid(rid, "enabled must be true or false.")
-    end
+    if type(body.enabled) ~= "boolean" then return invalid(rid, "enabled must be true or false.") end
     t.enabled = body.enabled
   end
   for _, name in ipairs { "per_key", "per_org" } do
     if body[name] ~= nil then
       local n = json.integer(body[name])
-      if not n or n < 1 or n > 1000000 then
-        return invalid(rid, name .. " must be an integer from 1 to 1000000.")
-      end
+      if not n or n < 1 or n > 1000000 then return invalid(rid, name .. " must be an integer from 1 to 1000000.") end
       t[name] = n
     end
   end
@@ -194,13 +160,9 @@ end
 
 local function post_faults(app, req, rid)
   local body, st, err = decode_object(req, rid)
-  if not body then
-    return st, err
-  end
+  if not body then return st, err end
   local ok, msg = app.faults:configure(body)
-  if not ok then
-    return invalid(rid, msg .. ".")
-  end
+  if not ok then return invalid(rid, msg .. ".") end
   return 200, app.faults:info()
 end
 
@@ -259,12 +221,9 @@ end
 
 local function dispatch(app, req, rid)
   local route, _, entry = app.control_router:find(req.method, req.path:sub(#M.PREFIX + 1))
-  if route then
-    return route.handler(app, req, rid)
-  end
+  if route then return route.handler(app, req, rid) end
   if entry then
-    return router.method_not_allowed(entry, rid,
-      format("%s is not allowed on %s.", req.method, req.path))
+    return router.method_not_allowed(entry, rid, format("%s is not allowed on %s.", req.method, req.path))
   end
   return errors.build("not_found", rid, {
     problem = "There is no sandbox control endpoint at " .. http.scrub(req.path) .. ".",
@@ -285,9 +244,7 @@ function M.handle(app, req)
   end
   headers = headers or {}
   headers["X-Request-Id"] = rid
-  if app.persist and req.method ~= "GET" then
-    app.persist:touch()
-  end
+  if app.persist and req.method ~= "GET" then app.persist:touch() end
   return status, headers, json.encode(body)
 end
 

@@ -50,11 +50,13 @@ M.list_not_found = sources.list_not_found
 M.PRICE = { partial = 1, phone_only = 10, full = 11 }
 
 M.AGENT_RATES = {
-  custom_ai = 1, cold_intro_email = 3, title_normalizer = 0.5, company_intel = 2,
+  custom_ai = 1,
+  cold_intro_email = 3,
+  title_normalizer = 0.5,
+  company_intel = 2,
   pain_point_hypothesis = 2,
 }
-M.AGENT_TYPES = { "custom_ai", "cold_intro_email", "title_normalizer", "company_intel",
-  "pain_point_hypothesis" }
+M.AGENT_TYPES = { "custom_ai", "cold_intro_email", "title_normalizer", "company_intel", "pain_point_hypothesis" }
 
 M.CRM_PROVIDERS = { "hubspot", "salesforce", "pipedrive" }
 M.SEQUENCER_PROVIDERS = { "smartlead", "instantly", "lemlist", "apollo" }
@@ -72,17 +74,21 @@ M.TOOLS = {
   add_company_enrichments = { extras = {} },
   bulk_import_csv = { extras = { enrichment_type = true } },
 }
-M.TOOL_NAMES = { "add_company_enrichments", "add_person_enrichments", "bulk_import_csv",
-  "enrich_list", "enrich_person", "run_smart_agent", "sync_to_crm", "sync_to_sequencer" }
+M.TOOL_NAMES = {
+  "add_company_enrichments",
+  "add_person_enrichments",
+  "bulk_import_csv",
+  "enrich_list",
+  "enrich_person",
+  "run_smart_agent",
+  "sync_to_crm",
+  "sync_to_sequencer",
+}
 
 --- "partial" | "phone_only" | "full" from a scope / enrichment_type spelling, or nil.
 function M.tier(s)
-  if s == "partial" or s == "full" or s == "phone_only" then
-    return s
-  end
-  if s == "phone-only" then
-    return "phone_only"
-  end
+  if s == "partial" or s == "full" or s == "phone_only" then return s end
+  if s == "phone-only" then return "phone_only" end
   return nil
 end
 
@@ -102,12 +108,8 @@ function M.tier_of_points(points)
       phone = true
     end
   end
-  if email and phone then
-    return "full"
-  end
-  if phone then
-    return "phone_only"
-  end
+  if email and phone then return "full" end
+  if phone then return "phone_only" end
   return "partial"
 end
 
@@ -121,22 +123,21 @@ local function tier_from(rid, r, field)
   if present(v) then
     local t = M.tier(v)
     if not t then
-      return bad(rid, format("%s must be partial, phone_only (phone-only) or full; got %s.",
-        field, tostring(v)), { field = field })
+      return bad(
+        rid,
+        format("%s must be partial, phone_only (phone-only) or full; got %s.", field, tostring(v)),
+        { field = field }
+      )
     end
     return t
   end
-  if r.include_phone == true then
-    return "phone_only"
-  end
+  if r.include_phone == true then return "phone_only" end
   return "partial"
 end
 
 local function one_of(list, v)
   for _, x in ipairs(list) do
-    if x == v then
-      return true
-    end
+    if x == v then return true end
   end
   return false
 end
@@ -145,14 +146,9 @@ local compute = {}
 
 function compute.enrich_list(ctx, r, out)
   local list, status, body = sources.list(ctx, r, "enrich_list")
-  if not list then
-    return nil, status, body
-  end
-  local tier, s2, b2 = tier_from(ctx.request_id, r, present(r.scope) and "scope"
-    or "enrichment_type")
-  if not tier then
-    return nil, s2, b2
-  end
+  if not list then return nil, status, body end
+  local tier, s2, b2 = tier_from(ctx.request_id, r, present(r.scope) and "scope" or "enrichment_type")
+  if not tier then return nil, s2, b2 end
   out.list, out.tier = list, tier
   out.row_count = lists.count(list)
   out.cost = out.row_count * M.PRICE[tier]
@@ -162,11 +158,8 @@ function compute.enrich_list(ctx, r, out)
 end
 
 function compute.enrich_person(ctx, r, out)
-  local tier, status, body = tier_from(ctx.request_id, r, present(r.enrichment_type)
-    and "enrichment_type" or "scope")
-  if not tier then
-    return nil, status, body
-  end
+  local tier, status, body = tier_from(ctx.request_id, r, present(r.enrichment_type) and "enrichment_type" or "scope")
+  if not tier then return nil, status, body end
   out.tier, out.row_count, out.cost = tier, 1, M.PRICE[tier]
   out.binding_fields = { enrichment_type = tier }
   out.filter_hash = "none"
@@ -175,40 +168,44 @@ end
 
 function compute.run_smart_agent(ctx, r, out)
   local list, status, body = sources.list(ctx, r, "run_smart_agent")
-  if not list then
-    return nil, status, body
-  end
+  if not list then return nil, status, body end
   local agent = present(r.agent_type) and r.agent_type or "custom_ai"
   if not M.AGENT_RATES[agent] then
-    return bad(ctx.request_id, format("agent_type must be one of %s; got %s.",
-      list_of(M.AGENT_TYPES), tostring(agent)), { field = "agent_type" })
+    return bad(
+      ctx.request_id,
+      format("agent_type must be one of %s; got %s.", list_of(M.AGENT_TYPES), tostring(agent)),
+      { field = "agent_type" }
+    )
   end
   local n = lists.count(list)
   local rows = n
   if r.lead_scope ~= "all" then
     local max = present(r.max_rows) and r.max_rows or 100
-    if max < rows then
-      rows = max
-    end
+    if max < rows then rows = max end
   end
   out.list, out.agent_type = list, agent
   out.row_count, out.cost = rows, M.agent_cost(agent, rows)
-  out.binding_fields = { list_id = list.list_id, agent_type = agent,
-    column_name = present(r.column_name) and r.column_name or nil }
+  out.binding_fields =
+    { list_id = list.list_id, agent_type = agent, column_name = present(r.column_name) and r.column_name or nil }
   out.filter_hash = quotes.filter_hash { list_id = list.list_id }
   return true
 end
 
 local function sync_common(ctx, r, out, tool, providers)
   if not present(r.provider) then
-    return bad(ctx.request_id, tool .. " needs provider (" .. list_of(providers) .. ").",
-      { field = "provider", allowed = json.array(providers) })
+    return bad(
+      ctx.request_id,
+      tool .. " needs provider (" .. list_of(providers) .. ").",
+      { field = "provider", allowed = json.array(providers) }
+    )
   end
   local provider = tostring(r.provider):lower()
   if not one_of(providers, provider) then
-    return bad(ctx.request_id, format("provider %s is not supported for %s (use %s).",
-      tostring(r.provider), tool, list_of(providers)),
-      { field = "provider", allowed = json.array(providers) })
+    return bad(
+      ctx.request_id,
+      format("provider %s is not supported for %s (use %s).", tostring(r.provider), tool, list_of(providers)),
+      { field = "provider", allowed = json.array(providers) }
+    )
   end
   out.provider = provider
   out.binding_fields = { provider = provider }
@@ -217,32 +214,32 @@ end
 
 function compute.sync_to_crm(ctx, r, out)
   local ok, status, body = sync_common(ctx, r, out, "sync_to_crm", M.CRM_PROVIDERS)
-  if not ok then
-    return nil, status, body
-  end
+  if not ok then return nil, status, body end
   local sub = present(r.sub_action) and tostring(r.sub_action) or nil
   local objects = 1
   if sub then
     local n = 0
     for part in sub:gmatch("[^+]+") do
       if not M.CRM_OBJECTS[part] then
-        return bad(ctx.request_id, format("sub_action %s is not supported (use contacts, "
-          .. "companies, deals, or a composite such as contacts+companies).", sub),
-          { field = "sub_action" })
+        return bad(
+          ctx.request_id,
+          format(
+            "sub_action %s is not supported (use contacts, "
+              .. "companies, deals, or a composite such as contacts+companies).",
+            sub
+          ),
+          { field = "sub_action" }
+        )
       end
       n = n + 1
     end
-    if n == 0 then
-      return bad(ctx.request_id, "sub_action must not be empty.", { field = "sub_action" })
-    end
+    if n == 0 then return bad(ctx.request_id, "sub_action must not be empty.", { field = "sub_action" }) end
     objects = n
   end
   out.sub_action = sub
   out.binding_fields.sub_action = sub
   local rows, s2, b2 = sources.sync(ctx, r, "sync_to_crm", out)
-  if not rows then
-    return nil, s2, b2
-  end
+  if not rows then return nil, s2, b2 end
   out.row_count = rows
   out.per_record = objects > 1 and 2 or 1
   out.cost = rows * out.per_record
@@ -251,19 +248,14 @@ end
 
 function compute.sync_to_sequencer(ctx, r, out)
   local ok, status, body = sync_common(ctx, r, out, "sync_to_sequencer", M.SEQUENCER_PROVIDERS)
-  if not ok then
-    return nil, status, body
-  end
+  if not ok then return nil, status, body end
   if present(r.sub_action) then
-    return bad(ctx.request_id, "sub_action applies to sync_to_crm only.",
-      { field = "sub_action" })
+    return bad(ctx.request_id, "sub_action applies to sync_to_crm only.", { field = "sub_action" })
   end
   out.campaign_id = present(r.campaign_id) and tostring(r.campaign_id) or nil
   out.binding_fields.campaign_id = out.campaign_id
   local rows, s2, b2 = sources.sync(ctx, r, "sync_to_sequencer", out)
-  if not rows then
-    return nil, s2, b2
-  end
+  if not rows then return nil, s2, b2 end
   out.row_count, out.per_record = rows, 1
   out.cost = rows
   return true
@@ -271,9 +263,7 @@ end
 
 function compute.add_person_enrichments(ctx, r, out)
   local ok, status, body = sources.enrichments(ctx, r, out, "add_person_enrichments", "person")
-  if not ok then
-    return nil, status, body
-  end
+  if not ok then return nil, status, body end
   out.tier = M.tier_of_points(r.data_points)
   out.cost = out.row_count * M.PRICE[out.tier]
   return true
@@ -281,25 +271,18 @@ end
 
 function compute.add_company_enrichments(ctx, r, out)
   local ok, status, body = sources.enrichments(ctx, r, out, "add_company_enrichments", "company")
-  if not ok then
-    return nil, status, body
-  end
+  if not ok then return nil, status, body end
   out.cost = ceil(out.row_count / 10)
   return true
 end
 
 function compute.bulk_import_csv(ctx, r, out)
   local list, status, body = sources.list(ctx, r, "bulk_import_csv")
-  if not list then
-    return nil, status, body
-  end
+  if not list then return nil, status, body end
   local tier, s2, b2 = tier_from(ctx.request_id, r, "enrichment_type")
-  if not tier then
-    return nil, s2, b2
-  end
+  if not tier then return nil, s2, b2 end
   if not present(r.row_count) or r.row_count < 0 then
-    return bad(ctx.request_id, "bulk_import_csv needs row_count (the rows you will import).",
-      { field = "row_count" })
+    return bad(ctx.request_id, "bulk_import_csv needs row_count (the rows you will import).", { field = "row_count" })
   end
   out.list, out.tier = list, tier
   out.row_count = r.row_count
@@ -322,9 +305,7 @@ function M.compute(ctx, tool, r)
   end
   local out = { tool = tool }
   local ok, status, body = fn(ctx, r, out)
-  if not ok then
-    return nil, status, body
-  end
+  if not ok then return nil, status, body end
   out.binding = quotes.binding(tool, ctx.org.id, out.binding_fields)
   return out
 end
@@ -340,18 +321,11 @@ end
 -- once the call is done), or nil, status, body.
 function M.authorize(ctx, tool, r, quote_id, opts)
   local priced, status, body = M.compute(ctx, tool, r)
-  if not priced then
-    return nil, status, body
-  end
+  if not priced then return nil, status, body end
   local state = ctx.state
-  local rec, qs, qb = quotes.verify(state, ctx.request_id, quote_id, priced.binding,
-    priced.cost, opts)
-  if rec == nil then
-    return nil, qs, qb
-  end
-  if ledger.shortfall(state, priced.cost) then
-    return nil, M.insufficient(ctx, tool, priced.cost)
-  end
+  local rec, qs, qb = quotes.verify(state, ctx.request_id, quote_id, priced.binding, priced.cost, opts)
+  if rec == nil then return nil, qs, qb end
+  if ledger.shortfall(state, priced.cost) then return nil, M.insufficient(ctx, tool, priced.cost) end
   return priced, rec
 end
 

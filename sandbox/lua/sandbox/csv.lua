@@ -11,9 +11,7 @@ local QUOTE, COMMA, CR, LF = 34, 44, 13, 10
 --- Parses text; returns records, or nil, message. Each record r has r.row = its 1-based
 -- record number among non-blank records (the header is 1).
 function M.parse(text)
-  if sub(text, 1, 3) == "\239\187\191" then
-    text = sub(text, 4)
-  end
+  if sub(text, 1, 3) == "\239\187\191" then text = sub(text, 4) end
   local records = {}
   local pos, n = 1, #text
   local record, row = {}, 0
@@ -27,9 +25,7 @@ function M.parse(text)
     end
     record = {}
   end
-  if n == 0 then
-    return records
-  end
+  if n == 0 then return records end
   while true do
     local c = byte(text, pos)
     local field, stop
@@ -37,9 +33,7 @@ function M.parse(text)
       local parts, i = {}, pos + 1
       while true do
         local q = find(text, '"', i, true)
-        if not q then
-          return nil, "unterminated quoted field in record " .. (row + 1)
-        end
+        if not q then return nil, "unterminated quoted field in record " .. (row + 1) end
         parts[#parts + 1] = sub(text, i, q - 1)
         if byte(text, q + 1) == QUOTE then
           parts[#parts + 1] = '"'
@@ -58,9 +52,7 @@ function M.parse(text)
     else
       stop = find(text, "[,\r\n]", pos) or (n + 1)
       field = sub(text, pos, stop - 1)
-      if find(field, '"', 1, true) then
-        return nil, "a quote inside an unquoted field in record " .. (row + 1)
-      end
+      if find(field, '"', 1, true) then return nil, "a quote inside an unquoted field in record " .. (row + 1) end
     end
     record[#record + 1] = field
     local d = byte(text, stop)
@@ -73,16 +65,10 @@ function M.parse(text)
       end
     else
       finish()
-      if d == nil then
-        break
-      end
-      if d == CR and byte(text, stop + 1) == LF then
-        stop = stop + 1
-      end
+      if d == nil then break end
+      if d == CR and byte(text, stop + 1) == LF then stop = stop + 1 end
       pos = stop + 1
-      if pos > n then
-        break
-      end
+      if pos > n then break end
     end
   end
   return records

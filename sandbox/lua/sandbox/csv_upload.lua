@@ -17,32 +17,25 @@ M.SAMPLE = 10
 local format = string.format
 
 local function nonempty(s)
-  if s == nil then
-    return nil
-  end
+  if s == nil then return nil end
   s = csv.trim(s)
   return s ~= "" and s or nil
 end
 
 local function identifies(f)
-  if f.email or f.linkedin_url then
-    return true
-  end
+  if f.email or f.linkedin_url then return true end
   local named = (f.first_name and f.last_name) or f.full_name
   return (named and (f.company_name or f.company_domain)) and true or false
 end
 
 local function invalid(ctx, problem, details)
-  return errors.build("validation_error", ctx.request_id, { problem = problem,
-    details = details })
+  return errors.build("validation_error", ctx.request_id, { problem = problem, details = details })
 end
 
 --- Decodes the base64 body text (whitespace ignored); bytes or nil, message.
 local function decode_b64(text)
   local clean = text:gsub("%s+", "")
-  if clean:find("[^%w%+/=]") then
-    return nil, "csv_content_base64 is not base64 (standard alphabet)"
-  end
+  if clean:find("[^%w%+/=]") then return nil, "csv_content_base64 is not base64 (standard alphabet)" end
   local rem = #clean % 4
   if rem == 2 then
     clean = clean .. "=="
@@ -50,9 +43,7 @@ local function decode_b64(text)
     clean = clean .. "="
   end
   local bytes, err = native.b64decode(clean)
-  if not bytes then
-    return nil, "csv_content_base64 is not valid base64: " .. tostring(err)
-  end
+  if not bytes then return nil, "csv_content_base64 is not valid base64: " .. tostring(err) end
   return bytes
 end
 
@@ -61,13 +52,9 @@ local function header_index(header)
   local exact, folded = {}, {}
   for i, h in ipairs(header) do
     local t = csv.trim(h)
-    if exact[t] == nil then
-      exact[t] = i
-    end
+    if exact[t] == nil then exact[t] = i end
     local l = t:lower()
-    if folded[l] == nil then
-      folded[l] = i
-    end
+    if folded[l] == nil then folded[l] = i end
   end
   return function(name)
     local t = csv.trim(name)
@@ -90,21 +77,21 @@ function M.read(ctx, text)
     return nil, too_large(ctx, "The CSV is larger than 150 KB.", { max_bytes = M.MAX_BYTES })
   end
   local raw, derr = decode_b64(text)
-  if not raw then
-    return nil, invalid(ctx, derr, { field = "csv_content_base64" })
-  end
+  if not raw then return nil, invalid(ctx, derr, { field = "csv_content_base64" }) end
   if #raw > M.MAX_BYTES then
-    return nil, too_large(ctx, format("The CSV is %d bytes; the limit is %d (150 KB).", #raw,
-      M.MAX_BYTES), { max_bytes = M.MAX_BYTES, bytes = #raw })
+    return nil,
+      too_large(
+        ctx,
+        format("The CSV is %d bytes; the limit is %d (150 KB).", #raw, M.MAX_BYTES),
+        { max_bytes = M.MAX_BYTES, bytes = #raw }
+      )
   end
   local records, perr = csv.parse(raw)
   if not records then
-    return nil, invalid(ctx, "The CSV is malformed: " .. perr .. ".",
-      { field = "csv_content_base64" })
+    return nil, invalid(ctx, "The CSV is malformed: " .. perr .. ".", { field = "csv_content_base64" })
   end
   if #records == 0 then
-    return nil, invalid(ctx, "The CSV is empty: it needs a header row.",
-      { field = "csv_content_base64" })
+    return nil, invalid(ctx, "The CSV is empty: it needs a header row.", { field = "csv_content_base64" })
   end
   return records
 end
@@ -122,18 +109,16 @@ function M.columns(ctx, header, mapping)
       missing[#missing + 1] = mapping[field]
     end
   end
-  if not missing[1] then
-    return columns
-  end
+  if not missing[1] then return columns end
   local headers = json.array()
   for i, h in ipairs(header) do
     headers[i] = csv.trim(h)
   end
-  return nil, errors.build("missing_column", ctx.request_id, {
-    problem = "column_mapping names header(s) that are not in the CSV: "
-      .. table.concat(missing, ", ") .. ".",
-    details = { missing_headers = json.array(missing), csv_headers = headers },
-  })
+  return nil,
+    errors.build("missing_column", ctx.request_id, {
+      problem = "column_mapping names header(s) that are not in the CSV: " .. table.concat(missing, ", ") .. ".",
+      details = { missing_headers = json.array(missing), csv_headers = headers },
+    })
 end
 
 --- The rows to import (field -> value) of the records after the header, and the skipped ones:
@@ -144,9 +129,7 @@ function M.rows(records, columns, canonical_linkedin)
   local seen_email, seen_slug = {}, {}
   local function skip(reason, row)
     reasons[reason] = (reasons[reason] or 0) + 1
-    if #sample < M.SAMPLE then
-      sample[#sample + 1] = row
-    end
+    if #sample < M.SAMPLE then sample[#sample + 1] = row end
   end
   for i = 2, #records do
     local rec = records[i]
@@ -165,9 +148,7 @@ function M.rows(records, columns, canonical_linkedin)
     elseif #rows >= M.ROW_CAP then
       skip("row_cap_exceeded", rec.row)
     else
-      if email then
-        seen_email[email] = true
-      end
+      if email then seen_email[email] = true end
       if slug then
         seen_slug[slug] = true
         f.linkedin_url = canonical_linkedin(f.linkedin_url) or f.linkedin_url

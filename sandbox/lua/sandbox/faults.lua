@@ -39,15 +39,41 @@ M.__index = M
 
 --- kind -> does the real handler run first (default)
 M.RUNS = {
-  ["500"] = false, ["503"] = false, ["503_retry_after"] = false, ["429"] = false,
-  ["429_date"] = false, ["429_missing"] = false, ["429_garbage"] = false, ["502"] = false,
-  reset = false, empty = false, partial = true, reset_mid_body = true, stall = true,
-  dribble = true, truncated = true, malformed = true,
+  ["500"] = false,
+  ["503"] = false,
+  ["503_retry_after"] = false,
+  ["429"] = false,
+  ["429_date"] = false,
+  ["429_missing"] = false,
+  ["429_garbage"] = false,
+  ["502"] = false,
+  reset = false,
+  empty = false,
+  partial = true,
+  reset_mid_body = true,
+  stall = true,
+  dribble = true,
+  truncated = true,
+  malformed = true,
 }
 
 M.KINDS = {
-  "500", "503", "503_retry_after", "429", "429_date", "429_missing", "429_garbage", "502",
-  "reset", "empty", "partial", "reset_mid_body", "stall", "dribble", "truncated", "malformed",
+  "500",
+  "503",
+  "503_retry_after",
+  "429",
+  "429_date",
+  "429_missing",
+  "429_garbage",
+  "502",
+  "reset",
+  "empty",
+  "partial",
+  "reset_mid_body",
+  "stall",
+  "dribble",
+  "truncated",
+  "malformed",
 }
 
 M.DEFAULT_KINDS = { "500", "503", "429", "502", "reset", "partial", "truncated", "malformed" }
@@ -73,13 +99,10 @@ function M.parse_kinds(v)
   else
     return nil, "the fault kinds must be a list"
   end
-  if #list == 0 then
-    return nil, "the list of fault kinds is empty"
-  end
+  if #list == 0 then return nil, "the list of fault kinds is empty" end
   for _, k in ipairs(list) do
     if type(k) ~= "string" or M.RUNS[k] == nil then
-      return nil, format("unknown fault kind '%s' (known: %s)", tostring(k),
-        table.concat(M.KINDS, ", "))
+      return nil, format("unknown fault kind '%s' (known: %s)", tostring(k), table.concat(M.KINDS, ", "))
     end
   end
   return list
@@ -92,19 +115,20 @@ function M.new(config)
   if config.faults then
     local err
     kinds, err = M.parse_kinds(config.faults)
-    if not kinds then
-      error("--faults: " .. err, 0)
-    end
+    if not kinds then error("--faults: " .. err, 0) end
   end
   local workflow = config.workflow_fault or "normal"
-  if not M.WORKFLOW[workflow] then
-    error("--workflow-fault: needs normal, stuck or fail", 0)
-  end
-  local self = setmetatable({ seed = config.seed, initial = {
-    rate = config.fault_rate or 0, kinds = kinds, workflow = workflow,
-    stall_ms = config.stall_ms or M.DEFAULT_STALL_MS,
-    dribble_ms = config.dribble_ms or M.DEFAULT_DRIBBLE_MS,
-  } }, M)
+  if not M.WORKFLOW[workflow] then error("--workflow-fault: needs normal, stuck or fail", 0) end
+  local self = setmetatable({
+    seed = config.seed,
+    initial = {
+      rate = config.fault_rate or 0,
+      kinds = kinds,
+      workflow = workflow,
+      stall_ms = config.stall_ms or M.DEFAULT_STALL_MS,
+      dribble_ms = config.dribble_ms or M.DEFAULT_DRIBBLE_MS,
+    },
+  }, M)
   self:reset()
   return self
 end
@@ -135,31 +159,23 @@ end
 function M:configure(t)
   local new = {}
   if t.rate ~= nil then
-    if type(t.rate) ~= "number" or t.rate < 0 or t.rate > 1 then
-      return nil, "rate must be a number from 0 to 1"
-    end
+    if type(t.rate) ~= "number" or t.rate < 0 or t.rate > 1 then return nil, "rate must be a number from 0 to 1" end
     new.rate = t.rate
   end
   if t.kinds ~= nil then
     local kinds, err = M.parse_kinds(t.kinds)
-    if not kinds then
-      return nil, err
-    end
+    if not kinds then return nil, err end
     new.kinds = kinds
   end
   for _, name in ipairs { "stall_ms", "dribble_ms" } do
     if t[name] ~= nil then
       local n, err = ms_value(t[name], name)
-      if not n then
-        return nil, err
-      end
+      if not n then return nil, err end
       new[name] = n
     end
   end
   if t.workflow ~= nil then
-    if not M.WORKFLOW[t.workflow] then
-      return nil, "workflow must be normal, stuck or fail"
-    end
+    if not M.WORKFLOW[t.workflow] then return nil, "workflow must be normal, stuck or fail" end
     new.workflow = t.workflow
   end
   for k, v in pairs(new) do
@@ -169,16 +185,19 @@ function M:configure(t)
 end
 
 function M:info()
-  return { rate = self.rate, kinds = json.array(self.kinds), stall_ms = self.stall_ms,
-    dribble_ms = self.dribble_ms, workflow = self.workflow }
+  return {
+    rate = self.rate,
+    kinds = json.array(self.kinds),
+    stall_ms = self.stall_ms,
+    dribble_ms = self.dribble_ms,
+    workflow = self.workflow,
+  }
 end
 
 --- A random fault item for the next API request, or nil (one draw per request when on).
 function M:draw()
   local rng = self.rng
-  if rng:float() >= self.rate then
-    return nil
-  end
+  if rng:float() >= self.rate then return nil end
   local kinds = self.kinds
   return { fault = kinds[rng:int(1, #kinds)], random = true }
 end
@@ -186,9 +205,7 @@ end
 --- Validates a scripted fault item (t.fault is set). Returns the item or nil, message.
 function M.item(t, where)
   local kind = t.fault
-  if type(kind) == "number" then
-    kind = format("%d", kind)
-  end
+  if type(kind) == "number" then kind = format("%d", kind) end
   if type(kind) ~= "string" or M.RUNS[kind] == nil then
     return nil, format("%s.fault must be one of %s", where, table.concat(M.KINDS, ", "))
   end
@@ -197,17 +214,13 @@ function M.item(t, where)
     if t[name] ~= nil and t[name] ~= json.null then
       local n = json.integer(t[name])
       local hi = name == "ms" and 3600000 or 1e9
-      if not n or n < 0 or n > hi then
-        return nil, format("%s.%s must be an integer from 0 to %d", where, name, hi)
-      end
+      if not n or n < 0 or n > hi then return nil, format("%s.%s must be an integer from 0 to %d", where, name, hi) end
       item[name] = n
     end
   end
   for _, name in ipairs { "close", "execute", "retryable" } do
     if t[name] ~= nil and t[name] ~= json.null then
-      if type(t[name]) ~= "boolean" then
-        return nil, format("%s.%s must be true or false", where, name)
-      end
+      if type(t[name]) ~= "boolean" then return nil, format("%s.%s must be true or false", where, name) end
       item[name] = t[name]
     end
   end
@@ -226,9 +239,7 @@ end
 -- "Sun, 06 Nov 1994 08:49:37 GMT" for epoch milliseconds (rounded up to the second).
 local function http_date(ms)
   local s = floor(ms / 1000)
-  if s * 1000 < ms then
-    s = s + 1
-  end
+  if s * 1000 < ms then s = s + 1 end
   return os.date("!%a, %d %b %Y %H:%M:%S GMT", s)
 end
 
@@ -249,9 +260,7 @@ end
 local canned = {
   ["500"] = function(_, item, rid)
     local retryable = item.retryable
-    if retryable == nil then
-      retryable = true
-    end
+    if retryable == nil then retryable = true end
     return envelope("internal_error", rid, {
       problem = "An unexpected error occurred (a fault injected by the sandbox).",
       retryable = retryable,
@@ -263,7 +272,8 @@ local canned = {
       headers["Retry-After"] = format("%d", item.retry_after or 1)
     end
     return envelope("service_unavailable", rid, {
-      status = 503, retryable = true,
+      status = 503,
+      retryable = true,
       problem = "The service is temporarily unavailable (a fault injected by the sandbox).",
       fix = "Retry after a short wait, honouring Retry-After when present.",
     }, headers)
@@ -289,27 +299,22 @@ end
 function M.serve(app, item, rid, run)
   local kind = item.fault
   local execute = item.execute
-  if execute == nil then
-    execute = M.RUNS[kind]
-  end
+  if execute == nil then execute = M.RUNS[kind] end
   local status, headers, body = 200, {}, ""
   if execute then
     status, headers, body = run()
   end
-  if kind == "reset" or kind == "empty" then
-    return status, headers, body, { kind = kind }
-  end
+  if kind == "reset" or kind == "empty" then return status, headers, body, { kind = kind } end
   local make = canned[kind]
-  if make then
-    return make(app, item, rid)
-  end
+  if make then return make(app, item, rid) end
   local f = app.faults
   if kind == "stall" then
-    return status, headers, body, { kind = "stall", ms = item.ms or f.stall_ms,
-      close = item.close == true }
+    return status, headers, body, { kind = "stall", ms = item.ms or f.stall_ms, close = item.close == true }
   elseif kind == "dribble" then
-    return status, headers, body, { kind = "dribble", ms = item.ms or f.dribble_ms,
-      chunk = item.chunk or M.DRIBBLE_CHUNK }
+    return status,
+      headers,
+      body,
+      { kind = "dribble", ms = item.ms or f.dribble_ms, chunk = item.chunk or M.DRIBBLE_CHUNK }
   elseif kind == "partial" or kind == "reset_mid_body" then
     return status, headers, body, { kind = kind, bytes = item.bytes or floor(#body / 2) }
   elseif kind == "truncated" then

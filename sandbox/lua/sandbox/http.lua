@@ -20,9 +20,7 @@ end
 --- Parses a raw query string into a table name -> value (a repeated name -> array of values).
 function M.parse_query(qs)
   local out = {}
-  if qs == nil or qs == "" then
-    return out
-  end
+  if qs == nil or qs == "" then return out end
   for pair in qs:gmatch("[^&]+") do
     local k, v = pair:match("^([^=]*)=(.*)$")
     k = M.url_decode(k or pair)

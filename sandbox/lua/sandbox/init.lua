@@ -50,15 +50,24 @@ M.PREFIXES = { "/api/v1/public", "/api/v2" }
 --- Endpoint modules; each has register(router).
 M.ENDPOINTS = { "sandbox.endpoints.workspace" }
 -- Credits estimate, enrichment, smart agents, sync, CSV import, usage.
-for _, name in ipairs { "sandbox.endpoints.credits", "sandbox.endpoints.enrichment",
-  "sandbox.endpoints.agents", "sandbox.endpoints.sync", "sandbox.endpoints.csv_import",
-  "sandbox.endpoints.usage" } do
+for _, name in ipairs {
+  "sandbox.endpoints.credits",
+  "sandbox.endpoints.enrichment",
+  "sandbox.endpoints.agents",
+  "sandbox.endpoints.sync",
+  "sandbox.endpoints.csv_import",
+  "sandbox.endpoints.usage",
+} do
   M.ENDPOINTS[#M.ENDPOINTS + 1] = name
 end
 
 -- Search, lead lists, export (and the signed CSV download below).
-for _, name in ipairs { "sandbox.endpoints.search", "sandbox.endpoints.lists",
-  "sandbox.endpoints.list_leads", "sandbox.endpoints.export" } do
+for _, name in ipairs {
+  "sandbox.endpoints.search",
+  "sandbox.endpoints.lists",
+  "sandbox.endpoints.list_leads",
+  "sandbox.endpoints.export",
+} do
   M.ENDPOINTS[#M.ENDPOINTS + 1] = name
 end
 
@@ -95,9 +104,7 @@ local function register_routes(self)
   for _, name in ipairs(M.ENDPOINTS) do
     local mod = require(name)
     mod.register(self.router, self)
-    if mod.register_control then
-      mod.register_control(self.control_router)
-    end
+    if mod.register_control then mod.register_control(self.control_router) end
   end
 end
 
@@ -109,8 +116,12 @@ M.SAVE_EVERY_MS = 1000
 function M.new(config)
   config.seed = config.seed or 0
   -- The sandbox clock replaces the wall clock everywhere (config.now_ms is what state reads).
-  local sandbox_clock = clock.new { wall_ms = config.now_ms or default_now_ms,
-    monotonic_ms = config.monotonic_ms, native = config.make_clock, scale = config.time_scale }
+  local sandbox_clock = clock.new {
+    wall_ms = config.now_ms or default_now_ms,
+    monotonic_ms = config.monotonic_ms,
+    native = config.make_clock,
+    scale = config.time_scale,
+  }
   config.wall_ms = config.wall_ms or config.now_ms or default_now_ms
   config.now_ms = sandbox_clock.now_ms
   local self = setmetatable({
@@ -127,9 +138,7 @@ function M.new(config)
     router = router.new(),
   }, App)
   register_routes(self)
-  if config.state_file then
-    self.persist = persist.new(self, config.state_file, config.monotonic_ms)
-  end
+  if config.state_file then self.persist = persist.new(self, config.state_file, config.monotonic_ms) end
   self:reset()
   self.handle = function(req)
     return self:serve(req)
@@ -170,9 +179,7 @@ local function api_subpath(path)
   end
   for i = 1, #ABSOLUTE do -- the whole path is the subpath of an absolute route
     local p = ABSOLUTE[i]
-    if find(path, p, 1, true) == 1 and (#path == #p or byte(path, #p + 1) == 47) then
-      return path
-    end
+    if find(path, p, 1, true) == 1 and (#path == #p or byte(path, #p + 1) == 47) then return path end
   end
   return nil
 end
@@ -184,9 +191,7 @@ end
 
 -- A scripted response (POST /__sandbox/script): status, body, headers.
 local function serve_script(item)
-  if item.raise then
-    error(item.raise, 0)
-  end
+  if item.raise then error(item.raise, 0) end
   local headers = {}
   for k, v in pairs(item.headers) do
     headers[k] = v
@@ -208,28 +213,32 @@ local function serve_api(self, req, subpath, rid)
     })
   end
   if not route then
-    return router.method_not_allowed(entry, rid,
-      format("%s is not allowed on %s.", http.scrub(req.method), http.scrub(path)))
+    return router.method_not_allowed(
+      entry,
+      rid,
+      format("%s is not allowed on %s.", http.scrub(req.method), http.scrub(path))
+    )
   end
   local key, status, body = (route.authenticate or auth.authenticate)(self.state, req, rid)
-  if not key then
-    return status, body, { ["WWW-Authenticate"] = 'Bearer realm="cleanlist"' }
-  end
+  if not key then return status, body, { ["WWW-Authenticate"] = 'Bearer realm="cleanlist"' } end
   req.key_id, req.route = key.id, route.template -- for the usage log (sandbox.usage)
   if self.ratelimit.enabled then -- after authentication, before the scope check
     local rl_status, rl_headers, rl_body = self.ratelimit:check(key, route, rid)
-    if rl_status then
-      return rl_status, rl_body, rl_headers
-    end
+    if rl_status then return rl_status, rl_body, rl_headers end
   end
   status, body = auth.require_scope(key, route.scope, rid)
-  if status then
-    return status, body
-  end
+  if status then return status, body end
   workflows.tick(self.state) -- lazy workflow / smart-agent progress; O(1) when nothing is due
   return router.run(route, {
-    app = self, state = self.state, req = req, request_id = rid, params = params,
-    key = key, user = key.user, org = key.org, now_ms = self.now_ms,
+    app = self,
+    state = self.state,
+    req = req,
+    request_id = rid,
+    params = params,
+    key = key,
+    user = key.user,
+    org = key.org,
+    now_ms = self.now_ms,
   })
 end
 
@@ -247,9 +256,7 @@ local function respond(self, req, subpath, rid, item)
   else
     status, body, headers = serve_api(self, req, subpath, rid)
   end
-  if type(body) ~= "string" then
-    body = encode(body)
-  end
+  if type(body) ~= "string" then body = encode(body) end
   return status, headers or {}, body
 end
 
@@ -259,12 +266,17 @@ end
 
 --- Writes a handler failure to stderr (unless quiet), with any key scrubbed.
 function App:log_error(req, rid, err)
-  if self.quiet then
-    return
-  end
+  if self.quiet then return end
   local trace = type(err) == "table" and err.trace or tostring(err)
-  io.stderr:write(format("sandbox: internal error in %s %s (%s): %s\n", http.scrub(req.method),
-    http.scrub(req.path), rid, http.scrub(trace)))
+  io.stderr:write(
+    format(
+      "sandbox: internal error in %s %s (%s): %s\n",
+      http.scrub(req.method),
+      http.scrub(req.path),
+      rid,
+      http.scrub(trace)
+    )
+  )
 end
 
 local function internal_error(self, req, rid, err)
@@ -279,13 +291,9 @@ end
 --- Serves one request (see the module comment for req and the results).
 function App:serve(req)
   local pump = self.pump -- background progress of the legacy API (sandbox.legacy.pump)
-  if pump then
-    pump(self)
-  end
+  if pump then pump(self) end
   local path = req.path
-  if is_control(path) then
-    return control.handle(self, req)
-  end
+  if is_control(path) then return control.handle(self, req) end
   if byte(path, 3) == 95 and find(path, M.FILES_PREFIX, 1, true) == 1 then -- "/__files/"
     return require("sandbox.endpoints.export").serve_file(self, req)
   end
@@ -295,9 +303,7 @@ function App:serve(req)
   if subpath then
     entry = self.log:add(req, rid, self.now_ms())
     item = self.script[1] and table.remove(self.script, 1)
-    if not item and self.faults.rate > 0 then
-      item = self.faults:draw()
-    end
+    if not item and self.faults.rate > 0 then item = self.faults:draw() end
     if item and item.crash then
       entry.status = 500
       error("scripted crash: " .. item.crash, 0)
@@ -309,32 +315,32 @@ function App:serve(req)
   if not ok then
     status, headers, body, fault = internal_error(self, req, rid, status)
   end
-  if headers["X-Request-Id"] == nil and headers["x-request-id"] == nil then
-    headers["X-Request-Id"] = rid
-  end
+  if headers["X-Request-Id"] == nil and headers["x-request-id"] == nil then headers["X-Request-Id"] = rid end
   if entry then
     entry.status = status
     usage.note(self, entry, status)
-    if item and item.fault then
-      faults.note(entry, item, fault)
-    end
+    if item and item.fault then faults.note(entry, item, fault) end
   end
-  if self.persist then
-    self.persist:touch()
-  end
+  if self.persist then self.persist:touch() end
   if not self.quiet then
-    io.stderr:write(format("sandbox: %s %s -> %d %s conn=%d%s\n", http.scrub(req.method),
-      http.scrub(path), status, rid, req.conn or 0, item and item.fault
-        and (" fault=" .. item.fault) or ""))
+    io.stderr:write(
+      format(
+        "sandbox: %s %s -> %d %s conn=%d%s\n",
+        http.scrub(req.method),
+        http.scrub(path),
+        status,
+        rid,
+        req.conn or 0,
+        item and item.fault and (" fault=" .. item.fault) or ""
+      )
+    )
   end
   return status, headers, body, fault
 end
 
 --- --state: restores the saved state (called by sb_lua.c at start). true, or nil and a message.
 function App:load_state()
-  if not self.persist then
-    return true
-  end
+  if not self.persist then return true end
   return self.persist:load()
 end
 
@@ -343,9 +349,7 @@ end
 -- pending) and, with --state, a save of a changed state at most every SAVE_EVERY_MS.
 function App:tick()
   local pump = self.pump
-  if pump then
-    pump(self)
-  end
+  if pump then pump(self) end
   local saver = self.persist
   if saver then
     local now = saver.mono()

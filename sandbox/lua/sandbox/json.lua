@@ -26,8 +26,13 @@ local concat, sort, format, floor = table.concat, table.sort, string.format, mat
 local type, pairs, tostring = type, pairs, tostring
 
 local escapes = {
-  ['"'] = '\\"', ["\\"] = "\\\\", ["\b"] = "\\b", ["\f"] = "\\f",
-  ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t",
+  ['"'] = '\\"',
+  ["\\"] = "\\\\",
+  ["\b"] = "\\b",
+  ["\f"] = "\\f",
+  ["\n"] = "\\n",
+  ["\r"] = "\\r",
+  ["\t"] = "\\t",
 }
 local function escape_char(c)
   return escapes[c] or format("\\u%04x", c:byte())
@@ -40,9 +45,7 @@ local memo, memo_size = {}, 0
 
 local function encode_string(s)
   local e = memo[s]
-  if e then
-    return e
-  end
+  if e then return e end
   if s:find('[%c"\\]') then
     e = '"' .. s:gsub('[%c"\\]', escape_char) .. '"'
   else
@@ -58,12 +61,8 @@ local function encode_string(s)
 end
 
 local function encode_number(n)
-  if n ~= n or n == math.huge or n == -math.huge then
-    error("cannot encode " .. tostring(n) .. " as JSON", 0)
-  end
-  if floor(n) == n and n > -9007199254740992 and n < 9007199254740992 then
-    return format("%d", n)
-  end
+  if n ~= n or n == math.huge or n == -math.huge then error("cannot encode " .. tostring(n) .. " as JSON", 0) end
+  if floor(n) == n and n > -9007199254740992 and n < 9007199254740992 then return format("%d", n) end
   return format("%.14g", n)
 end
 
@@ -75,12 +74,8 @@ local encode_value
 
 -- A table is an array when marked, or when its keys are exactly 1..#t (#t > 0).
 local function is_sequence(t, len)
-  if getmetatable(t) == array_mt then
-    return true
-  end
-  if len == 0 then
-    return false
-  end
+  if getmetatable(t) == array_mt then return true end
+  if len == 0 then return false end
   local count = 0
   for _ in pairs(t) do
     count = count + 1
@@ -123,9 +118,7 @@ local function encode_object(t, depth)
   for i = 1, count do
     local k = keys[i]
     local v = t[k]
-    if v == nil then
-      v = t[tonumber(k)]
-    end
+    if v == nil then v = t[tonumber(k)] end
     buf[n + 1] = sep
     buf[n + 2] = memo[k] or encode_string(k)
     buf[n + 3] = ":"
@@ -146,9 +139,7 @@ encode_value = function(v, depth)
     n = n + 1
     buf[n] = encode_number(v)
   elseif tv == "table" then
-    if depth > 64 then
-      error("cannot encode JSON nested deeper than 64 levels", 0)
-    end
+    if depth > 64 then error("cannot encode JSON nested deeper than 64 levels", 0) end
     local len = #v
     if is_sequence(v, len) then
       encode_array(v, len, depth + 1)
@@ -180,9 +171,7 @@ end
 --- Decodes a JSON text; returns the value, or nil and a message.
 function M.decode(s)
   local ok, v = pcall(decoder.decode, s)
-  if ok then
-    return v
-  end
+  if ok then return v end
   return nil, tostring(v)
 end
 
@@ -190,9 +179,7 @@ local tointeger = rawget(math, "tointeger") -- Lua 5.3+
 
 --- x as an integer (Lua 5.4 decodes JSON numbers as floats), or nil when x is not integral.
 function M.integer(x)
-  if type(x) ~= "number" or x ~= x or floor(x) ~= x or x == math.huge or x == -math.huge then
-    return nil
-  end
+  if type(x) ~= "number" or x ~= x or floor(x) ~= x or x == math.huge or x == -math.huge then return nil end
   return tointeger and tointeger(x) or x
 end
 

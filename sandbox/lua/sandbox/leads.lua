@@ -78,25 +78,19 @@ function M.mint(state, prefix, seq, stream)
 end
 
 function M.get(state, lead_id)
-  if type(lead_id) ~= "string" then
-    return nil
-  end
+  if type(lead_id) ~= "string" then return nil end
   return area(state).by_id[lead_id]
 end
 
 local function str(v)
-  if v == nil or v == null or v == "" then
-    return nil
-  end
+  if v == nil or v == null or v == "" then return nil end
   return tostring(v)
 end
 
 local function location_of(city, st, country)
   local parts = {}
   for _, p in ipairs { city, st, country } do
-    if p then
-      parts[#parts + 1] = p
-    end
+    if p then parts[#parts + 1] = p end
   end
   return parts[1] and table.concat(parts, ", ") or nil
 end
@@ -106,9 +100,7 @@ local function new_lead(state, org_id, f)
   a.seq = a.seq + 1
   local first, last = str(f.first_name), str(f.last_name)
   local full = str(f.full_name)
-  if not full and (first or last) then
-    full = (first or "") .. ((first and last) and " " or "") .. (last or "")
-  end
+  if not full and (first or last) then full = (first or "") .. ((first and last) and " " or "") .. (last or "") end
   if full and not first and not last then
     first, last = full:match("^(%S+)%s+(.+)$")
     first = first or full
@@ -120,19 +112,21 @@ local function new_lead(state, org_id, f)
     person_id = str(f.person_id),
     source = str(f.source) or "manual",
     created_ms = state:now_ms(),
-    first_name = first, last_name = last, full_name = full,
+    first_name = first,
+    last_name = last,
+    full_name = full,
     title = str(f.title) or str(f.job_title),
     company = str(f.company) or str(f.company_name),
     domain = str(f.domain) or str(f.company_domain),
     linkedin_url = str(f.linkedin_url),
-    city = city, state = st, country = country,
+    city = city,
+    state = st,
+    country = country,
     location = str(f.location) or location_of(city, st, country),
     email = str(f.email),
     phone = str(f.phone) or str(f.mobile_phone) or str(f.work_phone),
   }
-  if lead.domain then
-    lead.domain = lead.domain:lower()
-  end
+  if lead.domain then lead.domain = lead.domain:lower() end
   a.by_id[lead.lead_id] = lead
   return lead
 end
@@ -144,15 +138,21 @@ end
 local function lead_of_person(state, org_id, person_id)
   local w = world.of(state)
   local p = w.people_by_id[person_id]
-  if not p then
-    return nil
-  end
+  if not p then return nil end
   local c = w.companies[p.company]
   return new_lead(state, org_id, {
-    person_id = p.id, source = "search",
-    first_name = p.first_name, last_name = p.last_name, full_name = p.full_name,
-    title = p.title, company = c.name, domain = c.domain, linkedin_url = p.linkedin_url,
-    city = p.city, state = p.state, country = p.country,
+    person_id = p.id,
+    source = "search",
+    first_name = p.first_name,
+    last_name = p.last_name,
+    full_name = p.full_name,
+    title = p.title,
+    company = c.name,
+    domain = c.domain,
+    linkedin_url = p.linkedin_url,
+    city = p.city,
+    state = p.state,
+    country = p.country,
   })
 end
 
@@ -160,13 +160,9 @@ function M.from_person(state, org_id, person_id)
   person_id = tostring(person_id)
   local a = area(state)
   local existing = a.by_person[person_key(org_id, person_id)]
-  if existing and a.by_id[existing] then
-    return a.by_id[existing], false
-  end
+  if existing and a.by_id[existing] then return a.by_id[existing], false end
   local lead = lead_of_person(state, org_id, person_id)
-  if not lead then
-    return nil, false
-  end
+  if not lead then return nil, false end
   a.by_person[person_key(org_id, person_id)] = lead.lead_id
   return lead, true
 end
@@ -174,9 +170,7 @@ end
 -- The first lead of a person in an organisation is the one found by person.
 local function index_first(state, org_id, lead)
   local a, k = area(state), person_key(org_id, lead.person_id)
-  if not a.by_person[k] then
-    a.by_person[k] = lead.lead_id
-  end
+  if not a.by_person[k] then a.by_person[k] = lead.lead_id end
 end
 
 function M.copy_of_person(state, org_id, person_id)
@@ -191,29 +185,21 @@ function M.create(state, org_id, fields)
   local lead = new_lead(state, org_id, fields)
   if not lead.person_id then
     local p = world.match(world.of(state), lead)
-    if p then
-      lead.person_id = p.id
-    end
+    if p then lead.person_id = p.id end
   end
   if lead.person_id then index_first(state, org_id, lead) end
   return lead
 end
 
 function M.person(state, lead)
-  if not lead or not lead.person_id then
-    return nil
-  end
+  if not lead or not lead.person_id then return nil end
   return world.of(state).people_by_id[lead.person_id]
 end
 
 local function resolve(state, lead_or_id)
-  if type(lead_or_id) == "table" then
-    return lead_or_id
-  end
+  if type(lead_or_id) == "table" then return lead_or_id end
   local lead = M.get(state, lead_or_id)
-  if not lead then
-    error("unknown lead " .. tostring(lead_or_id), 2)
-  end
+  if not lead then error("unknown lead " .. tostring(lead_or_id), 2) end
   return lead
 end
 
@@ -245,9 +231,7 @@ function M.set_smart_agent(state, lead_or_id, column, value)
     t = {}
     lead.smart_agents = t
   end
-  if value == nil then
-    value = null
-  end
+  if value == nil then value = null end
   t[column] = value
   return lead
 end
@@ -277,30 +261,39 @@ end
 --- Export columns (CSV and JSON export): name -> lead field. `domain` and `company_domain`
 -- are the same column; so are `company` / `company_name` and `title` / `job_title`.
 M.COLUMNS = {
-  lead_id = "lead_id", first_name = "first_name", last_name = "last_name",
-  full_name = "full_name", email = "email", email_status = "email_status", phone = "phone",
-  title = "title", job_title = "title", company = "company", company_name = "company",
-  domain = "domain", company_domain = "domain", linkedin_url = "linkedin_url",
-  location = "location", city = "city", state = "state", country = "country",
-  provider = "provider", enrichment_type = "enrichment_type", enriched_at = "enriched_at",
+  lead_id = "lead_id",
+  first_name = "first_name",
+  last_name = "last_name",
+  full_name = "full_name",
+  email = "email",
+  email_status = "email_status",
+  phone = "phone",
+  title = "title",
+  job_title = "title",
+  company = "company",
+  company_name = "company",
+  domain = "domain",
+  company_domain = "domain",
+  linkedin_url = "linkedin_url",
+  location = "location",
+  city = "city",
+  state = "state",
+  country = "country",
+  provider = "provider",
+  enrichment_type = "enrichment_type",
+  enriched_at = "enriched_at",
   created_at = "created_at",
 }
 
-M.DEFAULT_COLUMNS = { "lead_id", "first_name", "last_name", "email", "title", "company",
-  "domain", "linkedin_url", "phone", "location" }
+M.DEFAULT_COLUMNS =
+  { "lead_id", "first_name", "last_name", "email", "title", "company", "domain", "linkedin_url", "phone", "location" }
 
 function M.field(lead, column)
   local f = M.COLUMNS[column]
-  if f == "created_at" then
-    return M.iso(lead.created_ms)
-  end
-  if f then
-    return lead[f]
-  end
+  if f == "created_at" then return M.iso(lead.created_ms) end
+  if f then return lead[f] end
   local sa = lead.smart_agents
-  if sa then
-    return sa[column]
-  end
+  if sa then return sa[column] end
   return nil
 end
 

@@ -17,9 +17,7 @@ local M = {}
 local format, floor = string.format, math.floor
 
 local function attribute(state, delta)
-  if not rawget(state, "_bg") then
-    rawset(state, "_req_spend", (rawget(state, "_req_spend") or 0) - delta)
-  end
+  if not rawget(state, "_bg") then rawset(state, "_req_spend", (rawget(state, "_req_spend") or 0) - delta) end
 end
 
 local function move(state, delta, kind, reason, ref)
@@ -39,9 +37,7 @@ end
 --- Credit fields of an insufficient_credits error when `cost` exceeds the balance, else nil.
 function M.shortfall(state, cost)
   local have = state.credits
-  if cost <= have then
-    return nil
-  end
+  if cost <= have then return nil end
   return {
     estimated_cost_credits = cost,
     available_credits = have,
@@ -52,53 +48,43 @@ end
 --- status, body of the 400 insufficient_credits envelope for `cost` (what: "This enrich_list
 -- call").
 function M.insufficient(rid, state, cost, what)
-  local fields = M.shortfall(state, cost) or {
-    estimated_cost_credits = cost, available_credits = state.credits, shortfall_credits = 0,
-  }
-  fields.problem = format("%s requires %s credits; organization has %d.", what or "This call",
-    cost, state.credits)
+  local fields = M.shortfall(state, cost)
+    or {
+      estimated_cost_credits = cost,
+      available_credits = state.credits,
+      shortfall_credits = 0,
+    }
+  fields.problem = format("%s requires %s credits; organization has %d.", what or "This call", cost, state.credits)
   return errors.build("insufficient_credits", rid, fields)
 end
 
 --- Debits `amount` (> 0) for a sync operation. Returns true, or nil when the balance is short.
 function M.charge(state, amount, reason, ref)
-  if amount <= 0 then
-    return true
-  end
-  if amount > state.credits then
-    return nil
-  end
+  if amount <= 0 then return true end
+  if amount > state.credits then return nil end
   move(state, -amount, "charge", reason, ref)
   return true
 end
 
 --- Gives `amount` (> 0) back (a refund of an earlier charge).
 function M.refund(state, amount, reason, ref)
-  if amount > 0 then
-    move(state, amount, "refund", reason, ref)
-  end
+  if amount > 0 then move(state, amount, "refund", reason, ref) end
 end
 
 --- Debits `amount` up front and records it on holder h (h.reserved). Returns true, or nil when
 -- the balance is short (nothing is debited then).
 function M.reserve(state, h, amount, ref)
-  if amount > state.credits then
-    return nil
-  end
+  if amount > state.credits then return nil end
   h.reserved = amount
   h.charged, h.refunded = nil, nil
-  if amount > 0 then
-    move(state, -amount, "reserve", format("reserve %s", ref), ref)
-  end
+  if amount > 0 then move(state, -amount, "reserve", format("reserve %s", ref), ref) end
   return true
 end
 
 --- Settles a reservation: bills min(charge, reserved) and refunds the rest. Fills h.charged,
 -- h.refunded and h.settled. Idempotent.
 function M.settle(state, h, charge, ref)
-  if h.settled then
-    return h.charged, h.refunded
-  end
+  if h.settled then return h.charged, h.refunded end
   local reserved = h.reserved or 0
   charge = floor(charge + 0.5)
   if charge > reserved then
@@ -111,8 +97,7 @@ function M.settle(state, h, charge, ref)
   if back > 0 then
     local bg = rawget(state, "_bg")
     rawset(state, "_bg", true)
-    move(state, back, "refund", format("settle %s: charged %d, refunded %d", ref, charge, back),
-      ref)
+    move(state, back, "refund", format("settle %s: charged %d, refunded %d", ref, charge, back), ref)
     rawset(state, "_bg", bg)
   end
   return charge, back
@@ -130,17 +115,13 @@ function M.background(state, fn, ...)
   rawset(state, "_bg", true)
   local ok, err = pcall(fn, ...)
   rawset(state, "_bg", bg)
-  if not ok then
-    error(err, 0)
-  end
+  if not ok then error(err, 0) end
 end
 
 --- Takes and clears the credits attributed to the current request.
 function M.take_request_spend(state)
   local n = rawget(state, "_req_spend") or 0
-  if n ~= 0 then
-    rawset(state, "_req_spend", 0)
-  end
+  if n ~= 0 then rawset(state, "_req_spend", 0) end
   return n
 end
 

@@ -60,8 +60,13 @@ M.status_body, M.task_body = views.status_body, views.task_body
 
 state_mod.register("legacy", function()
   return {
-    workflows = {}, order = json.array(), tasks = {}, active = {}, active_n = 0,
-    next_due_ms = false, seq = 0,
+    workflows = {},
+    order = json.array(),
+    tasks = {},
+    active = {},
+    active_n = 0,
+    next_due_ms = false,
+    seq = 0,
   }
 end)
 
@@ -73,14 +78,11 @@ end
 function M.uuid(g)
   local h = g:hex(32)
   local variant = ({ "8", "9", "a", "b" })[g:int(1, 4)]
-  return format("%s-%s-4%s-%s%s-%s", h:sub(1, 8), h:sub(9, 12), h:sub(14, 16), variant,
-    h:sub(18, 20), h:sub(21, 32))
+  return format("%s-%s-4%s-%s%s-%s", h:sub(1, 8), h:sub(9, 12), h:sub(14, 16), variant, h:sub(18, 20), h:sub(21, 32))
 end
 
 local function str(v)
-  if type(v) ~= "string" then
-    return nil
-  end
+  if type(v) ~= "string" then return nil end
   v = v:match("^%s*(.-)%s*$")
   return v ~= "" and v or nil
 end
@@ -88,10 +90,12 @@ end
 --- Normalised contact fields from a validated request contact.
 function M.contact_fields(raw)
   return {
-    first_name = str(raw.first_name), last_name = str(raw.last_name),
+    first_name = str(raw.first_name),
+    last_name = str(raw.last_name),
     company_name = str(raw.company_name) or str(raw.company),
     company_domain = str(raw.company_domain) or str(raw.domain),
-    linkedin_url = str(raw.linkedin_url), email = str(raw.email),
+    linkedin_url = str(raw.linkedin_url),
+    email = str(raw.email),
     title = str(raw.title) or str(raw.job_title),
   }
 end
@@ -100,8 +104,7 @@ end
 -- (company_domain or company_name).
 function M.contact_ok(f)
   return f.linkedin_url ~= nil
-    or (f.first_name ~= nil and f.last_name ~= nil
-      and (f.company_domain ~= nil or f.company_name ~= nil))
+    or (f.first_name ~= nil and f.last_name ~= nil and (f.company_domain ~= nil or f.company_name ~= nil))
 end
 
 --- The maximum cost of `n` contacts of enrichment type `t`.
@@ -115,14 +118,17 @@ local function lead_for(state, org_id, f)
   local p = world.match(w, f)
   if p then
     local lead = leads.from_person(state, org_id, p.id)
-    if lead then
-      return lead
-    end
+    if lead then return lead end
   end
   return leads.create(state, org_id, {
-    first_name = f.first_name, last_name = f.last_name, company_name = f.company_name,
-    company_domain = f.company_domain, linkedin_url = f.linkedin_url, email = f.email,
-    title = f.title, source = "legacy",
+    first_name = f.first_name,
+    last_name = f.last_name,
+    company_name = f.company_name,
+    company_domain = f.company_domain,
+    linkedin_url = f.linkedin_url,
+    email = f.email,
+    title = f.title,
+    source = "legacy",
   })
 end
 
@@ -130,9 +136,7 @@ local function recompute_due(a)
   local due = false
   for id in pairs(a.active) do
     local wf = a.workflows[id]
-    if wf and (not due or wf.done_ms < due) then
-      due = wf.done_ms
-    end
+    if wf and (not due or wf.done_ms < due) then due = wf.done_ms end
   end
   a.next_due_ms = due
 end
@@ -147,18 +151,30 @@ function M.submit(state, who, contacts, enrichment_type, webhook_url)
   local workflow_id = "public_bulk_" .. M.uuid(g)
   local now = state:now_ms()
   local wf = {
-    workflow_id = workflow_id, org_id = who.org.id, user_id = who.user.id,
-    enrichment_type = enrichment_type, webhook_url = webhook_url or nil,
-    created_ms = now, start_ms = now + M.START_DELAY_MS, status = "processing",
-    processed = 0, successful = 0, failed = 0, emails_found = 0, phones_found = 0, cost = 0,
+    workflow_id = workflow_id,
+    org_id = who.org.id,
+    user_id = who.user.id,
+    enrichment_type = enrichment_type,
+    webhook_url = webhook_url or nil,
+    created_ms = now,
+    start_ms = now + M.START_DELAY_MS,
+    status = "processing",
+    processed = 0,
+    successful = 0,
+    failed = 0,
+    emails_found = 0,
+    phones_found = 0,
+    cost = 0,
     contacts = json.array(),
   }
-  if not ledger.reserve(state, wf, M.max_cost(enrichment_type, #contacts), workflow_id) then
-    return nil
-  end
+  if not ledger.reserve(state, wf, M.max_cost(enrichment_type, #contacts), workflow_id) then return nil end
   a.seq = seq
-  local list = lists.ensure(state, who, lists.LEGACY_DEFAULT, { protected = true,
-    description = "Contacts sent to the legacy bulk enrichment API." })
+  local list = lists.ensure(
+    state,
+    who,
+    lists.LEGACY_DEFAULT,
+    { protected = true, description = "Contacts sent to the legacy bulk enrichment API." }
+  )
   wf.lead_list_id = list.list_id
   local t, ids = wf.start_ms, {}
   for i, f in ipairs(contacts) do
@@ -166,10 +182,15 @@ function M.submit(state, who, contacts, enrichment_type, webhook_url)
     local lead = lead_for(state, who.org.id, f)
     ids[i] = lead.lead_id
     local c = {
-      task_id = M.uuid(g), lead_id = lead.lead_id, done_ms = t, status = "pending",
-      first_name = f.first_name or lead.first_name, last_name = f.last_name or lead.last_name,
-      company_name = f.company_name or lead.company, company_domain = f.company_domain
-        or lead.domain, linkedin_url = f.linkedin_url or lead.linkedin_url,
+      task_id = M.uuid(g),
+      lead_id = lead.lead_id,
+      done_ms = t,
+      status = "pending",
+      first_name = f.first_name or lead.first_name,
+      last_name = f.last_name or lead.last_name,
+      company_name = f.company_name or lead.company,
+      company_domain = f.company_domain or lead.domain,
+      linkedin_url = f.linkedin_url or lead.linkedin_url,
     }
     wf.contacts[i] = c
     a.tasks[c.task_id] = { w = workflow_id, i = i }
@@ -180,9 +201,7 @@ function M.submit(state, who, contacts, enrichment_type, webhook_url)
   a.order[#a.order + 1] = workflow_id
   a.active[workflow_id] = true
   a.active_n = a.active_n + 1
-  if not a.next_due_ms or wf.done_ms < a.next_due_ms then
-    a.next_due_ms = wf.done_ms
-  end
+  if not a.next_due_ms or wf.done_ms < a.next_due_ms then a.next_due_ms = wf.done_ms end
   return wf
 end
 
@@ -194,8 +213,7 @@ local function process(state, wf, c, fail)
   local truth = person and person.truth or outcomes.contact_truth(state, c)
   local ok, cost, email, phone = outcomes.contact_outcome(t, truth, person ~= nil, fail)
   c.status = ok and "completed" or "failed"
-  c.email, c.email_status, c.phone, c.cost = email, email and truth.email_status or nil, phone,
-    cost
+  c.email, c.email_status, c.phone, c.cost = email, email and truth.email_status or nil, phone, cost
   if person then
     c.first_name, c.last_name = person.first_name, person.last_name
     c.full_name = person.full_name
@@ -213,7 +231,9 @@ local function process(state, wf, c, fail)
   wf.cost = wf.cost + cost
   if lead and (email or phone) then
     leads.set_enrichment(state, lead, {
-      email = email, email_status = email and truth.email_status or nil, phone = phone,
+      email = email,
+      email_status = email and truth.email_status or nil,
+      phone = phone,
       provider = truth.provider,
       enrichment_type = (t == "phone_only" or t == "full") and t or "partial",
     })
@@ -228,17 +248,13 @@ local function finish(state, wf, status, at)
   a.active[wf.workflow_id] = nil
   a.active_n = a.active_n - 1
   recompute_due(a)
-  if wf.webhook_url then
-    webhooks.schedule(state, wf, views.payload(state, wf), at)
-  end
+  if wf.webhook_url then webhooks.schedule(state, wf, views.payload(state, wf), at) end
 end
 
 --- Brings wf up to `now` (applies finished contacts; completes it when all are done).
 -- fault: app.faults.workflow ("normal" | "stuck" | "fail").
 function M.advance(state, wf, now, fault)
-  if wf.status ~= "processing" or fault == "stuck" then
-    return wf
-  end
+  if wf.status ~= "processing" or fault == "stuck" then return wf end
   ledger.background(state, function()
     local cs = wf.contacts
     if fault == "fail" then
@@ -253,9 +269,7 @@ function M.advance(state, wf, now, fault)
       process(state, wf, cs[i], false)
       i = i + 1
     end
-    if wf.processed >= #cs then
-      finish(state, wf, "completed", wf.done_ms)
-    end
+    if wf.processed >= #cs then finish(state, wf, "completed", wf.done_ms) end
   end)
   return wf
 end
@@ -270,22 +284,16 @@ M.fault_of = fault_of
 function M.workflow(app, who, workflow_id)
   local state = app.state
   local wf = type(workflow_id) == "string" and area(state).workflows[workflow_id]
-  if not wf or wf.org_id ~= who.org.id then
-    return nil
-  end
+  if not wf or wf.org_id ~= who.org.id then return nil end
   return M.advance(state, wf, state:now_ms(), fault_of(app))
 end
 
 --- The workflow and contact index of a task (advanced to now), or nil.
 function M.task(app, who, task_id)
   local t = type(task_id) == "string" and area(app.state).tasks[task_id]
-  if not t then
-    return nil
-  end
+  if not t then return nil end
   local wf = M.workflow(app, who, t.w)
-  if not wf then
-    return nil
-  end
+  if not wf then return nil end
   return wf, t.i
 end
 
@@ -309,22 +317,16 @@ function M.pump(app)
       local fault = fault_of(app)
       for _, id in ipairs(util.sorted_keys(a.active)) do
         local wf = a.workflows[id]
-        if wf and wf.done_ms <= now then
-          M.advance(state, wf, now, fault)
-        end
+        if wf and wf.done_ms <= now then M.advance(state, wf, now, fault) end
       end
     end
     return webhooks.pump(app, now, a.active_n > 0 and a.next_due_ms or nil)
   end)
   if not ok then
-    if app.log_error then
-      app:log_error({ method = "PUMP", path = "/enrich/bulk" }, "legacy", wait)
-    end
+    if app.log_error then app:log_error({ method = "PUMP", path = "/enrich/bulk" }, "legacy", wait) end
     wait = M.RETRY_MS
   end
-  if wait > 0 and app.tick_in then
-    app.tick_in(wait)
-  end
+  if wait > 0 and app.tick_in then app.tick_in(wait) end
 end
 
 return M

@@ -19,8 +19,7 @@ local opt = util.or_null
 function M.item(wf, c)
   local full = c.full_name
   if not full and (c.first_name or c.last_name) then
-    full = (c.first_name or "") .. ((c.first_name and c.last_name) and " " or "")
-      .. (c.last_name or "")
+    full = (c.first_name or "") .. ((c.first_name and c.last_name) and " " or "") .. (c.last_name or "")
   end
   return {
     task_id = c.task_id,
@@ -31,7 +30,9 @@ function M.item(wf, c)
     primary_email_status = opt(c.email_status),
     personal_phone_numbers = json.array(c.phone and { c.phone } or {}),
     prospect = {
-      first_name = opt(c.first_name), last_name = opt(c.last_name), full_name = opt(full),
+      first_name = opt(c.first_name),
+      last_name = opt(c.last_name),
+      full_name = opt(full),
       linkedin_url = opt(c.linkedin_url),
     },
     company = { name = opt(c.company_name), domain = opt(c.company_domain) },
@@ -41,8 +42,11 @@ end
 
 function M.summary(wf)
   return {
-    total = #wf.contacts, successful = wf.successful, failed = wf.failed,
-    emails_found = wf.emails_found, phones_found = wf.phones_found,
+    total = #wf.contacts,
+    successful = wf.successful,
+    failed = wf.failed,
+    emails_found = wf.emails_found,
+    phones_found = wf.phones_found,
     pending = #wf.contacts - wf.processed,
   }
 end
@@ -50,9 +54,7 @@ end
 function M.results(wf)
   local out = json.array()
   for i, c in ipairs(wf.contacts) do
-    if i > M.RESULTS_LIMIT then
-      break
-    end
+    if i > M.RESULTS_LIMIT then break end
     out[i] = M.item(wf, c)
   end
   return out
@@ -71,8 +73,11 @@ function M.payload(_, wf)
     enrichment_type = wf.enrichment_type,
     status = wf.status,
     summary = {
-      total = #wf.contacts, successful = wf.successful, failed = wf.failed,
-      emails_found = wf.emails_found, phones_found = wf.phones_found,
+      total = #wf.contacts,
+      successful = wf.successful,
+      failed = wf.failed,
+      emails_found = wf.emails_found,
+      phones_found = wf.phones_found,
     },
     results = M.results(wf),
     results_limit = M.RESULTS_LIMIT,

@@ -140,9 +140,7 @@ function M.remove_leads(_, list, lead_ids)
   if removed > 0 then
     local kept = json.array()
     for _, id in ipairs(list.leads) do
-      if not drop[id] then
-        kept[#kept + 1] = id
-      end
+      if not drop[id] then kept[#kept + 1] = id end
     end
     list.leads = kept
   end
@@ -154,25 +152,17 @@ function M.enriched_count(state, list)
   local by_id = state.data.leads.by_id
   for _, id in ipairs(list.leads) do
     local lead = by_id[id]
-    if lead and (lead.email or lead.phone) then
-      n = n + 1
-    end
+    if lead and (lead.email or lead.phone) then n = n + 1 end
   end
   return n
 end
 
 local function readable(list, user, org)
-  if list.org_id ~= org.id then
-    return false
-  end
-  if list.owner_id == user.id or list.visibility == "organization" then
-    return true
-  end
+  if list.org_id ~= org.id then return false end
+  if list.owner_id == user.id or list.visibility == "organization" then return true end
   if list.visibility == "shared" then
     for _, uid in ipairs(list.shared_with) do
-      if uid == user.id then
-        return true
-      end
+      if uid == user.id then return true end
     end
   end
   return false
@@ -180,26 +170,20 @@ end
 
 function M.get(state, list_id, who)
   local list = type(list_id) == "string" and area(state).by_id[list_id]
-  if list and readable(list, who.user, who.org) then
-    return list
-  end
+  if list and readable(list, who.user, who.org) then return list end
   return nil
 end
 
 function M.get_owned(state, list_id, who)
   local list = type(list_id) == "string" and area(state).by_id[list_id]
-  if list and list.org_id == who.org.id and list.owner_id == who.user.id then
-    return list
-  end
+  if list and list.org_id == who.org.id and list.owner_id == who.user.id then return list end
   return nil
 end
 
 function M.owned_count(state, who)
   local n = 0
   for _, list in pairs(area(state).by_id) do
-    if list.owner_id == who.user.id and list.org_id == who.org.id then
-      n = n + 1
-    end
+    if list.owner_id == who.user.id and list.org_id == who.org.id then n = n + 1 end
   end
   return n
 end
@@ -209,9 +193,7 @@ function M.find_by_name(state, who, name)
   local a = area(state)
   for _, id in ipairs(a.order) do
     local list = a.by_id[id]
-    if list.owner_id == who.user.id and list.org_id == who.org.id and lower(list.name) == want then
-      return list
-    end
+    if list.owner_id == who.user.id and list.org_id == who.org.id and lower(list.name) == want then return list end
   end
   return nil
 end
@@ -222,14 +204,15 @@ end
 
 function M.ensure(state, who, name, opts)
   local list = M.find_by_name(state, who, name)
-  if list then
-    return list, false
-  end
+  if list then return list, false end
   opts = opts or {}
   return new_list(state, who.org, who.user, {
-    name = name, description = opts.description, visibility = opts.visibility,
+    name = name,
+    description = opts.description,
+    visibility = opts.visibility,
     protected = opts.protected,
-  }), true
+  }),
+    true
 end
 
 function M.delete(state, list)
@@ -249,9 +232,7 @@ function M.accessible(state, who)
   local user, org = who.user, who.org
   for i = #a.order, 1, -1 do
     local list = a.by_id[a.order[i]]
-    if list and readable(list, user, org) then
-      out[#out + 1] = list
-    end
+    if list and readable(list, user, org) then out[#out + 1] = list end
   end
   return out
 end

@@ -26,9 +26,7 @@ local function pick(w, n, pred)
   for _, p in ipairs(w.people) do
     if pred(p, w.companies[p.company]) then
       out[#out + 1] = p.id
-      if #out >= n then
-        break
-      end
+      if #out >= n then break end
     end
   end
   return out
@@ -52,9 +50,7 @@ local function seed_list(state, owner, f, person_ids, enrich_first)
   for i, pid in ipairs(person_ids) do
     local lead = leads.from_person(state, state.org.id, pid)
     ids[i] = lead.lead_id
-    if i <= (enrich_first or 0) then
-      enrich_from_truth(state, lead)
-    end
+    if i <= (enrich_first or 0) then enrich_from_truth(state, lead) end
   end
   lists.add_leads(state, list, ids)
   return list
@@ -64,14 +60,14 @@ end
 function M.bulk(state, n, opts)
   local people = world.of(state).people
   local list = lists.create(state, { org = state.org, user = state.users.owner }, {
-    name = opts.name, description = opts.description, visibility = "organization",
+    name = opts.name,
+    description = opts.description,
+    visibility = "organization",
   })
   local arr, members, org_id = list.leads, list.members, state.org.id
   for i = 1, n do
     local lead = leads.copy_of_person(state, org_id, people[(i - 1) % #people + 1].id)
-    if opts.enriched then
-      enrich_from_truth(state, lead)
-    end
+    if opts.enriched then enrich_from_truth(state, lead) end
     members[lead.lead_id] = true
     arr[i] = lead.lead_id
   end
@@ -82,34 +78,61 @@ end
 function M.seed(state)
   local w = world.of(state)
   local vera, rowan = state.users.owner, state.users.reader
-  seed_list(state, vera, {
-    name = "Example: Sales leaders in Software (US)",
-    description = "Seeded example: sales directors, VPs and CROs at US software companies.",
-    visibility = "organization",
-  }, pick(w, 25, function(p, c)
-    return p.department == "Sales" and c.country_code == "US" and c.profile == "saas"
-      and (p.seniority == "vp" or p.seniority == "director" or p.seniority == "c_suite")
-  end), 15)
-  seed_list(state, vera, {
-    name = "Example: Engineering leaders in Fintech",
-    description = "Seeded example: engineering directors and above at financial-services "
-      .. "companies.",
-    visibility = "organization",
-  }, pick(w, 40, function(p, c)
-    return p.department == "Engineering" and (c.industry == "Financial Services"
-      or c.industry == "Banking") and (p.seniority == "director" or p.seniority == "vp"
-      or p.seniority == "c_suite")
-  end))
-  seed_list(state, vera, {
-    name = "Do Not Contact",
-    description = "Seeded example: a protected suppression list (cannot be deleted).",
-    visibility = "organization", protected = true,
-  }, pick(w, 3, function(p) return p.seniority == "c_suite" end))
-  seed_list(state, rowan, {
-    name = "Rowan's scratchpad",
-    description = "Seeded example: a private list of the read-only key's user.",
-    visibility = "private",
-  }, pick(w, 5, function(p) return p.department == "Marketing" end))
+  seed_list(
+    state,
+    vera,
+    {
+      name = "Example: Sales leaders in Software (US)",
+      description = "Seeded example: sales directors, VPs and CROs at US software companies.",
+      visibility = "organization",
+    },
+    pick(w, 25, function(p, c)
+      return p.department == "Sales"
+        and c.country_code == "US"
+        and c.profile == "saas"
+        and (p.seniority == "vp" or p.seniority == "director" or p.seniority == "c_suite")
+    end),
+    15
+  )
+  seed_list(
+    state,
+    vera,
+    {
+      name = "Example: Engineering leaders in Fintech",
+      description = "Seeded example: engineering directors and above at financial-services " .. "companies.",
+      visibility = "organization",
+    },
+    pick(w, 40, function(p, c)
+      return p.department == "Engineering"
+        and (c.industry == "Financial Services" or c.industry == "Banking")
+        and (p.seniority == "director" or p.seniority == "vp" or p.seniority == "c_suite")
+    end)
+  )
+  seed_list(
+    state,
+    vera,
+    {
+      name = "Do Not Contact",
+      description = "Seeded example: a protected suppression list (cannot be deleted).",
+      visibility = "organization",
+      protected = true,
+    },
+    pick(w, 3, function(p)
+      return p.seniority == "c_suite"
+    end)
+  )
+  seed_list(
+    state,
+    rowan,
+    {
+      name = "Rowan's scratchpad",
+      description = "Seeded example: a private list of the read-only key's user.",
+      visibility = "private",
+    },
+    pick(w, 5, function(p)
+      return p.department == "Marketing"
+    end)
+  )
 end
 
 return M

@@ -26,41 +26,48 @@ end
 --- Whether contact fields identify a person: a strong identifier, or first + last name with a
 -- company name or domain.
 function M.identifiable(f)
-  if nonempty(f.email) or nonempty(f.linkedin_url) or nonempty(f.person_id) then
-    return true
-  end
+  if nonempty(f.email) or nonempty(f.linkedin_url) or nonempty(f.person_id) then return true end
   local first, last = nonempty(f.first_name), nonempty(f.last_name)
   if not (first and last) and nonempty(f.full_name) then
     first, last = f.full_name:match("^%s*(%S+)%s+(%S.-)%s*$")
   end
-  return (first and last and (nonempty(f.company) or nonempty(f.domain)
-    or nonempty(f.company_name) or nonempty(f.company_domain))) and true or false
+  return (
+    first
+    and last
+    and (nonempty(f.company) or nonempty(f.domain) or nonempty(f.company_name) or nonempty(f.company_domain))
+  )
+      and true
+    or false
 end
 
 --- The hidden truth for a lead: the world person's, or a seeded synthetic one for a contact
 -- the world does not know; nil when the lead cannot be identified at all.
 function M.truth(state, lead)
   local p = leads.person(state, lead)
-  if p then
-    return p.truth
-  end
-  if not M.identifiable(lead) then
-    return nil
-  end
-  local ident = (lead.email or "") .. "|" .. (lead.linkedin_url or "") .. "|"
-    .. (lead.first_name or "") .. "|" .. (lead.last_name or "") .. "|" .. (lead.domain or "")
-    .. "|" .. (lead.company or "")
+  if p then return p.truth end
+  if not M.identifiable(lead) then return nil end
+  local ident = (lead.email or "")
+    .. "|"
+    .. (lead.linkedin_url or "")
+    .. "|"
+    .. (lead.first_name or "")
+    .. "|"
+    .. (lead.last_name or "")
+    .. "|"
+    .. (lead.domain or "")
+    .. "|"
+    .. (lead.company or "")
   local domain = lead.domain or (lead.email and lead.email:match("@(.+)$"))
   local email = lead.email
   if not email and domain and lead.first_name and lead.last_name then
-    email = (world.fold(lead.first_name) .. "." .. world.fold(lead.last_name)):gsub("[^%w%.]", "")
-      .. "@" .. domain
+    email = (world.fold(lead.first_name) .. "." .. world.fold(lead.last_name)):gsub("[^%w%.]", "") .. "@" .. domain
   end
   local email_found = email ~= nil and (lead.email ~= nil or roll(state, "e" .. ident) < 60)
   local phone_found = roll(state, "p" .. ident) < 25
   local r = roll(state, "n" .. ident)
   return {
-    email = email, email_found = email_found,
+    email = email,
+    email_found = email_found,
     email_status = email_found and "valid" or "invalid",
     phone = lead.phone or format("+1415555%04d", (r * 97 + roll(state, "q" .. ident)) % 10000),
     phone_found = phone_found or lead.phone ~= nil,
@@ -72,9 +79,7 @@ end
 -- email_status, phone, provider, cost } (email/phone nil when not found or not asked).
 function M.outcome(state, lead, tier)
   local t = M.truth(state, lead)
-  if not t then
-    return { found = false, error = "not enough identifying data", cost = 0 }
-  end
+  if not t then return { found = false, error = "not enough identifying data", cost = 0 } end
   local o = { provider = t.provider, cost = 0 }
   if tier ~= "phone_only" and t.email_found then
     o.email, o.email_status = t.email, t.email_status
@@ -91,9 +96,16 @@ end
 --- Truth for a legacy contact the world does not know: seeded by the contact's identity, so
 -- the same contact gives the same answer in every run with the same seed.
 function M.contact_truth(state, c)
-  local key = table.concat({ tostring(state.config.seed or 0), c.first_name or "",
-    c.last_name or "", c.company_domain or "", c.company_name or "",
-    c.linkedin_url or "" }, "|"):lower()
+  local key = table
+    .concat({
+      tostring(state.config.seed or 0),
+      c.first_name or "",
+      c.last_name or "",
+      c.company_domain or "",
+      c.company_name or "",
+      c.linkedin_url or "",
+    }, "|")
+    :lower()
   local h = 0
   for i = 1, #key do
     h = (h * 31 + key:byte(i)) % 2147483647
@@ -110,8 +122,7 @@ function M.contact_truth(state, c)
   local email_found = first ~= "" and domain ~= nil and domain ~= ".com" and g:int(1, 100) <= 70
   local phone_found = g:int(1, 100) <= 35
   return {
-    email = (first ~= "" and domain) and (first .. (last ~= "" and ("." .. last) or "") .. "@"
-      .. domain) or nil,
+    email = (first ~= "" and domain) and (first .. (last ~= "" and ("." .. last) or "") .. "@" .. domain) or nil,
     email_found = email_found,
     email_status = email_found and (g:int(1, 100) <= 85 and "valid" or "catch_all") or "invalid",
     phone_found = phone_found,
@@ -133,8 +144,7 @@ function M.contact_outcome(t, truth, known, fail)
   elseif t == "prospecting_only" then
     return known, known and 1 or 0, email, phone
   end
-  return email ~= nil or phone ~= nil,
-    (email and M.EMAIL_PRICE or 0) + (phone and M.PHONE_PRICE or 0), email, phone
+  return email ~= nil or phone ~= nil, (email and M.EMAIL_PRICE or 0) + (phone and M.PHONE_PRICE or 0), email, phone
 end
 
 return M

@@ -10,21 +10,15 @@ local format, tonumber = string.format, tonumber
 
 --- The offset a cursor stands for: 0 when absent, nil when malformed.
 function M.offset(cursor)
-  if cursor == nil then
-    return 0
-  end
-  if not cursor:match("^%d+$") or #cursor > 9 then
-    return nil
-  end
+  if cursor == nil then return 0 end
+  if not cursor:match("^%d+$") or #cursor > 9 then return nil end
   return tonumber(cursor)
 end
 
 --- The cursor of the page after the one at offset (limit items) of total, or json.null when
 -- that page is the last.
 function M.next_cursor(offset, limit, total)
-  if offset + limit < total then
-    return format("%d", offset + limit)
-  end
+  if offset + limit < total then return format("%d", offset + limit) end
   return null
 end
 

@@ -29,23 +29,26 @@ local EMPTY = "\0sandbox-empty-array"
 
 --- mono: a monotonic milliseconds function (for the once-a-second pace).
 function M.new(app, path, mono)
-  return setmetatable({ app = app, path = path, dirty = false, mono = mono or function() return os.time() * 1000 end,
-    saved_at = -math.huge }, M)
+  return setmetatable({
+    app = app,
+    path = path,
+    dirty = false,
+    mono = mono or function()
+      return os.time() * 1000
+    end,
+    saved_at = -math.huge,
+  }, M)
 end
 
 -- Replaces every `[]` outside strings by a one-element array holding EMPTY, so that the walk
 -- below can tell an empty array from an empty object (cjson decodes both to {}).
 local function mark_empty_arrays(text)
-  if not find(text, "[", 1, true) then
-    return text
-  end
+  if not find(text, "[", 1, true) then return text end
   local out, n, i, len = {}, 0, 1, #text
   local from = 1
   while i <= len do
     local a = find(text, '["%[]', i)
-    if not a then
-      break
-    end
+    if not a then break end
     if sub(text, a, a) == '"' then
       local j = a + 1
       while true do -- the end of the string: a quote not escaped
@@ -82,41 +85,29 @@ end
 local function restore_value(v)
   local tv = type(v)
   if tv == "number" then
-    if v == floor(v) and v > -9007199254740992 and v < 9007199254740992 and tointeger then
-      return tointeger(v)
-    end
+    if v == floor(v) and v > -9007199254740992 and v < 9007199254740992 and tointeger then return tointeger(v) end
     return v
   end
-  if tv ~= "table" then
-    return v
-  end
+  if tv ~= "table" then return v end
   local len = #v
-  if len == 1 and v[1] == EMPTY then
-    return json.array()
-  end
+  if len == 1 and v[1] == EMPTY then return json.array() end
   local count = 0
   for k, x in pairs(v) do
     count = count + 1
     v[k] = restore_value(x)
   end
-  if len > 0 and count == len then
-    json.array(v)
-  end
+  if len > 0 and count == len then json.array(v) end
   return v
 end
 
 --- Decodes a state document; returns data or nil, message.
 function M.decode(text)
   local doc, err = json.decode(mark_empty_arrays(text))
-  if type(doc) ~= "table" then
-    return nil, "not valid JSON" .. (err and (" (" .. err .. ")") or "")
-  end
+  if type(doc) ~= "table" then return nil, "not valid JSON" .. (err and (" (" .. err .. ")") or "") end
   if doc.format ~= M.FORMAT or type(doc.data) ~= "table" then
-    return nil, "not a sandbox state file (no \"format\": \"" .. M.FORMAT .. "\" and \"data\")"
+    return nil, 'not a sandbox state file (no "format": "' .. M.FORMAT .. '" and "data")'
   end
-  if doc.version ~= M.VERSION then
-    return nil, "unsupported state file version " .. tostring(doc.version)
-  end
+  if doc.version ~= M.VERSION then return nil, "unsupported state file version " .. tostring(doc.version) end
   return restore_value(doc.data)
 end
 
@@ -135,13 +126,9 @@ function M:load()
   end
   local text = f:read("*a")
   f:close()
-  if text == nil then
-    return nil, "cannot read " .. self.path
-  end
+  if text == nil then return nil, "cannot read " .. self.path end
   local data, err = M.decode(text)
-  if not data then
-    return nil, self.path .. " is " .. err
-  end
+  if not data then return nil, self.path .. " is " .. err end
   self.app.state:restore(data)
   return true
 end
@@ -149,16 +136,20 @@ end
 --- The state document: its text and the text of its data part alone.
 function M:encode()
   local body = json.encode(self.app.state.data)
-  return string.format('{"data":%s,"format":"%s","saved_at_ms":%d,"version":%d}', body,
-    M.FORMAT, self.app.clock.now_ms(), M.VERSION), body
+  return string.format(
+    '{"data":%s,"format":"%s","saved_at_ms":%d,"version":%d}',
+    body,
+    M.FORMAT,
+    self.app.clock.now_ms(),
+    M.VERSION
+  ),
+    body
 end
 
 local function write_atomically(path, text)
   local tmp = path .. ".tmp"
   local f, err = io.open(tmp, "wb")
-  if not f then
-    return nil, err
-  end
+  if not f then return nil, err end
   local ok, werr = f:write(text)
   local cok, cerr = f:close()
   if not ok or not cok then
@@ -177,16 +168,10 @@ end
 function M:save()
   self.dirty = false
   local ok, text, body = pcall(self.encode, self)
-  if not ok then
-    return nil, "cannot encode the state: " .. tostring(text)
-  end
-  if self.last_body == body then
-    return true
-  end
+  if not ok then return nil, "cannot encode the state: " .. tostring(text) end
+  if self.last_body == body then return true end
   local wok, err = write_atomically(self.path, text)
-  if not wok then
-    return nil, "cannot write " .. self.path .. ": " .. tostring(err)
-  end
+  if not wok then return nil, "cannot write " .. self.path .. ": " .. tostring(err) end
   self.last_body = body
   return true
 end
@@ -194,21 +179,15 @@ end
 --- Marks the state as possibly changed; saves at once when the last save is a second old.
 function M:touch()
   self.dirty = true
-  if self.mono() - self.saved_at >= 1000 then
-    self:tick()
-  end
+  if self.mono() - self.saved_at >= 1000 then self:tick() end
 end
 
 --- Saves if a request may have changed the state; reports a failure once on stderr.
 function M:tick()
-  if not self.dirty then
-    return
-  end
+  if not self.dirty then return end
   self.saved_at = self.mono()
   local ok, err = self:save()
-  if not ok and err ~= self.failed and not self.app.quiet then
-    io.stderr:write("sandbox: --state: " .. err .. "\n")
-  end
+  if not ok and err ~= self.failed and not self.app.quiet then io.stderr:write("sandbox: --state: " .. err .. "\n") end
   self.failed = not ok and err or nil
 end
 

@@ -13,9 +13,7 @@ local format, floor = string.format, math.floor
 -- separates independent sequences drawn from the same seed.
 function M.new(seed, stream)
   seed = floor(tonumber(seed) or 0)
-  if seed == 0 then
-    seed = 20240601
-  end
+  if seed == 0 then seed = 20240601 end
   stream = floor(tonumber(stream) or 0)
   local self = setmetatable({
     s1 = (seed + stream * 7919) % (M1 - 1) + 1,
@@ -60,9 +58,7 @@ end
 
 --- n lowercase hex digits.
 function M:hex(n)
-  if n == 16 then
-    return self:hex16()
-  end
+  if n == 16 then return self:hex16() end
   local parts, len = {}, 0
   while len < n do
     parts[#parts + 1] = format("%04x", self:next() % 65536)

@@ -76,15 +76,17 @@ end
 
 --- "none" or the first 16 hex digits of SHA-256 over the canonical JSON of t.
 function M.filter_hash(t)
-  if t == nil or t == json.null then
-    return "none"
-  end
+  if t == nil or t == json.null then return "none" end
   return native.sha256_hex(json.encode(t)):sub(1, 16)
 end
 
 local function canonical(binding, row_count, cost, issued_at)
   return json.encode {
-    v = 1, binding = binding, row_count = row_count, cost = cost, issued_at = issued_at,
+    v = 1,
+    binding = binding,
+    row_count = row_count,
+    cost = cost,
+    issued_at = issued_at,
   }
 end
 
@@ -97,9 +99,7 @@ local function prune(q, now)
   local drop = 0
   for i = 1, #order do
     local rec = q.by_sig[order[i]]
-    if rec and rec.expires_at + M.RETAIN_S > now then
-      break
-    end
+    if rec and rec.expires_at + M.RETAIN_S > now then break end
     drop = i
   end
   if drop > 0 then
@@ -122,12 +122,14 @@ function M.issue(state, binding, row_count, cost)
   local text = canonical(binding, row_count, cost, issued_at)
   local sig = native.hmac_sha256_hex(M.secret(state), text)
   local expires_at = issued_at + M.TTL_S
-  if not q.by_sig[sig] then
-    q.order[#q.order + 1] = sig
-  end
+  if not q.by_sig[sig] then q.order[#q.order + 1] = sig end
   q.by_sig[sig] = {
-    binding = binding, row_count = row_count, cost = cost, issued_at = issued_at,
-    expires_at = expires_at, used = false,
+    binding = binding,
+    row_count = row_count,
+    cost = cost,
+    issued_at = issued_at,
+    expires_at = expires_at,
+    used = false,
   }
   return format("qte_v1_%d_%s", issued_at, sig), expires_at
 end
@@ -138,12 +140,8 @@ local function fail(code, rid, fields)
 end
 
 local function show(v)
-  if v == nil then
-    return "(none)"
-  end
-  if type(v) == "table" then
-    return "[" .. table.concat(v, ",") .. "]"
-  end
+  if v == nil then return "(none)" end
+  if type(v) == "table" then return "[" .. table.concat(v, ",") .. "]" end
   return v
 end
 
@@ -154,9 +152,7 @@ local function first_difference(quoted, requested)
     keys[#keys + 1], seen[k] = k, true
   end
   for k in pairs(requested) do
-    if not seen[k] then
-      keys[#keys + 1] = k
-    end
+    if not seen[k] then keys[#keys + 1] = k end
   end
   table.sort(keys, function(a, b)
     if a == "tool" then return b ~= "tool" end
@@ -167,9 +163,7 @@ local function first_difference(quoted, requested)
     local a, b = quoted[k], requested[k]
     local ea = a ~= nil and json.encode(a) or nil
     local eb = b ~= nil and json.encode(b) or nil
-    if ea ~= eb then
-      return k, a, b
-    end
+    if ea ~= eb then return k, a, b end
   end
   return nil
 end
@@ -177,9 +171,7 @@ end
 -- The issued record that quote_id (a given, non-empty value) names, its signature verified:
 -- rec and the sandbox time (epoch s), or nil, status, body.
 local function issued_record(state, rid, quote_id)
-  if type(quote_id) ~= "string" then
-    return fail("quote_invalid", rid, { problem = "quote_id must be a string." })
-  end
+  if type(quote_id) ~= "string" then return fail("quote_invalid", rid, { problem = "quote_id must be a string." }) end
   local issued, sig = quote_id:match("^qte_v1_(%d+)_(%x+)$")
   if not issued or #sig ~= 64 or #issued > 12 then
     return fail("quote_invalid", rid, {
@@ -224,8 +216,7 @@ local function redeemable(rec, rid, binding, cost, now)
   if now >= rec.expires_at then
     return fail("quote_expired", rid, {
       problem = "The quote has expired.",
-      cause = format("Quotes are valid for %d seconds after issue; this one expired at %d.",
-        M.TTL_S, rec.expires_at),
+      cause = format("Quotes are valid for %d seconds after issue; this one expired at %d.", M.TTL_S, rec.expires_at),
       details = { expires_at = rec.expires_at },
     })
   end
@@ -239,15 +230,17 @@ local function redeemable(rec, rid, binding, cost, now)
   if field then
     return fail("quote_mismatch", rid, {
       problem = format("The quote was issued for a different request (%s differs).", field),
-      cause = format("The quote binds %s = %s; this request has %s.", field, show(quoted),
-        show(requested)),
+      cause = format("The quote binds %s = %s; this request has %s.", field, show(quoted), show(requested)),
       details = { field = field, quoted = quoted or json.null, requested = requested or json.null },
     })
   end
   if cost > rec.cost then
     return fail("spend_cap_exceeded", rid, {
-      problem = format("This call would cost %s credits; the quote caps it at %s.",
-        json.encode(cost), json.encode(rec.cost)),
+      problem = format(
+        "This call would cost %s credits; the quote caps it at %s.",
+        json.encode(cost),
+        json.encode(rec.cost)
+      ),
       cause = "The list or cohort grew since the estimate, or the request asks for more rows.",
       details = { quoted_cost = rec.cost, recomputed_cost = cost, quoted_row_count = rec.row_count },
     })
@@ -263,27 +256,25 @@ end
 function M.verify(state, rid, quote_id, binding, cost, opts)
   opts = opts or {}
   if quote_id == nil or quote_id == json.null or quote_id == "" then
-    if not opts.required then
-      return false
-    end
+    if not opts.required then return false end
     return fail("quote_required", rid, {
       problem = format("This %s call requires a quote_id.", opts.what or binding.tool),
-      fix = format("Call POST /credits/estimate with tool \"%s\" and the same parameters, then "
-        .. "retry with its quote_id within %d seconds.", binding.tool, M.TTL_S),
+      fix = format(
+        'Call POST /credits/estimate with tool "%s" and the same parameters, then '
+          .. "retry with its quote_id within %d seconds.",
+        binding.tool,
+        M.TTL_S
+      ),
     })
   end
   local rec, now_or_status, body = issued_record(state, rid, quote_id)
-  if not rec then
-    return nil, now_or_status, body
-  end
+  if not rec then return nil, now_or_status, body end
   return redeemable(rec, rid, binding, cost, now_or_status)
 end
 
 --- Redeems a verified quote (single use).
 function M.commit(_, rec)
-  if rec then
-    rec.used = true
-  end
+  if rec then rec.used = true end
 end
 
 return M

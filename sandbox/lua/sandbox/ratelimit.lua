@@ -29,7 +29,9 @@ M.DEFAULT_PER_ORG = 60
 --- Templates of the legacy Public API's rate-limited routes (GET /credits/balance is shared
 -- with the MCP API and answers with the MCP envelope).
 M.LEGACY_PATHS = {
-  ["/auth/validate-key"] = true, ["/enrich/bulk"] = true, ["/enrich/status"] = true,
+  ["/auth/validate-key"] = true,
+  ["/enrich/bulk"] = true,
+  ["/enrich/status"] = true,
   ["/webhooks/deliveries"] = true,
 }
 
@@ -68,9 +70,7 @@ end
 --- Applies {enabled, per_key, per_org} (each optional; validated by the caller). A change of a
 -- limit empties the windows.
 function M:configure(t)
-  if t.enabled ~= nil then
-    self.enabled = t.enabled
-  end
+  if t.enabled ~= nil then self.enabled = t.enabled end
   local changed = false
   if t.per_key and t.per_key ~= self.per_key then
     self.per_key, changed = t.per_key, true
@@ -78,14 +78,11 @@ function M:configure(t)
   if t.per_org and t.per_org ~= self.per_org then
     self.per_org, changed = t.per_org, true
   end
-  if changed then
-    self:clear()
-  end
+  if changed then self:clear() end
 end
 
 function M:info()
-  return { enabled = self.enabled, per_key = self.per_key, per_org = self.per_org,
-    window_ms = M.WINDOW_MS }
+  return { enabled = self.enabled, per_key = self.per_key, per_org = self.per_org, window_ms = M.WINDOW_MS }
 end
 
 -- A window is a ring of the times of the last `limit` accepted requests: slots 1..limit, `h`
@@ -102,9 +99,7 @@ end
 
 -- Milliseconds (sandbox clock) until the window admits one more request; 0 when it does.
 local function wait_ms(r, limit, now)
-  if r.n < limit then
-    return 0
-  end
+  if r.n < limit then return 0 end
   local w = r[r.h] + M.WINDOW_MS - now
   return w > 0 and w or 0
 end
@@ -112,9 +107,7 @@ end
 local function push(r, limit, now)
   r[r.h] = now
   r.h = r.h % limit + 1
-  if r.n < limit then
-    r.n = r.n + 1
-  end
+  if r.n < limit then r.n = r.n + 1 end
 end
 
 local LEGACY_BODY = '{"detail":"Rate limit exceeded"}'
@@ -149,8 +142,7 @@ function M:check(key, route, rid)
   local status, body = errors.build("rate_limited", rid, {
     problem = format("Rate limit exceeded: %d requests per minute per %s.", limit, scope),
     cause = format("This %s sent %d requests in the last 60 seconds.", scope, limit),
-    fix = "Wait for the Retry-After interval, then retry; spread requests to stay under the "
-      .. "limit.",
+    fix = "Wait for the Retry-After interval, then retry; spread requests to stay under the " .. "limit.",
     retry_after_ms = real,
     details = {
       limit = limit,
@@ -164,9 +156,7 @@ end
 --- Whole seconds for a Retry-After header: ms rounded up, at least 1.
 function M.seconds(ms)
   local s = floor(ms / 1000)
-  if s * 1000 < ms then
-    s = s + 1
-  end
+  if s * 1000 < ms then s = s + 1 end
   return s < 1 and 1 or s
 end
 

@@ -70,9 +70,18 @@ local function entry(req)
     body, cut = body:sub(1, M.MAX_BODY), true
   end
   return {
-    seq = req.seq, method = req.method, path = req.path, query = req.query, conn = req.conn,
-    headers = headers, status = req.status or json.null, request_id = req.request_id,
-    time_ms = req.time_ms, body = body, body_truncated = cut, fault = req.fault,
+    seq = req.seq,
+    method = req.method,
+    path = req.path,
+    query = req.query,
+    conn = req.conn,
+    headers = headers,
+    status = req.status or json.null,
+    request_id = req.request_id,
+    time_ms = req.time_ms,
+    body = body,
+    body_truncated = cut,
+    fault = req.fault,
   }
 end
 
@@ -80,9 +89,7 @@ end
 function M:list(since)
   local out = json.array()
   local from = self.first
-  if since and since + 1 > from then
-    from = since + 1
-  end
+  if since and since + 1 > from then from = since + 1 end
   for seq = from, self.last do
     out[#out + 1] = entry(self.items[seq])
   end

@@ -42,9 +42,7 @@ function Router:add(method, template, route)
   local entry
   if template:find("{", 1, true) then
     for _, e in ipairs(self.dynamic) do
-      if e.template == template then
-        entry = e
-      end
+      if e.template == template then entry = e end
     end
     if not entry then
       local pattern, names = compile(template)
@@ -83,9 +81,7 @@ function Router:match(path, full)
       end
     end
   end
-  if not entry or (entry.absolute == true) ~= (full == true) then
-    return nil
-  end
+  if not entry or (entry.absolute == true) ~= (full == true) then return nil end
   return entry, params
 end
 
@@ -94,13 +90,9 @@ end
 -- nothing is served at path.
 function Router:find(method, path, full)
   local entry, params = self:match(path, full)
-  if not entry then
-    return nil
-  end
+  if not entry then return nil end
   local route = entry.methods[method]
-  if not route then
-    return nil, nil, entry
-  end
+  if not route then return nil, nil, entry end
   return route, params, entry
 end
 
@@ -118,9 +110,7 @@ end
 -- entries answer FastAPI's body, the others the method_not_allowed envelope with `problem`.
 function M.method_not_allowed(entry, rid, problem)
   local headers = { Allow = M.allowed(entry) }
-  if entry.legacy then
-    return 405, '{"detail":"Method Not Allowed"}', headers
-  end
+  if entry.legacy then return 405, '{"detail":"Method Not Allowed"}', headers end
   local status, body = errors.build("method_not_allowed", rid, { problem = problem })
   return status, body, headers
 end
@@ -130,21 +120,13 @@ local OBJECT = validate.object({}, { open = true })
 -- The request body of ctx checked against route.body: the decoded object, or nil and errors.
 local function checked_body(route, ctx)
   local schema = route.body
-  if type(schema) ~= "function" then
-    return validate.body(ctx.req, schema)
-  end
+  if type(schema) ~= "function" then return validate.body(ctx.req, schema) end
   local v, errs = validate.body(ctx.req, OBJECT)
-  if v == nil then
-    return nil, errs
-  end
+  if v == nil then return nil, errs end
   schema, errs = schema(v, ctx)
-  if not schema then
-    return nil, errs
-  end
+  if not schema then return nil, errs end
   errs = validate.check(v, schema)
-  if errs[1] then
-    return nil, errs
-  end
+  if errs[1] then return nil, errs end
   return v
 end
 
@@ -154,15 +136,11 @@ end
 function M.run(route, ctx)
   if route.guard then
     local status, body, headers = route.guard(ctx)
-    if status then
-      return status, body, headers
-    end
+    if status then return status, body, headers end
   end
   if route.body then
     local v, errs = checked_body(route, ctx)
-    if v == nil then
-      return validate.response(errs)
-    end
+    if v == nil then return validate.response(errs) end
     ctx.body = v
   end
   return route.handler(ctx)

@@ -17,15 +17,28 @@ local M = {}
 
 --- Every scope of API.md §1.3, in the order the docs list them.
 M.ALL_SCOPES = {
-  "people:read", "companies:read", "lists:read", "lists:write", "enrich:read", "enrich:write",
-  "credits:read", "export:read", "sync:write", "smart_agents:read", "smart_agents:write",
+  "people:read",
+  "companies:read",
+  "lists:read",
+  "lists:write",
+  "enrich:read",
+  "enrich:write",
+  "credits:read",
+  "export:read",
+  "sync:write",
+  "smart_agents:read",
+  "smart_agents:write",
   "admin:api_keys",
 }
 
 M.READONLY_SCOPES = { "people:read", "companies:read", "lists:read", "enrich:read" }
 
 M.FEATURES = {
-  "api_access", "data_source_csv_upload", "enrich_email", "enrich_phone", "search_people",
+  "api_access",
+  "data_source_csv_upload",
+  "enrich_email",
+  "enrich_phone",
+  "search_people",
   "sync_to_crm",
 }
 
@@ -43,23 +56,31 @@ local function build_identity(config)
     features = json.array(sorted_copy(M.FEATURES)),
   }
   local owner = {
-    id = "user_2sbxVeraOkafor", name = "Vera Okafor", email = "vera.okafor@example.com",
+    id = "user_2sbxVeraOkafor",
+    name = "Vera Okafor",
+    email = "vera.okafor@example.com",
   }
   local reader = {
-    id = "user_2sbxRowanReed", name = "Rowan Reed", email = "rowan.reed@example.com",
+    id = "user_2sbxRowanReed",
+    name = "Rowan Reed",
+    email = "rowan.reed@example.com",
   }
   local function key(token, id, name, user, scopes)
     return {
-      token = token, id = id, name = name, user = user, org = org,
-      prefix = token:sub(1, 10), last4 = token:sub(-4),
-      scopes = json.array(scopes), scope_set = set_of(scopes),
+      token = token,
+      id = id,
+      name = name,
+      user = user,
+      org = org,
+      prefix = token:sub(1, 10),
+      last4 = token:sub(-4),
+      scopes = json.array(scopes),
+      scope_set = set_of(scopes),
     }
   end
   local keys = {
-    [config.api_key] = key(config.api_key, "ak_sbx0full", "Sandbox full access", owner,
-      M.ALL_SCOPES),
-    [config.readonly_key] = key(config.readonly_key, "ak_sbx0read", "Sandbox read only", reader,
-      M.READONLY_SCOPES),
+    [config.api_key] = key(config.api_key, "ak_sbx0full", "Sandbox full access", owner, M.ALL_SCOPES),
+    [config.readonly_key] = key(config.readonly_key, "ak_sbx0read", "Sandbox read only", reader, M.READONLY_SCOPES),
   }
   return org, { owner = owner, reader = reader }, keys
 end
@@ -80,13 +101,19 @@ function M.register(area, fn)
   initialisers[area] = fn
 end
 
-M.register("credits", function() return M.INITIAL_CREDITS end)
-M.register("ledger", function() return {} end)
+M.register("credits", function()
+  return M.INITIAL_CREDITS
+end)
+M.register("ledger", function()
+  return {}
+end)
 
 --- Rebuilds every area from its initialiser.
 function M:reset()
   self.data = {}
-  for _, area in ipairs(areas) do self.data[area] = initialisers[area](self) end
+  for _, area in ipairs(areas) do
+    self.data[area] = initialisers[area](self)
+  end
   self:record(M.INITIAL_CREDITS, "initial grant")
 end
 
@@ -105,7 +132,11 @@ function M.__index(self, k)
   return M[k]
 end
 function M.__newindex(self, k, v)
-  if SHORTHANDS[k] then rawget(self, "data")[k] = v else rawset(self, k, v) end
+  if SHORTHANDS[k] then
+    rawget(self, "data")[k] = v
+  else
+    rawset(self, k, v)
+  end
 end
 
 function M:now_ms()
@@ -115,7 +146,10 @@ end
 --- Appends a ledger row for a change of `delta` credits (the balance is already updated).
 function M:record(delta, reason)
   self.ledger[#self.ledger + 1] = {
-    time_ms = self:now_ms(), delta = delta, balance = self.credits, reason = reason,
+    time_ms = self:now_ms(),
+    delta = delta,
+    balance = self.credits,
+    reason = reason,
   }
 end
 
@@ -123,9 +157,7 @@ end
 -- sandbox.apikeys) adds created keys, revocation, Clerk sessions and last_used_at.
 function M:key(token, req)
   local resolve = M.resolve_key
-  if resolve then
-    return resolve(self, token, self.keys[token], req)
-  end
+  if resolve then return resolve(self, token, self.keys[token], req) end
   return self.keys[token]
 end
 

@@ -44,10 +44,12 @@ end
 
 --- Registers GET and POST /switches on an app's control router (sandbox.control).
 function M.register_control(router)
-  router:add("GET", "/switches", { handler = function(app)
-    local sw = app.state.data.switches
-    return 200, { strict_quotes = sw.strict_quotes, csv_import = sw.csv_import }
-  end })
+  router:add("GET", "/switches", {
+    handler = function(app)
+      local sw = app.state.data.switches
+      return 200, { strict_quotes = sw.strict_quotes, csv_import = sw.csv_import }
+    end,
+  })
   router:add("POST", "/switches", { handler = post })
 end
 

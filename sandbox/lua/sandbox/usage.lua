@@ -40,9 +40,7 @@ function M.record(state, route, key_id, status, credits, now_ms)
   local u = state.data.usage
   local day = floor(now_ms / M.DAY_MS)
   if day ~= u.day then
-    if day > u.day then
-      prune(u, day, M.MAX_DAYS)
-    end
+    if day > u.day then prune(u, day, M.MAX_DAYS) end
     u.day = day
   end
   local k = key_id or "-"
@@ -51,9 +49,7 @@ function M.record(state, route, key_id, status, credits, now_ms)
   if not b then
     if u.count >= M.MAX_BUCKETS then
       prune(u, day, 7)
-      if u.count >= M.MAX_BUCKETS then
-        return nil
-      end
+      if u.count >= M.MAX_BUCKETS then return nil end
     end
     b = { id = id, d = day, k = k, r = route, s = status, n = 0, c = 0 }
     u.buckets[id] = b
@@ -62,9 +58,7 @@ function M.record(state, route, key_id, status, credits, now_ms)
     b.id = id
   end
   b.n = b.n + 1
-  if credits and credits ~= 0 then
-    b.c = b.c + credits
-  end
+  if credits and credits ~= 0 then b.c = b.c + credits end
   return b
 end
 
@@ -95,9 +89,7 @@ function M.note(app, entry, status)
   local state = app.state
   local credits = ledger.take_request_spend(state)
   local key_id = entry.key_id
-  if not key_id then
-    return
-  end
+  if not key_id then return end
   local route = entry.route
   if route then
     route = full_route(route, entry.path:byte(7) == 50) -- "/api/v2..."
@@ -125,9 +117,7 @@ function M.note(app, entry, status)
   local b = by_status[status]
   if b and u.buckets[b.id] == b and day == u.day then
     b.n = b.n + 1
-    if credits ~= 0 then
-      b.c = b.c + credits
-    end
+    if credits ~= 0 then b.c = b.c + credits end
     return
   end
   by_status[status] = M.record(state, route, key_id, status, credits, now)
@@ -175,12 +165,8 @@ function M.report(state, days, group_by, now_ms)
     end
   end
   table.sort(order, function(a, b)
-    if group_by == "day" then
-      return a.group > b.group
-    end
-    if a.calls ~= b.calls then
-      return a.calls > b.calls
-    end
+    if group_by == "day" then return a.group > b.group end
+    if a.calls ~= b.calls then return a.calls > b.calls end
     return a.group < b.group
   end)
   return {

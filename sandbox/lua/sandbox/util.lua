@@ -41,18 +41,14 @@ end
 function M.without_nulls(t)
   local r = {}
   for k, v in pairs(t) do
-    if v ~= null then
-      r[k] = v
-    end
+    if v ~= null then r[k] = v end
   end
   return r
 end
 
 --- v, or json.null when v is nil.
 function M.or_null(v)
-  if v == nil then
-    return null
-  end
+  if v == nil then return null end
   return v
 end
 
@@ -73,9 +69,7 @@ end
 
 --- M.iso(ms), or json.null when ms is nil (or false).
 function M.iso_or_null(ms)
-  if not ms then
-    return null
-  end
+  if not ms then return null end
   return M.iso(ms)
 end
 
@@ -85,16 +79,13 @@ local native
 -- the first 32 bits of SHA-256("<seed>|<s>").
 function M.roll(state, s, mod)
   native = native or require "sandbox.native"
-  return tonumber(native.sha256_hex(tostring(state.config.seed or 0) .. "|" .. s):sub(1, 8), 16)
-    % mod
+  return tonumber(native.sha256_hex(tostring(state.config.seed or 0) .. "|" .. s):sub(1, 8), 16) % mod
 end
 
 --- Drops the entries of store (key -> {time_ms, ...}) older than ttl_ms at now.
 function M.prune_expired(store, now, ttl_ms)
   for k, e in pairs(store) do
-    if e.time_ms + ttl_ms < now then
-      store[k] = nil
-    end
+    if e.time_ms + ttl_ms < now then store[k] = nil end
   end
 end
 

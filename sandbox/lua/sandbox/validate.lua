@@ -63,9 +63,7 @@ end
 --- True when t decodes from a JSON array: a table whose keys are exactly 1..#t (an empty
 -- table counts as an empty array: lua-cjson decodes [] and {} alike).
 function M.is_list(t)
-  if type(t) ~= "table" or t == null then
-    return false
-  end
+  if type(t) ~= "table" or t == null then return false end
   local n = 0
   for _ in pairs(t) do
     n = n + 1
@@ -74,13 +72,9 @@ function M.is_list(t)
 end
 
 local function is_object(t)
-  if type(t) ~= "table" or t == null then
-    return false
-  end
+  if type(t) ~= "table" or t == null then return false end
   for k in pairs(t) do
-    if type(k) ~= "string" then
-      return false
-    end
+    if type(k) ~= "string" then return false end
   end
   return true
 end
@@ -90,9 +84,7 @@ local function enum_msg(values)
   for i, v in ipairs(values) do
     quoted[i] = "'" .. tostring(v) .. "'"
   end
-  if #quoted == 1 then
-    return "Input should be " .. quoted[1]
-  end
+  if #quoted == 1 then return "Input should be " .. quoted[1] end
   local last = table.remove(quoted)
   return "Input should be " .. concat(quoted, ", ") .. " or " .. last
 end
@@ -102,9 +94,7 @@ local check_value
 local function check_object(v, schema, loc, errs)
   local missing = {}
   for name, field in pairs(schema.fields) do
-    if field.required and v[name] == nil then
-      missing[#missing + 1] = name
-    end
+    if field.required and v[name] == nil then missing[#missing + 1] = name end
   end
   table.sort(missing)
   for _, name in ipairs(missing) do
@@ -115,20 +105,25 @@ local function check_object(v, schema, loc, errs)
     if field then
       check_value(v[k], field, with(loc, k), errs)
     elseif schema.closed then
-      errs[#errs + 1] = M.error(with(loc, k), "extra_forbidden", "Extra inputs are not permitted",
-        v[k])
+      errs[#errs + 1] = M.error(with(loc, k), "extra_forbidden", "Extra inputs are not permitted", v[k])
     end
   end
 end
 
 -- The error for JSON null where field f does not accept it.
 local function null_error(f, loc)
-  local what = f.type == "array" and "list" or f.type == "object" and "dictionary"
-    or f.type == "boolean" and "boolean" or f.type == "integer" and "integer"
-    or f.type == "number" and "number" or "string"
-  return M.error(loc, f.type == "array" and "list_type"
-    or f.type == "object" and "dict_type" or f.type .. "_type",
-    "Input should be a valid " .. what, null)
+  local what = f.type == "array" and "list"
+    or f.type == "object" and "dictionary"
+    or f.type == "boolean" and "boolean"
+    or f.type == "integer" and "integer"
+    or f.type == "number" and "number"
+    or "string"
+  return M.error(
+    loc,
+    f.type == "array" and "list_type" or f.type == "object" and "dict_type" or f.type .. "_type",
+    "Input should be a valid " .. what,
+    null
+  )
 end
 
 -- Checks of a non-null value by field type: each appends its errors to errs.
@@ -141,16 +136,14 @@ function checks.string(v, f, loc, errs)
   end
   local _, n = v:gsub("[^\128-\191]", "") -- characters (UTF-8 lead bytes), on every engine
   if f.min_len and n < f.min_len then
-    errs[#errs + 1] = M.error(loc, "string_too_short",
-      "String should have at least " .. plural(f.min_len, "character"), v)
+    errs[#errs + 1] =
+      M.error(loc, "string_too_short", "String should have at least " .. plural(f.min_len, "character"), v)
   elseif f.max_len and n > f.max_len then
-    errs[#errs + 1] = M.error(loc, "string_too_long",
-      "String should have at most " .. plural(f.max_len, "character"), v)
+    errs[#errs + 1] =
+      M.error(loc, "string_too_long", "String should have at most " .. plural(f.max_len, "character"), v)
   elseif f.enum then
     for _, e in ipairs(f.enum) do
-      if e == v then
-        return
-      end
+      if e == v then return end
     end
     errs[#errs + 1] = M.error(loc, "enum", enum_msg(f.enum), v)
   end
@@ -159,29 +152,26 @@ end
 local function check_number(v, f, loc, errs)
   local t = f.type
   if type(v) ~= "number" then
-    errs[#errs + 1] = M.error(loc, t == "integer" and "int_type" or "float_type",
-      "Input should be a valid " .. t, v)
+    errs[#errs + 1] = M.error(loc, t == "integer" and "int_type" or "float_type", "Input should be a valid " .. t, v)
     return
   end
   if t == "integer" and floor(v) ~= v then
-    errs[#errs + 1] = M.error(loc, "int_from_float",
-      "Input should be a valid integer, got a number with a fractional part", v)
+    errs[#errs + 1] =
+      M.error(loc, "int_from_float", "Input should be a valid integer, got a number with a fractional part", v)
     return
   end
   if f.min and v < f.min then
-    errs[#errs + 1] = M.error(loc, "greater_than_equal",
-      "Input should be greater than or equal to " .. format("%d", f.min), v)
+    errs[#errs + 1] =
+      M.error(loc, "greater_than_equal", "Input should be greater than or equal to " .. format("%d", f.min), v)
   elseif f.max and v > f.max then
-    errs[#errs + 1] = M.error(loc, "less_than_equal",
-      "Input should be less than or equal to " .. format("%d", f.max), v)
+    errs[#errs + 1] =
+      M.error(loc, "less_than_equal", "Input should be less than or equal to " .. format("%d", f.max), v)
   end
 end
 checks.integer, checks.number = check_number, check_number
 
 function checks.boolean(v, _, loc, errs)
-  if type(v) ~= "boolean" then
-    errs[#errs + 1] = M.error(loc, "bool_type", "Input should be a valid boolean", v)
-  end
+  if type(v) ~= "boolean" then errs[#errs + 1] = M.error(loc, "bool_type", "Input should be a valid boolean", v) end
 end
 
 function checks.array(v, f, loc, errs)
@@ -191,20 +181,24 @@ function checks.array(v, f, loc, errs)
   end
   local n = #v
   if f.min_items and n < f.min_items then
-    errs[#errs + 1] = M.error(loc, "too_short", format(
-      "List should have at least %s after validation, not %d", plural(f.min_items, "item"), n))
+    errs[#errs + 1] = M.error(
+      loc,
+      "too_short",
+      format("List should have at least %s after validation, not %d", plural(f.min_items, "item"), n)
+    )
     return
   elseif f.max_items and n > f.max_items then
-    errs[#errs + 1] = M.error(loc, "too_long", format(
-      "List should have at most %s after validation, not %d", plural(f.max_items, "item"), n))
+    errs[#errs + 1] = M.error(
+      loc,
+      "too_long",
+      format("List should have at most %s after validation, not %d", plural(f.max_items, "item"), n)
+    )
     return
   end
   if f.items then
     for i = 1, n do
       check_value(v[i], f.items, with(loc, i - 1), errs)
-      if #errs >= 20 then
-        return
-      end
+      if #errs >= 20 then return end
     end
   end
 end
@@ -225,15 +219,11 @@ end
 
 check_value = function(v, f, loc, errs)
   if v == null then
-    if not f.nullable and f.type ~= "any" then
-      errs[#errs + 1] = null_error(f, loc)
-    end
+    if not f.nullable and f.type ~= "any" then errs[#errs + 1] = null_error(f, loc) end
     return
   end
   local check = checks[f.type]
-  if check then
-    check(v, f, loc, errs)
-  end
+  if check then check(v, f, loc, errs) end
 end
 
 --- A closed object schema (unknown keys are refused) from a table name -> field spec.
@@ -248,8 +238,8 @@ function M.check(v, schema, loc)
   local errs = {}
   loc = loc or { "body" }
   if not is_object(v) or (M.is_list(v) and next(v) ~= nil) then
-    errs[1] = M.error(loc, "model_attributes_type",
-      "Input should be a valid dictionary or object to extract fields from", v)
+    errs[1] =
+      M.error(loc, "model_attributes_type", "Input should be a valid dictionary or object to extract fields from", v)
     return errs
   end
   check_object(v, schema, loc, errs)
@@ -262,13 +252,19 @@ end
 local function non_finite(v, loc, errs, depth)
   if type(v) == "number" then
     if v ~= v or v == math.huge or v == -math.huge then
-      errs[#errs + 1] = M.error(loc, "finite_number", "Input should be a finite number",
-        v ~= v and "nan" or (v > 0 and "inf" or "-inf"))
+      errs[#errs + 1] = M.error(
+        loc,
+        "finite_number",
+        "Input should be a finite number",
+        v ~= v and "nan" or (v > 0 and "inf" or "-inf")
+      )
     end
   elseif type(v) == "table" and v ~= null and depth < 64 then
     for k, item in pairs(v) do
       local at = {}
-      for i = 1, #loc do at[i] = loc[i] end
+      for i = 1, #loc do
+        at[i] = loc[i]
+      end
       at[#at + 1] = type(k) == "number" and k - 1 or k
       non_finite(item, at, errs, depth + 1)
     end
@@ -277,9 +273,7 @@ end
 
 function M.decode(req)
   local text = req.body or ""
-  if text:match("^%s*$") then
-    return nil, { M.error({ "body" }, "missing", "Field required", null) }
-  end
+  if text:match("^%s*$") then return nil, { M.error({ "body" }, "missing", "Field required", null) } end
   local v, err = json.decode(text)
   if v == nil then
     local e = M.error({ "body", 0 }, "json_invalid", "JSON decode error", {})
@@ -287,8 +281,15 @@ function M.decode(req)
     return nil, { e }
   end
   if text:match("^%s*%[") then -- a JSON array decodes to a table too: a body is an object
-    return nil, { M.error({ "body" }, "model_attributes_type",
-      "Input should be a valid dictionary or object to extract fields from", {}) }
+    return nil,
+      {
+        M.error(
+          { "body" },
+          "model_attributes_type",
+          "Input should be a valid dictionary or object to extract fields from",
+          {}
+        ),
+      }
   end
   local errs = {}
   non_finite(v, { "body" }, errs, 0)
@@ -299,37 +300,39 @@ end
 --- Decodes and checks the request body against `schema`: the decoded object, or nil and errors.
 function M.body(req, schema)
   local v, errs = M.decode(req)
-  if v == nil then
-    return nil, errs
-  end
+  if v == nil then return nil, errs end
   errs = M.check(v, schema)
-  if errs[1] then
-    return nil, errs
-  end
+  if errs[1] then return nil, errs end
   return v
 end
 
 --- An integer query parameter: the value (default when absent), or nil and one error.
 function M.query_int(query, name, default, min, max)
   local raw = query[name]
-  if raw == nil then
-    return default
-  end
-  if type(raw) == "table" then
-    raw = raw[#raw]
-  end
+  if raw == nil then return default end
+  if type(raw) == "table" then raw = raw[#raw] end
   local n = raw:match("^%s*[+-]?%d+%s*$") and tonumber(raw)
   if not n then
-    return nil, M.error({ "query", name }, "int_parsing",
-      "Input should be a valid integer, unable to parse string as an integer", raw)
+    return nil,
+      M.error(
+        { "query", name },
+        "int_parsing",
+        "Input should be a valid integer, unable to parse string as an integer",
+        raw
+      )
   end
   if min and n < min then
-    return nil, M.error({ "query", name }, "greater_than_equal",
-      "Input should be greater than or equal to " .. format("%d", min), raw)
+    return nil,
+      M.error(
+        { "query", name },
+        "greater_than_equal",
+        "Input should be greater than or equal to " .. format("%d", min),
+        raw
+      )
   end
   if max and n > max then
-    return nil, M.error({ "query", name }, "less_than_equal",
-      "Input should be less than or equal to " .. format("%d", max), raw)
+    return nil,
+      M.error({ "query", name }, "less_than_equal", "Input should be less than or equal to " .. format("%d", max), raw)
   end
   return floor(n)
 end
@@ -337,21 +340,15 @@ end
 --- A string query parameter (the last one when repeated), or nil.
 function M.query_string(query, name)
   local raw = query[name]
-  if type(raw) == "table" then
-    return raw[#raw]
-  end
+  if type(raw) == "table" then return raw[#raw] end
   return raw
 end
 
 --- A repeated query parameter as an array (a single value -> one item; absent -> nil).
 function M.query_list(query, name)
   local raw = query[name]
-  if raw == nil then
-    return nil
-  end
-  if type(raw) == "table" then
-    return raw
-  end
+  if raw == nil then return nil end
+  if type(raw) == "table" then return raw end
   return { raw }
 end
 

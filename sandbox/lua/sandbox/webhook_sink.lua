@@ -15,8 +15,7 @@ M.TIMEOUT_MS = 10000 -- real time: how long a delivery waits for its receiver by
 M.SINK_KEEP = 200 -- deliveries kept, the oldest dropped first
 
 state_mod.register("webhook_sink", function()
-  return { received = json.array(), seq = 0, fail_next = 0, fail_status = 500,
-    timeout_ms = M.TIMEOUT_MS }
+  return { received = json.array(), seq = 0, fail_next = 0, fail_status = 500, timeout_ms = M.TIMEOUT_MS }
 end)
 
 local function sink(state)
@@ -38,20 +37,29 @@ function M.receive(app, req)
     status = s.fail_status
   end
   s.received[#s.received + 1] = {
-    seq = s.seq, time_ms = app.state:now_ms(), method = req.method, headers = headers,
-    body = body == nil and req.body or body, body_text = req.body, answered = status,
+    seq = s.seq,
+    time_ms = app.state:now_ms(),
+    method = req.method,
+    headers = headers,
+    body = body == nil and req.body or body,
+    body_text = req.body,
+    answered = status,
   }
-  if #s.received > M.SINK_KEEP then
-    table.remove(s.received, 1)
-  end
+  if #s.received > M.SINK_KEEP then table.remove(s.received, 1) end
   return status, { ok = status < 300, seq = s.seq }
 end
 
 --- GET /__sandbox/webhook-sink: what was received, and the settings.
 function M.list(app)
   local s = sink(app.state)
-  return 200, { received = s.received, count = #s.received, fail_next = s.fail_next,
-    fail_status = s.fail_status, timeout_ms = s.timeout_ms }
+  return 200,
+    {
+      received = s.received,
+      count = #s.received,
+      fail_next = s.fail_next,
+      fail_status = s.fail_status,
+      timeout_ms = s.timeout_ms,
+    }
 end
 
 --- DELETE /__sandbox/webhook-sink: forgets what was received, and the settings.
@@ -79,8 +87,7 @@ function M.config(app, body)
   s.fail_next = n or s.fail_next
   s.fail_status = st and json.integer(st) or s.fail_status
   s.timeout_ms = t and json.integer(t) or s.timeout_ms
-  return { ok = true, fail_next = s.fail_next, fail_status = s.fail_status,
-    timeout_ms = s.timeout_ms }
+  return { ok = true, fail_next = s.fail_next, fail_status = s.fail_status, timeout_ms = s.timeout_ms }
 end
 
 return M

@@ -40,12 +40,15 @@ M.MAX_ATTEMPTS = 6 -- 1 try + 5 retries
 M.BACKOFF_MS = 2000
 M.TIMEOUT_MS = sink.TIMEOUT_MS -- real time: the receiver must answer within 10 s (default)
 M.EVENT = "enrichment.completed"
-M.sink_receive, M.sink_list, M.sink_clear, M.sink_config = sink.receive, sink.list, sink.clear,
-  sink.config
+M.sink_receive, M.sink_list, M.sink_clear, M.sink_config = sink.receive, sink.list, sink.clear, sink.config
 
 state_mod.register("webhooks", function()
   return {
-    events = {}, queue = json.array(), inflight = {}, pending_n = 0, next_due_ms = false,
+    events = {},
+    queue = json.array(),
+    inflight = {},
+    pending_n = 0,
+    next_due_ms = false,
     seq = 0,
   }
 end)
@@ -53,9 +56,7 @@ end)
 local worker
 do
   local ok, mod = pcall(require, "sandbox.webhook_worker")
-  if ok and type(mod) == "table" then
-    worker = mod
-  end
+  if ok and type(mod) == "table" then worker = mod end
 end
 
 local function area(state)
@@ -68,22 +69,14 @@ local iso = util.iso_or_null
 -- and message.
 function M.check_url(url)
   local scheme, rest = url:match("^(%a[%w+.-]*)://(.*)$")
-  if not scheme then
-    return nil, "url_parsing", "Input should be a valid URL, relative URL without a base"
-  end
+  if not scheme then return nil, "url_parsing", "Input should be a valid URL, relative URL without a base" end
   scheme = scheme:lower()
-  if scheme ~= "http" and scheme ~= "https" then
-    return nil, "url_scheme", "URL scheme should be 'http' or 'https'"
-  end
+  if scheme ~= "http" and scheme ~= "https" then return nil, "url_scheme", "URL scheme should be 'http' or 'https'" end
   local authority = rest:match("^([^/?#]*)")
-  if authority == "" then
-    return nil, "url_parsing", "Input should be a valid URL, empty host"
-  end
+  if authority == "" then return nil, "url_parsing", "Input should be a valid URL, empty host" end
   local loopback_msg = "Value error, the sandbox delivers webhooks to loopback addresses only "
     .. "(127.0.0.0/8, ::1 or localhost)"
-  if authority:find("@", 1, true) then
-    return nil, "value_error", loopback_msg
-  end
+  if authority:find("@", 1, true) then return nil, "value_error", loopback_msg end
   local host, port = authority:match("^%[([^%]]+)%](.*)$")
   if not host then
     host, port = authority:match("^([^:]*)(.*)$")
@@ -119,17 +112,13 @@ end
 --- Nothing pending any more: no more ticks wanted (as tick_info reports).
 function M.quiet(app)
   local rt = app._webhooks_rt
-  if rt then
-    rt.ticks = 0
-  end
+  if rt then rt.ticks = 0 end
 end
 
 local function recompute_due(d)
   local due = false
   for _, q in ipairs(d.queue) do
-    if not due or q.due < due then
-      due = q.due
-    end
+    if not due or q.due < due then due = q.due end
   end
   d.next_due_ms = due
 end
@@ -137,22 +126,22 @@ end
 local function enqueue(d, w, attempt, due)
   d.queue[#d.queue + 1] = { w = w, attempt = attempt, due = due }
   d.pending_n = d.pending_n + 1
-  if not d.next_due_ms or due < d.next_due_ms then
-    d.next_due_ms = due
-  end
+  if not d.next_due_ms or due < d.next_due_ms then d.next_due_ms = due end
 end
 
 --- Schedules the first delivery of wf's completion event (payload: a table), due at `at`.
 function M.schedule(state, wf, payload, at)
   local d = area(state)
-  if d.events[wf.workflow_id] then
-    return
-  end
+  if d.events[wf.workflow_id] then return end
   d.seq = d.seq + 1
   local g = prng.new(state.config.seed, 900000 + d.seq)
   d.events[wf.workflow_id] = {
-    delivery_id = "whd_" .. g:hex(16), workflow_id = wf.workflow_id, url = wf.webhook_url,
-    body = json.encode(payload), status = "pending", attempts = json.array(),
+    delivery_id = "whd_" .. g:hex(16),
+    workflow_id = wf.workflow_id,
+    url = wf.webhook_url,
+    body = json.encode(payload),
+    status = "pending",
+    attempts = json.array(),
   }
   enqueue(d, wf.workflow_id, 1, at)
 end
@@ -165,16 +154,20 @@ end
 local function record(state, job, status, err, ms, now)
   local d = area(state)
   local ev = d.events[job.w]
-  if not ev then
-    return
-  end
+  if not ev then return end
   local ok = not err and status >= 200 and status < 300
   local row = {
-    delivery_id = ev.delivery_id, workflow_id = ev.workflow_id, event = M.EVENT, url = ev.url,
-    attempt = job.attempt, status = ok and "delivered" or "failed",
+    delivery_id = ev.delivery_id,
+    workflow_id = ev.workflow_id,
+    event = M.EVENT,
+    url = ev.url,
+    attempt = job.attempt,
+    status = ok and "delivered" or "failed",
     response_code = status > 0 and status or null,
     error_message = ok and null or http.scrub(err or format("Receiver answered HTTP %d", status)),
-    attempted_at = iso(job.sent_ms), duration_ms = ms or 0, next_retry_at = null,
+    attempted_at = iso(job.sent_ms),
+    duration_ms = ms or 0,
+    next_retry_at = null,
   }
   if ok then
     ev.status = "delivered"
@@ -196,20 +189,23 @@ local function post(app, rt, item, now)
   local d = area(state)
   local ev = d.events[item.w]
   d.pending_n = d.pending_n - 1
-  if not ev then
-    return
-  end
+  if not ev then return end
   local job = { w = item.w, attempt = item.attempt, sent_ms = now }
   local job_id = format("%s#%d#%d", ev.delivery_id, item.attempt, rt.epoch)
   local ok, err
   if worker and worker.available() then
     ok, err = worker.post {
-      id = job_id, url = ev.url, body = ev.body,
+      id = job_id,
+      url = ev.url,
+      body = ev.body,
       timeout_ms = state.data.webhook_sink.timeout_ms or M.TIMEOUT_MS,
-      headers = { HEADERS, "X-Cleanlist-Event: " .. M.EVENT,
+      headers = {
+        HEADERS,
+        "X-Cleanlist-Event: " .. M.EVENT,
         "X-Cleanlist-Delivery: " .. ev.delivery_id,
         "X-Cleanlist-Attempt: " .. item.attempt,
-        "X-Cleanlist-Workflow-Id: " .. ev.workflow_id },
+        "X-Cleanlist-Workflow-Id: " .. ev.workflow_id,
+      },
     }
   else
     err = "the webhook worker is not available in this sandbox"
@@ -228,9 +224,7 @@ end
 local function requeue_lost(d, rt, now)
   local lost = {}
   for id in pairs(d.inflight) do
-    if not rt.posted[id] then
-      lost[#lost + 1] = id
-    end
+    if not rt.posted[id] then lost[#lost + 1] = id end
   end
   table.sort(lost)
   for _, id in ipairs(lost) do
@@ -268,9 +262,7 @@ function M.pump(app, now, wf_due)
       end
     end
   end
-  if d.pending_n > #d.queue + rt.posted_n then
-    requeue_lost(d, rt, now)
-  end
+  if d.pending_n > #d.queue + rt.posted_n then requeue_lost(d, rt, now) end
   if d.next_due_ms and now >= d.next_due_ms then
     local keep, due = json.array(), {}
     for _, q in ipairs(d.queue) do
@@ -289,18 +281,14 @@ function M.pump(app, now, wf_due)
   -- Ticks: often while results are awaited (a result also brings one at once), otherwise
   -- around the next due time.
   local next_due = d.next_due_ms or nil
-  if wf_due and (not next_due or wf_due < next_due) then
-    next_due = wf_due
-  end
+  if wf_due and (not next_due or wf_due < next_due) then next_due = wf_due end
   local want = 0
   if rt.posted_n > 0 then
     want = 200
   elseif next_due then
     local wait = next_due - now
     local clock = app.clock
-    if clock and clock.real_ms then
-      wait = clock:real_ms(wait > 0 and wait or 0)
-    end
+    if clock and clock.real_ms then wait = clock:real_ms(wait > 0 and wait or 0) end
     want = clamp(floor(wait), 20, 500)
   end
   rt.ticks = want
@@ -310,9 +298,7 @@ end
 --- The workflow's webhook status: "not_requested", "pending" (not sent yet or in flight),
 -- "delivered", "retrying" or "failed" (every attempt failed).
 function M.status_of(state, wf)
-  if not wf.webhook_url then
-    return "not_requested"
-  end
+  if not wf.webhook_url then return "not_requested" end
   local ev = area(state).events[wf.workflow_id]
   return ev and ev.status or "pending"
 end

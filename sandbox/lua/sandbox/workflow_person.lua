@@ -14,10 +14,15 @@ local null = json.null
 local function probe_of(state, wf)
   local contact = wf.contact or {}
   local probe = {
-    first_name = contact.first_name, last_name = contact.last_name,
-    full_name = contact.full_name, email = contact.email, phone = contact.phone,
-    linkedin_url = contact.linkedin_url, company = contact.company_name,
-    domain = contact.domain, person_id = contact.person_id,
+    first_name = contact.first_name,
+    last_name = contact.last_name,
+    full_name = contact.full_name,
+    email = contact.email,
+    phone = contact.phone,
+    linkedin_url = contact.linkedin_url,
+    company = contact.company_name,
+    domain = contact.domain,
+    person_id = contact.person_id,
   }
   local w = world.of(state)
   local p = world.match(w, probe)
@@ -36,9 +41,7 @@ end
 
 -- The lead a successful person run writes (the world person's lead, or a new one).
 local function lead_of(state, wf, probe)
-  if probe.person_id then
-    return (leads.from_person(state, wf.org_id, probe.person_id))
-  end
+  if probe.person_id then return (leads.from_person(state, wf.org_id, probe.person_id)) end
   local fields = { source = "enrichment" }
   for k, v in pairs(probe) do
     fields[k] = v

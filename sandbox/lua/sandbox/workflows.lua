@@ -66,16 +66,12 @@ end
 --- Lets `tick` run no later than virtual time t.
 function M.wake(state, t)
   local a = area(state)
-  if t < a.next_due then
-    a.next_due = t
-  end
+  if t < a.next_due then a.next_due = t end
 end
 
 --- Normalises an enrichment type / bulk scope ("phone-only" -> "phone_only").
 function M.tier(s)
-  if s == "phone-only" then
-    return "phone_only"
-  end
+  if s == "phone-only" then return "phone_only" end
   return s
 end
 
@@ -85,9 +81,7 @@ function M.price(tier)
 end
 
 local function copy(list)
-  if not list then
-    return nil
-  end
+  if not list then return nil end
   local t = json.array()
   for i, v in ipairs(list) do
     t[i] = v
@@ -109,15 +103,28 @@ function M.dispatch(state, spec)
   local prefix = spec.kind == "person" and "enrich-" or "bulk-enrich-"
   local wf = {
     workflow_id = leads.mint(state, prefix, a.seq, 61),
-    kind = spec.kind, org_id = spec.org_id, user_id = spec.user_id, list_id = spec.list_id,
-    enrichment_type = tier, created_ms = now, start_ms = now + M.START_MS,
+    kind = spec.kind,
+    org_id = spec.org_id,
+    user_id = spec.user_id,
+    list_id = spec.list_id,
+    enrichment_type = tier,
+    created_ms = now,
+    start_ms = now + M.START_MS,
     per_lead_ms = spec.kind == "person" and M.PERSON_MS or M.LEAD_MS,
     lead_ids = copy(spec.lead_ids),
     person_ids = copy(spec.person_ids),
     contact = spec.contact,
-    total = total, processed = 0, completed = 0, failed = 0, errors = 0,
-    emails_found = 0, phones_found = 0, cost = 0,
-    status = "pending", fault = spec.fault or "normal", task_id = spec.task_id,
+    total = total,
+    processed = 0,
+    completed = 0,
+    failed = 0,
+    errors = 0,
+    emails_found = 0,
+    phones_found = 0,
+    cost = 0,
+    status = "pending",
+    fault = spec.fault or "normal",
+    task_id = spec.task_id,
     mcp = true,
   }
   local reserve = spec.reserve or M.price(tier) * total
@@ -127,9 +134,7 @@ function M.dispatch(state, spec)
   end
   a.by_id[wf.workflow_id] = wf
   a.active[#a.active + 1] = wf.workflow_id
-  if spec.task_id then
-    a.by_task[spec.task_id] = wf.workflow_id
-  end
+  if spec.task_id then a.by_task[spec.task_id] = wf.workflow_id end
   M.wake(state, wf.start_ms)
   return wf
 end
@@ -142,9 +147,7 @@ function M.get(state, id, org_id)
     local wid = a.by_task[id]
     wf = wid and a.by_id[wid]
   end
-  if wf and org_id and wf.org_id ~= org_id then
-    return nil
-  end
+  if wf and org_id and wf.org_id ~= org_id then return nil end
   return wf
 end
 
@@ -169,40 +172,33 @@ local function process_one(state, wf, i)
       o = { found = false, error = "lead no longer exists", cost = 0 }
     end
   end
-  if o.error then
-    wf.errors = wf.errors + 1
-  end
+  if o.error then wf.errors = wf.errors + 1 end
   if o.found then
     wf.completed = wf.completed + 1
     leads.set_enrichment(state, lead, {
-      email = o.email, email_status = o.email_status, phone = o.phone, provider = o.provider,
+      email = o.email,
+      email_status = o.email_status,
+      phone = o.phone,
+      provider = o.provider,
       enrichment_type = wf.enrichment_type,
     })
   else
     wf.failed = wf.failed + 1
   end
-  if o.email then
-    wf.emails_found = wf.emails_found + 1
-  end
-  if o.phone then
-    wf.phones_found = wf.phones_found + 1
-  end
+  if o.email then wf.emails_found = wf.emails_found + 1 end
+  if o.phone then wf.phones_found = wf.phones_found + 1 end
   wf.cost = wf.cost + o.cost
   wf.processed = wf.processed + 1
   local list = target_list(state, wf)
   if lead and list and (wf.kind == "cohort" or (wf.kind == "person" and o.found)) then
     lists.add_leads(state, list, { lead.lead_id })
   end
-  if wf.kind == "person" then
-    wf.result = person_run.result(wf, lead, probe, o)
-  end
+  if wf.kind == "person" then wf.result = person_run.result(wf, lead, probe, o) end
 end
 
 -- How many leads a run may process in all (faults stop it half way).
 local function limit(wf)
-  if wf.fault == "stuck" or wf.fault == "fail" then
-    return floor(wf.total / 2)
-  end
+  if wf.fault == "stuck" or wf.fault == "fail" then return floor(wf.total / 2) end
   return wf.total
 end
 
@@ -227,18 +223,12 @@ end
 --- Advances wf to virtual time now. Returns the virtual time of its next event (M.FAR when
 -- terminal or stuck).
 function M.advance(state, wf, now)
-  if M.TERMINAL[wf.status] then
-    return M.FAR
-  end
-  if now < wf.start_ms then
-    return wf.start_ms
-  end
+  if M.TERMINAL[wf.status] then return M.FAR end
+  if now < wf.start_ms then return wf.start_ms end
   wf.status = "running"
   local cap = limit(wf)
   local due = floor((now - wf.start_ms) / wf.per_lead_ms)
-  if due > cap then
-    due = cap
-  end
+  if due > cap then due = cap end
   if due > wf.processed then
     ledger.background(state, function()
       for i = wf.processed + 1, due do
@@ -247,19 +237,14 @@ function M.advance(state, wf, now)
     end)
   end
   if wf.processed >= cap then
-    if wf.fault == "stuck" then
-      return M.FAR
-    end
+    if wf.fault == "stuck" then return M.FAR end
     local done_at = wf.start_ms + cap * wf.per_lead_ms
     if wf.fault == "fail" then
       done_at = done_at + wf.per_lead_ms
-      if now < done_at then
-        return done_at
-      end
+      if now < done_at then return done_at end
       ledger.background(state, finish, state, wf, "failed")
     else
-      ledger.background(state, finish, state, wf, wf.errors > 0 and "completed_with_errors"
-        or "completed")
+      ledger.background(state, finish, state, wf, wf.errors > 0 and "completed_with_errors" or "completed")
     end
     return M.FAR
   end
@@ -271,29 +256,21 @@ end
 function M.tick(state)
   local a = area(state)
   local now = state:now_ms()
-  if now < a.next_due then
-    return
-  end
+  if now < a.next_due then return end
   local next_due = M.FAR
   local active, keep = a.active, json.array()
   for _, id in ipairs(active) do
     local wf = a.by_id[id]
     if wf then
       local d = M.advance(state, wf, now)
-      if not M.TERMINAL[wf.status] then
-        keep[#keep + 1] = id
-      end
-      if d < next_due then
-        next_due = d
-      end
+      if not M.TERMINAL[wf.status] then keep[#keep + 1] = id end
+      if d < next_due then next_due = d end
     end
   end
   a.active = keep
   for _, fn in ipairs(tickers) do
     local d = fn(state, now)
-    if d and d < next_due then
-      next_due = d
-    end
+    if d and d < next_due then next_due = d end
   end
   a.next_due = next_due
 end
@@ -306,22 +283,23 @@ function M.status_body(state, wf, handle)
   local progress = null
   if wf.status ~= "pending" then
     progress = wf.total > 0 and floor(wf.processed * 100 / wf.total) or 100
-    if terminal and wf.status ~= "failed" then
-      progress = 100
-    end
+    if terminal and wf.status ~= "failed" then progress = 100 end
   end
   local result = null
-  if terminal and wf.kind == "person" and wf.result then
-    result = wf.result
-  end
+  if terminal and wf.kind == "person" and wf.result then result = wf.result end
   local summary = { emails_found = wf.emails_found, phones_found = wf.phones_found }
   local note
   if terminal then
-    note = format("Run %s: %d of %d leads enriched; charged %d credits, refunded %d.",
-      wf.status, wf.completed, wf.total, wf.charged or 0, wf.refunded or 0)
+    note = format(
+      "Run %s: %d of %d leads enriched; charged %d credits, refunded %d.",
+      wf.status,
+      wf.completed,
+      wf.total,
+      wf.charged or 0,
+      wf.refunded or 0
+    )
   else
-    note = format("Run %s: %d of %d leads processed. Poll again in a few seconds.", wf.status,
-      wf.processed, wf.total)
+    note = format("Run %s: %d of %d leads processed. Poll again in a few seconds.", wf.status, wf.processed, wf.total)
   end
   return http.envelope({
     workflow_id = handle or wf.workflow_id,

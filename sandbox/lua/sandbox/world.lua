@@ -90,8 +90,7 @@ local function name_index(w)
   if not idx then
     idx = {}
     for _, p in ipairs(w.people) do
-      local key = M.fold(p.first_name) .. " " .. M.fold(p.last_name) .. "@"
-        .. w.companies[p.company].domain
+      local key = M.fold(p.first_name) .. " " .. M.fold(p.last_name) .. "@" .. w.companies[p.company].domain
       idx[key] = idx[key] or p
     end
     w.person_by_name = idx
@@ -109,8 +108,15 @@ function M.of(state)
     w = M.build(seed, state.config.monotonic_ms)
     cache[seed] = w
     if not state.config.quiet and w.build_ms then
-      io.stderr:write(string.format("sandbox: world of seed %d built in %.0f ms (%d people, "
-        .. "%d companies)\n", seed, w.build_ms, #w.people, #w.companies))
+      io.stderr:write(
+        string.format(
+          "sandbox: world of seed %d built in %.0f ms (%d people, " .. "%d companies)\n",
+          seed,
+          w.build_ms,
+          #w.people,
+          #w.companies
+        )
+      )
     end
   end
   return w
@@ -123,14 +129,10 @@ end
 --- The slug of a LinkedIn profile URL in any usual form ("https://uk.linkedin.com/in/x/",
 -- "linkedin.com/pub/x", "www.linkedin.com/in/x?trk=..", or a bare handle), lowercased.
 function M.linkedin_slug(url)
-  if type(url) ~= "string" or url == "" then
-    return nil
-  end
+  if type(url) ~= "string" or url == "" then return nil end
   local s = url:gsub("[?#].*$", ""):gsub("/+$", "")
   local slug = s:match("linkedin%.com/in/([^/]+)") or s:match("linkedin%.com/pub/([^/]+)")
-  if not slug and not s:find("/", 1, true) and not s:find("%s") then
-    slug = s
-  end
+  if not slug and not s:find("/", 1, true) and not s:find("%s") then slug = s end
   return slug and lower(slug) or nil
 end
 
@@ -139,24 +141,16 @@ local nonempty = util.nonempty
 --- Finds a company by company_id, domain, ticker or name (fields as in EnrichCompanyRequest).
 function M.find_company(w, f)
   local id = nonempty(f.company_id)
-  if id and w.company_by_id[id] then
-    return w.company_by_id[id]
-  end
+  if id and w.company_by_id[id] then return w.company_by_id[id] end
   local domain = nonempty(f.domain) or nonempty(f.company_domain)
   if domain then
     domain = lower(domain):gsub("^https?://", ""):gsub("^www%.", ""):gsub("/.*$", "")
-    if w.company_by_domain[domain] then
-      return w.company_by_domain[domain]
-    end
+    if w.company_by_domain[domain] then return w.company_by_domain[domain] end
   end
   local ticker = nonempty(f.company_ticker)
-  if ticker and w.company_by_ticker[upper(ticker)] then
-    return w.company_by_ticker[upper(ticker)]
-  end
+  if ticker and w.company_by_ticker[upper(ticker)] then return w.company_by_ticker[upper(ticker)] end
   local name = nonempty(f.company_name) or nonempty(f.company)
-  if name then
-    return w.company_by_name[M.fold_text(name)]
-  end
+  if name then return w.company_by_name[M.fold_text(name)] end
   return nil
 end
 
@@ -164,26 +158,18 @@ end
 -- or by first + last name at a company (domain or name). nil when nothing matches.
 function M.match(w, f)
   local pid = nonempty(f.person_id)
-  if pid and w.people_by_id[pid] then
-    return w.people_by_id[pid]
-  end
+  if pid and w.people_by_id[pid] then return w.people_by_id[pid] end
   local slug = M.linkedin_slug(f.linkedin_url)
-  if slug and w.person_by_slug[slug] then
-    return w.person_by_slug[slug]
-  end
+  if slug and w.person_by_slug[slug] then return w.person_by_slug[slug] end
   local email = nonempty(f.email)
-  if email and w.person_by_email[lower(email)] then
-    return w.person_by_email[lower(email)]
-  end
+  if email and w.person_by_email[lower(email)] then return w.person_by_email[lower(email)] end
   local first, last = nonempty(f.first_name), nonempty(f.last_name)
   if not (first and last) and nonempty(f.full_name) then
     first, last = f.full_name:match("^%s*(%S+)%s+(.-)%s*$")
   end
   if first and last then
     local c = M.find_company(w, f)
-    if c then
-      return name_index(w)[M.fold(first) .. " " .. M.fold(last) .. "@" .. c.domain]
-    end
+    if c then return name_index(w)[M.fold(first) .. " " .. M.fold(last) .. "@" .. c.domain] end
   end
   return nil
 end

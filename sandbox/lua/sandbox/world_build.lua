@@ -53,9 +53,12 @@ local function weights_of()
     loc_w[i] = l[6]
   end
   return {
-    size = expand(data.SIZE_WEIGHTS), location = expand(loc_w),
-    pattern = expand(data.EMAIL_PATTERN_WEIGHTS), origin = expand(data.ORIGIN_WEIGHTS),
-    seniority = expand(data.SENIORITY_WEIGHTS), department = expand(data.DEPARTMENT_WEIGHTS),
+    size = expand(data.SIZE_WEIGHTS),
+    location = expand(loc_w),
+    pattern = expand(data.EMAIL_PATTERN_WEIGHTS),
+    origin = expand(data.ORIGIN_WEIGHTS),
+    seniority = expand(data.SENIORITY_WEIGHTS),
+    department = expand(data.DEPARTMENT_WEIGHTS),
     provider = expand(data.PROVIDER_WEIGHTS),
   }
 end
@@ -91,14 +94,10 @@ local function company_name(r, ind, names, i)
       local origin = NAMES[1]
       name = pick(r, origin[2]) .. " & " .. pick(r, origin[2])
     end
-    if not names[name] then
-      break
-    end
+    if not names[name] then break end
     name = nil
   end
-  if not name then
-    name = pick(r, PREFIXES) .. " " .. pick(r, ind[3]) .. " " .. i
-  end
+  if not name then name = pick(r, PREFIXES) .. " " .. pick(r, ind[3]) .. " " .. i end
   names[name] = true
   return name
 end
@@ -106,9 +105,7 @@ end
 -- The first free domain of the industry's top-level domains, else base .. i .. ".com".
 local function company_domain(w, base, tlds, i)
   for _, tld in ipairs(tlds) do
-    if not w.company_by_domain[base .. "." .. tld] then
-      return base .. "." .. tld
-    end
+    if not w.company_by_domain[base .. "." .. tld] then return base .. "." .. tld end
   end
   return base .. i .. ".com"
 end
@@ -136,9 +133,7 @@ end
 -- A ticker from the name's letters, not yet in `tickers` (marks it used).
 local function ticker_of(base, tickers)
   local t = upper(base:gsub("[^%a]", ""):sub(1, 4))
-  if #t < 2 then
-    t = "CL"
-  end
+  if #t < 2 then t = "CL" end
   local n = 0
   while tickers[t] do
     n = n + 1
@@ -173,8 +168,13 @@ local function new_company(w, r, i, seen, wt)
     size = data.SIZES[size_idx],
     size_idx = size_idx,
     revenue_range = data.REVENUE_RANGES[pick(r, data.REVENUE_BY_SIZE[size_idx])],
-    city = loc[1], state = loc[2], state_code = loc[3], country = loc[4],
-    country_code = loc[5], phone_cc = loc[7], loc = loc,
+    city = loc[1],
+    state = loc[2],
+    state_code = loc[3],
+    country = loc[4],
+    country_code = loc[5],
+    phone_cc = loc[7],
+    loc = loc,
     hq_location = loc[1] .. ", " .. loc[3] .. ", " .. loc[5],
     funding_stage = stage,
     total_funding_usd = fb and r(fb[1], fb[2]) * 100000 or nil,
@@ -183,8 +183,12 @@ local function new_company(w, r, i, seen, wt)
     linkedin_url = "https://www.linkedin.com/company/" .. base,
     founded_year = r(size_idx >= 6 and 1960 or 1995, 2023),
     ticker = ticker,
-    description = name .. " provides " .. pick(r, ind[5]) .. " for "
-      .. (size_idx >= 6 and "enterprises" or "growing businesses") .. ".",
+    description = name
+      .. " provides "
+      .. pick(r, ind[5])
+      .. " for "
+      .. (size_idx >= 6 and "enterprises" or "growing businesses")
+      .. ".",
     email_pattern = data.EMAIL_PATTERNS[pick(r, wt.pattern)],
     catch_all = r(1, 100) <= 15,
     profile = ind[2],
@@ -202,9 +206,7 @@ local function build_companies(w, r, wt)
     w.company_by_slug[c.slug] = c
     local key = fold_text(c.name)
     w.company_by_name[key] = w.company_by_name[key] or c
-    if c.ticker then
-      w.company_by_ticker[c.ticker] = c
-    end
+    if c.ticker then w.company_by_ticker[c.ticker] = c end
   end
 end
 
@@ -212,14 +214,30 @@ end
 
 -- Derived person fields, computed on first read (and then stored): the build stays cheap.
 local PERSON_LAZY = {
-  full_name = function(p) return p.first_name .. " " .. p.last_name end,
-  location = function(p) return p.loc[1] .. ", " .. p.loc[2] .. ", " .. p.loc[4] end,
-  linkedin_url = function(p) return "https://www.linkedin.com/in/" .. p.slug end,
-  city = function(p) return p.loc[1] end,
-  state = function(p) return p.loc[2] end,
-  state_code = function(p) return p.loc[3] end,
-  country = function(p) return p.loc[4] end,
-  country_code = function(p) return p.loc[5] end,
+  full_name = function(p)
+    return p.first_name .. " " .. p.last_name
+  end,
+  location = function(p)
+    return p.loc[1] .. ", " .. p.loc[2] .. ", " .. p.loc[4]
+  end,
+  linkedin_url = function(p)
+    return "https://www.linkedin.com/in/" .. p.slug
+  end,
+  city = function(p)
+    return p.loc[1]
+  end,
+  state = function(p)
+    return p.loc[2]
+  end,
+  state_code = function(p)
+    return p.loc[3]
+  end,
+  country = function(p)
+    return p.loc[4]
+  end,
+  country_code = function(p)
+    return p.loc[5]
+  end,
 }
 local person_mt = {
   __index = function(p, k)
@@ -245,9 +263,7 @@ end
 local function person_role(r, wt)
   local s = pick(r, wt.seniority)
   local dept = data.DEPARTMENTS[pick(r, wt.department)]
-  if s == 1 and r(1, 100) <= 30 then
-    return s, "Executive", pick(r, data.CEO_TITLES)
-  end
+  if s == 1 and r(1, 100) <= 30 then return s, "Executive", pick(r, data.CEO_TITLES) end
   return s, dept, pick(r, data.TITLES[dept][s])
 end
 
@@ -287,8 +303,11 @@ local function person_truth(r, c, loc, email, wt)
   local phone_found = r(1, 100) <= 40
   local phone = phone_number(r, loc[7])
   return {
-    email = email, email_status = status, email_found = email_found,
-    phone = phone, phone_found = phone_found,
+    email = email,
+    email_status = status,
+    email_found = email_found,
+    phone = phone,
+    phone_found = phone_found,
     provider = data.PROVIDERS[pick(r, wt.provider)],
   }
 end
@@ -319,7 +338,8 @@ local function new_person(w, r, id, comp_w8, wt)
     loc = loc,
     slug = slug,
     truth = person_truth(r, c, loc, email, wt),
-  }, person_mt), id
+  }, person_mt),
+    id
 end
 
 local function build_people(w, r, wt)
@@ -328,8 +348,7 @@ local function build_people(w, r, wt)
     pw[i] = data.PEOPLE_WEIGHTS[c.size_idx]
   end
   local comp_w8 = expand(pw)
-  local people, by_id, by_email, by_slug = w.people, w.people_by_id, w.person_by_email,
-    w.person_by_slug
+  local people, by_id, by_email, by_slug = w.people, w.people_by_id, w.person_by_email, w.person_by_slug
   local id = 4400000
   for i = 1, M.PEOPLE do
     local p
@@ -357,9 +376,16 @@ function M.world(seed, clock)
   local t0 = clock and clock()
   local w = {
     seed = seed,
-    people = {}, people_by_id = {}, person_by_email = {}, person_by_slug = {},
-    companies = {}, company_by_id = {}, company_by_domain = {}, company_by_slug = {},
-    company_by_name = {}, company_by_ticker = {},
+    people = {},
+    people_by_id = {},
+    person_by_email = {},
+    person_by_slug = {},
+    companies = {},
+    company_by_id = {},
+    company_by_domain = {},
+    company_by_slug = {},
+    company_by_name = {},
+    company_by_ticker = {},
   }
   local wt = weights_of()
   build_companies(w, stream(seed, 100), wt)

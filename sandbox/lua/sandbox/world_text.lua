@@ -21,9 +21,7 @@ local fold_memo, fold_size = {}, 0
 --- s folded to lowercase ASCII letters and digits (accents dropped, others removed).
 function M.fold(s)
   local f = fold_memo[s]
-  if f then
-    return f
-  end
+  if f then return f end
   f = gsub(lower(gsub(s, "[\195-\197][\128-\191]", ascii_char)), "[^%w]", "")
   if fold_size < 4096 then
     fold_memo[s], fold_size = f, fold_size + 1

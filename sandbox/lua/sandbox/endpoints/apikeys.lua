@@ -31,10 +31,10 @@ local null = json.null
 
 M.BASE = "/api/v1/api-keys"
 
-
 local function unauthenticated(rid, problem, cause)
   local status, body = errors.build("unauthenticated", rid, {
-    problem = problem, cause = cause,
+    problem = problem,
+    cause = cause,
     fix = "Send `Authorization: Bearer <Clerk session JWT>`; the sandbox's sessions are listed "
       .. "in `cleanlist sandbox --help`.",
   })
@@ -45,22 +45,34 @@ end
 function M.authenticate_jwt(state, req, rid)
   local value = req.headers.authorization or ""
   if value:match("^%s*$") then
-    return unauthenticated(rid, "No credentials were sent.",
-      "API-key management needs a Clerk session JWT in the Authorization header.")
+    return unauthenticated(
+      rid,
+      "No credentials were sent.",
+      "API-key management needs a Clerk session JWT in the Authorization header."
+    )
   end
   local scheme, token = value:match("^%s*(%S+)%s+(%S+)%s*$")
   if not scheme or scheme:lower() ~= "bearer" then
-    return unauthenticated(rid, "The Authorization header is not a Bearer credential.",
-      "Only `Authorization: Bearer <token>` is accepted.")
+    return unauthenticated(
+      rid,
+      "The Authorization header is not a Bearer credential.",
+      "Only `Authorization: Bearer <token>` is accepted."
+    )
   end
   if token:sub(1, 6) == apikeys.KEY_PREFIX then
-    return unauthenticated(rid, "API-key management accepts a Clerk session JWT only.",
-      "The Bearer token is a clapi_ API key; API keys cannot create, list or revoke keys.")
+    return unauthenticated(
+      rid,
+      "API-key management accepts a Clerk session JWT only.",
+      "The Bearer token is a clapi_ API key; API keys cannot create, list or revoke keys."
+    )
   end
   local session = apikeys.session(state, token)
   if not session then
-    return unauthenticated(rid, "The Clerk session token is not valid.",
-      "The Bearer token is not a session this sandbox issued (malformed, expired or unknown).")
+    return unauthenticated(
+      rid,
+      "The Clerk session token is not valid.",
+      "The Bearer token is not a session this sandbox issued (malformed, expired or unknown)."
+    )
   end
   req.key_id = session.id
   return session
@@ -99,8 +111,7 @@ local function api_access(ctx)
   if not apikeys.has_api_access(org) then
     return errors.build("feature_gated", ctx.request_id, {
       problem = "The organization's plan does not include API access.",
-      cause = "Creating an API key needs the api_access feature; " .. org.name
-        .. " is on a plan without it.",
+      cause = "Creating an API key needs the api_access feature; " .. org.name .. " is on a plan without it.",
     })
   end
 end
@@ -109,14 +120,14 @@ function M.create(ctx)
   local state, user, org, body = ctx.state, ctx.user, ctx.org, ctx.body
   local name = body.name:match("^%s*(.-)%s*$")
   if name == "" then
-    return validate.response({ validate.error({ "body", "name" }, "string_too_short",
-      "String should have at least 1 character", body.name) })
+    return validate.response({
+      validate.error({ "body", "name" }, "string_too_short", "String should have at least 1 character", body.name),
+    })
   end
   local active = apikeys.active_count(state, user, org)
   if active >= apikeys.MAX_ACTIVE then
     return errors.build("key_limit_reached", ctx.request_id, {
-      cause = string.format("%s has %d active keys; the limit is %d per user.", user.name,
-        active, apikeys.MAX_ACTIVE),
+      cause = string.format("%s has %d active keys; the limit is %d per user.", user.name, active, apikeys.MAX_ACTIVE),
       details = { active_keys = active, max_active_keys = apikeys.MAX_ACTIVE },
     })
   end
@@ -133,61 +144,59 @@ local function own_key(ctx)
   local key_id = ctx.params.key_id
   local row = apikeys.find(ctx.state, key_id, ctx.user, ctx.org)
   if not row then
-    return nil, errors.build("not_found", ctx.request_id, {
-      problem = "There is no API key " .. http.scrub(tostring(key_id)) .. " for this user.",
-      cause = "The key id is unknown, or the key belongs to another user or organization.",
-      fix = "List your keys with GET /api/v1/api-keys.",
-    })
+    return nil,
+      errors.build("not_found", ctx.request_id, {
+        problem = "There is no API key " .. http.scrub(tostring(key_id)) .. " for this user.",
+        cause = "The key id is unknown, or the key belongs to another user or organization.",
+        fix = "List your keys with GET /api/v1/api-keys.",
+      })
   end
   return row
 end
 
 function M.revoke(ctx)
   local row, status, body = own_key(ctx)
-  if not row then
-    return status, body
-  end
+  if not row then return status, body end
   local changed = apikeys.revoke(ctx.state, row)
-  return 200, {
-    key_id = row.key_id, is_active = false, revoked = true, already_revoked = not changed,
-    revoked_at = apikeys.stamp(row.revoked_ms),
-  }
+  return 200,
+    {
+      key_id = row.key_id,
+      is_active = false,
+      revoked = true,
+      already_revoked = not changed,
+      revoked_at = apikeys.stamp(row.revoked_ms),
+    }
 end
 
 function M.revoke_all(ctx)
   local ids = json.array()
   for _, row in ipairs(apikeys.keys_of(ctx.state, ctx.user, ctx.org)) do
-    if apikeys.revoke(ctx.state, row) then
-      ids[#ids + 1] = row.key_id
-    end
+    if apikeys.revoke(ctx.state, row) then ids[#ids + 1] = row.key_id end
   end
   return 200, { revoked = #ids, key_ids = ids }
 end
 
 function M.requests(ctx)
   local row, status, body = own_key(ctx)
-  if not row then
-    return status, body
-  end
+  if not row then return status, body end
   local query = http.parse_query(ctx.req.query)
   local limit, err = validate.query_int(query, "limit", 100, 1, 500)
-  if err then
-    return validate.response({ err })
-  end
+  if err then return validate.response({ err }) end
   local log = ctx.app.log
   local out = json.array()
   for seq = log.last, log.first, -1 do
     local e = log.items[seq]
     if e and e.key_id == row.key_id then
       out[#out + 1] = {
-        request_id = e.request_id, method = e.method, path = e.path,
+        request_id = e.request_id,
+        method = e.method,
+        path = e.path,
         query = (e.query ~= nil and e.query ~= "") and e.query or null,
-        status = e.status or null, timestamp_ms = e.time_ms,
+        status = e.status or null,
+        timestamp_ms = e.time_ms,
         created_at = apikeys.stamp(e.time_ms),
       }
-      if #out >= limit then
-        break
-      end
+      if #out >= limit then break end
     end
   end
   return 200, { key_id = row.key_id, requests = out, total = #out }

@@ -79,28 +79,28 @@ function M.request(ctx, body)
   if body.extra ~= nil and body.extra ~= null then
     local unknown = {}
     for k in pairs(body.extra) do
-      if not def.extras[k] then
-        unknown[#unknown + 1] = tostring(k)
-      end
+      if not def.extras[k] then unknown[#unknown + 1] = tostring(k) end
     end
     table.sort(unknown)
     if unknown[1] then
       local allowed = util.sorted_keys(def.extras)
-      return nil, bad(ctx.request_id, "extra keys outside the canonical set of " .. tool .. ": "
-        .. table.concat(unknown, ", ") .. ".", {
-          field = "extra", unknown_keys = json.array(unknown), allowed = json.array(allowed),
-        })
+      return nil,
+        bad(
+          ctx.request_id,
+          "extra keys outside the canonical set of " .. tool .. ": " .. table.concat(unknown, ", ") .. ".",
+          {
+            field = "extra",
+            unknown_keys = json.array(unknown),
+            allowed = json.array(allowed),
+          }
+        )
     end
     for k, v in pairs(body.extra) do
-      local errs = validate.check({ [k] = v }, validate.object { [k] = EXTRA_TYPES[k] },
-        { "body", "extra" })
+      local errs = validate.check({ [k] = v }, validate.object { [k] = EXTRA_TYPES[k] }, { "body", "extra" })
       if errs[1] then
-        return nil, bad(ctx.request_id, "extra." .. k .. ": " .. errs[1].msg .. ".",
-          { field = "extra." .. k })
+        return nil, bad(ctx.request_id, "extra." .. k .. ": " .. errs[1].msg .. ".", { field = "extra." .. k })
       end
-      if r[k] == nil then
-        r[k] = v
-      end
+      if r[k] == nil then r[k] = v end
     end
   end
   return r
@@ -108,7 +108,10 @@ end
 
 local function enrich_company(ctx)
   return {
-    tool = "enrich_company", row_count = 1, cost = 1, filter_hash = "none",
+    tool = "enrich_company",
+    row_count = 1,
+    cost = 1,
+    filter_hash = "none",
     binding = quotes.binding("enrich_company", ctx.org.id, {}),
   }
 end
@@ -116,41 +119,34 @@ end
 --- The priced tool (see costs.compute) for an estimate body; nil, status, body on error.
 function M.price(ctx, body)
   local r, status, err = M.request(ctx, body)
-  if not r then
-    return nil, status, err
-  end
-  if r.tool == "enrich_company" then
-    return enrich_company(ctx)
-  end
+  if not r then return nil, status, err end
+  if r.tool == "enrich_company" then return enrich_company(ctx) end
   return costs.compute(ctx, r.tool, r)
 end
 
 function M.estimate(ctx)
   local priced, status, err = M.price(ctx, ctx.body)
-  if not priced then
-    return status, err
-  end
-  local quote_id, expires_at = quotes.issue(ctx.state, priced.binding, priced.row_count,
-    priced.cost)
+  if not priced then return status, err end
+  local quote_id, expires_at = quotes.issue(ctx.state, priced.binding, priced.row_count, priced.cost)
   local available = ledger.available(ctx.state)
-  return 200, {
-    quote_id = quote_id,
-    expires_at = expires_at,
-    estimated_cost = priced.cost,
-    tool = priced.tool,
-    row_count = priced.row_count,
-    filter_hash = priced.filter_hash or "none",
-    available_credits = available,
-    sufficient = available >= priced.cost,
-  }
+  return 200,
+    {
+      quote_id = quote_id,
+      expires_at = expires_at,
+      estimated_cost = priced.cost,
+      tool = priced.tool,
+      row_count = priced.row_count,
+      filter_hash = priced.filter_hash or "none",
+      available_credits = available,
+      sufficient = available >= priced.cost,
+    }
 end
 
 --- The enrich_company binding (for POST /enrichment/company).
 M.enrich_company = enrich_company
 
 function M.register(router)
-  router:add("POST", "/credits/estimate", { scope = "credits:read", body = M.SCHEMA,
-    handler = M.estimate })
+  router:add("POST", "/credits/estimate", { scope = "credits:read", body = M.SCHEMA, handler = M.estimate })
 end
 
 return M

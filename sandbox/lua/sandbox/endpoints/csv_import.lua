@@ -32,6 +32,8 @@ local switches = require "sandbox.switches"
 local util = require "sandbox.util"
 local validate = require "sandbox.validate"
 
+local NOT_ENRICHED_USAGE = "Rows were imported without enrichment: estimate tool enrich_list for this list"
+  .. " and run POST /enrichment/bulk to enrich them."
 local M = {}
 
 M.MAX_BYTES = csv_upload.MAX_BYTES
@@ -42,9 +44,22 @@ M.SAMPLE = csv_upload.SAMPLE
 local null = json.null
 local format = string.format
 
-M.FIELDS = { "first_name", "last_name", "full_name", "email", "phone", "mobile_phone",
-  "work_phone", "linkedin_url", "company_name", "company_domain", "job_title", "city", "state",
-  "country" }
+M.FIELDS = {
+  "first_name",
+  "last_name",
+  "full_name",
+  "email",
+  "phone",
+  "mobile_phone",
+  "work_phone",
+  "linkedin_url",
+  "company_name",
+  "company_domain",
+  "job_title",
+  "city",
+  "state",
+  "country",
+}
 local FIELD_SET = util.set_of(M.FIELDS)
 
 state_mod.register("csv_imports", function()
@@ -55,8 +70,7 @@ M.SCHEMA = validate.object {
   csv_content_base64 = { type = "string", required = true },
   column_mapping = { type = "object", required = true, values = { type = "string" } },
   dispatch_enrichment = { type = "boolean" },
-  enrichment_type = { type = "string", nullable = true,
-    enum = { "partial", "phone_only", "full", "phone-only" } },
+  enrichment_type = { type = "string", nullable = true, enum = { "partial", "phone_only", "full", "phone-only" } },
   quote_id = { type = "string", nullable = true },
   idempotency_key = { type = "string", nullable = true, max_len = 128 },
 }
@@ -68,8 +82,12 @@ local function mapping_errors(mapping)
   end
   table.sort(keys)
   if #keys == 0 then
-    errs[1] = validate.error({ "body", "column_mapping" }, "too_short",
-      "Dictionary should have at least 1 item after validation, not 0", {})
+    errs[1] = validate.error(
+      { "body", "column_mapping" },
+      "too_short",
+      "Dictionary should have at least 1 item after validation, not 0",
+      {}
+    )
   end
   local allowed = {}
   for i, f in ipairs(M.FIELDS) do
@@ -77,9 +95,12 @@ local function mapping_errors(mapping)
   end
   for _, k in ipairs(keys) do
     if not FIELD_SET[k] then
-      errs[#errs + 1] = validate.error({ "body", "column_mapping", k, "[key]" }, "literal_error",
-        "Input should be " .. table.concat(allowed, ", ", 1, #allowed - 1) .. " or "
-          .. allowed[#allowed], k)
+      errs[#errs + 1] = validate.error(
+        { "body", "column_mapping", k, "[key]" },
+        "literal_error",
+        "Input should be " .. table.concat(allowed, ", ", 1, #allowed - 1) .. " or " .. allowed[#allowed],
+        k
+      )
     end
   end
   return errs
@@ -94,18 +115,21 @@ end
 -- status, body, headers.
 local function admit(ctx, b, dispatch)
   local errs = mapping_errors(b.column_mapping)
-  if errs[1] then
-    return nil, validate.response(errs)
-  end
+  if errs[1] then return nil, validate.response(errs) end
   local etype = b.enrichment_type ~= null and b.enrichment_type or nil
   if dispatch and not etype then
-    return nil, validate.response { validate.error({ "body", "enrichment_type" }, "missing",
-      "Field required when dispatch_enrichment is true", null) }
+    return nil,
+      validate.response {
+        validate.error(
+          { "body", "enrichment_type" },
+          "missing",
+          "Field required when dispatch_enrichment is true",
+          null
+        ),
+      }
   end
   local list = lists.get(ctx.state, ctx.params.list_id, ctx)
-  if not list then
-    return nil, enrichment.list_not_found(ctx, ctx.params.list_id)
-  end
+  if not list then return nil, enrichment.list_not_found(ctx, ctx.params.list_id) end
   if dispatch then
     local status, body = auth.require_scope(ctx.key, "enrich:write", ctx.request_id)
     if status then
@@ -115,7 +139,8 @@ local function admit(ctx, b, dispatch)
   end
   if not switches.get(ctx.state).csv_import then
     local status, body = errors.build("csv_import_disabled", ctx.request_id, {
-      cause = "The CSV import feature flag is off.", retry_after_ms = 60000,
+      cause = "The CSV import feature flag is off.",
+      retry_after_ms = 60000,
     })
     return nil, status, body, { ["Retry-After"] = "60" }
   end
@@ -126,9 +151,7 @@ end
 -- as replayed; or nil.
 local function replay(idem, skey, now)
   local prior = idempotency.prior(idem.by_key, skey, now)
-  if not prior then
-    return nil
-  end
+  if not prior then return nil end
   local body = {}
   for k, v in pairs(prior.body) do
     body[k] = v
@@ -149,11 +172,19 @@ local function insert_rows(ctx, list, rows)
   local ids = {}
   for i, f in ipairs(rows) do
     local lead = leads.create(ctx.state, ctx.org.id, {
-      first_name = f.first_name, last_name = f.last_name, full_name = f.full_name,
-      email = f.email, phone = f.phone or f.mobile_phone or f.work_phone,
-      linkedin_url = f.linkedin_url, company_name = f.company_name,
-      company_domain = f.company_domain, job_title = f.job_title, city = f.city,
-      state = f.state, country = f.country, source = "csv",
+      first_name = f.first_name,
+      last_name = f.last_name,
+      full_name = f.full_name,
+      email = f.email,
+      phone = f.phone or f.mobile_phone or f.work_phone,
+      linkedin_url = f.linkedin_url,
+      company_name = f.company_name,
+      company_domain = f.company_domain,
+      job_title = f.job_title,
+      city = f.city,
+      state = f.state,
+      country = f.country,
+      source = "csv",
     })
     ids[i] = lead.lead_id
   end
@@ -178,13 +209,16 @@ local function response(ctx, r)
     idempotency_replayed = false,
     task_id = null,
     timestamp_ms = r.now,
-    agent_instructions = wf and format("Imported %d rows; enrichment %s reserved %d credits. "
-      .. "Poll enrichment_status_url until it is terminal.", imported, wf.workflow_id,
-      wf.reserved) or format("Imported %d rows (%d skipped).", imported, skipped),
-    usage = (not r.dispatch) and "Rows were imported without enrichment: estimate tool "
-      .. "enrich_list for this list and run POST /enrichment/bulk to enrich them." or null,
-    message = (r.dispatch and imported == 0) and "No rows were imported, so no enrichment was "
-      .. "dispatched." or null,
+    agent_instructions = wf
+        and format(
+          "Imported %d rows; enrichment %s reserved %d credits. " .. "Poll enrichment_status_url until it is terminal.",
+          imported,
+          wf.workflow_id,
+          wf.reserved
+        )
+      or format("Imported %d rows (%d skipped).", imported, skipped),
+    usage = not r.dispatch and NOT_ENRICHED_USAGE or null,
+    message = (r.dispatch and imported == 0) and "No rows were imported, so no enrichment was dispatched." or null,
   }
 end
 
@@ -192,41 +226,32 @@ function M.import(ctx)
   local b, state = ctx.body, ctx.state
   local dispatch = b.dispatch_enrichment ~= false
   local list, etype, st_body, st_headers = admit(ctx, b, dispatch)
-  if not list then
-    return etype, st_body, st_headers
-  end
+  if not list then return etype, st_body, st_headers end
   local now, idem = state:now_ms(), idem_area(state)
   local skey = idempotency.key(ctx, b.idempotency_key)
   local replayed = replay(idem, skey, now)
-  if replayed then
-    return 201, replayed
-  end
+  if replayed then return 201, replayed end
   local records, status, body = csv_upload.read(ctx, b.csv_content_base64)
-  if not records then
-    return status, body
-  end
+  if not records then return status, body end
   local columns
   columns, status, body = csv_upload.columns(ctx, records[1], b.column_mapping)
-  if not columns then
-    return status, body
-  end
+  if not columns then return status, body end
   local r = { list = list, parsed = #records - 1, dispatch = dispatch, now = now }
-  r.rows, r.reasons, r.sample = csv_upload.rows(records, columns,
-    enrichment.canonical_linkedin)
+  r.rows, r.reasons, r.sample = csv_upload.rows(records, columns, enrichment.canonical_linkedin)
   local tier = etype and costs.tier(etype)
   local priced, rec
   if dispatch then
     priced, rec, body = costs.authorize(ctx, "bulk_import_csv", {
-      list_id = list.list_id, enrichment_type = tier, row_count = #r.rows,
+      list_id = list.list_id,
+      enrichment_type = tier,
+      row_count = #r.rows,
     }, b.quote_id, { what = "csv-import" })
-    if not priced then
-      return rec, body
-    end
+    if not priced then return rec, body end
   end
   local ids = insert_rows(ctx, list, r.rows)
   if dispatch and #ids > 0 then
-    r.wf, status, body = enrichment.launch(ctx, enrichment.bulk_spec(ctx, list, ids, tier,
-      priced.cost, "csv"), priced, rec)
+    r.wf, status, body =
+      enrichment.launch(ctx, enrichment.bulk_spec(ctx, list, ids, tier, priced.cost, "csv"), priced, rec)
     if not r.wf then -- cannot happen after the balance check; keep the rows, report it
       return status, body
     end
@@ -234,15 +259,17 @@ function M.import(ctx)
   body = response(ctx, r)
   if skey then
     idem.seq = idem.seq + 1
-    idempotency.remember(idem.by_key, skey, now, { list_id = list.list_id, body = body },
-      idem.seq)
+    idempotency.remember(idem.by_key, skey, now, { list_id = list.list_id, body = body }, idem.seq)
   end
   return 201, body
 end
 
 function M.register(router)
-  router:add("POST", "/lead-lists/{list_id}/csv-import", { scope = "lists:write",
-    body = M.SCHEMA, handler = M.import })
+  router:add("POST", "/lead-lists/{list_id}/csv-import", {
+    scope = "lists:write",
+    body = M.SCHEMA,
+    handler = M.import,
+  })
 end
 
 return M

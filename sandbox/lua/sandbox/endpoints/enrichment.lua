@@ -36,9 +36,13 @@ function M.prefix(ctx)
   return "/api/v1/public"
 end
 
-function M.poll_url(ctx, id) return M.prefix(ctx) .. "/enrichment/status/" .. id end
+function M.poll_url(ctx, id)
+  return M.prefix(ctx) .. "/enrichment/status/" .. id
+end
 
-function M.strict_quotes(ctx) return switches.get(ctx.state).strict_quotes and true or false end
+function M.strict_quotes(ctx)
+  return switches.get(ctx.state).strict_quotes and true or false
+end
 
 --- The workflow fault knob at dispatch ("normal" | "stuck" | "fail").
 function M.fault(ctx)
@@ -57,7 +61,9 @@ local function invalid(ctx, problem, details, fix)
   return errors.build("validation_error", ctx.request_id, { problem = problem, details = details, fix = fix })
 end
 
-local function envelope(ctx, body, note) return http.envelope(body, ctx.now_ms(), note) end
+local function envelope(ctx, body, note)
+  return http.envelope(body, ctx.now_ms(), note)
+end
 
 -- The workflows.dispatch spec of a run of `kind` on list at tier reserving cost, for the
 -- caller's organisation and user (with the workflow fault knob); the caller adds what the run

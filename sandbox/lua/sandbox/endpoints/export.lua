@@ -87,9 +87,7 @@ local smart_cache = setmetatable({}, { __mode = "k" })
 
 local function smart_columns(state, list)
   local c = smart_cache[list]
-  if c and c.ids == list.leads and c.n == #list.leads and c.writes == leads.smart_writes then
-    return c.columns
-  end
+  if c and c.ids == list.leads and c.n == #list.leads and c.writes == leads.smart_writes then return c.columns end
   local seen, out = {}, {}
   local by_id = state.data.leads.by_id
   for _, id in ipairs(list.leads) do
@@ -104,8 +102,7 @@ local function smart_columns(state, list)
       end
     end
   end
-  smart_cache[list] = { ids = list.leads, n = #list.leads, writes = leads.smart_writes,
-    columns = out }
+  smart_cache[list] = { ids = list.leads, n = #list.leads, writes = leads.smart_writes, columns = out }
   return out
 end
 
@@ -120,11 +117,18 @@ local function resolve_columns(state, list, columns, include_smart, loc)
         out[#out + 1] = c
       else
         local l = { loc[1], loc[2], i - 1 }
-        errs[#errs + 1] = validate.error(l, "value_error", "Value error, unknown column '"
-          .. c:sub(1, 100) .. "'; use one of " .. concat(leads.DEFAULT_COLUMNS, ", ")
-          .. ", full_name, email_status, city, state, country, provider, enrichment_type, "
-          .. "enriched_at, created_at, company_domain, company_name, job_title, or a "
-          .. "smart-agent column", c)
+        errs[#errs + 1] = validate.error(
+          l,
+          "value_error",
+          "Value error, unknown column '"
+            .. c:sub(1, 100)
+            .. "'; use one of "
+            .. concat(leads.DEFAULT_COLUMNS, ", ")
+            .. ", full_name, email_status, city, state, country, provider, enrichment_type, "
+            .. "enriched_at, created_at, company_domain, company_name, job_title, or a "
+            .. "smart-agent column",
+          c
+        )
       end
     end
   else
@@ -132,15 +136,11 @@ local function resolve_columns(state, list, columns, include_smart, loc)
       out[i] = c
     end
   end
-  if errs[1] then
-    return nil, errs
-  end
+  if errs[1] then return nil, errs end
   if include_smart then
     local have = util.set_of(out)
     for _, k in ipairs(smart) do
-      if not have[k] then
-        out[#out + 1] = k
-      end
+      if not have[k] then out[#out + 1] = k end
     end
   end
   return out
@@ -153,9 +153,7 @@ local function text_of(v)
   elseif t == "string" then
     return v
   elseif t == "number" then
-    if v == floor(v) and v > -2 ^ 53 and v < 2 ^ 53 then
-      return format("%d", v)
-    end
+    if v == floor(v) and v > -2 ^ 53 and v < 2 ^ 53 then return format("%d", v) end
     return format("%.14g", v)
   elseif t == "boolean" then
     return v and "true" or "false"
@@ -166,9 +164,7 @@ end
 --- One RFC 4180 field.
 function M.csv_field(v)
   local s = text_of(v)
-  if s:find('[,"\r\n]') then
-    return '"' .. s:gsub('"', '""') .. '"'
-  end
+  if s:find('[,"\r\n]') then return '"' .. s:gsub('"', '""') .. '"' end
   return s
 end
 
@@ -198,9 +194,7 @@ end
 
 local function base_url(ctx)
   local host = ctx.req.headers.host
-  if type(host) ~= "string" or not host:match("^[%w%.%-%[%]:]+$") then
-    host = "127.0.0.1"
-  end
+  if type(host) ~= "string" or not host:match("^[%w%.%-%[%]:]+$") then host = "127.0.0.1" end
   local cfg = ctx.app and ctx.app.config or {}
   local scheme = cfg.scheme or (cfg.tls and "https") or "http"
   return scheme .. "://" .. host
@@ -215,14 +209,15 @@ function M.signed_url(ctx)
   local body = ctx.body
   local state = ctx.state
   local list = lists.get(state, body.list_id, ctx)
-  if not list then
-    return not_found(ctx, body.list_id)
-  end
-  local columns, errs = resolve_columns(state, list, body.columns ~= null and body.columns or nil,
-    body.include_smart_agents ~= false, { "body", "columns" })
-  if not columns then
-    return validate.response(errs)
-  end
+  if not list then return not_found(ctx, body.list_id) end
+  local columns, errs = resolve_columns(
+    state,
+    list,
+    body.columns ~= null and body.columns or nil,
+    body.include_smart_agents ~= false,
+    { "body", "columns" }
+  )
+  if not columns then return validate.response(errs) end
   local csv, rows = M.render_csv(state, list, columns)
   local a = state.data.exports
   a.seq = a.seq + 1
@@ -230,32 +225,43 @@ function M.signed_url(ctx)
   local now_s = floor(state:now_ms() / 1000)
   local exp = now_s + M.TTL_S
   local exp_s = format("%d", exp)
-  store(state, { id = id, list_id = list.list_id, name = list.name, org_id = ctx.org.id,
-    csv = csv, rows = rows, created_s = now_s, exp = exp })
-  return 200, {
+  store(state, {
+    id = id,
     list_id = list.list_id,
-    download_url = format("%s%s%s.csv?exp=%s&sig=%s", base_url(ctx), M.FILES_PREFIX, id,
-      exp_s, sign(state, id, exp_s)),
-    expires_at = iso_offset(exp),
-    row_count = rows,
-    file_size_bytes = #csv,
-  }
+    name = list.name,
+    org_id = ctx.org.id,
+    csv = csv,
+    rows = rows,
+    created_s = now_s,
+    exp = exp,
+  })
+  return 200,
+    {
+      list_id = list.list_id,
+      download_url = format(
+        "%s%s%s.csv?exp=%s&sig=%s",
+        base_url(ctx),
+        M.FILES_PREFIX,
+        id,
+        exp_s,
+        sign(state, id, exp_s)
+      ),
+      expires_at = iso_offset(exp),
+      row_count = rows,
+      file_size_bytes = #csv,
+    }
 end
 
 -- GET /export/json ------------------------------------------------------------------------
 
 local function query_columns(q)
   local raw = validate.query_list(q, "columns") or validate.query_list(q, "columns[]")
-  if not raw then
-    return nil
-  end
+  if not raw then return nil end
   local out = {}
   for _, v in ipairs(raw) do
     for c in v:gmatch("[^,]+") do
       c = c:match("^%s*(.-)%s*$")
-      if c ~= "" then
-        out[#out + 1] = c
-      end
+      if c ~= "" then out[#out + 1] = c end
     end
   end
   return out[1] and out or nil
@@ -265,31 +271,24 @@ function M.json(ctx)
   local q = http.parse_query(ctx.req.query)
   local errs = {}
   local list_id = validate.query_string(q, "list_id")
-  if not list_id then
-    errs[#errs + 1] = validate.error({ "query", "list_id" }, "missing", "Field required", null)
-  end
+  if not list_id then errs[#errs + 1] = validate.error({ "query", "list_id" }, "missing", "Field required", null) end
   local limit, err = validate.query_int(q, "limit", 100, 1, 500)
-  if err then
-    errs[#errs + 1] = err
-  end
-  if errs[1] then
-    return validate.response(errs)
-  end
+  if err then errs[#errs + 1] = err end
+  if errs[1] then return validate.response(errs) end
   local state = ctx.state
   local list = lists.get(state, list_id, ctx)
-  if not list then
-    return not_found(ctx, list_id)
-  end
+  if not list then return not_found(ctx, list_id) end
   local columns
   columns, errs = resolve_columns(state, list, query_columns(q), true, { "query", "columns" })
-  if not columns then
-    return validate.response(errs)
-  end
+  if not columns then return validate.response(errs) end
   local cursor = validate.query_string(q, "cursor")
   local offset = paging.offset(cursor ~= "" and cursor or nil)
   if not offset then
-    return paging.bad_cursor(ctx.request_id, "A cursor must be passed back exactly as a "
-      .. "previous response returned it; the export does not rewind silently to the first page.")
+    return paging.bad_cursor(
+      ctx.request_id,
+      "A cursor must be passed back exactly as a "
+        .. "previous response returned it; the export does not rewind silently to the first page."
+    )
   end
   local ids, by_id = list.leads, state.data.leads.by_id
   local total = #ids
@@ -300,19 +299,22 @@ function M.json(ctx)
       local row = {}
       for _, c in ipairs(columns) do
         local v = leads.field(lead, c)
-        if v == nil then
-          v = null
-        end
+        if v == nil then v = null end
         row[c] = v
       end
       rows[#rows + 1] = row
     end
   end
   local next_cursor = paging.next_cursor(offset, limit, total)
-  return 200, http.envelope({ list_id = list.list_id, leads = rows, total = total,
-    cursor = next_cursor }, ctx.now_ms(), next_cursor ~= null and format("Showing %d of %d "
-    .. "leads; pass cursor %q for the next page.", #rows, total, next_cursor) or nil,
-    total == 0 and "The list is empty: nothing to export." or nil)
+  return 200,
+    http.envelope(
+      { list_id = list.list_id, leads = rows, total = total, cursor = next_cursor },
+      ctx.now_ms(),
+      next_cursor ~= null
+          and format("Showing %d of %d " .. "leads; pass cursor %q for the next page.", #rows, total, next_cursor)
+        or nil,
+      total == 0 and "The list is empty: nothing to export." or nil
+    )
 end
 
 -- The signed download ------------------------------------------------------------------------
@@ -329,8 +331,7 @@ function M.serve_file(app, req)
   local rid = app:request_id()
   local id = req.path:sub(#M.FILES_PREFIX + 1):match("^([%w_]+)%.csv$")
   if not id or req.path:sub(1, #M.FILES_PREFIX) ~= M.FILES_PREFIX then
-    return fail("not_found", rid, { problem = "There is no file at "
-      .. http.scrub(req.path):sub(1, 200) .. "." })
+    return fail("not_found", rid, { problem = "There is no file at " .. http.scrub(req.path):sub(1, 200) .. "." })
   end
   if req.method ~= "GET" and req.method ~= "HEAD" then
     return fail("method_not_allowed", rid, {
@@ -340,8 +341,14 @@ function M.serve_file(app, req)
   local state = app.state
   local q = http.parse_query(req.query)
   local exp, sig = validate.query_string(q, "exp"), validate.query_string(q, "sig")
-  if not exp or not sig or not exp:match("^%d+$") or #exp > 12 or not sig:match("^%x+$")
-    or not native().equal(sign(state, id, exp), sig:lower()) then
+  if
+    not exp
+    or not sig
+    or not exp:match("^%d+$")
+    or #exp > 12
+    or not sig:match("^%x+$")
+    or not native().equal(sign(state, id, exp), sig:lower())
+  then
     return fail("export_link_invalid", rid)
   end
   if floor(state:now_ms() / 1000) >= tonumber(exp) then
@@ -353,23 +360,27 @@ function M.serve_file(app, req)
   if not file then
     return fail("not_found", rid, {
       problem = "The export file is no longer available.",
-      cause = "The sandbox was reset, or the export was evicted (the newest "
-        .. M.KEEP .. " are kept).",
+      cause = "The sandbox was reset, or the export was evicted (the newest " .. M.KEEP .. " are kept).",
       fix = "Request a new link with POST /export/csv/signed-url.",
     })
   end
   local filename = file.name:gsub("[^%w%-_ ]", ""):gsub("^%s*$", "export")
-  return 200, {
-    ["Content-Type"] = "text/csv; charset=utf-8",
-    ["Content-Disposition"] = format('attachment; filename="%s.csv"', filename),
-    ["Cache-Control"] = "private, max-age=0",
-    ["X-Request-Id"] = rid,
-  }, req.method == "HEAD" and "" or file.csv
+  return 200,
+    {
+      ["Content-Type"] = "text/csv; charset=utf-8",
+      ["Content-Disposition"] = format('attachment; filename="%s.csv"', filename),
+      ["Cache-Control"] = "private, max-age=0",
+      ["X-Request-Id"] = rid,
+    },
+    req.method == "HEAD" and "" or file.csv
 end
 
 function M.register(router)
-  router:add("POST", "/export/csv/signed-url", { scope = "export:read",
-    body = M.SIGNED_URL_SCHEMA, handler = M.signed_url })
+  router:add(
+    "POST",
+    "/export/csv/signed-url",
+    { scope = "export:read", body = M.SIGNED_URL_SCHEMA, handler = M.signed_url }
+  )
   router:add("GET", "/export/json", { scope = "export:read", handler = M.json })
 end
 

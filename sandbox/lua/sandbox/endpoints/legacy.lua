@@ -41,12 +41,8 @@ end
 --- Route authentication: the shared key/session check, with FastAPI-shaped failures.
 function M.authenticate(state, req, rid)
   local key, status = auth.authenticate(state, req, rid)
-  if key then
-    return key
-  end
-  if status == 403 then
-    return nil, 403, { detail = M.NO_API_ACCESS }
-  end
+  if key then return key end
+  if status == 403 then return nil, 403, { detail = M.NO_API_ACCESS } end
   return nil, 401, { detail = M.NOT_AUTHENTICATED }
 end
 
@@ -54,8 +50,19 @@ function M.validate_key(ctx)
   return 200, { valid = true, user_id = ctx.user.id, organization_id = ctx.org.id }
 end
 
-local CONTACT_FIELDS = { "first_name", "last_name", "company_domain", "company_name",
-  "linkedin_url", "email", "title", "job_title", "company", "domain", "full_name" }
+local CONTACT_FIELDS = {
+  "first_name",
+  "last_name",
+  "company_domain",
+  "company_name",
+  "linkedin_url",
+  "email",
+  "title",
+  "job_title",
+  "company",
+  "domain",
+  "full_name",
+}
 
 local TYPE_ALIASES = { ["phone-only"] = "phone_only" }
 
@@ -64,22 +71,24 @@ local TYPE_ALIASES = { ["phone-only"] = "phone_only" }
 local function parse_contact(c, i, errs)
   local loc = { "body", "contacts", i - 1 }
   if type(c) ~= "table" or c == null or (validate.is_list(c) and next(c) ~= nil) then
-    errs[#errs + 1] = validate.error(loc, "model_attributes_type",
-      "Input should be a valid dictionary or object to extract fields from", c)
+    errs[#errs + 1] = validate.error(
+      loc,
+      "model_attributes_type",
+      "Input should be a valid dictionary or object to extract fields from",
+      c
+    )
     return nil
   end
   local bad = false
   for _, name in ipairs(CONTACT_FIELDS) do
     local v = c[name]
     if v ~= nil and v ~= null and type(v) ~= "string" then
-      errs[#errs + 1] = validate.error({ "body", "contacts", i - 1, name }, "string_type",
-        "Input should be a valid string", v)
+      errs[#errs + 1] =
+        validate.error({ "body", "contacts", i - 1, name }, "string_type", "Input should be a valid string", v)
       bad = true
     end
   end
-  if bad then
-    return nil
-  end
+  if bad then return nil end
   local f = legacy.contact_fields(c)
   if not legacy.contact_ok(f) then
     errs[#errs + 1] = validate.error(loc, "value_error", M.CONTACT_RULE, c)
@@ -91,21 +100,20 @@ end
 -- The enrichment_type of the body ("partial" when absent), adding its errors to errs.
 local function parse_type(body, errs)
   local et = body.enrichment_type
-  if et == nil or et == null then
-    return "partial"
-  end
+  if et == nil or et == null then return "partial" end
   if type(et) ~= "string" then
-    errs[#errs + 1] = validate.error({ "body", "enrichment_type" }, "string_type",
-      "Input should be a valid string", et)
+    errs[#errs + 1] = validate.error({ "body", "enrichment_type" }, "string_type", "Input should be a valid string", et)
     return et
   end
   et = TYPE_ALIASES[et] or et
   if not legacy.MAX_COST[et] then
-    errs[#errs + 1] = validate.error({ "body", "enrichment_type" }, "enum",
+    errs[#errs + 1] = validate.error(
+      { "body", "enrichment_type" },
+      "enum",
       "Input should be 'none', 'partial', 'phone_only', 'full' or 'prospecting_only'",
-      body.enrichment_type)
-    errs[#errs].ctx = { expected = "'none', 'partial', 'phone_only', 'full' or "
-      .. "'prospecting_only'" }
+      body.enrichment_type
+    )
+    errs[#errs].ctx = { expected = "'none', 'partial', 'phone_only', 'full' or " .. "'prospecting_only'" }
   end
   return et
 end
@@ -113,17 +121,12 @@ end
 -- The webhook_url of the body (nil when absent or null), adding its errors to errs.
 local function parse_webhook(body, errs)
   local url = body.webhook_url
-  if url == null or url == nil then
-    return nil
-  end
+  if url == null or url == nil then return nil end
   if type(url) ~= "string" then
-    errs[#errs + 1] = validate.error({ "body", "webhook_url" }, "string_type",
-      "Input should be a valid string", url)
+    errs[#errs + 1] = validate.error({ "body", "webhook_url" }, "string_type", "Input should be a valid string", url)
   else
     local ok, typ, msg = webhooks.check_url(url)
-    if not ok then
-      errs[#errs + 1] = validate.error({ "body", "webhook_url" }, typ, msg, url)
-    end
+    if not ok then errs[#errs + 1] = validate.error({ "body", "webhook_url" }, typ, msg, url) end
   end
   return url
 end
@@ -133,12 +136,13 @@ end
 local function parse_bulk(body)
   local contacts = body.contacts
   if contacts == nil then
-    return nil, validate.response({ validate.error({ "body", "contacts" }, "missing",
-      "Field required", body) })
+    return nil, validate.response({ validate.error({ "body", "contacts" }, "missing", "Field required", body) })
   end
   if not validate.is_list(contacts) then
-    return nil, validate.response({ validate.error({ "body", "contacts" }, "list_type",
-      "Input should be a valid list", contacts) })
+    return nil,
+      validate.response({
+        validate.error({ "body", "contacts" }, "list_type", "Input should be a valid list", contacts),
+      })
   end
   local errs, out = {}, {}
   for i, c in ipairs(contacts) do
@@ -146,72 +150,56 @@ local function parse_bulk(body)
   end
   local et = parse_type(body, errs)
   local url = parse_webhook(body, errs)
-  if errs[1] then
-    return nil, validate.response(errs)
-  end
-  if #contacts == 0 then
-    return nil, detail(400, M.NO_CONTACTS)
-  end
-  if #contacts > legacy.MAX_CONTACTS then
-    return nil, detail(400, M.TOO_MANY)
-  end
+  if errs[1] then return nil, validate.response(errs) end
+  if #contacts == 0 then return nil, detail(400, M.NO_CONTACTS) end
+  if #contacts > legacy.MAX_CONTACTS then return nil, detail(400, M.TOO_MANY) end
   return { contacts = out, enrichment_type = et, webhook_url = url }
 end
 
 function M.bulk(ctx)
   local p, status, body = parse_bulk(ctx.body)
-  if not p then
-    return status, body
-  end
+  if not p then return status, body end
   local state = ctx.state
   if legacy.max_cost(p.enrichment_type, #p.contacts) > ledger.available(state) then
     return detail(402, "Insufficient credits")
   end
   local wf = legacy.submit(state, ctx, p.contacts, p.enrichment_type, p.webhook_url)
-  if not wf then
-    return detail(402, "Insufficient credits")
-  end
+  if not wf then return detail(402, "Insufficient credits") end
   legacy.pump(ctx.app) -- asks for the timer's ticks: the workflow completes unobserved
   local ids = json.array()
   for i, c in ipairs(wf.contacts) do
     ids[i] = c.task_id
   end
-  return 200, {
-    workflow_id = wf.workflow_id, status = "processing", message = "Bulk enrichment started",
-    task_ids = ids, total_contacts = #ids,
-  }
+  return 200,
+    {
+      workflow_id = wf.workflow_id,
+      status = "processing",
+      message = "Bulk enrichment started",
+      task_ids = ids,
+      total_contacts = #ids,
+    }
 end
 
 local function query_value(q, name)
   local v = validate.query_string(q, name)
-  if v == nil or v:match("^%s*$") then
-    return nil
-  end
+  if v == nil or v:match("^%s*$") then return nil end
   return v
 end
 
 -- 200 and body_of(state, wf) for the caller's workflow workflow_id, or 404.
 local function workflow_reply(ctx, workflow_id, body_of)
   local wf = legacy.workflow(ctx.app, ctx, workflow_id)
-  if not wf then
-    return detail(404, "Workflow not found")
-  end
+  if not wf then return detail(404, "Workflow not found") end
   return 200, body_of(ctx.state, wf)
 end
 
 function M.status(ctx)
   local q = http.parse_query(ctx.req.query)
   local workflow_id, task_id = query_value(q, "workflow_id"), query_value(q, "task_id")
-  if (workflow_id == nil) == (task_id == nil) then
-    return detail(400, M.EXACTLY_ONE)
-  end
-  if workflow_id then
-    return workflow_reply(ctx, workflow_id, legacy.status_body)
-  end
+  if (workflow_id == nil) == (task_id == nil) then return detail(400, M.EXACTLY_ONE) end
+  if workflow_id then return workflow_reply(ctx, workflow_id, legacy.status_body) end
   local wf, i = legacy.task(ctx.app, ctx, task_id)
-  if not wf then
-    return detail(404, "Task not found")
-  end
+  if not wf then return detail(404, "Task not found") end
   return 200, legacy.task_body(ctx.state, wf, i)
 end
 
@@ -219,8 +207,7 @@ function M.deliveries(ctx)
   local q = http.parse_query(ctx.req.query)
   local workflow_id = validate.query_string(q, "workflow_id")
   if workflow_id == nil then
-    return validate.response({ validate.error({ "query", "workflow_id" }, "missing",
-      "Field required", null) })
+    return validate.response({ validate.error({ "query", "workflow_id" }, "missing", "Field required", null) })
   end
   return workflow_reply(ctx, workflow_id, webhooks.deliveries_body)
 end
@@ -243,9 +230,7 @@ local function sink_config(app, req, rid)
     return errors.build("validation_error", rid, { problem = "The body must be a JSON object." })
   end
   local out, msg = webhooks.sink_config(app, body)
-  if not out then
-    return errors.build("validation_error", rid, { problem = msg })
-  end
+  if not out then return errors.build("validation_error", rid, { problem = msg }) end
   return 200, out
 end
 
@@ -265,16 +250,13 @@ end
 
 function M.register(router, app)
   local function add(method, template, handler, body)
-    router:add(method, template, { legacy = true, authenticate = M.authenticate,
-      body = body, handler = handler })
+    router:add(method, template, { legacy = true, authenticate = M.authenticate, body = body, handler = handler })
   end
   add("GET", "/auth/validate-key", M.validate_key)
   add("POST", "/enrich/bulk", M.bulk, validate.object({}, { open = true }))
   add("GET", "/enrich/status", M.status)
   add("GET", "/webhooks/deliveries", M.deliveries)
-  if app then
-    app.pump = legacy.pump
-  end
+  if app then app.pump = legacy.pump end
 end
 
 return M

@@ -26,6 +26,7 @@ local lists = require "sandbox.lists"
 local paging = require "sandbox.paging"
 local validate = require "sandbox.validate"
 
+local NEXT_PAGE_NOTE = "Showing %d of %d lists; pass cursor %q for the next page."
 local M = {}
 
 local null = json.null
@@ -71,20 +72,17 @@ function M.create(ctx)
   local body, state = ctx.body, ctx.state
   local existing = lists.find_by_name(state, ctx, body.name)
   if existing then
-    return 200, lists.detail(state, existing, {
-      reused = true,
-      message = "A list you own already has this name; it was returned instead of creating a "
-        .. "duplicate.",
-    })
+    return 200,
+      lists.detail(state, existing, {
+        reused = true,
+        message = "A list you own already has this name; it was returned instead of creating a " .. "duplicate.",
+      })
   end
   local folder = body.folder_id ~= null and body.folder_id or nil
-  if folder and not folder_owned(ctx, folder) then
-    return folder_not_found(ctx, folder)
-  end
+  if folder and not folder_owned(ctx, folder) then return folder_not_found(ctx, folder) end
   if lists.owned_count(state, ctx) >= lists.LIST_CAP then
     return errors.build("list_cap_reached", ctx.request_id, {
-      problem = format("You already own %d lead lists, the most a user may have.",
-        lists.LIST_CAP),
+      problem = format("You already own %d lead lists, the most a user may have.", lists.LIST_CAP),
     })
   end
   local list = lists.create(state, ctx, {
@@ -92,10 +90,13 @@ function M.create(ctx)
     description = body.description ~= null and body.description or nil,
     folder_id = folder,
   })
-  return 201, lists.detail(state, list, {
-    usage = "Add leads with POST /lead-lists/" .. list.list_id .. "/leads (lead_ids, or a "
-      .. "task_id from POST /search/people), or import a CSV.",
-  })
+  return 201,
+    lists.detail(state, list, {
+      usage = "Add leads with POST /lead-lists/"
+        .. list.list_id
+        .. "/leads (lead_ids, or a "
+        .. "task_id from POST /search/people), or import a CSV.",
+    })
 end
 
 -- GET /lead-lists --------------------------------------------------------------------------
@@ -103,21 +104,15 @@ end
 function M.index(ctx)
   local q = http.parse_query(ctx.req.query)
   local limit, err = validate.query_int(q, "limit", 50, 1, 100)
-  if err then
-    return validate.response { err }
-  end
+  if err then return validate.response { err } end
   local offset = paging.offset(validate.query_string(q, "cursor"))
-  if not offset then
-    return paging.bad_cursor(ctx.request_id)
-  end
+  if not offset then return paging.bad_cursor(ctx.request_id) end
   local folder = validate.query_string(q, "folder_id")
   local all = lists.accessible(ctx.state, ctx)
   if folder and folder ~= "" then
     local kept = {}
     for _, l in ipairs(all) do
-      if l.folder_id == folder then
-        kept[#kept + 1] = l
-      end
+      if l.folder_id == folder then kept[#kept + 1] = l end
     end
     all = kept
   end
@@ -126,19 +121,20 @@ function M.index(ctx)
     page[#page + 1] = lists.summary(ctx.state, all[i])
   end
   local cursor = paging.next_cursor(offset, limit, #all)
-  return 200, http.envelope({ lists = page, total = #all, cursor = cursor }, ctx.now_ms(),
-    cursor ~= null and format("Showing %d of %d lists; pass cursor %q for the next page.",
-      #page, #all, cursor) or nil,
-    #all == 0 and "You have no lead lists yet: create one with POST /lead-lists." or nil)
+  return 200,
+    http.envelope(
+      { lists = page, total = #all, cursor = cursor },
+      ctx.now_ms(),
+      cursor ~= null and format(NEXT_PAGE_NOTE, #page, #all, cursor) or nil,
+      #all == 0 and "You have no lead lists yet: create one with POST /lead-lists." or nil
+    )
 end
 
 -- GET / PATCH / DELETE /lead-lists/{list_id} -----------------------------------------------
 
 function M.show(ctx)
   local list = lists.get(ctx.state, ctx.params.list_id, ctx)
-  if not list then
-    return not_found(ctx, ctx.params.list_id)
-  end
+  if not list then return not_found(ctx, ctx.params.list_id) end
   return 200, lists.detail(ctx.state, list)
 end
 
@@ -152,22 +148,22 @@ end
 function M.update(ctx)
   local v = ctx.body -- name is not nullable: the schema refuses "name": null
   if next(v) == nil then
-    return validate.response { validate.error({ "body" }, "value_error",
-      "Value error, at least one of name, description or folder_id must be provided", v) }
+    return validate.response {
+      validate.error(
+        { "body" },
+        "value_error",
+        "Value error, at least one of name, description or folder_id must be provided",
+        v
+      ),
+    }
   end
   local list = lists.get_owned(ctx.state, ctx.params.list_id, ctx)
-  if not list then
-    return not_found(ctx, ctx.params.list_id)
-  end
-  if list.protected then
-    return protected(ctx, list, "edited")
-  end
+  if not list then return not_found(ctx, ctx.params.list_id) end
+  if list.protected then return protected(ctx, list, "edited") end
   if v.folder_id ~= nil and v.folder_id ~= null and not folder_owned(ctx, v.folder_id) then
     return folder_not_found(ctx, v.folder_id)
   end
-  if v.name ~= nil then
-    list.name = v.name
-  end
+  if v.name ~= nil then list.name = v.name end
   if v.description == null then
     list.description = nil
   elseif v.description ~= nil then
@@ -183,15 +179,10 @@ end
 
 function M.delete(ctx)
   local list = lists.get_owned(ctx.state, ctx.params.list_id, ctx)
-  if not list then
-    return not_found(ctx, ctx.params.list_id)
-  end
-  if list.protected then
-    return protected(ctx, list, "deleted")
-  end
+  if not list then return not_found(ctx, ctx.params.list_id) end
+  if list.protected then return protected(ctx, list, "deleted") end
   lists.delete(ctx.state, list)
-  return 200, http.envelope({ list_id = list.list_id, deleted = true, message = "List deleted." },
-    ctx.now_ms())
+  return 200, http.envelope({ list_id = list.list_id, deleted = true, message = "List deleted." }, ctx.now_ms())
 end
 
 -- POST /__sandbox/lists --------------------------------------------------------------------
@@ -205,13 +196,11 @@ end
 local function post_bulk(app, req, rid)
   local body = json.decode(req.body or "")
   if type(body) ~= "table" then
-    return bulk_invalid(rid, "The body must be a JSON object: {\"leads\":N, \"name\":S, "
-      .. "\"enriched\":B}.")
+    return bulk_invalid(rid, 'The body must be a JSON object: {"leads":N, "name":S, ' .. '"enriched":B}.')
   end
   for k in pairs(body) do
     if k ~= "leads" and k ~= "name" and k ~= "enriched" then
-      return bulk_invalid(rid, "Unknown field " .. http.scrub(tostring(k)):sub(1, 100)
-        .. " (leads, name, enriched).")
+      return bulk_invalid(rid, "Unknown field " .. http.scrub(tostring(k)):sub(1, 100) .. " (leads, name, enriched).")
     end
   end
   local n = json.integer(body.leads)
@@ -230,13 +219,21 @@ local function post_bulk(app, req, rid)
   local state = app.state
   local owner = { user = state.users.owner, org = state.org }
   if lists.find_by_name(state, owner, name) then
-    return bulk_invalid(rid, "Vera Okafor already has a list named " .. http.scrub(name)
-      .. "; choose another name.")
+    return bulk_invalid(rid, "Vera Okafor already has a list named " .. http.scrub(name) .. "; choose another name.")
   end
-  local list = lists.bulk(state, n, { name = name, enriched = body.enriched == true,
-    description = format("Bulk list: %d leads from the synthetic world's people, repeated.", n) })
-  return 200, { list_id = list.list_id, name = list.name, lead_count = lists.count(list),
-    enriched_count = lists.enriched_count(state, list), created_at = list.created_at }
+  local list = lists.bulk(state, n, {
+    name = name,
+    enriched = body.enriched == true,
+    description = format("Bulk list: %d leads from the synthetic world's people, repeated.", n),
+  })
+  return 200,
+    {
+      list_id = list.list_id,
+      name = list.name,
+      lead_count = lists.count(list),
+      enriched_count = lists.enriched_count(state, list),
+      created_at = list.created_at,
+    }
 end
 
 --- Registers POST /lists on an app's control router (sandbox.control).
@@ -245,12 +242,10 @@ function M.register_control(router)
 end
 
 function M.register(router)
-  router:add("POST", "/lead-lists", { scope = "lists:write", body = M.CREATE_SCHEMA,
-    handler = M.create })
+  router:add("POST", "/lead-lists", { scope = "lists:write", body = M.CREATE_SCHEMA, handler = M.create })
   router:add("GET", "/lead-lists", { scope = "lists:read", handler = M.index })
   router:add("GET", "/lead-lists/{list_id}", { scope = "lists:read", handler = M.show })
-  router:add("PATCH", "/lead-lists/{list_id}", { scope = "lists:write", body = M.UPDATE_SCHEMA,
-    handler = M.update })
+  router:add("PATCH", "/lead-lists/{list_id}", { scope = "lists:write", body = M.UPDATE_SCHEMA, handler = M.update })
   router:add("DELETE", "/lead-lists/{list_id}", { scope = "lists:write", handler = M.delete })
 end
 

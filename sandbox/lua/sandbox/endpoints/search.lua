@@ -86,22 +86,24 @@ local function plural(n, one, many)
 end
 
 local function page_note(what_one, what_many, total, offset, n, cursor)
-  if total == 0 then
-    return null
-  end
-  if n == 0 then
-    return format("This page is past the end: the search has %s.",
-      plural(total, what_one, what_many))
-  end
-  local s = format("Showing %d-%d of %s.", offset + 1, offset + n,
-    plural(total, "matching " .. what_one, "matching " .. what_many))
+  if total == 0 then return null end
+  if n == 0 then return format("This page is past the end: the search has %s.", plural(total, what_one, what_many)) end
+  local s = format(
+    "Showing %d-%d of %s.",
+    offset + 1,
+    offset + n,
+    plural(total, "matching " .. what_one, "matching " .. what_many)
+  )
   if cursor ~= null then
-    s = s .. format(" Results are truncated: pass \"cursor\": %q to get the next page, or "
-      .. "narrow the filters.", cursor)
+    s = s
+      .. format(' Results are truncated: pass "cursor": %q to get the next page, or ' .. "narrow the filters.", cursor)
   end
-  return s .. format(" task_id is a cohort of the %s on this page (valid for one hour): pass "
-    .. "it to POST /enrichment/by-task or POST /lead-lists/{list_id}/leads.",
-    plural(n, "row", "rows"))
+  return s
+    .. format(
+      " task_id is a cohort of the %s on this page (valid for one hour): pass "
+        .. "it to POST /enrichment/by-task or POST /lead-lists/{list_id}/leads.",
+      plural(n, "row", "rows")
+    )
 end
 
 -- Handlers ------------------------------------------------------------------------------------
@@ -109,14 +111,10 @@ end
 local function run_search(ctx, spec, kind, limits)
   local body = ctx.body
   local f, errs = request.normalise(body, spec)
-  if not f then
-    return validate.response(errs)
-  end
+  if not f then return validate.response(errs) end
   local fp = request.fingerprint(kind, f)
   local offset = request.parse_cursor(body.cursor, fp)
-  if not offset then
-    return request.bad_cursor(ctx.request_id)
-  end
+  if not offset then return request.bad_cursor(ctx.request_id) end
   local limit = body.limit and floor(body.limit) or limits.default
   local w = world.of(ctx.state)
   local last = offset + limit
@@ -127,13 +125,16 @@ local function run_search(ctx, spec, kind, limits)
     rows, ids, total = match.companies(w, f, offset, last)
   end
   local cursor = null
-  if total > last then
-    cursor = format("%d.%s", last, fp)
-  end
+  if total > last then cursor = format("%d.%s", last, fp) end
   local task_id = null
   if ids[1] then
-    task_id = cohorts.create(ctx.state, ctx.org.id, kind, ids,
-      kind == "person" and "search_people" or "search_companies").task_id
+    task_id = cohorts.create(
+      ctx.state,
+      ctx.org.id,
+      kind,
+      ids,
+      kind == "person" and "search_people" or "search_companies"
+    ).task_id
   end
   local one, many = "person", "people"
   if kind == "company" then
@@ -141,17 +142,21 @@ local function run_search(ctx, spec, kind, limits)
   end
   local usage
   if total == 0 then
-    usage = format("No %s matched these filters. Loosen them (fewer filters, broader "
-      .. "terms), or read GET /search/%s/filters for the accepted values and their counts.",
-      many, kind == "person" and "people" or "companies")
+    usage = format(
+      "No %s matched these filters. Loosen them (fewer filters, broader "
+        .. "terms), or read GET /search/%s/filters for the accepted values and their counts.",
+      many,
+      kind == "person" and "people" or "companies"
+    )
   end
-  return 200, http.envelope({
-    [kind == "person" and "people" or "companies"] = rows,
-    total = total,
-    returned = #rows,
-    cursor = cursor,
-    task_id = task_id,
-  }, ctx.now_ms(), page_note(one, many, total, offset, #rows, cursor), usage)
+  return 200,
+    http.envelope({
+      [kind == "person" and "people" or "companies"] = rows,
+      total = total,
+      returned = #rows,
+      cursor = cursor,
+      task_id = task_id,
+    }, ctx.now_ms(), page_note(one, many, total, offset, #rows, cursor), usage)
 end
 
 function M.search_people(ctx)
@@ -169,8 +174,9 @@ function M.similar(ctx)
   local domain = body.domain ~= null and body.domain or nil
   local cid = body.company_id ~= null and body.company_id or nil
   if (domain and cid) or not (domain or cid) then
-    return validate.response { validate.error({ "body" }, "value_error",
-      "Value error, provide exactly one of domain or company_id", body) }
+    return validate.response {
+      validate.error({ "body" }, "value_error", "Value error, provide exactly one of domain or company_id", body),
+    }
   end
   local w = world.of(ctx.state)
   local seed
@@ -183,21 +189,30 @@ function M.similar(ctx)
     return errors.build("not_found", ctx.request_id, {
       problem = cid and ("No company has the id " .. cid:sub(1, 100) .. ".")
         or ("No company has the domain " .. domain:sub(1, 253) .. "."),
-      fix = "Find the company with POST /search/companies first and pass its domain or "
-        .. "company_id.",
+      fix = "Find the company with POST /search/companies first and pass its domain or " .. "company_id.",
     })
   end
   local limit = body.limit and floor(body.limit) or M.SIMILAR_LIMIT.default
   local rows, ids = similar.rank(w, seed, limit)
   local task_id = cohorts.create(ctx.state, ctx.org.id, "company", ids, "similar_companies")
-  return 200, http.envelope({
-    seed_company = world.company_record(w, seed),
-    companies = rows,
-    total = #rows,
-    task_id = task_id.task_id,
-  }, ctx.now_ms(), format("The %s most similar to %s (%s), best first; the seed company is "
-    .. "excluded. task_id is a company cohort of these rows: pass it to POST "
-    .. "/enrichment/by-task.", plural(#rows, "company", "companies"), seed.name, seed.domain))
+  return 200,
+    http.envelope(
+      {
+        seed_company = world.company_record(w, seed),
+        companies = rows,
+        total = #rows,
+        task_id = task_id.task_id,
+      },
+      ctx.now_ms(),
+      format(
+        "The %s most similar to %s (%s), best first; the seed company is "
+          .. "excluded. task_id is a company cohort of these rows: pass it to POST "
+          .. "/enrichment/by-task.",
+        plural(#rows, "company", "companies"),
+        seed.name,
+        seed.domain
+      )
+    )
 end
 
 -- Filter vocabularies ---------------------------------------------------------------------
@@ -214,32 +229,53 @@ end
 
 function M.people_filters(ctx)
   local w = world.of(ctx.state)
-  return 200, filters_body(ctx, facets.people(w), "total_people", #w.people, M.PEOPLE_LIMIT,
-    "POST /search/people with any of these filters (e.g. {\"seniorities\": [\"vp\"], "
-      .. "\"departments\": [\"Sales\"], \"limit\": 25}); every filter is optional, values of "
-      .. "one filter are OR-ed and different filters are AND-ed. Search is free; rows carry no "
-      .. "email or phone: enrich the returned task_id with POST /enrichment/by-task.")
+  return 200,
+    filters_body(
+      ctx,
+      facets.people(w),
+      "total_people",
+      #w.people,
+      M.PEOPLE_LIMIT,
+      'POST /search/people with any of these filters (e.g. {"seniorities": ["vp"], '
+        .. '"departments": ["Sales"], "limit": 25}); every filter is optional, values of '
+        .. "one filter are OR-ed and different filters are AND-ed. Search is free; rows carry no "
+        .. "email or phone: enrich the returned task_id with POST /enrichment/by-task."
+    )
 end
 
 function M.company_filters(ctx)
   local w = world.of(ctx.state)
-  return 200, filters_body(ctx, facets.companies(w), "total_companies", #w.companies,
-    M.COMPANY_LIMIT, "POST /search/companies with any of these filters (e.g. {\"industries\": "
-      .. "[\"Computer Software\"], \"company_sizes\": [\"51-200\"]}), or POST "
-      .. "/search/companies/similar with a domain. Search is free.")
+  return 200,
+    filters_body(
+      ctx,
+      facets.companies(w),
+      "total_companies",
+      #w.companies,
+      M.COMPANY_LIMIT,
+      'POST /search/companies with any of these filters (e.g. {"industries": '
+        .. '["Computer Software"], "company_sizes": ["51-200"]}), or POST '
+        .. "/search/companies/similar with a domain. Search is free."
+    )
 end
 
 function M.register(router)
-  router:add("GET", "/search/people/filters", { scope = "people:read",
-    handler = M.people_filters })
-  router:add("POST", "/search/people", { scope = "people:read", body = request.PEOPLE_SCHEMA,
-    handler = M.search_people })
-  router:add("GET", "/search/companies/filters", { scope = "companies:read",
-    handler = M.company_filters })
-  router:add("POST", "/search/companies", { scope = "companies:read",
-    body = request.COMPANY_SCHEMA, handler = M.search_companies })
-  router:add("POST", "/search/companies/similar", { scope = "companies:read",
-    body = request.SIMILAR_SCHEMA, handler = M.similar })
+  router:add("GET", "/search/people/filters", { scope = "people:read", handler = M.people_filters })
+  router:add(
+    "POST",
+    "/search/people",
+    { scope = "people:read", body = request.PEOPLE_SCHEMA, handler = M.search_people }
+  )
+  router:add("GET", "/search/companies/filters", { scope = "companies:read", handler = M.company_filters })
+  router:add(
+    "POST",
+    "/search/companies",
+    { scope = "companies:read", body = request.COMPANY_SCHEMA, handler = M.search_companies }
+  )
+  router:add(
+    "POST",
+    "/search/companies/similar",
+    { scope = "companies:read", body = request.SIMILAR_SCHEMA, handler = M.similar }
+  )
 end
 
 return M

@@ -50,7 +50,8 @@ local str = { type = "string", nullable = true }
 
 M.CRM_SCHEMA = validate.object {
   provider = { type = "string", required = true },
-  list_id = str, task_id = str,
+  list_id = str,
+  task_id = str,
   entity_ids = { type = "array", nullable = true, items = { type = "string" } },
   sub_action = str,
   quote_id = { type = "string", required = true },
@@ -58,7 +59,8 @@ M.CRM_SCHEMA = validate.object {
 
 M.SEQUENCER_SCHEMA = validate.object {
   provider = { type = "string", required = true },
-  list_id = str, task_id = str,
+  list_id = str,
+  task_id = str,
   entity_ids = { type = "array", nullable = true, items = { type = "string" } },
   campaign_id = str,
   quote_id = { type = "string", required = true },
@@ -100,9 +102,7 @@ local function external_id(state, provider, kind, key)
   end
   local k = kind .. ":" .. key
   local id = ext[k]
-  if id then
-    return id, false
-  end
+  if id then return id, false end
   local prefix = ({ hubspot = "hs_", salesforce = "sf_", pipedrive = "pd_" })[provider] or "ext_"
   id = prefix .. kind:sub(1, 2) .. "_" .. native.sha256_hex(provider .. k):sub(1, 10)
   ext[k] = id
@@ -116,8 +116,12 @@ end
 
 local function crm_record(state, provider, objects, lead)
   if roll(state, provider .. "|" .. lead.lead_id) < 10 then
-    return { lead_id = lead.lead_id, status = "failed", external_id = null,
-      error = provider .. " API error: 502 from the provider, retry later" }
+    return {
+      lead_id = lead.lead_id,
+      status = "failed",
+      external_id = null,
+      error = provider .. " API error: 502 from the provider, retry later",
+    }
   end
   local status, ext, notes = "skipped", null, {}
   local wrote, created = false, false
@@ -135,12 +139,8 @@ local function crm_record(state, provider, objects, lead)
       notes[#notes + 1] = "no company"
     else
       local id, new = external_id(state, provider, "company", key)
-      if ext == null then
-        ext = id
-      end
-      if not wrote then
-        created = new
-      end
+      if ext == null then ext = id end
+      if not wrote then created = new end
       wrote = true
     end
   end
@@ -148,21 +148,21 @@ local function crm_record(state, provider, objects, lead)
     local id = external_id(state, provider, "deal", lead.lead_id)
     ext = id
   end
-  if wrote then
-    status = created and "created" or "updated"
-  end
-  return { lead_id = lead.lead_id, status = status, external_id = ext,
-    error = (not wrote and notes[1]) or null }
+  if wrote then status = created and "created" or "updated" end
+  return { lead_id = lead.lead_id, status = status, external_id = ext, error = (not wrote and notes[1]) or null }
 end
 
 local function sequencer_record(state, provider, campaign, lead)
   if roll(state, provider .. "|" .. lead.lead_id) < 10 then
-    return { lead_id = lead.lead_id, status = "failed", external_id = null,
-      error = provider .. " API error: timeout, retry later" }
+    return {
+      lead_id = lead.lead_id,
+      status = "failed",
+      external_id = null,
+      error = provider .. " API error: timeout, retry later",
+    }
   end
   if not lead.email or lead.email_status == "invalid" then
-    return { lead_id = lead.lead_id, status = "skipped", external_id = null,
-      error = "no verified email" }
+    return { lead_id = lead.lead_id, status = "skipped", external_id = null, error = "no verified email" }
   end
   local a = state.data.syncs
   local key = provider .. "|" .. campaign
@@ -173,8 +173,7 @@ local function sequencer_record(state, provider, campaign, lead)
   end
   local id = external_id(state, provider, "lead", lead.email:lower())
   if members[lead.lead_id] then
-    return { lead_id = lead.lead_id, status = "skipped", external_id = id,
-      error = "already in the campaign" }
+    return { lead_id = lead.lead_id, status = "skipped", external_id = id, error = "already in the campaign" }
   end
   members[lead.lead_id] = true
   return { lead_id = lead.lead_id, status = "added", external_id = id, error = null }
@@ -207,64 +206,79 @@ local function run(ctx, kind)
   local b = ctx.body
   if present(b.list_id) == present(b.task_id) then
     return errors.build("validation_error", ctx.request_id, {
-      problem = "Send exactly one of list_id or task_id.", details = { field = "list_id" },
+      problem = "Send exactly one of list_id or task_id.",
+      details = { field = "list_id" },
     })
   end
   if present(b.entity_ids) and not present(b.task_id) then
     return errors.build("validation_error", ctx.request_id, {
-      problem = "entity_ids needs task_id.", details = { field = "entity_ids" },
+      problem = "entity_ids needs task_id.",
+      details = { field = "entity_ids" },
     })
   end
   local tool = kind == "crm" and "sync_to_crm" or "sync_to_sequencer"
   local state = ctx.state
-  local priced, rec, err = costs.authorize(ctx, tool, util.without_nulls(b), b.quote_id,
-    { what = "sync/" .. kind, required = true })
-  if not priced then
-    return rec, err
-  end
+  local priced, rec, err =
+    costs.authorize(ctx, tool, util.without_nulls(b), b.quote_id, { what = "sync/" .. kind, required = true })
+  if not priced then return rec, err end
   quotes.commit(state, rec)
   local a = state.data.syncs
   a.seq = a.seq + 1
   local sync_id = leads.mint(state, "sync_", a.seq, 71)
   local campaign
   if kind == "sequencer" then
-    campaign = priced.campaign_id or ("cmp_" .. native.sha256_hex(ctx.org.id .. priced.provider)
-      :sub(1, 8))
+    campaign = priced.campaign_id or ("cmp_" .. native.sha256_hex(ctx.org.id .. priced.provider):sub(1, 8))
   end
   local records, counts = sync_records(ctx, kind, priced, campaign)
   local billed = (counts.created + counts.updated + counts.added) * priced.per_record
-  if billed > priced.cost then
-    billed = priced.cost
-  end
+  if billed > priced.cost then billed = priced.cost end
   ledger.charge(state, billed, format("%s %s (%s)", tool, priced.provider, sync_id), sync_id)
   local status = counts.failed > 0 and "completed_with_errors" or "completed"
-  local body = http.envelope({
-    sync_id = sync_id,
-    provider = priced.provider,
-    status = status,
-    total = #records,
-    created = kind == "crm" and counts.created or counts.added,
-    updated = counts.updated,
-    skipped = counts.skipped,
-    failed = counts.failed,
-    credits_charged = billed,
-    records = records,
-    list_id = priced.list and priced.list.list_id or null,
-    task_id = priced.cohort and priced.cohort.task_id or null,
-    message = counts.failed > 0 and format("%d record(s) failed at the provider; sync them "
-      .. "again later.", counts.failed) or null,
-  }, ctx.now_ms(), format("Synced %d of %d records to %s for %d credits.",
-    #records - counts.skipped - counts.failed, #records, priced.provider, billed))
+  local body = http.envelope(
+    {
+      sync_id = sync_id,
+      provider = priced.provider,
+      status = status,
+      total = #records,
+      created = kind == "crm" and counts.created or counts.added,
+      updated = counts.updated,
+      skipped = counts.skipped,
+      failed = counts.failed,
+      credits_charged = billed,
+      records = records,
+      list_id = priced.list and priced.list.list_id or null,
+      task_id = priced.cohort and priced.cohort.task_id or null,
+      message = counts.failed > 0
+          and format("%d record(s) failed at the provider; sync them " .. "again later.", counts.failed)
+        or null,
+    },
+    ctx.now_ms(),
+    format(
+      "Synced %d of %d records to %s for %d credits.",
+      #records - counts.skipped - counts.failed,
+      #records,
+      priced.provider,
+      billed
+    )
+  )
   if kind == "crm" then
     body.sub_action = priced.sub_action or null
   else
     body.campaign_id = campaign
   end
   store(state, {
-    sync_id = sync_id, kind = kind, org_id = ctx.org.id, user_id = ctx.user.id,
-    provider = priced.provider, sub_action = priced.sub_action, campaign_id = campaign,
-    status = status, created_ms = ctx.now_ms(), credits_charged = billed,
-    counts = counts, records = records,
+    sync_id = sync_id,
+    kind = kind,
+    org_id = ctx.org.id,
+    user_id = ctx.user.id,
+    provider = priced.provider,
+    sub_action = priced.sub_action,
+    campaign_id = campaign,
+    status = status,
+    created_ms = ctx.now_ms(),
+    credits_charged = billed,
+    counts = counts,
+    records = records,
   })
   return 200, body
 end
@@ -278,10 +292,8 @@ function M.sequencer(ctx)
 end
 
 function M.register(router)
-  router:add("POST", "/sync/crm", { scope = "sync:write", body = M.CRM_SCHEMA,
-    handler = M.crm })
-  router:add("POST", "/sync/sequencer", { scope = "sync:write", body = M.SEQUENCER_SCHEMA,
-    handler = M.sequencer })
+  router:add("POST", "/sync/crm", { scope = "sync:write", body = M.CRM_SCHEMA, handler = M.crm })
+  router:add("POST", "/sync/sequencer", { scope = "sync:write", body = M.SEQUENCER_SCHEMA, handler = M.sequencer })
 end
 
 return M

@@ -21,19 +21,21 @@ local GROUPS = { "tool", "key", "day", "error" }
 function M.report(ctx)
   local query = http.parse_query(ctx.req.query)
   local days, err = validate.query_int(query, "days", 7, 1, 365)
-  if err then
-    return validate.response { err }
-  end
+  if err then return validate.response { err } end
   local group_by = validate.query_string(query, "group_by") or "tool"
   local ok = false
   for _, g in ipairs(GROUPS) do
-    if g == group_by then
-      ok = true
-    end
+    if g == group_by then ok = true end
   end
   if not ok then
-    return validate.response { validate.error({ "query", "group_by" }, "literal_error",
-      "Input should be 'tool', 'key', 'day' or 'error'", group_by) }
+    return validate.response {
+      validate.error(
+        { "query", "group_by" },
+        "literal_error",
+        "Input should be 'tool', 'key', 'day' or 'error'",
+        group_by
+      ),
+    }
   end
   return 200, usage.report(ctx.state, days, group_by, ctx.now_ms())
 end

@@ -9,13 +9,9 @@ local format = string.format
 
 --- "v***@example.com": what an api_key caller sees of the key creator's address.
 function M.mask_email(email)
-  if email == nil then
-    return null
-  end
+  if email == nil then return null end
   local first, domain = email:match("^(.)[^@]*@(.+)$")
-  if not first then
-    return "***"
-  end
+  if not first then return "***" end
   return first .. "***@" .. domain
 end
 
@@ -55,18 +51,14 @@ function M.whoami(ctx)
     key.whoami_json = head
   end
   local note = "null"
-  if key.scope_set["credits:read"] then
-    note = json.encode(credits_note(ctx.state.credits))
-  end
-  return 200, head .. ',"agent_instructions":' .. note .. ',"timestamp_ms":'
-    .. format("%d", ctx.now_ms()) .. "}"
+  if key.scope_set["credits:read"] then note = json.encode(credits_note(ctx.state.credits)) end
+  return 200, head .. ',"agent_instructions":' .. note .. ',"timestamp_ms":' .. format("%d", ctx.now_ms()) .. "}"
 end
 
 --- CreditsBalanceResponse + envelope fields.
 function M.balance(ctx)
   local credits = ctx.state.credits
-  return 200, http.envelope({ organization_id = ctx.org.id, credits = credits }, ctx.now_ms(),
-    credits_note(credits))
+  return 200, http.envelope({ organization_id = ctx.org.id, credits = credits }, ctx.now_ms(), credits_note(credits))
 end
 
 function M.register(router)

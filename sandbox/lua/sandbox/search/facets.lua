@@ -57,7 +57,9 @@ end
 
 -- A field of a record, as the key of count_by.
 local function field_of(name)
-  return function(x) return x[name] end
+  return function(x)
+    return x[name]
+  end
 end
 
 local function top(records, field, n)
@@ -86,7 +88,9 @@ function M.people(w)
   if w.people_filters then return w.people_filters end
   local people, companies = w.people, w.companies
   local function co(field)
-    return function(p) return companies[p.company][field] end
+    return function(p)
+      return companies[p.company][field]
+    end
   end
   local f = json.array {
     {

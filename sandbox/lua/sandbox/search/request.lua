@@ -21,14 +21,30 @@ local STRINGS = { type = "array", items = { type = "string", max_len = 500 }, ma
 local KEYWORDS = { type = "any" }
 
 M.PEOPLE_FILTERS = {
-  job_titles = STRINGS, seniorities = STRINGS, departments = STRINGS, industries = STRINGS,
-  company_sizes = STRINGS, locations = STRINGS, countries = STRINGS, company_domains = STRINGS,
-  company_ids = STRINGS, technologies = STRINGS, funding_stages = STRINGS, keywords = KEYWORDS,
+  job_titles = STRINGS,
+  seniorities = STRINGS,
+  departments = STRINGS,
+  industries = STRINGS,
+  company_sizes = STRINGS,
+  locations = STRINGS,
+  countries = STRINGS,
+  company_domains = STRINGS,
+  company_ids = STRINGS,
+  technologies = STRINGS,
+  funding_stages = STRINGS,
+  keywords = KEYWORDS,
 }
 M.COMPANY_FILTERS = {
-  industries = STRINGS, company_sizes = STRINGS, locations = STRINGS, countries = STRINGS,
-  funding_stages = STRINGS, revenue_ranges = STRINGS, technologies = STRINGS, domains = STRINGS,
-  company_names = STRINGS, keywords = KEYWORDS,
+  industries = STRINGS,
+  company_sizes = STRINGS,
+  locations = STRINGS,
+  countries = STRINGS,
+  funding_stages = STRINGS,
+  revenue_ranges = STRINGS,
+  technologies = STRINGS,
+  domains = STRINGS,
+  company_names = STRINGS,
+  keywords = KEYWORDS,
   employee_count_min = { type = "integer", min = 0 },
   employee_count_max = { type = "integer", min = 0 },
 }
@@ -71,15 +87,23 @@ local VOCAB = {
   seniorities = vocab(world.SENIORITIES),
   departments = vocab(world.DEPARTMENTS),
   industries = vocab(world.INDUSTRIES),
-  company_sizes = vocab(world.SIZES, function(v) return v end),
+  company_sizes = vocab(world.SIZES, function(v)
+    return v
+  end),
   technologies = vocab(world.TECH),
   funding_stages = vocab(world.FUNDING_STAGES),
-  revenue_ranges = vocab(world.REVENUE_RANGES, function(v) return v end),
+  revenue_ranges = vocab(world.REVENUE_RANGES, function(v)
+    return v
+  end),
 }
 local ENUM_ORDER = {
-  seniorities = world.SENIORITIES, departments = world.DEPARTMENTS,
-  industries = world.INDUSTRIES, company_sizes = world.SIZES, technologies = world.TECH,
-  funding_stages = world.FUNDING_STAGES, revenue_ranges = world.REVENUE_RANGES,
+  seniorities = world.SENIORITIES,
+  departments = world.DEPARTMENTS,
+  industries = world.INDUSTRIES,
+  company_sizes = world.SIZES,
+  technologies = world.TECH,
+  funding_stages = world.FUNDING_STAGES,
+  revenue_ranges = world.REVENUE_RANGES,
 }
 
 local function enum_error(loc, name, value)
@@ -89,8 +113,7 @@ local function enum_error(loc, name, value)
     shown[i] = "'" .. allowed[i] .. "'"
   end
   local more = #allowed > 12 and ", ... (see the filters endpoint)" or ""
-  return validate.error(loc, "enum", "Input should be " .. table.concat(shown, ", ") .. more,
-    value)
+  return validate.error(loc, "enum", "Input should be " .. table.concat(shown, ", ") .. more, value)
 end
 
 --- Merged filters (nested "filters" first, top-level keys override; spec: M.PEOPLE_FILTERS or
@@ -104,9 +127,7 @@ function M.normalise(body, spec)
     end
   end
   for k, v in pairs(body) do
-    if spec[k] and v ~= null then
-      f[k] = { v = v, loc = { "body", k } }
-    end
+    if spec[k] and v ~= null then f[k] = { v = v, loc = { "body", k } } end
   end
   local out, errs = {}, {}
   for k, e in pairs(f) do
@@ -115,22 +136,19 @@ function M.normalise(body, spec)
       local words = {}
       local list = type(v) == "string" and { v } or v
       if type(list) ~= "table" or not validate.is_list(list) then
-        errs[#errs + 1] = validate.error(e.loc, "string_type",
-          "Input should be a valid string or a list of strings", v)
+        errs[#errs + 1] = validate.error(e.loc, "string_type", "Input should be a valid string or a list of strings", v)
       else
         for i, s in ipairs(list) do
           if type(s) ~= "string" then
-            errs[#errs + 1] = validate.error({ e.loc[1], e.loc[2], i - 1 }, "string_type",
-              "Input should be a valid string", s)
+            errs[#errs + 1] =
+              validate.error({ e.loc[1], e.loc[2], i - 1 }, "string_type", "Input should be a valid string", s)
           else
             for word in world.fold_text(s):gmatch("%S+") do
               words[#words + 1] = word
             end
           end
         end
-        if words[1] then
-          out.keywords = words
-        end
+        if words[1] then out.keywords = words end
       end
     elseif VOCAB[k] then
       local set, any = {}, false
@@ -147,9 +165,7 @@ function M.normalise(body, spec)
           set[c], any = true, true
         end
       end
-      if any then
-        out[k] = set
-      end
+      if any then out[k] = set end
     elseif type(v) == "table" then
       if v[1] ~= nil then
         local lst = {}
@@ -204,13 +220,9 @@ end
 --- The offset a cursor names when it belongs to the search with fingerprint fp (0 when there
 -- is no cursor), or nil.
 function M.parse_cursor(cursor, fp)
-  if cursor == nil or cursor == null then
-    return 0
-  end
+  if cursor == nil or cursor == null then return 0 end
   local off, tag = cursor:match("^(%d+)%.(%x+)$")
-  if not off or #off > 9 or tag ~= fp then
-    return nil
-  end
+  if not off or #off > 9 or tag ~= fp then return nil end
   return tonumber(off)
 end
 

@@ -28,8 +28,7 @@ local function similarity(seed, c)
   end
   if shared > 0 then
     score = score + floor(30 * shared / union)
-    reasons[#reasons + 1] = format("shares %d %s", shared,
-      shared == 1 and "technology" or "technologies")
+    reasons[#reasons + 1] = format("shares %d %s", shared, shared == 1 and "technology" or "technologies")
   end
   local d = math.abs(c.size_idx - seed.size_idx)
   score = score + floor(20 * (7 - d) / 7)
@@ -53,9 +52,7 @@ function M.rank(w, seed, limit)
     end
   end
   table.sort(scored, function(a, b)
-    if a.s ~= b.s then
-      return a.s > b.s
-    end
+    if a.s ~= b.s then return a.s > b.s end
     return a.i < b.i
   end)
   local rows, ids = json.array(), {}
