@@ -1,7 +1,7 @@
 /* cleanlist.redis: rate-limit buckets in Redis (cl_redis.h) for Lua. Built when libhiredis is
  * there; cleanlist.ratelimit says what is missing when it is not. */
 #include "cl_redis.h"
-#include "lcl_compat.h"
+#include "lcl_error.h"
 
 #define STORE_MT "cleanlist.RedisStore"
 
@@ -11,8 +11,8 @@ typedef struct {
   cl_redis *r; /* NULL once closed */
 } lcl_store;
 
-/// redis.store(url, timeout_seconds) -> store, reachable, message | nil, message
-/// A malformed URL is refused (nil, message); a store that cannot be reached now is returned
+/// redis.store(url, timeout_seconds) -> store, reachable, err | nil, err (err: {kind, message})
+/// A malformed URL is refused (nil, err); a store that cannot be reached now is returned
 /// with reachable false and the reason, and its operations try to reconnect.
 static int lcl_store_new(lua_State *L) {
   const char *url = luaL_checkstring(L, 1);
@@ -25,14 +25,10 @@ static int lcl_store_new(lua_State *L) {
   cl_error_clear(&err);
   int reachable = 0;
   s->r = cl_redis_open(url, timeout, &reachable, &err);
-  if (!s->r) {
-    lua_pushnil(L);
-    lua_pushstring(L, err.message);
-    return 2;
-  }
+  if (!s->r) return lcl_push_error(L, &err);
   lua_pushboolean(L, reachable);
   if (reachable) return 2;
-  lua_pushstring(L, err.message);
+  lcl_push_error_table(L, &err);
   return 3;
 }
 
@@ -70,13 +66,11 @@ static int push_wait(lua_State *L, double w, const cl_error *err) {
     lua_pushnumber(L, w);
     return 1;
   }
-  lua_pushnil(L);
-  lua_pushstring(L, err->message);
-  return 2;
+  return lcl_push_error(L, err);
 }
 
 /// store:acquire(id, limit, window, burst, margin[, delay[, id2, limit2, window2, burst2,
-/// margin2]]) -> seconds to wait from now + delay | nil, message. With a second bucket, both
+/// margin2]]) -> seconds to wait from now + delay | nil, err. With a second bucket, both
 /// are reserved at one start (the latest either allows) in one atomic step.
 static int lcl_store_acquire(lua_State *L) {
   cl_redis *r = check_store(L);
@@ -88,7 +82,7 @@ static int lcl_store_acquire(lua_State *L) {
   return push_wait(L, cl_redis_acquire(r, n, ids, bs, &err), &err);
 }
 
-/// store:peek(id, limit, window, burst, margin[, delay]) -> seconds | nil, message (reserves
+/// store:peek(id, limit, window, burst, margin[, delay]) -> seconds | nil, err (reserves
 /// nothing)
 static int lcl_store_peek(lua_State *L) {
   cl_redis *r = check_store(L);
@@ -100,7 +94,7 @@ static int lcl_store_peek(lua_State *L) {
   return push_wait(L, cl_redis_peek(r, 1, ids, bs, &err), &err);
 }
 
-/// store:penalize(id, limit, window, burst, margin, delay, retry_after) -> true | nil, message
+/// store:penalize(id, limit, window, burst, margin, delay, retry_after) -> true | nil, err
 static int lcl_store_penalize(lua_State *L) {
   cl_redis *r = check_store(L);
   cl_redis_bucket bs[1];

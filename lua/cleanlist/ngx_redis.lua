@@ -16,11 +16,17 @@ local RETRY_SECONDS = 5
 local Store = {}
 Store.__index = Store
 
---- The store at url (as rate_limit.store); nil, message for a malformed URL. Nothing is
--- connected until the first operation.
+-- value, or nil and the failure as the C modules give theirs: {kind = "transport", message}.
+local function failure(value, message)
+  if value ~= nil then return value end
+  return nil, { kind = "transport", message = message }
+end
+
+--- The store at url (as rate_limit.store); nil, err for a malformed URL. Nothing is
+-- connected until the first operation. Failures are {kind, message}, as the hiredis store's.
 function M.store(url, timeout)
   local u, err = core.redis_url(url)
-  if not u then return nil, err.message end
+  if not u then return nil, err end
   local auth = u.password and ngx.md5((u.user or "") .. ":" .. u.password) or ""
   return setmetatable({
     u = u,
@@ -149,19 +155,19 @@ function Store:_run(op, ...)
 end
 
 --- As the hiredis store: store:acquire(id, limit, window, burst, margin[, delay[, id2,
--- limit2, window2, burst2, margin2]]) -> seconds | nil, message; a second bucket is reserved
+-- limit2, window2, burst2, margin2]]) -> seconds | nil, err; a second bucket is reserved
 -- at one start with the first, atomically.
 function Store:acquire(name, limit, window, burst, margin, delay, ...)
-  return self:_run("acquire", delay or 0, 0, name, limit, window, burst or 1, margin or 0.02, ...)
+  return failure(self:_run("acquire", delay or 0, 0, name, limit, window, burst or 1, margin or 0.02, ...))
 end
 
 function Store:peek(name, limit, window, burst, margin, delay)
-  return self:_run("peek", delay or 0, 0, name, limit, window, burst or 1, margin or 0.02)
+  return failure(self:_run("peek", delay or 0, 0, name, limit, window, burst or 1, margin or 0.02))
 end
 
 function Store:penalize(name, limit, window, burst, margin, delay, retry_after)
   local ok, err = self:_run("penalize", delay or 0, retry_after or 0, name, limit, window, burst or 1, margin or 0.02)
-  if ok == nil then return nil, err end
+  if ok == nil then return failure(nil, err) end
   return true
 end
 

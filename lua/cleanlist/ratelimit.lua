@@ -46,9 +46,11 @@ local function notice(place, down, reason)
   end
 end
 
+-- err: the Redis stores' {kind, message} (as every C module's failure), a lua_shared_dict's
+-- message, or nil (a file bucket gives no reason).
 function Shared:_result(value, err)
   if value == nil then
-    notice(self.place, true, err)
+    notice(self.place, true, type(err) == "table" and err.message or err)
   else
     notice(self.place, false)
   end
@@ -116,7 +118,7 @@ function M.store(url, timeout, cosockets)
   if entry then return entry.store, nil, entry.down end
   if cosockets then
     local store, err = require("cleanlist.ngx_redis").store(url, timeout)
-    if not store then return nil, err end
+    if not store then return nil, err.message end
     stores[cache] = { store = store }
     return store
   end
@@ -127,8 +129,8 @@ function M.store(url, timeout, cosockets)
         .. "(rebuild with libhiredis-dev installed)"
   end
   local store, reachable, err = redis.store(url, timeout)
-  if not store then return nil, reachable end
-  entry = { store = store, down = not reachable and err or nil }
+  if not store then return nil, reachable.message end
+  entry = { store = store, down = not reachable and err.message or nil }
   stores[cache] = entry
   return store, nil, entry.down
 end
