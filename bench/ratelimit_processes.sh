@@ -9,12 +9,9 @@ cd "$(dirname "$0")/.."
 bin=${CLEANLIST_BIN:-build/lua5.4/cleanlist}
 calls=${1:-60}
 procs=${PROCESSES:-3}
-work=$(mktemp -d)
-trap 'kill "$sb" 2>/dev/null; rm -rf "$work"' EXIT
-"$bin" sandbox --port 0 --time-scale 60 --quiet >"$work/sandbox" 2>&1 &
-sb=$!
-for _ in $(seq 50); do grep -q LISTENING "$work/sandbox" && break; sleep 0.1; done
-url=$(grep -o 'http://[^ ]*' "$work/sandbox" | head -n 1)
+. bench/lib.sh
+bench_sandbox "$bin" --time-scale 60
+work=$bench_work url=$bench_url
 cat >"$work/calls.lua" <<LUA
 local cleanlist = require "cleanlist"
 local c = cleanlist.new { max_retries = 0, rate_limit = { share = true, store = os.getenv("STORE") } }
@@ -29,7 +26,7 @@ start=$(date +%s.%N)
 pids=()
 for i in $(seq "$procs"); do
   XDG_RUNTIME_DIR=$work CLEANLIST_BASE_URL=$url CLEANLIST_TIME_SCALE=60 \
-    CLEANLIST_API_KEY=clapi_sandbox_full_access_0000000000000000 "$bin" "$work/calls.lua" \
+    CLEANLIST_API_KEY=$(bench_sandbox_key) "$bin" "$work/calls.lua" \
     >"$work/out$i" &
   pids+=($!)
 done

@@ -11,19 +11,10 @@ secs=${1:-5}
 target=10000
 command -v wrk >/dev/null || { echo "wrk is not installed: apt-get install -y wrk" >&2; exit 2; }
 [ -x "$bin" ] || { echo "no executable at $bin: build it with make (or set CLEANLIST_BIN)" >&2; exit 2; }
-out=$(mktemp)
-coproc SB { exec "$bin" sandbox --port 0 --rate-limit off --quiet >"$out" 2>&1; }
-sb_pid=$SB_PID
-trap 'kill "$sb_pid" 2>/dev/null || true; wait "$sb_pid" 2>/dev/null || true; rm -f "$out"' EXIT
-url=""
-for _ in $(seq 100); do
-  url=$(awk '/^LISTENING/ {print $2}' "$out")
-  [ -n "$url" ] && break
-  kill -0 "$sb_pid" 2>/dev/null || break
-  sleep 0.1
-done
-[ -n "$url" ] || { echo "the sandbox did not start:" >&2; cat "$out" >&2; exit 2; }
-report=$(wrk -t1 -c1 -d"${secs}s" -s bench/sandbox_whoami_wrk.lua "$url/whoami")
+. bench/lib.sh
+bench_sandbox "$bin" --rate-limit off
+url=$bench_url
+report=$(CLEANLIST_BENCH_KEY=$(bench_sandbox_key) wrk -t1 -c1 -d"${secs}s" -s bench/sandbox_whoami_wrk.lua "$url/whoami")
 rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$report")
 errors=$(grep -E "Non-2xx|Socket errors" <<<"$report" || true)
 [ -n "$errors" ] && echo "$errors" >&2

@@ -1,6 +1,5 @@
--- wrk script for bench/sandbox_whoami.sh: GET /whoami with the sandbox's built-in full-access
--- key (a constant of the sandbox, not a secret).
+-- wrk script for bench/sandbox_whoami.sh: GET /whoami with the key in CLEANLIST_BENCH_KEY (the
+-- script passes the sandbox's built-in full-access key, a constant of the sandbox).
 -- luacheck: globals wrk
 wrk.method = "GET"
-wrk.headers["Authorization"] = "Bearer "
-  .. (os.getenv("CLEANLIST_BENCH_KEY") or "clapi_sandbox_full_access_0000000000000000")
+wrk.headers["Authorization"] = "Bearer " .. assert(os.getenv("CLEANLIST_BENCH_KEY"), "CLEANLIST_BENCH_KEY is not set")

@@ -121,7 +121,7 @@ describe("layering", function()
       "clapi_sandbox_full_access_" .. ("0"):rep(16),
       "clapi_sandbox_read_only_" .. ("0"):rep(17),
     } do
-      assert.same({ "sandbox/sandbox.h" }, lines_of("grep -rlF " .. key .. " core host sandbox lua recipes spec"))
+      assert.same({ "sandbox/sandbox.h" }, lines_of("grep -rlF " .. key .. " core host sandbox lua recipes spec bench"))
     end
     local version = "'\"[0-9]+\\.[0-9]+\\.[0-9]+\"'"
     assert.same({}, lines_of("grep -lE " .. version .. " " .. C_FILES .. " || true"))
