@@ -47,7 +47,7 @@ local present, bad, list_of = sources.present, sources.invalid, sources.names
 --- 404 not_found for a lead list the caller cannot read (sandbox.cost_rows).
 M.list_not_found = sources.list_not_found
 
-M.PRICE = { partial = 1, phone_only = 10, full = 11 }
+M.PRICE = require("sandbox.prices").TIER
 
 M.AGENT_RATES = {
   custom_ai = 1,

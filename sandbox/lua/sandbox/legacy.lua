@@ -50,7 +50,7 @@ M.MAX_CONTACTS = 250
 M.START_DELAY_MS = 1000
 M.GAP_MIN_MS, M.GAP_MAX_MS = 100, 400
 M.TYPES = { "none", "partial", "phone_only", "full", "prospecting_only" }
-M.MAX_COST = { none = 0, partial = 1, phone_only = 10, full = 11, prospecting_only = 1 }
+M.MAX_COST = require("sandbox.prices").LEGACY_MAX
 M.RESULTS_LIMIT = views.RESULTS_LIMIT
 
 -- The answers' and the webhook's shapes (sandbox.legacy_views).

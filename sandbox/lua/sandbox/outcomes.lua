@@ -13,7 +13,7 @@ local world = require "sandbox.world"
 
 local M = {}
 
-M.EMAIL_PRICE, M.PHONE_PRICE = 1, 10
+M.EMAIL_PRICE, M.PHONE_PRICE = require("sandbox.prices").EMAIL, require("sandbox.prices").PHONE
 
 local format = string.format
 local nonempty = util.nonempty

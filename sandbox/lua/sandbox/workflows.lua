@@ -38,7 +38,7 @@ M.PERSON_MS = 3000
 M.LEAD_MS = 1000
 M.FAR = 2 ^ 52
 
-M.PRICE = { partial = 1, phone_only = 10, full = 11 }
+M.PRICE = require("sandbox.prices").TIER
 
 M.TERMINAL = { completed = true, completed_with_errors = true, failed = true, cancelled = true }
 
