@@ -1,5 +1,5 @@
 /* The sandbox's Lua bridge: its own lua_State (never shared with a client), the embedded
- * `sandbox` module, and the per-request call `handle(req) -> status, headers, body, fault`.
+ * `sandbox` module, and the per-request call `handle(req) -> status, body, headers, fault`.
  * The state is used by the MHD thread (requests), by the timer thread (app:tick(), when the app
  * asked for it with config.tick_in), always under `lock`. Builds against Lua 5.4 and LuaJIT
  * 2.1 headers alike. */
@@ -360,11 +360,11 @@ static struct MHD_Response *sb_from_results(lua_State *L, int base, const sb_req
   size_t len = 0;
   const char *body = "";
   struct MHD_Response *resp;
-  int bt = lua_type(L, base + 3);
+  int bt = lua_type(L, base + 2);
   if (!lua_isnumber(L, base + 1) || st < 100 || st > 999 || (bt != LUA_TSTRING && bt != LUA_TNIL) ||
-      (lua_type(L, base + 2) != LUA_TTABLE && !lua_isnil(L, base + 2)))
+      (lua_type(L, base + 3) != LUA_TTABLE && !lua_isnil(L, base + 3)))
     return NULL;
-  if (bt == LUA_TSTRING) body = lua_tolstring(L, base + 3, &len);
+  if (bt == LUA_TSTRING) body = lua_tolstring(L, base + 2, &len);
   if (!lua_isnil(L, base + 4)) sb_read_fault(L, base + 4, fault);
   *status = (unsigned)st;
   if (fault->kind == SB_FAULT_RESET || fault->kind == SB_FAULT_EMPTY ||
@@ -377,7 +377,7 @@ static struct MHD_Response *sb_from_results(lua_State *L, int base, const sb_req
   else
     resp = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
   if (resp == NULL) return NULL;
-  if (!sb_add_headers(L, base + 2, resp))
+  if (!sb_add_headers(L, base + 3, resp))
     MHD_add_response_header(resp, "Content-Type", "application/json");
   return resp;
 }
@@ -412,7 +412,7 @@ struct MHD_Response *sb_lua_handle(sb_lua *sl, const sb_request *req, unsigned *
   } else {
     resp = sb_from_results(L, 0, req, status, fault);
     if (resp == NULL && fault->kind == SB_FAULT_NONE)
-      resp = sb_fail(sl, req, "handle(req) did not return status, headers, body", status);
+      resp = sb_fail(sl, req, "handle(req) did not return status, body, headers", status);
   }
   lua_settop(L, 0);
   pthread_mutex_unlock(&sl->lock);

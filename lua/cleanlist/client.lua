@@ -340,7 +340,6 @@ function Client:request(method, path, opts)
       idempotent_key = opts.idempotency_key ~= nil,
       kind = e.kind,
       sent = sent,
-      status = e.status,
       retryable = e.retryable,
       attempt = attempt,
       max_retries = self.max_retries,

@@ -271,7 +271,7 @@ describe("sandbox export (smart-agent columns)", function()
   it("appends the smart-agent columns by default, in first-seen order", function()
     local status, body = call { list_id = list.list_id }
     assert.equal(200, status)
-    local st2, headers, text = download(body.download_url)
+    local st2, text, headers = download(body.download_url)
     assert.equal(200, st2)
     assert.truthy(headers["Content-Type"]:find("text/csv", 1, true))
     local rows = parse_csv(text)
@@ -287,10 +287,10 @@ describe("sandbox export (smart-agent columns)", function()
 
   it("leaves them out with include_smart_agents=false, or takes one by name", function()
     local _, body = call { list_id = list.list_id, include_smart_agents = false }
-    local rows = parse_csv(select(3, download(body.download_url)))
+    local rows = parse_csv(select(2, download(body.download_url)))
     assert.equal(10, #rows[1])
     _, body = call { list_id = list.list_id, columns = { "lead_id", "Score" }, include_smart_agents = false }
-    rows = parse_csv(select(3, download(body.download_url)))
+    rows = parse_csv(select(2, download(body.download_url)))
     assert.same({ "lead_id", "Score" }, rows[1])
     assert.equal("87", rows[2][2])
   end)

@@ -161,7 +161,7 @@ describe("sandbox control routes", function()
   end
 
   local function get(a, method, path)
-    local status, headers, body =
+    local status, body, headers =
       a.handle { method = method, path = path, query = "", headers = {}, body = "", conn = 1 }
     return status, json.decode(body), headers
   end

@@ -138,7 +138,7 @@ describe("webhooks", function()
     assert.equals(1, received().count)
   end)
 
-  it("completes and delivers without anybody polling (worker self-ticks)", function()
+  it("completes and delivers without anybody polling (the timer ticks the app)", function()
     sb:control("POST", "/clock", { time_scale = 10 })
     submit(nil, 2)
     -- about 1.8 s of sandbox time at most: 0.18 s real; no request until the check below

@@ -207,7 +207,6 @@ function Transport:_exchange(u, req, t0, fresh)
     status = status,
     headers = headers,
     body = req.on_chunk and status >= 200 and status < 300 and "" or body,
-    elapsed = now() - t0,
     reused = reused,
   }
 end

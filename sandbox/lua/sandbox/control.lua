@@ -1,6 +1,6 @@
 --- Test-only control endpoints under /__sandbox/ (outside the API path, no auth; the server
 -- listens on loopback only):
---   GET    /__sandbox/health    {"ok":true,"version":"0.1.0"}
+--   GET    /__sandbox/health    {"ok":true,"version":VERSION} (the project version)
 --   GET    /__sandbox/requests  {"requests":[...]} (API-path requests; ?since=SEQ for newer ones)
 --   DELETE /__sandbox/requests  clears the log (seq keeps counting)
 --   GET    /__sandbox/script    {"pending":N}
@@ -231,7 +231,7 @@ local function dispatch(app, req, rid)
   })
 end
 
---- Serves a /__sandbox/ request: status, headers, body (a JSON text), the order of the app's
+--- Serves a /__sandbox/ request: status, body (a JSON text), headers, the order of the app's
 -- handle(req).
 function M.handle(app, req)
   local rid = app:control_request_id()
@@ -245,7 +245,7 @@ function M.handle(app, req)
   headers = headers or {}
   headers["X-Request-Id"] = rid
   if app.persist and req.method ~= "GET" then app.persist:touch() end
-  return status, headers, json.encode(body)
+  return status, json.encode(body), headers
 end
 
 return M

@@ -233,7 +233,7 @@ local PROXY_502 = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<bod
 
 local function envelope(code, rid, fields, headers)
   local status, body = errors.build(code, rid, fields)
-  return status, headers or {}, json.encode(body)
+  return status, json.encode(body), headers or {}
 end
 
 -- "Sun, 06 Nov 1994 08:49:37 GMT" for epoch milliseconds (rounded up to the second).
@@ -279,7 +279,7 @@ local canned = {
     }, headers)
   end,
   ["502"] = function()
-    return 502, { ["Content-Type"] = "text/html" }, PROXY_502
+    return 502, PROXY_502, { ["Content-Type"] = "text/html" }
   end,
 }
 canned["503_retry_after"] = canned["503"]
@@ -294,33 +294,33 @@ local function malformed(body)
   return body .. "}{"
 end
 
---- Serves a fault item. `run()` runs the real handler and returns status, headers, body.
--- Returns status, headers, body and the connection-level directive for sb_faults.c (or nil).
+--- Serves a fault item. `run()` runs the real handler and returns status, body, headers.
+-- Returns status, body, headers and the connection-level directive for sb_faults.c (or nil).
 function M.serve(app, item, rid, run)
   local kind = item.fault
   local execute = item.execute
   if execute == nil then execute = M.RUNS[kind] end
-  local status, headers, body = 200, {}, ""
+  local status, body, headers = 200, "", {}
   if execute then
-    status, headers, body = run()
+    status, body, headers = run()
   end
-  if kind == "reset" or kind == "empty" then return status, headers, body, { kind = kind } end
+  if kind == "reset" or kind == "empty" then return status, body, headers, { kind = kind } end
   local make = canned[kind]
   if make then return make(app, item, rid) end
   local f = app.faults
   if kind == "stall" then
-    return status, headers, body, { kind = "stall", ms = item.ms or f.stall_ms, close = item.close == true }
+    return status, body, headers, { kind = "stall", ms = item.ms or f.stall_ms, close = item.close == true }
   elseif kind == "dribble" then
     return status,
-      headers,
       body,
+      headers,
       { kind = "dribble", ms = item.ms or f.dribble_ms, chunk = item.chunk or M.DRIBBLE_CHUNK }
   elseif kind == "partial" or kind == "reset_mid_body" then
-    return status, headers, body, { kind = kind, bytes = item.bytes or floor(#body / 2) }
+    return status, body, headers, { kind = kind, bytes = item.bytes or floor(#body / 2) }
   elseif kind == "truncated" then
-    return 200, headers, body:sub(1, floor(#body / 2))
+    return 200, body:sub(1, floor(#body / 2)), headers
   end
-  return 200, headers, malformed(body) -- malformed
+  return 200, malformed(body), headers -- malformed
 end
 
 --- Records the served fault on a request-log entry (no status when nothing was sent).

@@ -1,5 +1,5 @@
 --- The Cleanlist API sandbox: `require("sandbox").new(config)` builds an app whose
--- `handle(req)` serves one HTTP request and returns `status, headers, body`.
+-- `handle(req)` serves one HTTP request and returns `status, body, headers[, fault]`.
 --
 -- req (built by sandbox/sb_lua.c for every request):
 --   method  "GET", "POST", ...
@@ -223,7 +223,7 @@ local function serve_api(self, req, subpath, rid)
   if not key then return status, body, { ["WWW-Authenticate"] = 'Bearer realm="cleanlist"' } end
   req.key_id, req.route = key.id, route.template -- for the usage log (sandbox.usage)
   if self.ratelimit.enabled then -- after authentication, before the scope check
-    local rl_status, rl_headers, rl_body = self.ratelimit:check(key, route, rid)
+    local rl_status, rl_body, rl_headers = self.ratelimit:check(key, route, rid)
     if rl_status then return rl_status, rl_body, rl_headers end
   end
   status, body = auth.require_scope(key, route.scope, rid)
@@ -242,8 +242,8 @@ local function serve_api(self, req, subpath, rid)
   })
 end
 
--- The answer to an API-path request, scripted (item) or served: status, headers, body (a
--- string) and a connection-level fault, the order of handle(req).
+-- The answer to an API-path request, scripted (item) or served: status, body (a string),
+-- headers and a connection-level fault, the order of handle(req).
 local function respond(self, req, subpath, rid, item)
   if item and item.fault then
     return faults.serve(self, item, rid, function()
@@ -257,7 +257,7 @@ local function respond(self, req, subpath, rid, item)
     status, body, headers = serve_api(self, req, subpath, rid)
   end
   if type(body) ~= "string" then body = encode(body) end
-  return status, headers or {}, body
+  return status, body, headers or {}
 end
 
 local function trap(e)
@@ -285,7 +285,7 @@ local function internal_error(self, req, rid, err)
   local status, body = errors.build("internal_error", rid, {
     cause = http.scrub(message):match("[^\n]*"),
   })
-  return status, {}, encode(body)
+  return status, encode(body), {}
 end
 
 --- Serves one request (see the module comment for req and the results).
@@ -309,11 +309,11 @@ function App:serve(req)
       error("scripted crash: " .. item.crash, 0)
     end
   end
-  local ok, status, headers, body, fault = xpcall(function() -- Lua 5.1's xpcall passes no arguments
+  local ok, status, body, headers, fault = xpcall(function() -- Lua 5.1's xpcall passes no arguments
     return respond(self, req, subpath, rid, item)
   end, trap)
   if not ok then
-    status, headers, body, fault = internal_error(self, req, rid, status)
+    status, body, headers, fault = internal_error(self, req, rid, status)
   end
   if headers["X-Request-Id"] == nil and headers["x-request-id"] == nil then headers["X-Request-Id"] = rid end
   if entry then
@@ -335,7 +335,7 @@ function App:serve(req)
       )
     )
   end
-  return status, headers, body, fault
+  return status, body, headers, fault
 end
 
 --- --state: restores the saved state (called by sb_lua.c at start). true, or nil and a message.

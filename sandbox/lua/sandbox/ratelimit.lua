@@ -113,7 +113,7 @@ end
 local LEGACY_BODY = '{"detail":"Rate limit exceeded"}'
 
 --- Checks (and on success records) a request by `key` to `route`. Returns nil when allowed,
--- else status, headers, body of the 429 to send.
+-- else status, body, headers of the 429 to send.
 function M:check(key, route, rid)
   local now = self.clock.now_ms()
   if route.legacy == true or M.LEGACY_PATHS[route.template] then
@@ -124,7 +124,7 @@ function M:check(key, route, rid)
       return nil
     end
     local real = self.clock:real_ms(w)
-    return 429, { ["Retry-After"] = format("%d", M.seconds(real)) }, LEGACY_BODY
+    return 429, LEGACY_BODY, { ["Retry-After"] = format("%d", M.seconds(real)) }
   end
   local kr = ring_of(self.key_rings, key.id)
   local orr = ring_of(self.org_rings, key.org.id)
@@ -150,7 +150,7 @@ function M:check(key, route, rid)
       limit_scope = by_key and "api_key" or "organization",
     },
   })
-  return status, { ["Retry-After"] = format("%d", M.seconds(real)) }, json.encode(body)
+  return status, json.encode(body), { ["Retry-After"] = format("%d", M.seconds(real)) }
 end
 
 --- Whole seconds for a Retry-After header: ms rounded up, at least 1.

@@ -3,9 +3,9 @@
 -- ("/lead-lists/{list_id}/leads") by pattern, with 404 / 405 decided by match. Each app holds
 -- its own routers (app.router, app.control_router).
 --
--- Every handler and every answer inside the sandbox is `status, body, headers`: body a table
--- (JSON-encoded) or a string (sent as is), headers optional. Only the app's handle(req) turns
--- it into the `status, headers, body` the C server reads.
+-- Every handler and every answer of the sandbox is `status, body, headers`: body a table
+-- (JSON-encoded) or a string (sent as is), headers optional. The app's handle(req) answers
+-- the C server in the same order, with the body encoded and a connection-level fault fourth.
 local errors = require "sandbox.errors"
 local validate = require "sandbox.validate"
 

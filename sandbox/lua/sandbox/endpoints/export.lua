@@ -323,10 +323,10 @@ local function fail(code, rid, fields, headers)
   local status, body = errors.build(code, rid, fields)
   headers = headers or {}
   headers["Content-Type"] = "application/json"
-  return status, headers, json.encode(body)
+  return status, json.encode(body), headers
 end
 
---- Serves GET /__files/exports/<id>.csv (see the module comment): status, headers, body.
+--- Serves GET /__files/exports/<id>.csv (see the module comment): status, body, headers.
 function M.serve_file(app, req)
   local rid = app:request_id()
   local id = req.path:sub(#M.FILES_PREFIX + 1):match("^([%w_]+)%.csv$")
@@ -366,13 +366,13 @@ function M.serve_file(app, req)
   end
   local filename = file.name:gsub("[^%w%-_ ]", ""):gsub("^%s*$", "export")
   return 200,
+    req.method == "HEAD" and "" or file.csv,
     {
       ["Content-Type"] = "text/csv; charset=utf-8",
       ["Content-Disposition"] = format('attachment; filename="%s.csv"', filename),
       ["Cache-Control"] = "private, max-age=0",
       ["X-Request-Id"] = rid,
-    },
-    req.method == "HEAD" and "" or file.csv
+    }
 end
 
 function M.register(router)
