@@ -33,6 +33,23 @@ describe("a failure of the C modules", function()
     t:close()
   end)
 
+  it("is nil and an error table from the Redis store, and the reason a store is down is one too", function()
+    local ok, redis = pcall(require, "cleanlist.redis")
+    if not ok then
+      pending("this build has no Redis store (libhiredis-dev)")
+      return
+    end
+    assert_failure("config", ".", redis.store("redis://h/x", 0.2))
+    -- nothing listens on port 1 of loopback: the store is made, down now, and says why
+    local store, reachable, why = redis.store("redis://127.0.0.1:1/0", 0.2)
+    assert.truthy(store)
+    assert.is_false(reachable)
+    assert.equals("table", type(why))
+    assert.equals("string", type(why.kind))
+    assert.matches("refused", why.message)
+    store:close()
+  end)
+
   it("raises for arguments of the wrong type", function()
     assert.has_error(function()
       core.check_base_url({})
