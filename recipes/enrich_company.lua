@@ -4,6 +4,7 @@ local recipe = require "cleanlist.recipe"
 local errors = require "cleanlist.errors"
 local json = require "cleanlist.json"
 local csv = require "cleanlist.csv"
+local files = require "cleanlist.recipe.files"
 
 local PRICE = 1 -- credits per company (README "Credits, quotes and costs"); refunded on a 404
 
@@ -110,25 +111,7 @@ end
 
 -- One JSON object with the FIELDS first, then the other keys by name.
 local function json_line(rec)
-  local parts, used = {}, {}
-  local function add(k)
-    if rec[k] ~= nil and not used[k] then
-      used[k] = true
-      parts[#parts + 1] = json.encode(k) .. ":" .. json.encode(rec[k])
-    end
-  end
-  for _, k in ipairs(FIELDS) do
-    add(k)
-  end
-  local rest = {}
-  for k in pairs(rec) do
-    if not used[k] then rest[#rest + 1] = k end
-  end
-  table.sort(rest)
-  for _, k in ipairs(rest) do
-    add(k)
-  end
-  return "{" .. table.concat(parts, ",") .. "}\n"
+  return files.json_line(rec, FIELDS)
 end
 
 local function cell(v)

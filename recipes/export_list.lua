@@ -2,7 +2,7 @@
 -- Run: cleanlist run export_list --list "Example: Engineering leaders in Fintech"
 local recipe = require "cleanlist.recipe"
 local errors = require "cleanlist.errors"
-local json = require "cleanlist.json"
+local files = require "cleanlist.recipe.files"
 
 local PAGE = 500 -- leads per GET /export/json page (the API's maximum)
 
@@ -16,29 +16,6 @@ local function file_name(name, list_id)
   local slug = tostring(name or ""):lower():gsub("[^%w]+", "-"):gsub("^%-+", ""):gsub("%-+$", "")
   if slug == "" then slug = list_id end
   return slug .. ".csv"
-end
-
--- One JSON object with the keys in the order of `columns`, then the others by name.
-local function json_line(lead, columns)
-  local parts, used = {}, {}
-  local function add(k)
-    if lead[k] ~= nil and not used[k] then
-      used[k] = true
-      parts[#parts + 1] = json.encode(k) .. ":" .. json.encode(lead[k])
-    end
-  end
-  for _, k in ipairs(columns) do
-    add(k)
-  end
-  local rest = {}
-  for k in pairs(lead) do
-    if not used[k] then rest[#rest + 1] = k end
-  end
-  table.sort(rest)
-  for _, k in ipairs(rest) do
-    add(k)
-  end
-  return "{" .. table.concat(parts, ",") .. "}\n"
 end
 
 local function usage(message)
@@ -116,7 +93,7 @@ credits.]],
     local leads = client:iter_export_json { list_id = list_id, limit = PAGE, columns = o.columns }
     local bytes = 0
     for lead in leads do
-      local line = json_line(lead, order)
+      local line = files.json_line(lead, order)
       out:write(line)
       bytes = bytes + #line
       -- the end of a full page: out with it before the next one is fetched

@@ -106,4 +106,31 @@ function M.write_rows(path, columns, rows, jsonl)
   return true
 end
 
+--- One JSON object (a line of JSON lines) of the fields of `record`: those named in `first`, in
+-- that order, then the others by name.
+---@param record table
+---@param first string[]
+---@return string
+function M.json_line(record, first)
+  local parts, used = {}, {}
+  local function add(k)
+    if record[k] ~= nil and not used[k] then
+      used[k] = true
+      parts[#parts + 1] = json.encode(k) .. ":" .. json.encode(record[k])
+    end
+  end
+  for _, k in ipairs(first) do
+    add(k)
+  end
+  local rest = {}
+  for k in pairs(record) do
+    if not used[k] then rest[#rest + 1] = k end
+  end
+  table.sort(rest)
+  for _, k in ipairs(rest) do
+    add(k)
+  end
+  return "{" .. table.concat(parts, ",") .. "}\n"
+end
+
 return M
