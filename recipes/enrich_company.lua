@@ -33,27 +33,13 @@ local FIELDS = {
   "tech_stack",
   "description",
 }
-local CSV_COLUMNS = {
-  "query",
-  "found",
-  "company_id",
-  "name",
-  "domain",
-  "industry",
-  "industries",
-  "employee_count",
-  "employee_count_range",
-  "revenue_range",
-  "funding_stage",
-  "total_funding_usd",
-  "founded_year",
-  "hq_city",
-  "hq_state",
-  "hq_country",
-  "linkedin_url",
-  "ticker",
-  "tech_stack",
-}
+-- The CSV columns: the FIELDS but the two long ones (hq_location repeats city, state and
+-- country; description is free text).
+local CSV_LEFT_OUT = { hq_location = true, description = true }
+local CSV_COLUMNS = {}
+for _, field in ipairs(FIELDS) do
+  if not CSV_LEFT_OUT[field] then CSV_COLUMNS[#CSV_COLUMNS + 1] = field end
+end
 
 local function trim(s)
   return (s:gsub("^%s+", ""):gsub("%s+$", ""))
