@@ -189,6 +189,26 @@ describe("the rate-limit and retry policy against the sandbox", function()
     assert.equals("organization", err.details.limit_scope)
   end)
 
+  it("a refused connection: kind transport, nothing sent, a POST retried after the backoff", function()
+    local t = sim(false)
+    local c = clients.new(sb, {
+      base_url = "http://127.0.0.1:9/api/v1/public", -- the discard port: nothing listens
+      max_retries = 1,
+      clock = t.clock,
+      sleep = t.sleep,
+      random = function()
+        return 0
+      end,
+    })
+    local res, err = c:request("POST", "/lead-lists", { body = { name = "never sent" } })
+    assert.is_nil(res)
+    assert.equals("transport", err.kind)
+    assert.is_false(err.sent)
+    assert.is_nil(err.ambiguous)
+    assert.equals(2, err.attempts)
+    assert.same({ 0.375 }, t.sleeps)
+  end)
+
   it("when the retries run out: kind rate_limited, retry_after in seconds as the sandbox said", function()
     sandbox_limits(1, 60)
     assert(clients.new(sb):whoami())
