@@ -6,6 +6,7 @@
 -- others no turn in that window: the count is 0.
 local cleanlist = require "cleanlist"
 local scheduler = require "cleanlist.scheduler"
+local monotonic = require("cleanlist.core").monotonic
 local sandbox = require "spec.helpers.sandbox"
 local clients = require "spec.helpers.client"
 local fake_client = require "spec.helpers.fake_client"
@@ -56,7 +57,9 @@ describe("waits inside cleanlist.gather do not block the process", function()
     }
     for i = 2, WORKERS + 1 do
       fns[i] = function()
-        while window.start == nil and not finished do
+        -- bounded: a scheduler whose sleep blocks never lets the waiter run meanwhile
+        local deadline = monotonic() + 5
+        while window.start == nil and not finished and monotonic() < deadline do
           scheduler.sleep(0.005)
         end
         for _ = 1, CAP do
