@@ -4,6 +4,7 @@
 -- (reset before any byte: curl 56, empty reply: 52, cut body: 18, reset mid-body: 56, stall
 -- past the timeout: 28, slow dribble), stalls that do not block other connections, seeded
 -- random faults, and the workflow knob.
+local poll = require "spec.helpers.poll"
 local sandbox = require "spec.helpers.sandbox"
 local cjson = require "cjson"
 
@@ -155,17 +156,26 @@ describe("sandbox faults", function()
     local auth = q("Authorization: Bearer " .. sb.key)
     local url = q(sb.base_url .. "/whoami")
     -- the stalled request in the background; a second one on another connection meanwhile
-    local cmd = string.format(
-      'curl -s -o /dev/null --max-time 0.5 -H %s %s; echo "A=$?" & '
-        .. "sleep 0.1; curl -s -o /dev/null -w 'B=%%{http_code} %%{time_total}' -H %s %s; "
-        .. "echo; wait",
-      auth,
-      url,
-      auth,
-      url
+    local a_out = os.tmpname()
+    os.execute(
+      string.format(
+        '(curl -s -o /dev/null --max-time 0.5 -H %s %s; echo "A=$?" >%s) >/dev/null 2>&1 &',
+        auth,
+        url,
+        q(a_out)
+      )
     )
-    local out = sandbox.run(cmd)
-    assert.are.equal("28", out:match("A=(%d+)"), out)
+    -- B once A has taken the scripted stall
+    poll.wait_until(function()
+      return sb:control("GET", "/script").pending == 0
+    end, 5, "the stalled request to take the scripted stall")
+    local out =
+      sandbox.run(string.format("curl -s -o /dev/null -w 'B=%%{http_code} %%{time_total}' -H %s %s", auth, url))
+    local a = poll.wait_until(function()
+      return (sandbox.read_file(a_out) or ""):match("A=(%d+)")
+    end, 5, "the stalled request to end")
+    os.remove(a_out)
+    assert.are.equal("28", a)
     local code, secs = out:match("B=(%d+) ([%d%.]+)")
     assert.are.equal("200", code, out)
     assert.is_true(tonumber(secs) < 0.3, "the other connection waited " .. tostring(secs) .. " s")
