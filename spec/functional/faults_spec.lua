@@ -139,8 +139,8 @@ describe("client under faults", function()
         return res
       end,
     }
-    assert.is_table(r[1][1])
-    assert.is_table(r[2][1])
+    assert.equals("Vera Okafor", r[1][1].user_name)
+    assert.equals(5000, r[2][1].credits)
     assert.same({ "fast", "stalled" }, done)
     assert.truthy(core.monotonic() - t0 < 3)
   end)
