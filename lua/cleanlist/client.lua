@@ -73,8 +73,8 @@ function M.new(opts)
   }, Client)
   self.header_lines = headers.lines(self.headers)
   self.origin = self.base_url:match("^(https?://[^/]+)")
-  if self.timeout <= 0 or self.connect_timeout <= 0 then
-    error(config_error("timeout and connect_timeout must be positive"), 2)
+  if not (settings.finite_positive(self.timeout) and settings.finite_positive(self.connect_timeout)) then
+    error(config_error("timeout and connect_timeout must be positive numbers of seconds"), 2)
   end
   if self.max_body_bytes < 1 or self.max_download_bytes < 1 then
     error(config_error("max_body_bytes and max_download_bytes must be positive"), 2)
@@ -121,7 +121,7 @@ function Client:with(opts)
       view.header_lines = headers.lines(view.headers)
     else
       local least = (k == "max_retries" or k == "max_retry_wait") and 0 or nil
-      if (least and v < least) or (not least and v <= 0) then
+      if (least and (v < least or v ~= v)) or (not least and not settings.finite_positive(v)) then
         error(config_error("client:with: " .. k .. (least and " must not be negative" or " must be positive")), 2)
       end
       view[k] = v

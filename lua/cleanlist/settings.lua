@@ -119,6 +119,39 @@ function M.time_scale(opt, loopback)
   return 1
 end
 
+--- True for a number above 0 and below infinity (not NaN).
+---@param v any
+---@return boolean
+function M.finite_positive(v)
+  return type(v) == "number" and v > 0 and v < math.huge
+end
+local finite_positive = M.finite_positive
+
+-- The numbers of the rate_limit option: what each must be, and the test.
+local LIMITS = {
+  per_key = {
+    "a number of requests, at least 1",
+    function(v)
+      return finite_positive(v) and v >= 1
+    end,
+  },
+  per_org = {
+    "a number of requests, at least 1, or false",
+    function(v)
+      return v == false or (finite_positive(v) and v >= 1)
+    end,
+  },
+  window = { "a positive number of seconds", finite_positive },
+  burst = { "a positive number of requests", finite_positive },
+  margin = {
+    "a share of the window, at least 0 and below 1",
+    function(v)
+      return type(v) == "number" and v >= 0 and v < 1
+    end,
+  },
+  store_timeout = { "a positive number of seconds", finite_positive },
+}
+
 -- The rate_limit option over the defaults (nil: false, no limiting).
 local function rate_limit_option(opt)
   if opt == false then return nil end
@@ -128,8 +161,7 @@ local function rate_limit_option(opt)
   end
   if type(opt) ~= "table" then return limits end
   for k, v in pairs(opt) do
-    local off = k == "per_org" and v == false
-    local zero_ok = k == "margin" and v == 0
+    local rule = LIMITS[k]
     if k == "share" then
       if type(v) ~= "boolean" then error(config_error("rate_limit.share is true or false"), 4) end
     elseif k == "shm" then
@@ -140,8 +172,18 @@ local function rate_limit_option(opt)
       if v ~= false and type(v) ~= "string" then
         error(config_error("rate_limit.store is a Redis URL (redis://host:port/db) or false"), 4)
       end
-    elseif limits[k] == nil or (not off and (type(v) ~= "number" or (v <= 0 and not zero_ok))) then
-      error(config_error("rate_limit." .. tostring(k) .. " is not a positive known limit"), 4)
+    elseif not rule then
+      error(
+        config_error(
+          "rate_limit has no setting '"
+            .. tostring(k)
+            .. "' (it takes per_key, per_org, window, burst, margin, share, shm, store, store_timeout)"
+        ),
+        4
+      )
+    elseif not rule[2](v) then
+      local was = type(v) == "number" and tostring(v) or ("a " .. type(v))
+      error(config_error("rate_limit." .. k .. " must be " .. rule[1] .. ", not " .. was), 4)
     end
     limits[k] = v
   end

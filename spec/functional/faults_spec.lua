@@ -78,11 +78,32 @@ describe("client under faults", function()
   end)
 
   it("falls back to its own backoff when Retry-After is garbage or missing", function()
-    script({ fault = "429_garbage" }, { fault = "503" })
+    script({ fault = "429_garbage" }, { fault = "429_missing" }, { fault = "503" })
     local slept, sleep = recorder()
-    assert(client { max_retries = 2, sleep = sleep }:whoami())
-    assert.equals(2, #slept)
-    assert.truthy(slept[1] <= 0.5 and slept[2] <= 1.0, "not the client's backoff")
+    -- random() = 0: the backoff jittered to its least, 75 % of 0.5, 1 and 2 s
+    local me = assert(client {
+      max_retries = 3,
+      sleep = sleep,
+      random = function()
+        return 0
+      end,
+    }:whoami())
+    assert.equals("api_key", me.auth_type)
+    assert.same({ 0.375, 0.75, 1.5 }, slept)
+    local faults = {}
+    for i, r in ipairs(sb:requests()) do
+      faults[i] = r.fault or "none"
+    end
+    assert.same({ "429_garbage", "429_missing", "503", "none" }, faults)
+  end)
+
+  it("gives up on a 429 without Retry-After as rate_limited, with no retry_after", function()
+    script { fault = "429_missing" }
+    local _, err = client({ max_retries = 0 }):whoami()
+    assert.equals("rate_limited", err.kind)
+    assert.equals(429, err.status)
+    assert.is_nil(err.retry_after)
+    assert.equals(1, #sb:requests())
   end)
 
   it("reports truncated and malformed JSON with 200 as decode errors", function()
@@ -118,8 +139,8 @@ describe("client under faults", function()
         return res
       end,
     }
-    assert.is_table(r[1][1])
-    assert.is_table(r[2][1])
+    assert.equals("Vera Okafor", r[1][1].user_name)
+    assert.equals(5000, r[2][1].credits)
     assert.same({ "fast", "stalled" }, done)
     assert.truthy(core.monotonic() - t0 < 3)
   end)

@@ -17,8 +17,35 @@ describe("TLS", function()
     if dir then os.execute("rm -rf " .. dir) end
   end)
 
-  it("serves https", function()
+  it("serves https: a TLS handshake with its certificate, then a request", function()
     assert.matches("^https://127%.0%.0%.1:%d+/api/v1/public$", sb.base_url)
+    -- the curl CLI, verifying against the throw-away certificate (nothing else trusts it)
+    local out, rc = run.capture(
+      "curl -sS --max-time 10 --cacert "
+        .. run.quote(dir .. "/cert.pem")
+        .. " -w ' %{http_code} %{scheme} %{ssl_verify_result}' -H "
+        .. run.quote("Authorization: Bearer " .. sb.key)
+        .. " "
+        .. run.quote(sb.base_url .. "/whoami")
+        .. " 2>&1"
+    )
+    assert.equals(0, rc, out)
+    local body, status, scheme, verify = out:match("^(.*) (%d+) (%a+) (%d+)$")
+    assert.equals("200", status, out)
+    assert.equals("HTTPS", scheme:upper())
+    assert.equals("0", verify) -- the chain verified
+    assert.equals("Vera Okafor", sandbox.decode(body).user_name)
+    -- the certificate served is the one given with --tls-cert
+    local function fingerprint(cmd)
+      return (run.capture(cmd .. " | openssl x509 -noout -fingerprint -sha256 2>/dev/null")):match("=(%S+)")
+    end
+    local served = fingerprint("openssl s_client -connect 127.0.0.1:" .. sb.port .. " </dev/null 2>/dev/null")
+    assert.is_not_nil(served)
+    assert.equals(fingerprint("cat " .. run.quote(dir .. "/cert.pem")), served)
+    -- and plain HTTP on that port gets no answer
+    local _, plain_rc =
+      run.capture("curl -s --max-time 5 -o /dev/null http://127.0.0.1:" .. sb.port .. "/__sandbox/health")
+    assert.are_not.equal(0, plain_rc)
   end)
 
   it("refuses a certificate it cannot verify, without retrying", function()

@@ -1,5 +1,7 @@
 --- Shell and file basics for the specs (spec.helpers.sandbox builds on them), and spawning the
 -- cleanlist executable for the host specs: exit status, stdout and stderr, with a time limit.
+local poll = require "spec.helpers.poll"
+
 local M = {}
 
 --- Single-quotes s for /bin/sh.
@@ -53,12 +55,10 @@ end
 function M.server(cmdline)
   local out = os.tmpname()
   local pid = tonumber((M.capture(cmdline .. " >" .. M.quote(out) .. " 2>&1 & echo $!")))
-  local port
-  for _ = 1, 200 do
-    port = (M.read_file(out) or ""):match("PORT (%d+)")
-    if port then break end
-    M.execute("sleep 0.05")
-  end
+  local started, port = pcall(poll.wait_until, function()
+    return (M.read_file(out) or ""):match("PORT (%d+)")
+  end, 10, "the line PORT <n>")
+  if not started then port = nil end
   local handle = { pid = pid, port = tonumber(port), out = out }
   function handle.stop()
     if pid then M.execute("kill " .. pid .. " 2>/dev/null") end

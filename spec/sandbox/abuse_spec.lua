@@ -1,5 +1,6 @@
 -- The sandbox under abuse: a burst of connections opened and left silent neither locks
 -- well-behaved clients out while it lasts nor outlives the idle timeout (10 s).
+local poll = require "spec.helpers.poll"
 local sandbox = require "spec.helpers.sandbox"
 local run = require "spec.helpers.run"
 
@@ -24,12 +25,9 @@ describe("the sandbox under a burst of silent connections", function()
       )
     )
     local ok, err = pcall(function()
-      local held
-      for _ = 1, 200 do
-        held = tonumber((run.read_file(out) or ""):match("HELD (%d+)"))
-        if held then break end
-        run.execute("sleep 0.05")
-      end
+      local held = poll.wait_until(function()
+        return tonumber((run.read_file(out) or ""):match("HELD (%d+)"))
+      end, 10, "the silent connections to be opened")
       assert.equals(HELD, held)
       -- meanwhile a client is served at once
       local t0 = os.time()
@@ -38,13 +36,10 @@ describe("the sandbox under a burst of silent connections", function()
       assert.equals("Vera Okafor", body.user_name)
       assert.is_true(os.time() - t0 <= 2)
       -- and the silent ones are closed by the server within the idle timeout (10 s) and a bit
-      local closed
-      for _ = 1, 200 do
-        closed = tonumber(((run.read_file(out) or ""):match("CLOSED (%d+)%s*$")))
-        if closed == HELD then break end
-        run.execute("sleep 0.1")
-      end
-      assert.equals(HELD, closed)
+      poll.wait_until(function()
+        local closed = tonumber(((run.read_file(out) or ""):match("CLOSED (%d+)%s*$")))
+        return closed == HELD, closed
+      end, 20, "the server to close all " .. HELD .. " silent connections")
       status = sb:api("GET", "/whoami")
       assert.equals(200, status)
     end)

@@ -4,6 +4,7 @@
 -- (reset before any byte: curl 56, empty reply: 52, cut body: 18, reset mid-body: 56, stall
 -- past the timeout: 28, slow dribble), stalls that do not block other connections, seeded
 -- random faults, and the workflow knob.
+local poll = require "spec.helpers.poll"
 local sandbox = require "spec.helpers.sandbox"
 local cjson = require "cjson"
 
@@ -139,15 +140,18 @@ describe("sandbox faults", function()
   end)
 
   it("cuts the body after the headers: a close (curl 18) or a reset (curl 56)", function()
+    local whole = select(3, get(sb, "/whoami")) -- (its first half does not change)
     script(sb, { { fault = "partial" }, { fault = "reset_mid_body", bytes = 10 } })
     local rc, status, body, headers = get(sb, "/whoami")
     assert.are.equal(18, rc)
     assert.are.equal(200, status)
-    assert.is_true(#body > 0 and #body < tonumber(headers["content-length"]))
+    assert.are.equal(#whole, tonumber(headers["content-length"]))
+    assert.are.equal(whole:sub(1, math.floor(#whole / 2)), body) -- half, by default
     rc, status, body = get(sb, "/whoami")
     assert.are.equal(56, rc)
     assert.are.equal(200, status)
-    assert.is_true(#body <= 10)
+    assert.are.equal(whole:sub(1, #body), body)
+    assert.is_true(#body <= 10, #body .. " bytes") -- at most the 10 asked for, before the reset
   end)
 
   it("stalls past the client's timeout (curl 28) without blocking other connections", function()
@@ -155,17 +159,26 @@ describe("sandbox faults", function()
     local auth = q("Authorization: Bearer " .. sb.key)
     local url = q(sb.base_url .. "/whoami")
     -- the stalled request in the background; a second one on another connection meanwhile
-    local cmd = string.format(
-      'curl -s -o /dev/null --max-time 0.5 -H %s %s; echo "A=$?" & '
-        .. "sleep 0.1; curl -s -o /dev/null -w 'B=%%{http_code} %%{time_total}' -H %s %s; "
-        .. "echo; wait",
-      auth,
-      url,
-      auth,
-      url
+    local a_out = os.tmpname()
+    os.execute(
+      string.format(
+        '(curl -s -o /dev/null --max-time 0.5 -H %s %s; echo "A=$?" >%s) >/dev/null 2>&1 &',
+        auth,
+        url,
+        q(a_out)
+      )
     )
-    local out = sandbox.run(cmd)
-    assert.are.equal("28", out:match("A=(%d+)"), out)
+    -- B once A has taken the scripted stall
+    poll.wait_until(function()
+      return sb:control("GET", "/script").pending == 0
+    end, 5, "the stalled request to take the scripted stall")
+    local out =
+      sandbox.run(string.format("curl -s -o /dev/null -w 'B=%%{http_code} %%{time_total}' -H %s %s", auth, url))
+    local a = poll.wait_until(function()
+      return (sandbox.read_file(a_out) or ""):match("A=(%d+)")
+    end, 5, "the stalled request to end")
+    os.remove(a_out)
+    assert.are.equal("28", a)
     local code, secs = out:match("B=(%d+) ([%d%.]+)")
     assert.are.equal("200", code, out)
     assert.is_true(tonumber(secs) < 0.3, "the other connection waited " .. tostring(secs) .. " s")
@@ -176,7 +189,7 @@ describe("sandbox faults", function()
     local rc, status, body, _, secs = get(sb, "/whoami")
     assert.are.equal(0, rc)
     assert.are.equal(200, status)
-    assert.is_table(cjson.decode(body))
+    assert.are.equal("Vera Okafor", cjson.decode(body).user_name)
     assert.is_true(secs >= 0.28, "answered after " .. secs .. " s")
     rc, status, _, _, secs = get(sb, "/whoami")
     assert.are.equal(52, rc)
@@ -190,7 +203,7 @@ describe("sandbox faults", function()
     assert.are.equal(0, rc)
     assert.are.equal(200, status)
     assert.are.equal(tonumber(headers["content-length"]), #body)
-    assert.is_table(cjson.decode(body))
+    assert.are.equal("Vera Okafor", cjson.decode(body).user_name)
     local chunks = math.ceil(#body / 200)
     assert.is_true(secs >= (chunks - 1) * 0.1 - 0.02, "whole body after " .. secs .. " s")
     -- 4 bytes every 200 ms: a 0.5 s timeout gets a few bytes and gives up (curl 28)
@@ -199,6 +212,7 @@ describe("sandbox faults", function()
     assert.are.equal(28, rc)
     assert.are.equal(200, status)
     assert.is_true(#got > 0 and #got <= 16, #got .. " bytes")
+    assert.are.equal(body:sub(1, #got), got) -- the start of the answer
   end)
 
   it("never applies to /__sandbox/ requests, and the log says which fault was served", function()

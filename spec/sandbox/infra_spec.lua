@@ -3,6 +3,7 @@
 -- rate limits (30/min per key, 60/min per organisation, Retry-After, the rate_limited
 -- envelope, the legacy body, the off switch), reset, and `--help`. Faults are in
 -- faults_spec.lua, --state in state_spec.lua.
+local poll = require "spec.helpers.poll"
 local sandbox = require "spec.helpers.sandbox"
 
 local function now_of(sb)
@@ -64,9 +65,12 @@ describe("sandbox clock", function()
     assert.are.equal(200, status)
     assert.are.equal(1000, body.time_scale)
     assert.is_true(body.now_ms >= before and body.now_ms < before + 60000, "the clock jumped")
-    sandbox.sleep(0.2)
-    local later = now_of(sb)
-    assert.is_true(later - body.now_ms >= 150000, "scale 1000 did not speed the clock up")
+    -- 150 s of sandbox time: 0.15 s of real time at scale 1000 (150 s at scale 1)
+    local t0 = poll.now()
+    poll.wait_until(function()
+      return now_of(sb) - body.now_ms >= 150000
+    end, 3, "150 s of sandbox time to pass at scale 1000")
+    assert.is_true(poll.now() - t0 < 3, "scale 1000 did not speed the clock up")
   end)
 
   it("refuses bad bodies with a validation_error", function()
@@ -99,12 +103,16 @@ describe("sandbox --time-scale", function()
   local sb = sandbox.suite { args = { "--time-scale", "5000" } }
 
   it("runs the clock N times faster: ten minutes pass in well under a second", function()
+    local r0 = poll.now()
     local t0, info = now_of(sb)
     assert.are.equal(5000, info.time_scale)
-    sandbox.sleep(0.25)
-    local t1 = now_of(sb)
-    assert.is_true(t1 - t0 >= 600000, "only " .. (t1 - t0) .. " ms passed")
-    assert.is_true(t1 - t0 < 600000 * 20, "far too much time passed")
+    local t1 = poll.wait_until(function()
+      local t = now_of(sb)
+      return t - t0 >= 600000 and t, t - t0
+    end, 2, "ten minutes of sandbox time at scale 5000")
+    local real_ms = (poll.now() - r0) * 1000
+    -- no faster than the scale: the sandbox time passed is at most 5000 times the real time
+    assert.is_true(t1 - t0 <= 5000 * real_ms + 1000, (t1 - t0) .. " ms in " .. real_ms .. " ms real")
   end)
 
   it("opens a rate-limit window again after 60 s of sandbox time, given in real time", function()
@@ -116,8 +124,13 @@ describe("sandbox --time-scale", function()
     assert.are.equal(429, status)
     assert.are.equal("1", headers["retry-after"]) -- about 0.5 s of real time, rounded up
     assert.is_true(body.error.retry_after_ms > 0 and body.error.retry_after_ms <= 500)
-    sandbox.sleep(body.error.retry_after_ms / 1000 + 0.05)
-    assert.are.equal(200, (sb:api("GET", "/whoami")))
+    -- the window ends when retry_after_ms said (in real time): polled, refusals do not count
+    local t0 = poll.now()
+    poll.wait_until(function()
+      return sb:api("GET", "/whoami") == 200
+    end, body.error.retry_after_ms / 1000 + 0.5, "the window to open again")
+    local waited = poll.now() - t0
+    assert.is_true(waited >= body.error.retry_after_ms / 1000 - 0.1, "open again after " .. waited .. " s")
   end)
 
   it("rejects a non-positive or non-numeric scale on the command line", function()

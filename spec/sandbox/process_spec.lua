@@ -1,6 +1,7 @@
 -- luacheck: std +busted
 -- The sandbox as a process: it never shows a key, prints one LISTENING line, stops on end of
 -- stdin and on signals (but not when stdin is /dev/null), and handles its flags.
+local poll = require "spec.helpers.poll"
 local sandbox = require "spec.helpers.sandbox"
 local run = require "spec.helpers.run"
 
@@ -77,7 +78,12 @@ describe("sandbox process", function()
 
   it("keeps serving when stdin is /dev/null, until a signal", function()
     local sb = sandbox.start { stdin = "/dev/null" }
-    sandbox.sleep(0.3)
+    -- its main thread waits for a signal alone: in pselect on no descriptor (nfds 0, no sets),
+    -- past the point where it would have read the end of stdin
+    poll.wait_until(function()
+      local line = sandbox.read_file("/proc/" .. sb.pid .. "/syscall") or ""
+      return line:match("^%d+ 0x0 0x0 0x0 0x0 ") ~= nil, line
+    end, 5, "the sandbox's main thread to wait on no descriptor")
     assert.is_true(sb:alive())
     local body, status = sb:control("GET", "/health")
     assert.are.equal(200, status)
