@@ -1,7 +1,7 @@
 -- luacheck: std +busted
 -- `cleanlist sandbox --strict` and the switch `strict`: each spelling or field the default
 -- sandbox accepts for the seeds (API.md §10 #4, #5 and the estimate's top-level column_name)
--- is accepted by default, refused under --strict with the v2 schema's 422 (pydantic detail:
+-- is accepted by default (and GET /export/json's columns[]: ignored under --strict), refused under --strict with the v2 schema's 422 (pydantic detail:
 -- type and loc), and its v2 spelling passes under --strict. POST /__sandbox/reset returns the
 -- switch to the flag's value.
 local paid = require "spec.helpers.paid"
@@ -97,6 +97,18 @@ local CASES = {
   },
 }
 
+-- The sorted column names of the first row of GET /export/json for list_id and a query tail.
+local function export_keys(p, list_id, tail)
+  local status, body = p:get("/export/json?list_id=" .. list_id .. "&limit=1" .. tail)
+  assert.equals(200, status)
+  local keys = {}
+  for k in pairs(body.leads[1]) do
+    keys[#keys + 1] = k
+  end
+  table.sort(keys)
+  return keys
+end
+
 -- Asserts the strict 422 of `case`: status, then each error's type and loc (and msg if given).
 local function assert_refused(case, status, body)
   assert.equals(422, status, case.name)
@@ -122,6 +134,10 @@ describe("the default sandbox (lenient)", function()
       case.ok(case.post(p, w, true))
     end)
   end
+
+  it("takes GET /export/json's columns under the name columns[] too", function()
+    assert.same({ "email", "title" }, export_keys(p, w.list_id, "&columns%5B%5D=email&columns%5B%5D=title"))
+  end)
 
   it("has the switch strict off; POST /__sandbox/switches turns it on, reset turns it off", function()
     local person = CASES[3]
@@ -155,6 +171,13 @@ describe("cleanlist sandbox --strict", function()
       case.ok(case.post(p, w, false))
     end)
   end
+
+  it("ignores GET /export/json's columns[] (an unknown query name), takes columns", function()
+    local all = export_keys(p, w.list_id, "")
+    assert.is_true(#all > 2)
+    assert.same(all, export_keys(p, w.list_id, "&columns%5B%5D=email&columns%5B%5D=title"))
+    assert.same({ "email", "title" }, export_keys(p, w.list_id, "&columns=email&columns=title"))
+  end)
 
   it("has the switch strict on; off lets the seeds' spellings in, reset returns it to the flag", function()
     local bulk_alias = CASES[1]
