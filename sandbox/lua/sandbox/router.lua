@@ -122,7 +122,7 @@ local OBJECT = validate.object({}, { open = true })
 -- switch is on): the decoded object, or nil and errors.
 local function checked_body(route, ctx)
   local schema = route.body
-  local strict = switches.get(ctx.state).strict
+  local strict = ctx.state and switches.get(ctx.state).strict
   if type(schema) ~= "function" then return validate.body(ctx.req, strict and validate.strict(schema) or schema) end
   local v, errs = validate.body(ctx.req, OBJECT)
   if v == nil then return nil, errs end
