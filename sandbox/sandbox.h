@@ -25,6 +25,7 @@ typedef struct cl_sandbox_opts {
   const char *workflow_fault; /* "normal" (NULL), "stuck" or "fail" */
   const char *state_file; /* JSON file the state is restored from and saved to */
   int strict_quotes; /* 1 = POST /enrichment/by-task requires a quote_id (V2's rule) */
+  int strict; /* 1 = request bodies as the v2 schema has them: one spelling, no extra fields */
 } cl_sandbox_opts;
 
 #define CL_SANDBOX_DEFAULT_KEY "clapi_sandbox_full_access_0000000000000000"

@@ -136,6 +136,8 @@ static void sb_push_config(lua_State *L, const cl_sandbox_opts *opts, sb_lua *sl
   lua_setfield(L, -2, "tls");
   lua_pushboolean(L, opts->strict_quotes);
   lua_setfield(L, -2, "strict_quotes");
+  lua_pushboolean(L, opts->strict);
+  lua_setfield(L, -2, "strict");
   lua_pushcfunction(L, sb_now_ms);
   lua_setfield(L, -2, "now_ms");
   lua_pushcfunction(L, sb_l_monotonic_ms);

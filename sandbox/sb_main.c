@@ -51,6 +51,10 @@ static const char sb_usage[] =
     "  --strict-quotes  POST /enrichment/by-task requires a quote_id (400 quote_required),\n"
     "                 as the v2 schema says; by default it is optional there, as the docs\n"
     "                 say (also POST /__sandbox/switches {\"strict_quotes\": true})\n"
+    "  --strict       request bodies as the v2 schema has them: one spelling per field and\n"
+    "                 enum value (list_id, phone-only for bulk, phone_only elsewhere), no\n"
+    "                 field the schema lacks (422 extra_forbidden); by default the seeds'\n"
+    "                 spellings pass too (also POST /__sandbox/switches {\"strict\": true})\n"
     "  --help         print this text and exit\n"
     "\n"
     "time:\n"
@@ -136,8 +140,9 @@ static const char sb_usage[] =
     "  GET|POST|DELETE /__sandbox/faults  random faults / {\"rate\":P, \"kinds\":[...],\n"
     "                                     \"stall_ms\":N, \"dribble_ms\":N, \"workflow\":W} /\n"
     "                                     all off (random faults and workflow)\n"
-    "  GET|POST /__sandbox/switches       {\"strict_quotes\":B, \"csv_import\":B}: by-task\n"
-    "                                     needs a quote / the CSV-import flag (off: 503)\n"
+    "  GET|POST /__sandbox/switches       {\"strict_quotes\":B, \"csv_import\":B, \"strict\":B}:\n"
+    "                                     by-task needs a quote / the CSV-import flag (off:\n"
+    "                                     503) / request bodies as the v2 schema has them\n"
     "  POST /__sandbox/lists              {\"leads\":N, \"name\":S, \"enriched\":B}: Vera's\n"
     "                                     organisation-visible list of N leads (at most\n"
     "                                     200000) made from the world's people in id order,\n"
@@ -166,6 +171,7 @@ enum {
   SB_OPT_TLS_KEY,
   SB_OPT_QUIET,
   SB_OPT_STRICT_QUOTES,
+  SB_OPT_STRICT,
   SB_OPT_TIME_SCALE,
   SB_OPT_RATE_LIMIT,
   SB_OPT_RATE_LIMIT_KEY,
@@ -187,6 +193,7 @@ static const struct option sb_options[] = {
     {"tls-key", required_argument, NULL, SB_OPT_TLS_KEY},
     {"quiet", no_argument, NULL, SB_OPT_QUIET},
     {"strict-quotes", no_argument, NULL, SB_OPT_STRICT_QUOTES},
+    {"strict", no_argument, NULL, SB_OPT_STRICT},
     {"time-scale", required_argument, NULL, SB_OPT_TIME_SCALE},
     {"rate-limit", required_argument, NULL, SB_OPT_RATE_LIMIT},
     {"rate-limit-key", required_argument, NULL, SB_OPT_RATE_LIMIT_KEY},
@@ -325,6 +332,9 @@ int cl_sandbox_set_flag(cl_sandbox_opts *o, int val, const char *v, char *err, s
       return 0;
     case SB_OPT_STRICT_QUOTES:
       o->strict_quotes = 1;
+      return 0;
+    case SB_OPT_STRICT:
+      o->strict = 1;
       return 0;
     case SB_OPT_PORT:
       if (sb_parse_uint(v, 65535, &o->port)) return 0;

@@ -337,6 +337,7 @@ local function launch(self, opts)
     args[#args + 1] = "--rate-limit"
     args[#args + 1] = "off"
   end
+  if opts.strict then args[#args + 1] = "--strict" end
   local key = M.KEY
   for i, a in ipairs(opts.args or {}) do
     args[#args + 1] = q(a)
@@ -398,13 +399,39 @@ local function launch(self, opts)
   error(string.format("sandbox did not print LISTENING within %d s; stderr:\n%s", M.START_TIMEOUT, self.stderr), 3)
 end
 
+-- The spec directories whose sandboxes start with --strict unless opts.strict says otherwise:
+-- the client's specs and the recipes' talk to the sandbox as to the real API, in the v2
+-- schema's spellings only.
+M.STRICT_DIRS = { "spec/functional/", "spec/recipes/" }
+
+-- opts with `strict` decided: as given, else true when a spec file of M.STRICT_DIRS is on
+-- the stack of the caller.
+local function with_strict(opts)
+  opts = opts or {}
+  if opts.strict ~= nil then return opts end
+  local t = {}
+  for k, v in pairs(opts) do
+    t[k] = v
+  end
+  t.strict = false
+  for level = 3, 30 do
+    local info = debug.getinfo(level, "S")
+    if not info then break end
+    for _, dir in ipairs(M.STRICT_DIRS) do
+      if info.source:find(dir, 1, true) and info.source:find("_spec%.lua$") then t.strict = true end
+    end
+  end
+  return t
+end
+
 --- Starts a sandbox. opts: args (extra flags), quiet (default true), env (table of extra
 -- environment variables), stdin ("pipe", the default, or a file such as "/dev/null"),
 -- bin (executable; default M.binary()), rate_limit (true keeps the documented rate limits;
--- by default the sandbox starts with --rate-limit off, since specs make many requests).
--- Raises with a clear message on failure.
+-- by default the sandbox starts with --rate-limit off, since specs make many requests),
+-- strict (true adds --strict; by default true for the specs under M.STRICT_DIRS, false
+-- elsewhere). Raises with a clear message on failure.
 function M.start(opts)
-  local self = launch(setmetatable({}, Sandbox), opts or {})
+  local self = launch(setmetatable({}, Sandbox), with_strict(opts))
   return self
 end
 
@@ -414,7 +441,7 @@ end
 -- opts.clear empties its request log and script (Sandbox:clear).
 -- Returns the sandbox object, whose fields and methods are there once setup has run.
 function M.suite(opts)
-  opts = opts or {}
+  opts = with_strict(opts)
   local busted = require "busted"
   local self = setmetatable({}, Sandbox)
   busted.setup(function()

@@ -91,6 +91,28 @@ describe("sandbox router", function()
       assert.same({ ["X-Seen"] = "1" }, headers)
     end)
 
+    it("checks the body against the schema's strict variant when the switch strict is on", function()
+      local S = validate.object {
+        list_id = { type = "string", strict = { required = true } },
+        lead_list_id = { type = "string", lenient = true },
+        scope = { type = "string", enum = { "a", "b_c", "b-c" }, lenient_values = { "b_c" } },
+      }
+      local route = router.new():add("POST", "/x", { body = S, handler = echo })
+      local lenient = { state = { data = { switches = { strict = false } } } }
+      local strict = { state = { data = { switches = { strict = true } } } }
+      local text = '{"lead_list_id":"l","scope":"b_c"}'
+      assert.equal(201, (call(route, text, lenient)))
+      local status, body = call(route, text, strict)
+      assert.equal(422, status)
+      local got = {}
+      for i, e in ipairs(body.detail) do
+        got[i] = table.concat(e.loc, ".") .. ":" .. e.type
+      end
+      assert.same({ "body.list_id:missing", "body.lead_list_id:extra_forbidden", "body.scope:enum" }, got)
+      assert.equal("Input should be 'a' or 'b-c'", body.detail[3].msg)
+      assert.equal(201, (call(route, '{"list_id":"l","scope":"b-c"}', strict)))
+    end)
+
     it("runs the guard before the body's validation", function()
       local route = router.new():add("POST", "/x", {
         body = SCHEMA,
@@ -186,7 +208,7 @@ describe("sandbox control routes", function()
     local a = app()
     local status, body = get(a, "GET", "/__sandbox/switches")
     assert.equal(200, status)
-    assert.same({ strict_quotes = false, csv_import = true }, body)
+    assert.same({ strict_quotes = false, csv_import = true, strict = false }, body)
     local headers
     status, body, headers = get(a, "GET", "/__sandbox/webhook-sink/config")
     assert.equal(405, status)

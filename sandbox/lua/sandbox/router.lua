@@ -7,6 +7,7 @@
 -- (JSON-encoded) or a string (sent as is), headers optional. The app's handle(req) answers
 -- the C server in the same order, with the body encoded and a connection-level fault fourth.
 local errors = require "sandbox.errors"
+local switches = require "sandbox.switches"
 local validate = require "sandbox.validate"
 
 local M = {}
@@ -117,15 +118,17 @@ end
 
 local OBJECT = validate.object({}, { open = true })
 
--- The request body of ctx checked against route.body: the decoded object, or nil and errors.
+-- The request body of ctx checked against route.body (its strict variant when the `strict`
+-- switch is on): the decoded object, or nil and errors.
 local function checked_body(route, ctx)
   local schema = route.body
-  if type(schema) ~= "function" then return validate.body(ctx.req, schema) end
+  local strict = ctx.state and switches.get(ctx.state).strict
+  if type(schema) ~= "function" then return validate.body(ctx.req, strict and validate.strict(schema) or schema) end
   local v, errs = validate.body(ctx.req, OBJECT)
   if v == nil then return nil, errs end
   schema, errs = schema(v, ctx)
   if not schema then return nil, errs end
-  errs = validate.check(v, schema)
+  errs = validate.check(v, strict and validate.strict(schema) or schema)
   if errs[1] then return nil, errs end
   return v
 end

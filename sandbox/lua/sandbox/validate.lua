@@ -22,6 +22,11 @@
 -- with a nested validate.object schema; `items` on an "array" field validates every item.
 -- Messages and `type` codes follow pydantic v2 ("missing", "extra_forbidden", "string_type",
 -- "string_too_short", "too_long", "int_parsing", "greater_than_equal", "enum", ...).
+--
+-- Leniencies (seeds' spellings v2 lacks) are marked: `lenient = true` on a field v2 lacks,
+-- `lenient_values = {...}` on enum values it lacks, `strict = {...}` for what v2 has otherwise
+-- (e.g. required). validate.strict(schema) is the schema as v2 has it (so extra_forbidden, enum,
+-- missing): the router checks bodies against it when the `strict` switch is on.
 local json = require "sandbox.json"
 local util = require "sandbox.util"
 
@@ -231,6 +236,45 @@ end
 function M.object(fields, opts)
   return { fields = fields, closed = not (opts and opts.open) }
 end
+
+local strict_object
+
+-- A field spec without its leniencies (a copy; the same table when it has none).
+local function strict_field(f)
+  local sub = f.schema and strict_object(f.schema)
+  local items = f.items and strict_field(f.items)
+  local values = f.values and strict_field(f.values)
+  if not (f.lenient_values or f.strict or sub ~= f.schema or items ~= f.items or values ~= f.values) then return f end
+  local g = {}
+  for _, t in ipairs { f, f.strict or {} } do -- the field, then what differs under strict
+    for k, v in pairs(t) do
+      g[k] = v
+    end
+  end
+  g.schema, g.items, g.values, g.lenient_values, g.strict = sub, items, values, nil, nil
+  if f.lenient_values and f.enum then
+    local drop = util.set_of(f.lenient_values)
+    g.enum = {}
+    for _, v in ipairs(f.enum) do
+      if not drop[v] then g.enum[#g.enum + 1] = v end
+    end
+  end
+  return g
+end
+
+strict_object = function(schema)
+  if schema.strict_variant then return schema.strict_variant end
+  local fields = {}
+  for name, f in pairs(schema.fields) do
+    if not f.lenient then fields[name] = strict_field(f) end
+  end
+  local strict = { fields = fields, closed = schema.closed }
+  strict.strict_variant, schema.strict_variant = strict, strict
+  return strict
+end
+
+--- The strict variant of an object schema (made once, kept in the schema), as v2 has it.
+M.strict = strict_object
 
 --- Checks a decoded value against an object schema at `loc` (default {"body"}); returns an
 -- array of errors (empty when valid).

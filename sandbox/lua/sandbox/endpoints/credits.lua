@@ -7,8 +7,8 @@
 -- 200 with `sufficient: false`.
 --
 -- Sandbox additions: `column_name` is accepted at the top level as well as in `extra` (for
--- run_smart_agent); tool `enrich_company` (1 row, 1 credit) prices the optional quote of
--- POST /enrichment/company.
+-- run_smart_agent; not in strict mode, sandbox.switches); tool `enrich_company` (1 row, 1
+-- credit) prices the optional quote of POST /enrichment/company.
 local costs = require "sandbox.costs"
 local errors = require "sandbox.errors"
 local json = require "sandbox.json"
@@ -38,7 +38,8 @@ M.SCHEMA = validate.object {
   data_points = { type = "array", nullable = true, items = { type = "string" } },
   entity_ids = { type = "array", nullable = true, items = { type = "string" } },
   extra = { type = "object", nullable = true },
-  column_name = { type = "string", nullable = true, min_len = 1, max_len = 100 },
+  -- v2 has it in `extra` only: refused at the top level in strict mode
+  column_name = { type = "string", nullable = true, min_len = 1, max_len = 100, lenient = true },
 }
 
 local EXTRA_TYPES = {

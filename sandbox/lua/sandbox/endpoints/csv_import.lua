@@ -70,7 +70,12 @@ M.SCHEMA = validate.object {
   csv_content_base64 = { type = "string", required = true },
   column_mapping = { type = "object", required = true, values = { type = "string" } },
   dispatch_enrichment = { type = "boolean" },
-  enrichment_type = { type = "string", nullable = true, enum = { "partial", "phone_only", "full", "phone-only" } },
+  enrichment_type = {
+    type = "string",
+    nullable = true,
+    enum = { "partial", "phone_only", "full", "phone-only" },
+    lenient_values = { "phone-only" }, -- the bulk spelling; refused in strict mode
+  },
   quote_id = { type = "string", nullable = true },
   idempotency_key = { type = "string", nullable = true, max_len = 128 },
 }

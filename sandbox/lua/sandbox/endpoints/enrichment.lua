@@ -114,6 +114,7 @@ end
 
 local str = { type = "string", nullable = true }
 local TIER_ENUM = { "partial", "phone_only", "full", "phone-only" }
+local SCOPE_ENUM = { "partial", "full", "phone-only", "phone_only" }
 
 M.PERSON_SCHEMA = validate.object {
   lead_list_id = str,
@@ -125,7 +126,8 @@ M.PERSON_SCHEMA = validate.object {
   company_name = str,
   domain = str,
   person_id = str,
-  enrichment_type = { type = "string", nullable = true, enum = TIER_ENUM },
+  -- phone-only: the bulk spelling (API.md §10 #5), refused in strict mode (sandbox.switches)
+  enrichment_type = { type = "string", nullable = true, enum = TIER_ENUM, lenient_values = { "phone-only" } },
   include_phone = { type = "boolean" },
   quote_id = str,
 }
@@ -321,9 +323,10 @@ end
 -- POST /enrichment/bulk
 
 M.BULK_SCHEMA = validate.object {
-  list_id = str,
-  lead_list_id = str, -- the quickstart's spelling (API.md §10 #4)
-  scope = { type = "string", enum = { "partial", "full", "phone-only", "phone_only" } },
+  list_id = { type = "string", nullable = true, strict = { required = true, nullable = false } },
+  -- the quickstart's lead_list_id (API.md §10 #4), the person tiers' phone_only (#5): lenient
+  lead_list_id = { type = "string", nullable = true, lenient = true },
+  scope = { type = "string", enum = SCOPE_ENUM, lenient_values = { "phone_only" } },
   quote_id = { type = "string", required = true },
 }
 

@@ -25,7 +25,8 @@
 --   200 ExportJsonResponse: leads projected to the columns (default: the CSV default columns
 --   plus the smart-agent columns; a missing value is null), total, cursor (opaque offset;
 --   malformed -> 400 validation_error), envelope. `columns` may be repeated or
---   comma-separated. Missing list_id / bad limit / unknown column -> 422; inaccessible list ->
+--   comma-separated (or named `columns[]`, but not in strict mode, where FastAPI would ignore
+--   that name: sandbox.switches). Missing list_id / bad limit / unknown column -> 422; inaccessible list ->
 --   404.
 local errors = require "sandbox.errors"
 local http = require "sandbox.http"
@@ -34,6 +35,7 @@ local leads = require "sandbox.leads"
 local lists = require "sandbox.lists"
 local paging = require "sandbox.paging"
 local state_mod = require "sandbox.state"
+local switches = require "sandbox.switches"
 local util = require "sandbox.util"
 local validate = require "sandbox.validate"
 
@@ -254,8 +256,8 @@ end
 
 -- GET /export/json ------------------------------------------------------------------------
 
-local function query_columns(q)
-  local raw = validate.query_list(q, "columns") or validate.query_list(q, "columns[]")
+local function query_columns(q, strict)
+  local raw = validate.query_list(q, "columns") or (not strict and validate.query_list(q, "columns[]"))
   if not raw then return nil end
   local out = {}
   for _, v in ipairs(raw) do
@@ -279,7 +281,8 @@ function M.json(ctx)
   local list = lists.get(state, list_id, ctx)
   if not list then return not_found(ctx, list_id) end
   local columns
-  columns, errs = resolve_columns(state, list, query_columns(q), true, { "query", "columns" })
+  columns, errs =
+    resolve_columns(state, list, query_columns(q, switches.get(state).strict), true, { "query", "columns" })
   if not columns then return validate.response(errs) end
   local cursor = validate.query_string(q, "cursor")
   local offset = paging.offset(cursor ~= "" and cursor or nil)
