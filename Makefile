@@ -12,7 +12,7 @@ DESTDIR ?=
 # the engines whose unit and functional specs make test also runs (every suite: 5.4, LuaJIT)
 LIGHT_ENGINES ?= lua5.1 lua5.2 lua5.3
 
-.PHONY: all build deps demo test test-asan test-deb fuzz lint format bench clean install uninstall deb
+.PHONY: all build deps demo test test-asan test-deb fuzz lint format bench clean install uninstall deb mutate
 
 all: build
 
@@ -109,6 +109,15 @@ lint: tools/node_modules
 format: tools/node_modules
 	@$(STYLUA) $(LUA_TREES)
 	@clang-format -i $(C_SOURCES)
+
+# Mutation testing (tools/mutate, catalogue in tools/mutants.lua): each mutant applied to a
+# scratch copy under $$TMPDIR, rebuilt, its specs run; prints the score and the survivors and
+# fails under 90 %. MUTANTS=pattern runs the mutants whose id matches; MUTATE_JOBS=n copies
+# at once. Not part of make test.
+MUTANTS ?=
+MUTATE_JOBS ?= 1
+mutate:
+	@nice lua5.4 tools/mutate -j $(MUTATE_JOBS) $(MUTANTS)
 
 clean:
 	rm -rf build
