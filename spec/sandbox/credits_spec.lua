@@ -17,10 +17,11 @@ describe("credits: estimate, quotes and the ledger", function()
   describe("POST /credits/estimate", function()
     it("prices enrich_list from the list and signs a qte_v1 quote", function()
       local balance = p:credits()
+      local scale = sb:control("GET", "/clock").time_scale
       sb:control("POST", "/clock", { time_scale = 1e-9 }) -- held: the quote is issued at its reading
       local now_ms = sb:control("GET", "/clock").now_ms
       local status, body = p:estimate { tool = "enrich_list", list_id = list_id, scope = "full" }
-      sb:control("POST", "/clock", { time_scale = 1 })
+      sb:control("POST", "/clock", { time_scale = scale })
       assert.equals(200, status)
       assert.equals("enrich_list", body.tool)
       assert.equals(12, body.row_count)

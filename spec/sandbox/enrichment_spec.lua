@@ -140,10 +140,11 @@ describe("enrichment", function()
       local _, res = p:post("/search/companies", { limit = 5 })
       local c = res.companies[1]
       local before = p:credits()
+      local scale = sb:control("GET", "/clock").time_scale
       sb:control("POST", "/clock", { time_scale = 1e-9 }) -- held: timestamp_ms is the clock's reading
       local now_ms = sb:control("GET", "/clock").now_ms
       local status, body = p:post("/enrichment/company", { domain = "www." .. c.domain })
-      sb:control("POST", "/clock", { time_scale = 1 })
+      sb:control("POST", "/clock", { time_scale = scale })
       assert.equals(200, status)
       assert.equals(1, body.credits_charged)
       assert.equals(c.company_id, body.company.company_id)

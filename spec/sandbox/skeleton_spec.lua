@@ -95,13 +95,14 @@ local BALANCE_FIELDS = with_envelope {
   end,
 }
 
--- Calls fn() with the sandbox clock held still (time scale 1e-9, then back to 1); returns the
+-- Calls fn() with the sandbox clock held still (time scale 1e-9, then back as it was); returns the
 -- clock's reading and fn's results, so an answer's timestamp_ms can be compared to it exactly.
 local function at_held_clock(sb, fn)
+  local scale = sb:control("GET", "/clock").time_scale
   sb:control("POST", "/clock", { time_scale = 1e-9 })
   local now_ms = sb:control("GET", "/clock").now_ms
   local a, b, c, d = fn()
-  sb:control("POST", "/clock", { time_scale = 1 })
+  sb:control("POST", "/clock", { time_scale = scale })
   return now_ms, a, b, c, d
 end
 
