@@ -49,14 +49,30 @@ end
 
 -- A terminal run settled as documented: charged + refunded = reserved, and the ledger holds
 -- its reservation and the refund of the rest under its id.
-local function settled(sb, workflow_id, reserved, st)
-  assert.is_number(st.credits_charged)
-  assert.is_number(st.credits_refunded)
+local function settled(sb, workflow_id, reserved, st, charged)
+  if charged then assert.equals(charged, st.credits_charged) end
   assert.equals(reserved, st.credits_charged + st.credits_refunded)
   local rows, sum = ledger_of(sb, workflow_id)
   assert.equals("reserve", rows[1].kind)
   assert.equals(-reserved, rows[1].delta)
   assert.equals(-st.credits_charged, sum)
+end
+
+-- A run just started (it may have settled some of its leads since): one reading of the
+-- ledger holds its reservation of `reserved` first, and the balance is `start` (START by
+-- default) plus what the ledger moved under its id since.
+local function reserved_in(sb, workflow_id, reserved, start)
+  local now = sb:control("GET", "/credits")
+  local rows, sum = {}, 0
+  for _, row in ipairs(now.ledger) do
+    if row.ref == workflow_id then
+      rows[#rows + 1] = row
+      sum = sum + row.delta
+    end
+  end
+  assert.same({ "reserve", -reserved }, { rows[1].kind, rows[1].delta })
+  assert.equals((start or START) + sum, now.credits)
+  assert.is_true(sum >= -reserved and sum <= 0, "the run moved more than it reserved")
 end
 
 -- A 400 envelope of the MCP API, for scripted responses.
@@ -102,13 +118,14 @@ describe("enrich_person against the sandbox", function()
       assert.equals(found.people[i].linkedin_url:match("/in/(.-)$"), r.linkedin_url:match("/in/(.-)$"))
       if t == "partial" then assert.equals(null, r.phone) end
       if t == "phone_only" then assert.equals(null, r.email) end
-      -- pay for results: 1 per email found (partial, full), 10 per phone (phone_only, full)
+      -- pay for results: 1 per email found (partial, full), 10 per phone (phone_only, full);
+      -- seed 7: the partial run finds the email, the phone_only run no phone, the full run both
       local want = (r.email ~= null and 1 or 0) + (r.phone ~= null and 10 or 0)
       assert.equals(want, st.credits_charged)
-      settled(sb, runs[i].workflow_id, runs[i].credits_reserved, st)
+      settled(sb, runs[i].workflow_id, runs[i].credits_reserved, st, ({ 1, 0, 11 })[i])
       charged = charged + st.credits_charged
     end
-    assert.equals(START - charged, balance(sb))
+    assert.equals(START - 12, balance(sb))
   end)
 
   it("sends the enrichment_type spelling of the person endpoint (phone-only as phone_only)", function()
@@ -116,6 +133,7 @@ describe("enrich_person against the sandbox", function()
     local res = assert(c:enrich_person { email = "ada@example.com", enrichment_type = "phone-only" })
     assert.equals(10, res.credits_reserved)
     assert.equals("phone_only", bodies(sb, "POST", "/enrichment/person")[1].enrichment_type)
+    reserved_in(sb, res.workflow_id, 10)
   end)
 
   it("refuses a person it cannot identify and sends nothing", function()
@@ -154,7 +172,7 @@ describe("enrich_person against the sandbox", function()
     assert.equals("quote_used", err.code)
     assert.equals(409, err.status)
     assert.same({ "POST /enrichment/person", "POST /enrichment/person" }, calls(sb))
-    assert.equals(START - 1, balance(sb))
+    reserved_in(sb, res.workflow_id, 1)
   end)
 end)
 
@@ -243,6 +261,7 @@ describe("the quote flow of a paid call against the sandbox", function()
     assert.is_nil(sent.max_credits)
     assert.equals(11, res.estimate.estimated_cost)
     assert.equals(11, res.credits_reserved)
+    reserved_in(sb, res.workflow_id, 11)
   end)
 
   it("replaces a quote the paid call finds expired (scripted) once, and succeeds", function()
@@ -267,7 +286,7 @@ describe("the quote flow of a paid call against the sandbox", function()
     assert.equals(2, #sent)
     assert.equals(sent[2].quote_id, res.estimate.quote_id)
     assert.equals(25, res.credits_reserved)
-    assert.equals(START - 25, balance(sb))
+    reserved_in(sb, res.workflow_id, 25)
   end)
 
   it("replaces a quote that really expired on the way (a slow estimate), and succeeds", function()
@@ -284,7 +303,7 @@ describe("the quote flow of a paid call against the sandbox", function()
     assert.same({ 200, 400, 200, 200 }, statuses(sb))
     local sent = bodies(sb, "POST", "/enrichment/bulk")
     assert.equals(sent[2].quote_id, res.estimate.quote_id)
-    assert.equals(START - 25, balance(sb))
+    reserved_in(sb, res.workflow_id, 25)
   end)
 
   it("re-estimates only once: a second expired quote is the caller's error", function()
@@ -381,11 +400,13 @@ describe("enrich_company against the sandbox", function()
 
   it("returns insufficient_credits when the balance is 0", function()
     sb:control("POST", "/credits", { credits = 0 })
+    local rows = #ledger(sb)
     local res, err = client(sb):enrich_company { domain = "example.com" }
     assert.is_nil(res)
     assert.equals("insufficient_credits", err.kind)
     assert.equals(400, err.status)
     assert.equals(0, balance(sb))
+    assert.equals(rows, #ledger(sb))
   end)
 end)
 
@@ -435,9 +456,10 @@ describe("enrich_by_task against the sandbox", function()
     assert.equals("completed", st.status)
     assert.equals(4, st.processed)
     assert.equals("full", st.enrichment_type)
-    assert.equals(st.summary.emails_found + 10 * st.summary.phones_found, st.credits_charged)
-    settled(sb, res.workflow_id, 44, st)
-    assert.equals(START - st.credits_charged, balance(sb))
+    -- seed 7: 4 emails and 1 phone found among the 4 people
+    assert.same({ emails_found = 4, phones_found = 1 }, st.summary)
+    settled(sb, res.workflow_id, 44, st, 4 + 10)
+    assert.equals(START - 14, balance(sb))
   end)
 
   it("enriches a company cohort at once for 1 credit per 10 companies", function()
@@ -460,8 +482,11 @@ describe("enrich_by_task against the sandbox", function()
         assert.equals(found.companies[i].industry, r.company.industry)
       end
     end
-    assert.equals(math.ceil(enriched / 10), res.credits_reserved)
-    assert.equals(START - res.credits_reserved, balance(sb))
+    assert.equals(12, enriched) -- seed 7: every company of the cohort is known
+    assert.equals(2, res.credits_reserved) -- 1 credit per 10 enriched, rounded up
+    assert.equals(START - 2, balance(sb))
+    local rows = ledger(sb)
+    assert.equals(-2, rows[#rows].delta)
   end)
 
   it("refuses empty or mixed data points and sends nothing", function()
@@ -478,6 +503,7 @@ describe("enrich_by_task against the sandbox", function()
     assert.equals("not_found", err.kind)
     assert.equals(404, err.status)
     assert.same({ "POST /credits/estimate" }, calls(sb))
+    assert.equals(START, balance(sb))
   end)
 end)
 
@@ -501,9 +527,10 @@ describe("enrich_list against the sandbox", function()
     local st = assert(c:wait(res))
     assert.equals("completed", st.status)
     assert.equals(25, st.total)
-    assert.equals(st.summary.emails_found, st.credits_charged) -- partial: 1 per email found
-    settled(sb, res.workflow_id, 25, st)
-    assert.equals(START - st.credits_charged, balance(sb))
+    -- partial: 1 per email found; seed 7 finds 20 of the 25
+    assert.same({ emails_found = 20, phones_found = 0 }, st.summary)
+    settled(sb, res.workflow_id, 25, st, 20)
+    assert.equals(START - 20, balance(sb))
   end)
 
   it("sends scope phone_only as phone-only and lead_list_id as list_id", function()
@@ -518,6 +545,7 @@ describe("enrich_list against the sandbox", function()
     assert.equals(list_id, sent.list_id)
     assert.is_nil(sent.lead_list_id)
     assert.equals(250, res.credits_reserved)
+    reserved_in(sb, res.workflow_id, 250)
   end)
 
   it("refuses a call without a list and sends nothing", function()
@@ -567,13 +595,15 @@ describe("run_smart_agent against the sandbox", function()
     local st = assert(c:wait(res))
     assert.equals("completed", st.status)
     assert.equals(5, st.total)
-    assert.equals(5, st.succeeded + st.failed)
+    assert.equals(5, st.succeeded) -- seed 7: no row fails
+    assert.equals(0, st.failed)
     for _, row in ipairs(st.results) do
       if row.error == null then assert.matches("^Subject: ", row.value) end
     end
-    local _, spent = ledger_of(sb, res.smart_agent_task_id)
-    assert.equals(-3 * st.succeeded, spent)
-    assert.equals(START - 3 * st.succeeded, balance(sb))
+    local rows, spent = ledger_of(sb, res.smart_agent_task_id)
+    assert.equals(5, #rows) -- one charge of 3 per row
+    assert.equals(-15, spent)
+    assert.equals(START - 15, balance(sb))
   end)
 
   it("refuses custom_ai (the default) without a prompt and sends nothing", function()
@@ -615,6 +645,7 @@ describe("run_smart_agent against the sandbox", function()
     assert.equals("insufficient_credits", err.kind)
     assert.equals(15, err.estimated_cost_credits)
     assert.same({ "POST /credits/estimate" }, calls(sb))
+    assert.equals(10, balance(sb))
   end)
 end)
 
@@ -636,16 +667,19 @@ describe("sync_to_crm and sync_to_sequencer against the sandbox", function()
     assert.equals(50, res.estimate.estimated_cost)
     assert.equals("contacts+companies", res.sub_action)
     assert.equals(25, res.total)
-    assert.equals(25, res.created + res.updated + res.skipped + res.failed)
+    -- seed 7: one of the 25 is already in the CRM
+    assert.same({ 24, 1, 0, 0 }, { res.created, res.updated, res.skipped, res.failed })
     assert.equals(25, #res.records)
-    assert.equals(2 * (res.created + res.updated), res.credits_charged)
-    assert.equals(START - res.credits_charged, balance(sb))
+    assert.equals(50, res.credits_charged) -- 2 a record written
+    assert.equals(START - 50, balance(sb))
+    assert.equals(-50, select(2, ledger_of(sb, res.sync_id)))
     -- synced again, the records it created are updates
     local again = assert(c:sync_to_crm { provider = "hubspot", list_id = list_id, sub_action = "contacts+companies" })
     assert.equals(0, again.created)
     assert.equals(res.created + res.updated, again.updated)
     assert.equals(res.failed, again.failed)
-    assert.equals(START - res.credits_charged - again.credits_charged, balance(sb))
+    assert.equals(50, again.credits_charged)
+    assert.equals(START - 100, balance(sb))
   end)
 
   it("refuses a sync without a source and sends nothing", function()
@@ -663,6 +697,7 @@ describe("sync_to_crm and sync_to_sequencer against the sandbox", function()
     assert.equals("validation_error", err.code)
     assert.equals(400, err.status)
     assert.same({ "POST /credits/estimate" }, calls(sb))
+    assert.equals(START, balance(sb))
   end)
 
   it("syncs a list to a sequencer campaign at 1 credit a lead added", function()
@@ -676,10 +711,12 @@ describe("sync_to_crm and sync_to_sequencer against the sandbox", function()
     assert.equals("cmp_spec", bodies(sb, "POST", "/sync/sequencer")[1].campaign_id)
     assert.equals(25, res.estimate.estimated_cost)
     assert.equals("cmp_spec", res.campaign_id)
-    assert.equals(25, res.created + res.skipped + res.failed)
-    assert.truthy(res.created > 0, "the 15 enriched leads have emails")
-    assert.equals(res.created, res.credits_charged)
-    assert.equals(START - res.credits_charged, balance(sb))
+    -- seed 7: 11 leads without a verified email are skipped, 2 fail at the provider
+    assert.same({ 12, 11, 2 }, { res.created, res.skipped, res.failed })
+    assert.equals("completed_with_errors", res.status)
+    assert.equals(12, res.credits_charged)
+    assert.equals(START - 12, balance(sb))
+    assert.equals(-12, select(2, ledger_of(sb, res.sync_id)))
   end)
 
   it("refuses a sequencer sync above max_credits before any paid call", function()
@@ -691,6 +728,7 @@ describe("sync_to_crm and sync_to_sequencer against the sandbox", function()
     assert.equals("spend_cap", err.kind)
     assert.equals(25, err.estimated_cost_credits)
     assert.same({ "POST /credits/estimate" }, calls(sb))
+    assert.equals(START, balance(sb))
   end)
 end)
 
@@ -765,10 +803,11 @@ describe("the legacy API against the sandbox", function()
     for i, st in ipairs(done) do
       assert.equals("completed", st.status)
       assert.equals(({ 250, 250, 100 })[i], st.credits_reserved)
-      settled(sb, job.workflow_ids[i], st.credits_reserved, st)
+      -- seed 7: emails found for 178, 178 and 64 of the contacts
+      settled(sb, job.workflow_ids[i], st.credits_reserved, st, ({ 178, 178, 64 })[i])
       charged = charged + st.credits_charged
     end
-    assert.equals(START - charged, balance(sb))
+    assert.equals(START - 420, balance(sb))
   end)
 
   it("returns what earlier calls dispatched when a later call fails (402)", function()
@@ -780,7 +819,6 @@ describe("the legacy API against the sandbox", function()
     assert.equals(402, err.status)
     assert.same({ "POST /enrich/bulk", "POST /enrich/bulk" }, calls(sb))
     assert.same({ 200, 402 }, statuses(sb))
-    assert.is_table(err.dispatched)
     assert.equals(1, #err.dispatched.workflow_ids)
     assert.equals(250, #err.dispatched.task_ids)
     assert.equals(250, err.dispatched.total_contacts)
@@ -791,6 +829,7 @@ describe("the legacy API against the sandbox", function()
       if row.kind == "reserve" then reserves[#reserves + 1] = { row.ref, row.delta } end
     end
     assert.same({ { err.dispatched.workflow_ids[1], -250 } }, reserves)
+    reserved_in(sb, err.dispatched.workflow_ids[1], 250, 300)
   end)
 
   it("answers a short balance with the 402 as insufficient_credits", function()
@@ -801,6 +840,7 @@ describe("the legacy API against the sandbox", function()
     assert.equals("insufficient_credits", err.code)
     assert.equals(402, err.status)
     assert.equals("Insufficient credits", err.message)
+    assert.equals(0, balance(sb))
   end)
 
   it("refuses contacts without identifiers where the server would, sending nothing", function()
@@ -851,5 +891,6 @@ describe("the legacy API against the sandbox", function()
     assert.equals("spend_cap", err.kind)
     assert.equals(300, err.estimated_cost_credits)
     assert.same({}, calls(sb))
+    assert.equals(START, balance(sb))
   end)
 end)

@@ -244,20 +244,25 @@ describe("search methods", function()
       for _, f in ipairs(res.filters) do
         names[f.name] = f
       end
-      for _, name in ipairs {
-        "job_titles",
-        "seniorities",
-        "departments",
-        "industries",
-        "company_sizes",
-        "locations",
-        "countries",
-        "company_domains",
-        "technologies",
-        "keywords",
-      } do
-        assert.is_table(names[name], name)
+      local got = {}
+      for name in pairs(names) do
+        got[#got + 1] = name
       end
+      table.sort(got)
+      assert.same({
+        "company_domains",
+        "company_ids",
+        "company_sizes",
+        "countries",
+        "departments",
+        "funding_stages",
+        "industries",
+        "job_titles",
+        "keywords",
+        "locations",
+        "seniorities",
+        "technologies",
+      }, got)
       local sum = 0
       for _, v in ipairs(names.seniorities.values) do
         sum = sum + v.count
@@ -373,11 +378,20 @@ describe("search methods", function()
       assert.equals(n, #res.companies)
       assert.equals(null, res.cursor)
       assert.matches("^cl%-task_%x+$", res.task_id)
+      local ids = {}
       for _, co in ipairs(res.companies) do
         assert.is_true(set_of(co.industries)[industry], co.name)
         assert.matches("^company_%x+$", co.company_id)
-        assert.is_string(co.domain)
+        assert.is_nil(ids[co.company_id], co.company_id .. " twice")
+        ids[co.company_id] = true
       end
+      -- seed 7: the first industry is Computer Software, 41 companies, these first
+      assert.equals("Computer Software", industry)
+      assert.equals(41, n)
+      assert.same(
+        { "parkerthomas.io", "whitebennett.io", "helixlabs.io" },
+        { res.companies[1].domain, res.companies[2].domain, res.companies[3].domain }
+      )
       local all = assert(client():search_companies { limit = 1 })
       assert.equals(1200, all.total)
     end)
@@ -407,12 +421,15 @@ describe("search methods", function()
       assert.equals(5, #by_domain.companies)
       assert.equals(5, by_domain.total)
       assert.matches("^cl%-task_%x+$", by_domain.task_id)
-      local prev = 1
-      for _, co in ipairs(by_domain.companies) do
+      assert.equals("parkerthomas.io", seed.domain)
+      local scores, domains = {}, {}
+      for i, co in ipairs(by_domain.companies) do
         assert.are_not.equal(seed.company_id, co.company_id)
-        assert.is_true(co.similarity_score <= prev and co.similarity_score >= 0)
-        prev = co.similarity_score
+        scores[i], domains[i] = co.similarity_score, co.domain
       end
+      -- seed 7's nearest five to Parker & Thomas, best first
+      assert.same({ 0.78, 0.76, 0.76, 0.76, 0.75 }, scores)
+      assert.same({ "vectorai.io", "tidesoftware.io", "coresystems.io", "opalsoftware.io", "firstworks.io" }, domains)
       local by_id = assert(c:similar_companies { company_id = seed.company_id, limit = 5 })
       for i = 1, 5 do
         assert.equals(by_domain.companies[i].company_id, by_id.companies[i].company_id)
@@ -511,7 +528,6 @@ describe("search methods", function()
       assert.equals(100, n)
       assert.equals(100, it.count)
       assert.equals(1, it.pages)
-      assert.is_table(it.err)
       assert.equals("server", it.err.kind)
       assert.equals(500, it.err.status)
       assert.is_nil(it.err.stale_cursor)

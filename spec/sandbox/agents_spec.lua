@@ -51,7 +51,7 @@ describe("smart agents", function()
     assert.equals("completed", r2.status)
     assert.equals(100, r2.progress)
     assert.equals(6, r2.total)
-    assert.equals(6, r2.succeeded + r2.failed)
+    assert.same({ 6, 0 }, { r2.succeeded, r2.failed }) -- seed 7: every row succeeds
     assert.equals(6, #r2.results)
     assert.equals(before - math.ceil(r2.succeeded * 0.5), (p:credits()))
     local _, page = p:get("/lead-lists/" .. list_id .. "/leads")
@@ -59,13 +59,20 @@ describe("smart agents", function()
     for _, l in ipairs(page.leads) do
       titles[l.lead_id] = l.title
     end
-    for _, row in ipairs(r2.results) do
-      if row.error == null then
-        assert.is_string(row.value)
-        assert.matches("^%u", row.value)
-        assert.equals(#titles[row.lead_id] > 0, #row.value > 0)
-      end
+    local values = {}
+    for i, row in ipairs(r2.results) do
+      assert.equals(null, row.error)
+      assert.is_truthy(titles[row.lead_id], row.lead_id .. " is not a lead of the list")
+      values[i] = row.value
     end
+    assert.same({
+      "Engineering Manager",
+      "Human Resources Manager",
+      "Senior Systems Administrator",
+      "Account Executive Manager",
+      "Regional Sales Manager",
+      "Director of Data Science",
+    }, values)
     -- the export reads the new column
     local s3, export = p:get("/export/json?list_id=" .. list_id .. "&columns=lead_id&columns=Clean%20title")
     assert.equals(200, s3)
@@ -89,7 +96,7 @@ describe("smart agents", function()
         ok = ok + 1
       end
     end
-    assert.is_true(ok > 0)
+    assert.equals(6, ok) -- seed 7: every row gets its email
   end)
 
   it("requires a prompt for custom_ai (400 validation_error)", function()
@@ -195,15 +202,22 @@ describe("smart agents", function()
     assert.equals(200, status)
     assert.equals(3, body.total)
     assert.equals(3, #body.runs)
-    local r = body.runs[1]
-    assert.equals(list_id, r.list_id)
-    assert.is_string(r.created_at)
-    assert.is_true(r.processed <= r.total)
+    local columns, stamps = {}, {}
+    for i, r in ipairs(body.runs) do
+      assert.equals(list_id, r.list_id)
+      assert.is_true(r.processed <= r.total)
+      columns[i], stamps[i] = r.column_name, r.created_at
+      assert.matches("^%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%dZ$", r.created_at)
+    end
+    assert.same({ "Capped", "Intel", "Research" }, columns) -- the last three runs of this spec
+    -- newest first, none after the sandbox clock's now
+    local now = os.date("!%Y-%m-%dT%H:%M:%SZ", math.floor(sb:control("GET", "/clock").now_ms / 1000))
+    assert.is_true(now >= stamps[1] and stamps[1] >= stamps[2] and stamps[2] >= stamps[3])
     assert.equals(422, (p:get("/smart-agents?limit=0")))
     assert.equals(404, (p:get("/smart-agents?list_id=list_nope")))
     status, body = p:get("/smart-agents")
     assert.equals(200, status)
-    assert.is_true(body.total >= 5)
+    assert.equals(6, body.total) -- the runs this spec started
   end)
 
   it("answers 404 for an unknown run and 403 without the scope", function()

@@ -7,6 +7,26 @@ local sandbox = require "spec.helpers.sandbox"
 local null = sandbox.null
 local STAMP = "^%d%d%d%d%-%d%d%-%d%d %d%d:%d%d:%d%d$"
 
+-- The decoded text of a base64url segment (no padding), as a JWT carries it.
+local B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+local function b64url_decode(s)
+  local bits, out = {}, {}
+  for i = 1, #s do
+    local v = B64:find(s:sub(i, i), 1, true) - 1
+    for b = 5, 0, -1 do
+      bits[#bits + 1] = math.floor(v / 2 ^ b) % 2
+    end
+  end
+  for i = 1, #bits - 7, 8 do
+    local byte = 0
+    for b = 0, 7 do
+      byte = byte * 2 + bits[i + b]
+    end
+    out[#out + 1] = string.char(byte)
+  end
+  return table.concat(out)
+end
+
 describe("API keys", function()
   local sb = sandbox.suite { reset = true }
   local jwt
@@ -29,12 +49,18 @@ describe("API keys", function()
   end)
 
   it("prints one three-part JWT per sandbox user in --help", function()
-    for _, who in ipairs { "vera", "rowan", "theo" } do
-      assert.is_string(jwt[who], "no JWT for " .. who .. " in --help")
-      local parts = { jwt[who]:match("^([%w_%-]+)%.([%w_%-]+)%.([%w_%-]+)$") }
-      assert.equals(3, #parts)
+    -- each token's claims name its user and organisation
+    local users = {
+      vera = { "user_2sbxVeraOkafor", "org_2sbxSandboxLabs" },
+      rowan = { "user_2sbxRowanReed", "org_2sbxSandboxLabs" },
+      theo = { "user_2sbxTheoLind", "org_2sbxSumoGarage" },
+    }
+    for who, want in pairs(users) do
+      local parts = { (jwt[who] or ""):match("^([%w_%-]+)%.([%w_%-]+)%.([%w_%-]+)$") }
+      assert.equals(3, #parts, "no JWT for " .. who .. " in --help")
+      local claims = sandbox.decode(b64url_decode(parts[2]))
+      assert.same({ "cleanlist-sandbox", want[1], want[2] }, { claims.iss, claims.sub, claims.org_id })
     end
-    assert.are_not.equal(jwt.vera, jwt.rowan)
   end)
 
   describe("GET /api-keys (public)", function()
@@ -97,8 +123,9 @@ describe("API keys", function()
       assert.equals(401, status)
       assert.equals("unauthenticated", body.error.code)
       assert.matches("Clerk session JWT", body.error.problem)
-      assert.is_string(body.error.request_id)
-      assert.is_string(headers["www-authenticate"])
+      assert.matches("^req_%x+$", body.error.request_id)
+      assert.equals(headers["x-request-id"], body.error.request_id)
+      assert.equals('Bearer realm="cleanlist"', headers["www-authenticate"])
     end)
 
     it("refuses no credential, another scheme and an unknown JWT", function()

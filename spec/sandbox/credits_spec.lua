@@ -17,7 +17,11 @@ describe("credits: estimate, quotes and the ledger", function()
   describe("POST /credits/estimate", function()
     it("prices enrich_list from the list and signs a qte_v1 quote", function()
       local balance = p:credits()
+      local scale = sb:control("GET", "/clock").time_scale
+      sb:control("POST", "/clock", { time_scale = 1e-9 }) -- held: the quote is issued at its reading
+      local now_ms = sb:control("GET", "/clock").now_ms
       local status, body = p:estimate { tool = "enrich_list", list_id = list_id, scope = "full" }
+      sb:control("POST", "/clock", { time_scale = scale })
       assert.equals(200, status)
       assert.equals("enrich_list", body.tool)
       assert.equals(12, body.row_count)
@@ -25,7 +29,7 @@ describe("credits: estimate, quotes and the ledger", function()
       assert.equals(balance, body.available_credits)
       assert.is_true(body.sufficient)
       local issued, sig = body.quote_id:match("^qte_v1_(%d+)_(%x+)$")
-      assert.is_truthy(issued)
+      assert.equals(math.floor(now_ms / 1000), tonumber(issued))
       assert.equals(64, #sig)
       assert.equals(tonumber(issued) + 300, body.expires_at)
       assert.matches("^%x+$", body.filter_hash)
@@ -286,7 +290,9 @@ describe("credits: estimate, quotes and the ledger", function()
       local s = p:settle(run.workflow_id)
       assert.equals("completed", s.status)
       assert.equals(88, s.credits_charged + s.credits_refunded)
-      assert.equals(s.summary.emails_found + 10 * s.summary.phones_found, s.credits_charged)
+      -- seed 7: 6 emails and 3 phones found among the 8 leads
+      assert.same({ emails_found = 6, phones_found = 3 }, s.summary)
+      assert.same({ 36, 52 }, { s.credits_charged, s.credits_refunded })
       assert.equals("not_applicable", s.refund_status)
       balance, ledger = p:credits()
       assert.equals(5000 - s.credits_charged, balance)
@@ -295,8 +301,9 @@ describe("credits: estimate, quotes and the ledger", function()
         if row.ref == run.workflow_id and row.kind == "refund" then settle = row end
       end
       assert.equals(s.credits_refunded, settle and settle.delta or 0)
-      for _, row in ipairs(ledger) do
-        assert.is_true(row.balance >= 0)
+      -- each row's balance is the one before it moved by its delta
+      for i = 2, #ledger do
+        assert.equals(ledger[i - 1].balance + ledger[i].delta, ledger[i].balance)
       end
     end)
 

@@ -43,7 +43,11 @@ describe("CSV import", function()
     for _, l in ipairs(page.leads) do
       names[l.full_name] = l
     end
-    assert.is_table(names['Quoted "Q" Name'])
+    local quoted = names['Quoted "Q" Name']
+    assert.same(
+      { 'Quoted "Q"', "Name", "Quotes Ltd", "q@quoted.example" },
+      { quoted.first_name, quoted.last_name, quoted.company, quoted.email }
+    )
     assert.equals("US Navy, Inc.", names["Grace Hopper"].company)
     assert.equals("ada@analytical.io", names["Ada Lovelace"].email)
   end)

@@ -20,35 +20,42 @@ describe("sandbox search", function()
 
   describe("GET /search/people/filters", function()
     it("lists the vocabulary with counts that add up to the world", function()
+      -- the clock held still, so the answer's timestamp_ms is its reading
+      local scale = sb:control("GET", "/clock").time_scale
+      sb:control("POST", "/clock", { time_scale = 1e-9 })
+      local now_ms = sb:control("GET", "/clock").now_ms
       local status, body = sb:api("GET", "/search/people/filters")
+      sb:control("POST", "/clock", { time_scale = scale })
       assert.equal(200, status)
-      assert.is_true(body.total_people >= 10000)
-      local by_name = {}
-      for _, f in ipairs(body.filters) do
+      assert.equal(12000, body.total_people) -- the world's people
+      local by_name, names = {}, {}
+      for i, f in ipairs(body.filters) do
         by_name[f.name] = f
+        names[i] = f.name
       end
-      for _, name in ipairs {
-        "job_titles",
-        "seniorities",
-        "departments",
-        "industries",
-        "company_sizes",
-        "locations",
-        "countries",
+      table.sort(names)
+      assert.same({
         "company_domains",
-        "technologies",
+        "company_ids",
+        "company_sizes",
+        "countries",
+        "departments",
+        "funding_stages",
+        "industries",
+        "job_titles",
         "keywords",
-      } do
-        assert.is_table(by_name[name], name)
-      end
+        "locations",
+        "seniorities",
+        "technologies",
+      }, names)
       local sum = 0
       for _, v in ipairs(by_name.seniorities.values) do
         sum = sum + v.count
       end
       assert.equal(body.total_people, sum)
       assert.equal("c_suite", by_name.seniorities.values[1].value)
-      assert.is_string(body.usage)
-      assert.is_number(body.timestamp_ms)
+      assert.equal(1, body.usage:find("POST /search/people with any of these filters", 1, true))
+      assert.equal(now_ms, body.timestamp_ms)
     end)
 
     it("answers 401 without credentials", function()
@@ -67,7 +74,7 @@ describe("sandbox search", function()
         limit = 30,
       })
       assert.equal(200, status)
-      assert.is_true(body.total > 30)
+      assert.equal(591, body.total) -- the built-in seed's US sales and engineering VPs and directors
       assert.equal(30, #body.people)
       assert.equal(30, body.returned)
       for _, p in ipairs(body.people) do
@@ -80,7 +87,7 @@ describe("sandbox search", function()
         assert.truthy(p.linkedin_url:match("^https://www%.linkedin%.com/in/"))
       end
       assert.truthy(body.task_id:match("^cl%-task_%x+$"))
-      assert.is_string(body.cursor)
+      assert.equal("30.ef1dc908", body.cursor) -- the offset of the next page and its query's digest
       assert.truthy(body.agent_instructions:find("truncated", 1, true))
       assert.equal(null, body.usage)
     end)
@@ -103,7 +110,7 @@ describe("sandbox search", function()
         cursor = body.cursor ~= null and body.cursor or nil
         pages = pages + 1
       until not cursor or pages > 20
-      assert.is_true(total > 7)
+      assert.equal(61, total) -- the built-in seed's banking C-suite and VPs
       assert.equal(total, n)
       assert.equal(math.ceil(total / 7), pages)
     end)
@@ -118,7 +125,8 @@ describe("sandbox search", function()
       end
       local status, k = post("/search/people", { keywords = "fintech engineering", limit = 5 })
       assert.equal(200, status)
-      assert.is_true(k.total > 0)
+      assert.equal(276, k.total)
+      assert.equal(446, a.total)
       for _, p in ipairs(k.people) do
         assert.truthy(p.department == "Engineering" or p.title:lower():find("engineer"))
       end
@@ -129,7 +137,9 @@ describe("sandbox search", function()
       local domain = c.companies[1].domain
       local status, body = post("/search/people", { company_domains = { domain }, limit = 100 })
       assert.equal(200, status)
-      assert.is_true(body.total > 0)
+      assert.equal("brightscalebuilders.com", domain)
+      assert.equal(37, body.total) -- its people in the built-in seed's world
+      assert.equal(37, #body.people)
       for _, p in ipairs(body.people) do
         assert.equal(domain, p.company_domain)
       end
@@ -202,15 +212,18 @@ describe("sandbox search", function()
           n = n + 1
           assert.truthy(c.employee_count_range == "51-200" or c.employee_count_range == "201-500")
           assert.is_true(set_of(c.tech_stack).Snowflake)
-          assert.is_string(c.domain)
-          assert.is_number(c.employee_count)
+          -- the domain names the company's LinkedIn page; the count lies in its range
+          assert.equal(c.linkedin_url:match("/company/(.-)$"), c.domain:match("^(.-)%.%a+$"))
+          local lo, hi = c.employee_count_range:match("^(%d+)%-(%d+)$")
+          assert.is_true(c.employee_count >= tonumber(lo) and c.employee_count <= tonumber(hi), c.name)
         end
         if pages == 0 then assert.truthy(body.task_id:match("^cl%-task_")) end
         cursor = body.cursor ~= null and body.cursor or nil
         pages = pages + 1
       until not cursor or pages > 30
-      assert.is_true(total > 4)
+      assert.equal(54, total) -- the built-in seed's 51-500 employee Snowflake users
       assert.equal(total, n)
+      assert.equal(14, pages)
     end)
 
     it("filters by employee count bounds and HQ country", function()
@@ -253,8 +266,19 @@ describe("sandbox search", function()
         assert.are_not.equal(seed.company_id, c.company_id)
         assert.is_true(c.similarity_score <= prev and c.similarity_score >= 0)
         prev = c.similarity_score
-        assert.is_table(c.similarity_reasons)
       end
+      -- the built-in seed's nearest and fifteenth nearest, with their reasons
+      local first, last = body.companies[1], body.companies[15]
+      assert.same({ "Keystone Labs", 0.8 }, { first.name, first.similarity_score })
+      assert.same(
+        { "same industry (Computer Software)", "shares 4 technologies", "same size (501-1000 employees)" },
+        first.similarity_reasons
+      )
+      assert.equal(0.69, last.similarity_score)
+      assert.same(
+        { "same industry (Computer Software)", "shares 1 technology", "similar size (201-500 employees)" },
+        last.similarity_reasons
+      )
       assert.equal("Computer Software", body.companies[1].industry)
       assert.truthy(body.task_id:match("^cl%-task_"))
       local _, again = post("/search/companies/similar", { company_id = seed.company_id, limit = 15 })

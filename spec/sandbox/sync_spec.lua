@@ -88,7 +88,7 @@ describe("sync", function()
     local q = p:quote { tool = "sync_to_crm", list_id = l, provider = "hubspot" }
     local task_id = p:search(2, { seniorities = { "manager" }, departments = { "Finance" } })
     local _, added = p:post("/lead-lists/" .. l .. "/leads", { task_id = task_id })
-    assert.is_true(added.added >= 1)
+    assert.equals(2, added.added)
     local status, body = crm { provider = "hubspot", list_id = l, quote_id = q }
     assert.equals(400, status)
     assert.equals("spend_cap_exceeded", code(body))
