@@ -305,10 +305,16 @@ describe("sandbox lead lists", function()
       local _, vn = lists_of()
       local _, body =
         api("GET", "/lead-lists/" .. vn["Example: Sales leaders in Software (US)"].list_id .. "/leads?limit=15")
-      local providers = {}
+      local providers, unfound = {}, {}
       for _, l in ipairs(body.leads) do
-        if l.email ~= null or l.phone ~= null then providers[#providers + 1] = l.provider end
+        if l.email ~= null or l.phone ~= null then
+          providers[#providers + 1] = l.provider
+        else
+          unfound[#unfound + 1] = l.provider
+        end
       end
+      -- a lead where nothing was found names no provider
+      assert.same({ null, null }, unfound)
       -- the seeded enrichment of the first 15: 13 found, each by the provider that found it
       assert.same({
         "datagma",

@@ -39,7 +39,7 @@ local function enrich_from_truth(state, lead)
     email = t.email_found and t.email or nil,
     email_status = t.email_found and t.email_status or nil,
     phone = t.phone_found and t.phone or nil,
-    provider = t.provider,
+    provider = (t.email_found or t.phone_found) and t.provider or nil, -- none when nothing was found
     enrichment_type = "full",
   })
 end
