@@ -42,6 +42,7 @@ local M = {}
 
 M.EXIT_OK, M.EXIT_ERROR, M.EXIT_USAGE = cli.EXIT_OK, cli.EXIT_ERROR, cli.EXIT_USAGE
 M.EXIT_INTERRUPTED, M.EXIT_UNKNOWN = cli.EXIT_INTERRUPTED, cli.EXIT_UNKNOWN
+M.EXIT_RUN_ENDED = cli.EXIT_RUN_ENDED
 
 M.parse, M.help, M.exit_table = cli.parse, cli.help, cli.exit_table
 M.timeout_option, M.list_options = cli.timeout_option, cli.list_options

@@ -1,6 +1,7 @@
 --- cleanlist.recipe.output: what a run writes for people and for programs. Lines for a
 -- person, JSON lines, notices, the progress bar of a wait, the summary at the end and the
 -- report of an error. Run holds the methods of the run `r` (see cleanlist.recipe).
+local cli = require "cleanlist.recipe.cli"
 local core = require "cleanlist.core"
 local json = require "cleanlist.json"
 local progress = require "cleanlist.progress"
@@ -132,6 +133,39 @@ function Run:wait(run, label, opts)
     end
   end
   return self.client:wait(run, o)
+end
+
+local function count(v)
+  return type(v) == "number" and v or nil
+end
+
+--- What the end of a run waited on (a status client:wait returned) tells the user, for the
+-- run named `label` ("enrichment bulk-enrich-…", "job 2/3"...). completed: nothing.
+-- completed_with_errors: a line (how many leads were not enriched, the credits charged and
+-- refunded); nil. failed or cancelled: the line, and returned, the error the recipe ends on
+-- (exit status 20) once it has kept what the run gave: its status, what was charged and
+-- refunded, and a refund under review said as such (with the API's refund_message).
+function Run:run_end(label, done)
+  local status = done.status
+  if status ~= "completed_with_errors" and status ~= "failed" and status ~= "cancelled" then return nil end
+  local summary = type(done.summary) == "table" and done.summary or {}
+  local total = count(done.total) or count(done.total_contacts) or count(summary.total)
+  local failed = count(done.failed) or count(summary.failed)
+  local charged, refunded = count(done.credits_charged), count(done.credits_refunded)
+  local parts = { ("%s ended %s"):format(label, status) }
+  if failed and total then parts[#parts + 1] = (": %d of %d not done"):format(failed, total) end
+  if charged then parts[#parts + 1] = ("; %d credits charged, %d refunded"):format(charged, refunded or 0) end
+  local text = concat(parts)
+  if done.refund_status == "pending_review" then
+    text = text .. ". The charge is not refunded automatically; it is under review: " .. tostring(done.refund_message)
+  elseif type(done.message) == "string" then
+    text = text .. ". " .. done.message
+  end
+  if status == "completed_with_errors" then
+    self:say("%s", text)
+    return nil
+  end
+  return { kind = "run_" .. status, code = status, exit_status = cli.EXIT_RUN_ENDED, message = text }
 end
 
 --- Whether an --out file gets JSON lines: a .jsonl, .ndjson or .json file does, a .csv file
