@@ -362,7 +362,7 @@ within 24 hours imports nothing twice).]],
     -- 4. The list as CSV (free), streamed to --out.
     export(r, list, out_path, out)
     if ended then
-      ended.message = ("%s; %s holds the list as it was left (%s leads enriched)"):format(
+      ended.message = ("%s %s holds the list as the run left it (%s leads enriched)."):format(
         ended.message,
         out_path,
         tostring(out.enriched)

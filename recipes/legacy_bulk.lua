@@ -393,7 +393,9 @@ answer was lost stops the run, exit 19: see --resend-unknown).]],
     r:emit { step = "out", path = out_path, rows = #merged }
     out.out, out.out_rows = out_path, #merged
     local ended = out._ended and (out._ended .. RESULTS_IN:format(out_path)) -- said once written
-    if ended then r:fail { kind = "run_failed", exit_status = recipe.EXIT_RUN_ENDED, message = ended } end
+    if ended then
+      r:fail { kind = "run_failed", exit_status = recipe.EXIT_RUN_ENDED, message = ended, run_ended = true }
+    end
     return out
   end,
 }

@@ -205,7 +205,7 @@ enrichment and the sync each go out once, and are never paid twice.]],
     local out = summary_of(found, run, done)
     local ended = r:run_end("enrichment " .. run.workflow_id, done)
     if ended then -- failed or cancelled: nothing goes to the CRM
-      ended.message = ended.message .. (o.no_sync and "" or "; nothing was synced to the CRM")
+      ended.message = ended.message .. (o.no_sync and "" or " Nothing was synced to the CRM.")
       r:fail(ended)
     end
     if o.no_sync then return out end

@@ -333,7 +333,7 @@ run: it is sent once and never paid twice.]],
     -- that failed: the rows it did, then the failure).
     show(r, rows_of(r, list.list_id, results), out)
     if ended then
-      ended.message = ("%s; the %s rows it did are in the column"):format(ended.message, tostring(out.succeeded))
+      ended.message = ("%s The %s rows it did are in the column."):format(ended.message, tostring(out.succeeded))
       r:fail(ended)
     end
     return out

@@ -155,7 +155,7 @@ local function failed(r, err)
     }
   end
   io.stderr:write(output.error_report(r.def.name, err), "\n")
-  if r:_dispatched() then
+  if r:_dispatched() and not (type(err) == "table" and err.run_ended) then
     io.stderr:write(
       (
         "%s: what was dispatched is recorded in %s: run the same command again "
@@ -164,7 +164,7 @@ local function failed(r, err)
       ):format(r.def.name, r.state_path)
     )
   elseif r.state_path then
-    os.remove(r.state_path) -- nothing paid went out: the next run starts afresh
+    os.remove(r.state_path) -- nothing paid went out, or the run it waited on ended: the next starts afresh
   end
   return exit_status_of(err)
 end

@@ -150,10 +150,11 @@ function Run:run_end(label, done)
   if status ~= "completed_with_errors" and status ~= "failed" and status ~= "cancelled" then return nil end
   local summary = type(done.summary) == "table" and done.summary or {}
   local total = count(done.total) or count(done.total_contacts) or count(summary.total)
-  local failed = count(done.failed) or count(summary.failed)
+  local good = count(done.completed) or count(summary.successful) or count(done.succeeded)
+  local processed = count(done.processed) or good
   local charged, refunded = count(done.credits_charged), count(done.credits_refunded)
   local parts = { ("%s ended %s"):format(label, status) }
-  if failed and total then parts[#parts + 1] = (": %d of %d not done"):format(failed, total) end
+  if good and total then parts[#parts + 1] = (": %d of %d enriched, %d processed"):format(good, total, processed) end
   if charged then parts[#parts + 1] = ("; %d credits charged, %d refunded"):format(charged, refunded or 0) end
   local text = concat(parts)
   if done.refund_status == "pending_review" then
@@ -161,11 +162,14 @@ function Run:run_end(label, done)
   elseif type(done.message) == "string" then
     text = text .. ". " .. done.message
   end
+  if not text:find("%.$") then text = text .. "." end
   if status == "completed_with_errors" then
     self:say("%s", text)
     return nil
   end
-  return { kind = "run_" .. status, code = status, exit_status = cli.EXIT_RUN_ENDED, message = text }
+  local ended = { kind = "run_" .. status, code = status, exit_status = cli.EXIT_RUN_ENDED, message = text }
+  ended.run_ended = true
+  return ended
 end
 
 --- Whether an --out file gets JSON lines: a .jsonl, .ndjson or .json file does, a .csv file
