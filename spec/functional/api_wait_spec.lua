@@ -162,6 +162,119 @@ describe("client:wait against the sandbox", function()
   end)
 end)
 
+describe("client:wait on every end of a run", function()
+  local sb = suite()
+
+  -- Dispatches the 25-lead SALES list (partial: 25 reserved) under workflow fault `fault`.
+  local function run_under(c, fault)
+    local _, code = sb:control("POST", "/faults", { workflow = fault })
+    assert.equals(200, code)
+    return assert(c:enrich_list { list_id = list_named(c, SALES) })
+  end
+
+  local function numbers(st)
+    return {
+      st.status,
+      st.processed,
+      st.completed,
+      st.failed,
+      st.credits_charged,
+      st.credits_refunded,
+      st.refund_status,
+    }
+  end
+
+  it("completed, completed_with_errors, failed (both refunds) and cancelled, each with its values", function()
+    local c = client(sb)
+    local done = assert(c:wait(run_under(c, "normal")))
+    assert.same({ "completed", 25, 20, 5, 20, 5, "not_applicable" }, numbers(done))
+    local errs = assert(c:wait(run_under(c, "errors")))
+    assert.same({ "completed_with_errors", 25, 13, 12, 13, 12, "not_applicable" }, numbers(errs))
+    local kept = assert(c:wait(run_under(c, "fail")))
+    assert.same({ "failed", 12, 9, 3, 25, 0, "pending_review" }, numbers(kept))
+    assert.matches("^This prepaid run failed after credits were charged", kept.refund_message)
+    local swept = assert(c:wait(run_under(c, "fail_refund")))
+    assert.same({ "failed", 12, 9, 3, 0, 25, "not_applicable" }, numbers(swept))
+    assert.equals("The run failed; its 25 unused credits were refunded.", swept.message)
+    local stuck = run_under(c, "stuck")
+    sb:control("POST", "/clock", { advance_ms = 60000 }) -- stuck at 12 of its 25 leads
+    local _, code = sb:control("POST", "/workflows/" .. stuck.workflow_id .. "/cancel")
+    assert.equals(200, code)
+    local cancelled = assert(c:wait(stuck))
+    assert.same({ "cancelled", 12, 9, 3, 9, 16, "pending_review" }, numbers(cancelled))
+    assert.equals(1, cancelled.polls)
+  end)
+
+  it("wait_all returns the four ends in order, none of them an error", function()
+    local c = client(sb)
+    local runs = {}
+    for i, fault in ipairs { "normal", "errors", "fail", "fail_refund" } do
+      runs[i] = run_under(c, fault)
+    end
+    local out, errs = c:wait_all(runs)
+    assert.is_nil(errs)
+    assert.same(
+      { "completed", "completed_with_errors", "failed", "failed" },
+      { out[1].status, out[2].status, out[3].status, out[4].status }
+    )
+    assert.same(
+      { 20, 13, 25, 0 },
+      { out[1].credits_charged, out[2].credits_charged, out[3].credits_charged, out[4].credits_charged }
+    )
+    assert.same(
+      { "not_applicable", "not_applicable", "pending_review", "not_applicable" },
+      { out[1].refund_status, out[2].refund_status, out[3].refund_status, out[4].refund_status }
+    )
+  end)
+
+  it("a timeout says the outcome is unknown, and a later wait learns it", function()
+    local c = client(sb)
+    local res = run_under(c, "stuck")
+    local st, err = c:wait(res, { timeout = 0.3 })
+    assert.is_nil(st)
+    assert.same({ "timeout", "unknown", "running" }, { err.kind, err.outcome, err.last_status.status })
+    assert.matches("its outcome is unknown, the run goes on", err.message, 1, true)
+    sb:control("POST", "/workflows/" .. res.workflow_id .. "/cancel")
+    st = assert(c:wait(res.workflow_id))
+    assert.same({ "cancelled", 12 }, { st.status, st.processed })
+  end)
+
+  it("a poll that fails says the outcome is unknown", function()
+    local c = client(sb)
+    local st, err = c:wait("enrich-00000000")
+    assert.is_nil(st)
+    assert.same({ "not_found", "unknown", 1 }, { err.kind, err.outcome, err.polls })
+  end)
+
+  it("a smart-agent run that runs out of credits ends failed, and so does the wait", function()
+    local c = client(sb)
+    sb:control("DELETE", "/faults")
+    local res = assert(c:run_smart_agent {
+      list_id = list_named(c, SALES),
+      column_name = "Intro",
+      agent_type = "cold_intro_email",
+      max_rows = 10,
+    })
+    sb:control("POST", "/credits", { credits = 7 }) -- 3 a row: two rows, then out
+    local st = assert(c:wait(res.smart_agent_task_id))
+    assert.same({ "failed", "The run stopped: the organization ran out of credits." }, { st.status, st.message })
+    assert.same({ 10, 2, 1 }, { st.total, st.succeeded, st.failed })
+  end)
+
+  it("a legacy job cancelled or failed ends the wait with its status", function()
+    local c = client(sb)
+    sb:control("POST", "/faults", { workflow = "fail_refund" })
+    local job = assert(c:legacy_enrich_bulk { contacts = legacy_contacts(4) })
+    local st = assert(c:wait(job.workflow_id))
+    assert.same({ "failed", 0, 4 }, { st.status, st.credits_charged, st.credits_refunded })
+    sb:control("POST", "/faults", { workflow = "stuck" })
+    job = assert(c:legacy_enrich_bulk { contacts = legacy_contacts(4) })
+    sb:control("POST", "/workflows/" .. job.workflow_id .. "/cancel")
+    st = assert(c:wait(job.workflow_id))
+    assert.same({ "cancelled", 0, 0, 4 }, { st.status, st.processed, st.credits_charged, st.credits_refunded })
+  end)
+end)
+
 describe("client:wait_all against the sandbox", function()
   local sb = suite()
 
