@@ -249,6 +249,7 @@ describe("client:wait on every end of a run", function()
   it("a smart-agent run that runs out of credits ends failed, and so does the wait", function()
     local c = client(sb)
     sb:control("DELETE", "/faults")
+    sb:control("POST", "/clock", { time_scale = 1e-6 }) -- held while the balance is cut
     local res = assert(c:run_smart_agent {
       list_id = list_named(c, SALES),
       column_name = "Intro",
@@ -256,6 +257,7 @@ describe("client:wait on every end of a run", function()
       max_rows = 10,
     })
     sb:control("POST", "/credits", { credits = 7 }) -- 3 a row: two rows, then out
+    sb:control("POST", "/clock", { time_scale = 600 })
     local st = assert(c:wait(res.smart_agent_task_id))
     assert.same({ "failed", "The run stopped: the organization ran out of credits." }, { st.status, st.message })
     assert.same({ 10, 2, 1 }, { st.total, st.succeeded, st.failed })

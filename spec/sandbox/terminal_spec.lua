@@ -16,6 +16,7 @@ describe("how an enrichment workflow ends", function()
 
   setup(function()
     list_id = p:new_list("Terminal spec list", 10) -- partial: 10 credits reserved
+    sb:control("POST", "/clock", { time_scale = 1e-6 }) -- only advance_ms moves the clock
   end)
 
   after_each(function()
@@ -169,6 +170,10 @@ end)
 describe("how a legacy bulk workflow ends", function()
   local sb = sandbox.suite { reset = true, args = { "--rate-limit", "off", "--seed", "7" } }
 
+  before_each(function()
+    sb:control("POST", "/clock", { time_scale = 1e-6 }) -- only advance_ms moves the clock
+  end)
+
   local function contacts(n)
     local t = {}
     for i = 1, n do
@@ -200,16 +205,16 @@ describe("how a legacy bulk workflow ends", function()
     assert.equals(200, status)
     assert.equals("cancelled", body.status)
     assert.same(
-      { 220, 4, 24, 196 },
+      { 220, 3, 23, 197 },
       { body.credits_reserved, body.processed, body.credits_charged, body.credits_refunded }
     )
-    assert.equals("completed", body.results[4].status)
-    assert.equals("cancelled", body.results[5].status)
+    assert.equals("completed", body.results[3].status)
+    assert.equals("cancelled", body.results[4].status)
     assert.equals("cancelled", body.results[20].status)
-    assert.equals(before - 24, credits())
+    assert.equals(before - 23, credits())
     sb:control("POST", "/clock", { advance_ms = 60000 })
     local s = status_of(id)
-    assert.same({ "cancelled", 4, 24 }, { s.status, s.processed, s.credits_charged })
+    assert.same({ "cancelled", 3, 23 }, { s.status, s.processed, s.credits_charged })
     local again, st = sb:control("POST", "/workflows/" .. id .. "/cancel")
     assert.equals(409, st)
     assert.equals("cancelled", again.error.run_status)
