@@ -214,7 +214,7 @@ local function wait_for(r, id, agent, out)
   out.run_id, out.status, out.rows = id, done.status, done.total or #results
   out.succeeded, out.failed = done.succeeded, done.failed
   out.credits_charged = charged
-  return results, r:run_end("smart agent " .. id, done)
+  return results, r:run_end("smart agent " .. id, done, "succeeded")
 end
 
 -- The column, joined with the leads' names and emails (free): { lead_id, name, email, value,

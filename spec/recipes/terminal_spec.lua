@@ -132,6 +132,81 @@ describe("recipes against every end of the run they wait on", function()
     end)
   end)
 
+  describe("smart_agent_column", function()
+    it("failed (out of credits): shows the rows it did, then exit 20 with the API's message", function()
+      sb:control("POST", "/clock", { time_scale = 1e-6 }) -- held until the balance is cut
+      local home = recipe.state_home()
+      local args = { "--list", "Example: Sales leaders in Software (US)", "--agent", "cold_intro_email" }
+      local bg = recipe.spawn(
+        sb,
+        "smart_agent_column",
+        with(args, "--column", "Intro", "--max-rows", "10", "--max-credits", "30"),
+        { scale = 600, home = home }
+      )
+      recipe.wait_for_state(home, function(t)
+        return t:find("run_%x+") ~= nil
+      end)
+      sb:control("POST", "/credits", { credits = 7 }) -- 3 a row: two rows, then out
+      sb:control("POST", "/clock", { time_scale = 600 })
+      local r = bg:wait()
+      recipe.remove(home)
+      assert.equals(20, r.code, r.stderr)
+      assert.matches(
+        "smart_agent_column: smart agent run_%x+ ended failed: 2 of 10 succeeded, 3 processed%. The run stopped: "
+          .. "the organization ran out of credits%. The 2 rows it did are in the column%.",
+        r.stderr
+      )
+      assert.equals(1, balance(sb)) -- 7 less the two rows' 6
+    end)
+  end)
+
+  describe("legacy_bulk", function()
+    local function contacts_csv(n)
+      local dir = recipe.state_home()
+      local lines = { "First Name,Last Name,Company Domain" }
+      for i = 1, n do
+        lines[#lines + 1] = ("Pat%d,Tester,acme%d.example.com"):format(i, i)
+      end
+      run.write_file(dir .. "/contacts.csv", table.concat(lines, "\n") .. "\n")
+      return dir, dir .. "/contacts.csv"
+    end
+
+    it("failed: writes every row, then exit 20 naming the job, charged 0", function()
+      fault(sb, "fail")
+      local dir, path = contacts_csv(5)
+      local out = dir .. "/out.csv"
+      local r = recipe.run(sb, "legacy_bulk", { path, "--out", out }, { scale = 600 })
+      assert.equals(20, r.code, r.stderr)
+      assert.matches(
+        "legacy_bulk: job 1/1 public_bulk_[%x-]+ ended failed: 0 of 5 enriched, 5 processed; 0 credits charged, "
+          .. "5 refunded%.\nthe results %(those jobs' contacts not enriched%) are in "
+          .. out:gsub("%p", "%%%0"),
+        r.stderr
+      )
+      assert.equals(6, #recipe.lines_of(run.read_file(out))) -- the header and the 5 rows
+      assert.equals(START, balance(sb))
+      recipe.remove(dir)
+    end)
+
+    it("cancelled while it waits: exit 20, the reservation refunded", function()
+      fault(sb, "stuck")
+      local dir, path = contacts_csv(5)
+      local home = recipe.state_home()
+      local bg = recipe.spawn(sb, "legacy_bulk", { path, "--out", dir .. "/out.csv" }, { scale = 600, home = home })
+      local text = recipe.wait_for_state(home, function(t)
+        return t:find("public_bulk_[%x-]+") ~= nil
+      end)
+      local _, status = sb:control("POST", "/workflows/" .. text:match("public_bulk_[%x-]+") .. "/cancel")
+      assert.equals(200, status)
+      local r = bg:wait()
+      recipe.remove(home)
+      assert.equals(20, r.code, r.stderr)
+      assert.matches("ended cancelled: 0 of 5 enriched, 0 processed; 0 credits charged, 5 refunded.", r.stderr, 1, true)
+      assert.equals(START, balance(sb))
+      recipe.remove(dir)
+    end)
+  end)
+
   describe("enrich_csv", function()
     it("failed: writes the list as the run left it, then exit 20 with the refund under review", function()
       fault(sb, "fail")

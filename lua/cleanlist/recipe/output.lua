@@ -140,21 +140,25 @@ local function count(v)
 end
 
 --- What the end of a run waited on (a status client:wait returned) tells the user, for the
--- run named `label` ("enrichment bulk-enrich-…", "job 2/3"...). completed: nothing.
+-- run named `label` ("enrichment bulk-enrich-…", "job 2/3"...), whose good results are
+-- `what` (default "enriched"). completed: nothing.
 -- completed_with_errors: a line (how many leads were not enriched, the credits charged and
 -- refunded); nil. failed or cancelled: the line, and returned, the error the recipe ends on
 -- (exit status 20) once it has kept what the run gave: its status, what was charged and
 -- refunded, and a refund under review said as such (with the API's refund_message).
-function Run:run_end(label, done)
+function Run:run_end(label, done, what)
   local status = done.status
   if status ~= "completed_with_errors" and status ~= "failed" and status ~= "cancelled" then return nil end
   local summary = type(done.summary) == "table" and done.summary or {}
   local total = count(done.total) or count(done.total_contacts) or count(summary.total)
   local good = count(done.completed) or count(summary.successful) or count(done.succeeded)
-  local processed = count(done.processed) or good
+  local bad = count(done.failed) or count(summary.failed)
+  local processed = count(done.processed) or (good and bad and good + bad) or good
   local charged, refunded = count(done.credits_charged), count(done.credits_refunded)
   local parts = { ("%s ended %s"):format(label, status) }
-  if good and total then parts[#parts + 1] = (": %d of %d enriched, %d processed"):format(good, total, processed) end
+  if good and total then
+    parts[#parts + 1] = (": %d of %d %s, %d processed"):format(good, total, what or "enriched", processed)
+  end
   if charged then parts[#parts + 1] = ("; %d credits charged, %d refunded"):format(charged, refunded or 0) end
   local text = concat(parts)
   if done.refund_status == "pending_review" then
