@@ -3,7 +3,9 @@
 -- calls return, its timeout and progress hook, wait_all, the free methods that read runs
 -- (enrichment_status, get_smart_agent_results, list_smart_agents, legacy_enrich_status,
 -- legacy_webhook_deliveries), and the per-organisation bucket shared by clients of three keys
--- of one organisation.
+-- of one organisation. Every end of a run (completed, completed_with_errors, failed with the
+-- charge kept or refunded, cancelled) is an answer with the sandbox's values; a timeout or a
+-- failed poll is an error whose outcome is unknown.
 local cjson = require "cjson"
 local cleanlist = require "cleanlist"
 local sandbox = require "spec.helpers.sandbox"

@@ -188,6 +188,16 @@ describe("recipes against every end of the run they wait on", function()
       recipe.remove(dir)
     end)
 
+    it("failed with the reservation refunded: exit 20, charged 0", function()
+      fault(sb, "fail_refund")
+      local dir, path = contacts_csv(5)
+      local r = recipe.run(sb, "legacy_bulk", { path, "--out", dir .. "/out.csv" }, { scale = 600 })
+      assert.equals(20, r.code, r.stderr)
+      assert.matches("ended failed: 0 of 5 enriched, 5 processed; 0 credits charged, 5 refunded.", r.stderr, 1, true)
+      assert.equals(START, balance(sb))
+      recipe.remove(dir)
+    end)
+
     it("cancelled while it waits: exit 20, the reservation refunded", function()
       fault(sb, "stuck")
       local dir, path = contacts_csv(5)
@@ -208,16 +218,75 @@ describe("recipes against every end of the run they wait on", function()
   end)
 
   describe("enrich_csv", function()
-    it("failed: writes the list as the run left it, then exit 20 with the refund under review", function()
-      fault(sb, "fail")
+    -- A directory holding contacts.csv of 4 contacts (an email each); returns it and the path.
+    local function contacts_csv()
       local dir = recipe.state_home()
       local lines = { "Email,First Name,Last Name,Company" }
       for i = 1, 4 do
         lines[#lines + 1] = ("pat%d@example.com,Pat%d,Tester,Acme"):format(i, i)
       end
       run.write_file(dir .. "/contacts.csv", table.concat(lines, "\n") .. "\n")
+      return dir, dir .. "/contacts.csv"
+    end
+
+    it("completed_with_errors: the file written, the leads not enriched said, exit 0", function()
+      fault(sb, "errors")
+      local dir, path = contacts_csv()
+      local r = recipe.run(sb, "enrich_csv", { path, "--out", dir .. "/out.csv", "--json" }, { scale = 600 })
+      assert.equals(0, r.code, r.stderr)
+      local s = summary_of(r)
+      assert.same({ "completed_with_errors", 2, 2, 2 }, { s.status, s.enriched, s.credits_charged, s.credits_refunded })
+      assert.matches(
+        "ended completed_with_errors: 2 of 4 enriched, 4 processed; 2 credits charged, 2 refunded.",
+        r.stderr,
+        1,
+        true
+      )
+      assert.equals(5, #recipe.lines_of(run.read_file(dir .. "/out.csv")))
+      assert.equals(START - 2, balance(sb))
+      recipe.remove(dir)
+    end)
+
+    it("failed with the reservation refunded: the file written, exit 20, charged 0", function()
+      fault(sb, "fail_refund")
+      local dir, path = contacts_csv()
+      local r = recipe.run(sb, "enrich_csv", { path, "--out", dir .. "/out.csv" }, { scale = 600 })
+      assert.equals(20, r.code, r.stderr)
+      assert.matches(
+        "ended failed: 2 of 4 enriched, 2 processed; 0 credits charged, 4 refunded. The run failed; "
+          .. "its 4 unused credits were refunded.",
+        r.stderr,
+        1,
+        true
+      )
+      assert.equals(START, balance(sb))
+      recipe.remove(dir)
+    end)
+
+    it("cancelled while it waits: the file written, exit 20", function()
+      fault(sb, "stuck")
+      local dir, path = contacts_csv()
+      local home = recipe.state_home()
+      local bg = recipe.spawn(sb, "enrich_csv", { path, "--out", dir .. "/out.csv" }, { scale = 600, home = home })
+      local text = recipe.wait_for_state(home, function(t)
+        return t:find("bulk%-enrich%-%x+") ~= nil
+      end)
+      local _, status = sb:control("POST", "/workflows/" .. text:match("bulk%-enrich%-%x+") .. "/cancel")
+      assert.equals(200, status)
+      local r = bg:wait()
+      recipe.remove(home)
+      assert.equals(20, r.code, r.stderr)
+      assert.matches("ended cancelled: ", r.stderr, 1, true)
+      assert.matches("holds the list as the run left it", r.stderr, 1, true)
+      assert.equals(5, #recipe.lines_of(run.read_file(dir .. "/out.csv")))
+      recipe.remove(dir)
+    end)
+
+    it("failed: writes the list as the run left it, then exit 20 with the refund under review", function()
+      fault(sb, "fail")
+      local dir, path = contacts_csv()
       local out = dir .. "/out.csv"
-      local r = recipe.run(sb, "enrich_csv", { dir .. "/contacts.csv", "--out", out }, { scale = 600 })
+      local r = recipe.run(sb, "enrich_csv", { path, "--out", out }, { scale = 600 })
       assert.equals(20, r.code, r.stderr)
       assert.matches(
         "ended failed: 2 of 4 enriched, 2 processed; 4 credits charged, 0 refunded. The charge is not "
