@@ -392,10 +392,7 @@ answer was lost stops the run, exit 19: see --resend-unknown).]],
     r:say("wrote %d rows to %s", #merged, out_path)
     r:emit { step = "out", path = out_path, rows = #merged }
     out.out, out.out_rows = out_path, #merged
-    local ended = out._ended and (out._ended .. RESULTS_IN:format(out_path)) -- said once written
-    if ended then
-      r:fail { kind = "run_failed", exit_status = recipe.EXIT_RUN_ENDED, message = ended, run_ended = true }
-    end
+    if out._ended then r:fail(recipe.run_ended(out._ended .. RESULTS_IN:format(out_path))) end -- once written
     return out
   end,
 }

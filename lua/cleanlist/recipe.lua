@@ -47,6 +47,7 @@ M.EXIT_RUN_ENDED = cli.EXIT_RUN_ENDED
 M.parse, M.help, M.exit_table = cli.parse, cli.help, cli.exit_table
 M.timeout_option, M.list_options = cli.timeout_option, cli.list_options
 M.progress_line, M.jsonl_path, M.error_report = output.progress_line, output.jsonl_path, output.error_report
+M.run_ended = output.run_ended
 M.digest = state.digest
 M.header_columns = inputs.header_columns
 

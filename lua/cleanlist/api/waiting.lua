@@ -54,6 +54,23 @@ local function classify(target, kind)
   return "enrichment", target
 end
 
+-- The error of a wait that timed out: the outcome is unknown, the run goes on.
+local function timed_out(id, st, polls, waited)
+  return errors.new {
+    kind = "timeout",
+    code = "wait_timeout",
+    last_status = st,
+    polls = polls,
+    outcome = "unknown",
+    message = ("%s is still %s after %.0f s (timeout): its outcome is unknown, the run goes on; %s"):format(
+      id,
+      tostring(st.status),
+      waited,
+      "wait again to learn it"
+    ),
+  }
+end
+
 -- The share of the run done (0..1), or nil when the status does not say.
 local function done_share(st)
   return progress.of(st).share
@@ -133,22 +150,7 @@ function M:wait(target, opts)
     end
     wait = min(max(wait, interval / 2), cap)
     if deadline then
-      if now >= deadline then
-        return nil,
-          errors.new {
-            kind = "timeout",
-            code = "wait_timeout",
-            last_status = st,
-            polls = polls,
-            outcome = "unknown",
-            message = ("%s is still %s after %.0f s (timeout): its outcome is unknown, the run goes on; %s"):format(
-              id,
-              tostring(st.status),
-              now - start,
-              "wait again to learn it"
-            ),
-          }
-      end
+      if now >= deadline then return nil, timed_out(id, st, polls, now - start) end
       wait = min(wait, deadline - now)
     end
     self:_sleep(wait, "poll", id)

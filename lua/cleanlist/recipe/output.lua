@@ -135,6 +135,18 @@ function Run:wait(run, label, opts)
   return self.client:wait(run, o)
 end
 
+--- The error a recipe ends on when a run it waited on ended failed or cancelled (exit status
+-- 20; no state kept to resume: the run is over). kind default "run_failed".
+function M.run_ended(message, kind, code)
+  return {
+    kind = kind or "run_failed",
+    code = code,
+    exit_status = cli.EXIT_RUN_ENDED,
+    message = message,
+    run_ended = true,
+  }
+end
+
 local function count(v)
   return type(v) == "number" and v or nil
 end
@@ -171,9 +183,7 @@ function Run:run_end(label, done, what)
     self:say("%s", text)
     return nil
   end
-  local ended = { kind = "run_" .. status, code = status, exit_status = cli.EXIT_RUN_ENDED, message = text }
-  ended.run_ended = true
-  return ended
+  return M.run_ended(text, "run_" .. status, status)
 end
 
 --- Whether an --out file gets JSON lines: a .jsonl, .ndjson or .json file does, a .csv file
