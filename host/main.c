@@ -88,6 +88,7 @@ static void print_help(void) {
            cl_kind_name((cl_kind)k));
   fputs(
       "   19  a call an earlier run sent has no known outcome (a recipe's --resend-unknown)\n"
+      "   20  the run a recipe waited on ended failed or cancelled\n"
       "  130  interrupted (Ctrl-C)\n",
       stdout);
 }

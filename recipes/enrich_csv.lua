@@ -212,6 +212,7 @@ local function enrich(r, list, out)
   out.emails_found, out.phones_found = summary.emails_found, summary.phones_found
   out.credits_reserved, out.credits_charged = run.credits_reserved, done.credits_charged
   out.credits_refunded = done.credits_refunded
+  return r:run_end("enrichment " .. run.workflow_id, done)
 end
 
 -- The list named name: created, or the caller's list of that name (create_list returns it),
@@ -350,15 +351,24 @@ within 24 hours imports nothing twice).]],
     if o.dry_run then return quote(r, list, out) end
 
     -- 3. Enrich the list (paid, quoted first, once), and wait with progress.
+    local ended -- the error a failed or cancelled run ends on, once the list is written
     if leads == 0 then
       r:say("the list has no leads: nothing to enrich")
       out.enriched = 0
     else
-      enrich(r, list, out)
+      ended = enrich(r, list, out)
     end
 
     -- 4. The list as CSV (free), streamed to --out.
     export(r, list, out_path, out)
+    if ended then
+      ended.message = ("%s %s holds the list as the run left it (%s leads enriched)."):format(
+        ended.message,
+        out_path,
+        tostring(out.enriched)
+      )
+      r:fail(ended)
+    end
     return out
   end,
 }

@@ -212,6 +212,8 @@ local function count_job(out, st)
   return summary
 end
 
+local RESULTS_IN = "\nthe results (those jobs' contacts not enriched) are in %s"
+
 -- Waits for every job (free polls), with progress, and merges the results in file order.
 local function wait_and_merge(r, wfs, chunks, out)
   local merged, jobs = {}, #chunks
@@ -220,6 +222,8 @@ local function wait_and_merge(r, wfs, chunks, out)
     local st =
       r:check(r:wait(job.workflow_id, ("job %d/%d"):format(j, jobs), { timeout = r.opts.timeout, kind = "legacy" }))
     local summary = count_job(out, st)
+    local ended = r:run_end(("job %d/%d %s"):format(j, jobs, job.workflow_id), st)
+    if ended then out._ended = (out._ended and (out._ended .. "\n") or "") .. ended.message end
     r:emit {
       step = "job",
       job = j,
@@ -388,6 +392,7 @@ answer was lost stops the run, exit 19: see --resend-unknown).]],
     r:say("wrote %d rows to %s", #merged, out_path)
     r:emit { step = "out", path = out_path, rows = #merged }
     out.out, out.out_rows = out_path, #merged
+    if out._ended then r:fail(recipe.run_ended(out._ended .. RESULTS_IN:format(out_path))) end -- once written
     return out
   end,
 }

@@ -203,7 +203,12 @@ enrichment and the sync each go out once, and are never paid twice.]],
     local run = enrich_task(r, enrich, enrich_body)
     local done = wait(r, run)
     local out = summary_of(found, run, done)
-    if o.no_sync or done.status == "failed" or done.status == "cancelled" then return out end
+    local ended = r:run_end("enrichment " .. run.workflow_id, done)
+    if ended then -- failed or cancelled: nothing goes to the CRM
+      ended.message = ended.message .. (o.no_sync and "" or " Nothing was synced to the CRM.")
+      r:fail(ended)
+    end
+    if o.no_sync then return out end
     sync(r, found, run, done, out)
     return out
   end,

@@ -214,7 +214,7 @@ local function wait_for(r, id, agent, out)
   out.run_id, out.status, out.rows = id, done.status, done.total or #results
   out.succeeded, out.failed = done.succeeded, done.failed
   out.credits_charged = charged
-  return results
+  return results, r:run_end("smart agent " .. id, done, "succeeded")
 end
 
 -- The column, joined with the leads' names and emails (free): { lead_id, name, email, value,
@@ -327,10 +327,15 @@ run: it is sent once and never paid twice.]],
     local id = start(r, agent, run_agent, body, out)
 
     -- 3. Wait, with progress.
-    local results = wait_for(r, id, agent, out)
+    local results, ended = wait_for(r, id, agent, out)
 
-    -- 4. The column, joined with the leads' names and emails, written out or shown.
+    -- 4. The column, joined with the leads' names and emails, written out or shown (a run
+    -- that failed: the rows it did, then the failure).
     show(r, rows_of(r, list.list_id, results), out)
+    if ended then
+      ended.message = ("%s The %s rows it did are in the column."):format(ended.message, tostring(out.succeeded))
+      r:fail(ended)
+    end
     return out
   end,
 }

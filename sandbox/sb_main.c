@@ -89,8 +89,10 @@ static const char sb_usage[] =
     "                         others do not (\"execute\" in a script item overrides)\n"
     "  --stall-ms N           length of a random stall (default 10000)\n"
     "  --dribble-ms N         delay between the 4-byte chunks of a dribble (default 200)\n"
-    "  --workflow-fault normal|stuck|fail   enrichment workflows progress normally (default),\n"
-    "                         never leave running, or end failed\n"
+    "  --workflow-fault W     how the workflows dispatched while it is set end: normal\n"
+    "                         (default), stuck (never leave running), fail (failed, the\n"
+    "                         charge kept: pending_review), fail_refund (failed, all\n"
+    "                         refunded) or errors (completed_with_errors)\n"
     "\n"
     "state:\n"
     "  --state FILE   restore the state (lists, leads, credits, ledger, ...) from FILE when it\n"
@@ -154,7 +156,10 @@ static const char sb_usage[] =
     "                                     it received / receive one / forget everything\n"
     "  POST /__sandbox/webhook-sink/config  {\"fail_next\":N, \"fail_status\":S} fails the\n"
     "                                     next N deliveries; \"timeout_ms\":T how long any\n"
-    "                                     delivery waits for its receiver (default 10000)\n";
+    "                                     delivery waits for its receiver (default 10000)\n"
+    "  POST /__sandbox/workflows/{id}/cancel  ends a running enrichment or legacy workflow\n"
+    "                                     cancelled now: leads done so far charged, the rest\n"
+    "                                     refunded; 409 when it has ended, 404 when unknown\n";
 
 static void sb_on_signal(int sig) {
   sb_signalled = sig;
@@ -302,11 +307,12 @@ static int sb_set_infra(cl_sandbox_opts *o, int val, const char *v, char *err, s
                sb_options[val - CL_SANDBOX_OPT_FIRST].name);
       return 0;
     case SB_OPT_WORKFLOW_FAULT:
-      if (strcmp(v, "normal") == 0 || strcmp(v, "stuck") == 0 || strcmp(v, "fail") == 0) {
+      if (strcmp(v, "normal") == 0 || strcmp(v, "stuck") == 0 || strcmp(v, "fail") == 0 ||
+          strcmp(v, "fail_refund") == 0 || strcmp(v, "errors") == 0) {
         o->workflow_fault = v;
         return 1;
       }
-      snprintf(err, errlen, "--workflow-fault needs normal, stuck or fail");
+      snprintf(err, errlen, "--workflow-fault needs normal, stuck, fail, fail_refund or errors");
       return 0;
     case SB_OPT_FAULTS:
       o->faults = v; /* the kinds are checked by the Lua app (sandbox/lua/sandbox/faults.lua) */

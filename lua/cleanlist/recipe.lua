@@ -42,10 +42,12 @@ local M = {}
 
 M.EXIT_OK, M.EXIT_ERROR, M.EXIT_USAGE = cli.EXIT_OK, cli.EXIT_ERROR, cli.EXIT_USAGE
 M.EXIT_INTERRUPTED, M.EXIT_UNKNOWN = cli.EXIT_INTERRUPTED, cli.EXIT_UNKNOWN
+M.EXIT_RUN_ENDED = cli.EXIT_RUN_ENDED
 
 M.parse, M.help, M.exit_table = cli.parse, cli.help, cli.exit_table
 M.timeout_option, M.list_options = cli.timeout_option, cli.list_options
 M.progress_line, M.jsonl_path, M.error_report = output.progress_line, output.jsonl_path, output.error_report
+M.run_ended = output.run_ended
 M.digest = state.digest
 M.header_columns = inputs.header_columns
 
@@ -154,7 +156,7 @@ local function failed(r, err)
     }
   end
   io.stderr:write(output.error_report(r.def.name, err), "\n")
-  if r:_dispatched() then
+  if r:_dispatched() and not (type(err) == "table" and err.run_ended) then
     io.stderr:write(
       (
         "%s: what was dispatched is recorded in %s: run the same command again "
@@ -163,7 +165,7 @@ local function failed(r, err)
       ):format(r.def.name, r.state_path)
     )
   elseif r.state_path then
-    os.remove(r.state_path) -- nothing paid went out: the next run starts afresh
+    os.remove(r.state_path) -- nothing paid went out, or the run it waited on ended: the next starts afresh
   end
   return exit_status_of(err)
 end

@@ -3,7 +3,9 @@
 -- calls return, its timeout and progress hook, wait_all, the free methods that read runs
 -- (enrichment_status, get_smart_agent_results, list_smart_agents, legacy_enrich_status,
 -- legacy_webhook_deliveries), and the per-organisation bucket shared by clients of three keys
--- of one organisation.
+-- of one organisation. Every end of a run (completed, completed_with_errors, failed with the
+-- charge kept or refunded, cancelled) is an answer with the sandbox's values; a timeout or a
+-- failed poll is an error whose outcome is unknown.
 local cjson = require "cjson"
 local cleanlist = require "cleanlist"
 local sandbox = require "spec.helpers.sandbox"
@@ -44,15 +46,20 @@ describe("client:wait against the sandbox", function()
     local res = assert(c:enrich_person { person_id = row.person_id, enrichment_type = "partial" })
     assert.matches("^enrich%-", res.workflow_id)
     local st = assert(c:wait(res.workflow_id))
-    assert.truthy(TERMINAL[st.status], st.status)
+    assert.equals("completed", st.status)
     assert.equals(res.workflow_id, st.workflow_id)
     assert.equals(1, st.total)
     assert.equals(1, st.processed)
-    assert.is_table(st.result)
-    assert.equals(row.full_name, st.result.full_name)
-    assert.is_number(st.polls)
-    assert.truthy(st.polls >= 1)
-    assert.equals(1, st.credits_charged + st.credits_refunded)
+    assert.same(
+      { "completed", row.full_name, "soren@primemintsoftware.io" },
+      { st.result.status, st.result.full_name, st.result.email }
+    )
+    local status_gets = 0
+    for _, call in ipairs(calls(sb)) do
+      if call == "GET /enrichment/status/" .. res.workflow_id then status_gets = status_gets + 1 end
+    end
+    assert.equals(status_gets, st.polls) -- one request a poll
+    assert.same({ 1, 0 }, { st.credits_charged, st.credits_refunded })
   end)
 
   it("follows a bulk-enrich- id, telling on_progress of a growing count", function()
@@ -135,7 +142,6 @@ describe("client:wait against the sandbox", function()
     assert.is_nil(st)
     assert.equals("timeout", err.kind)
     assert.equals("wait_timeout", err.code)
-    assert.is_table(err.last_status)
     assert.equals("running", err.last_status.status)
     assert.equals(12, err.last_status.processed) -- a stuck run stops at half its 25 leads
     assert.equals(25, err.last_status.total)
@@ -162,6 +168,121 @@ describe("client:wait against the sandbox", function()
   end)
 end)
 
+describe("client:wait on every end of a run", function()
+  local sb = suite()
+
+  -- Dispatches the 25-lead SALES list (partial: 25 reserved) under workflow fault `fault`.
+  local function run_under(c, fault)
+    local _, code = sb:control("POST", "/faults", { workflow = fault })
+    assert.equals(200, code)
+    return assert(c:enrich_list { list_id = list_named(c, SALES) })
+  end
+
+  local function numbers(st)
+    return {
+      st.status,
+      st.processed,
+      st.completed,
+      st.failed,
+      st.credits_charged,
+      st.credits_refunded,
+      st.refund_status,
+    }
+  end
+
+  it("completed, completed_with_errors, failed (both refunds) and cancelled, each with its values", function()
+    local c = client(sb)
+    local done = assert(c:wait(run_under(c, "normal")))
+    assert.same({ "completed", 25, 20, 5, 20, 5, "not_applicable" }, numbers(done))
+    local errs = assert(c:wait(run_under(c, "errors")))
+    assert.same({ "completed_with_errors", 25, 13, 12, 13, 12, "not_applicable" }, numbers(errs))
+    local kept = assert(c:wait(run_under(c, "fail")))
+    assert.same({ "failed", 12, 9, 3, 25, 0, "pending_review" }, numbers(kept))
+    assert.matches("^This prepaid run failed after credits were charged", kept.refund_message)
+    local swept = assert(c:wait(run_under(c, "fail_refund")))
+    assert.same({ "failed", 12, 9, 3, 0, 25, "not_applicable" }, numbers(swept))
+    assert.equals("The run failed; its 25 unused credits were refunded.", swept.message)
+    local stuck = run_under(c, "stuck")
+    sb:control("POST", "/clock", { advance_ms = 60000 }) -- stuck at 12 of its 25 leads
+    local _, code = sb:control("POST", "/workflows/" .. stuck.workflow_id .. "/cancel")
+    assert.equals(200, code)
+    local cancelled = assert(c:wait(stuck))
+    assert.same({ "cancelled", 12, 9, 3, 9, 16, "pending_review" }, numbers(cancelled))
+    assert.equals(1, cancelled.polls)
+  end)
+
+  it("wait_all returns the four ends in order, none of them an error", function()
+    local c = client(sb)
+    local runs = {}
+    for i, fault in ipairs { "normal", "errors", "fail", "fail_refund" } do
+      runs[i] = run_under(c, fault)
+    end
+    local out, errs = c:wait_all(runs)
+    assert.is_nil(errs)
+    assert.same(
+      { "completed", "completed_with_errors", "failed", "failed" },
+      { out[1].status, out[2].status, out[3].status, out[4].status }
+    )
+    assert.same(
+      { 20, 13, 25, 0 },
+      { out[1].credits_charged, out[2].credits_charged, out[3].credits_charged, out[4].credits_charged }
+    )
+    assert.same(
+      { "not_applicable", "not_applicable", "pending_review", "not_applicable" },
+      { out[1].refund_status, out[2].refund_status, out[3].refund_status, out[4].refund_status }
+    )
+  end)
+
+  it("a timeout says the outcome is unknown, and a later wait learns it", function()
+    local c = client(sb)
+    local res = run_under(c, "stuck")
+    local st, err = c:wait(res, { timeout = 0.3 })
+    assert.is_nil(st)
+    assert.same({ "timeout", "unknown", "running" }, { err.kind, err.outcome, err.last_status.status })
+    assert.matches("its outcome is unknown, the run goes on", err.message, 1, true)
+    sb:control("POST", "/workflows/" .. res.workflow_id .. "/cancel")
+    st = assert(c:wait(res.workflow_id))
+    assert.same({ "cancelled", 12 }, { st.status, st.processed })
+  end)
+
+  it("a poll that fails says the outcome is unknown", function()
+    local c = client(sb)
+    local st, err = c:wait("enrich-00000000")
+    assert.is_nil(st)
+    assert.same({ "not_found", "unknown", 1 }, { err.kind, err.outcome, err.polls })
+  end)
+
+  it("a smart-agent run that runs out of credits ends failed, and so does the wait", function()
+    local c = client(sb)
+    sb:control("DELETE", "/faults")
+    sb:control("POST", "/clock", { time_scale = 1e-6 }) -- held while the balance is cut
+    local res = assert(c:run_smart_agent {
+      list_id = list_named(c, SALES),
+      column_name = "Intro",
+      agent_type = "cold_intro_email",
+      max_rows = 10,
+    })
+    sb:control("POST", "/credits", { credits = 7 }) -- 3 a row: two rows, then out
+    sb:control("POST", "/clock", { time_scale = 600 })
+    local st = assert(c:wait(res.smart_agent_task_id))
+    assert.same({ "failed", "The run stopped: the organization ran out of credits." }, { st.status, st.message })
+    assert.same({ 10, 2, 1 }, { st.total, st.succeeded, st.failed })
+  end)
+
+  it("a legacy job cancelled or failed ends the wait with its status", function()
+    local c = client(sb)
+    sb:control("POST", "/faults", { workflow = "fail_refund" })
+    local job = assert(c:legacy_enrich_bulk { contacts = legacy_contacts(4) })
+    local st = assert(c:wait(job.workflow_id))
+    assert.same({ "failed", 0, 4 }, { st.status, st.credits_charged, st.credits_refunded })
+    sb:control("POST", "/faults", { workflow = "stuck" })
+    job = assert(c:legacy_enrich_bulk { contacts = legacy_contacts(4) })
+    sb:control("POST", "/workflows/" .. job.workflow_id .. "/cancel")
+    st = assert(c:wait(job.workflow_id))
+    assert.same({ "cancelled", 0, 0, 4 }, { st.status, st.processed, st.credits_charged, st.credits_refunded })
+  end)
+end)
+
 describe("client:wait_all against the sandbox", function()
   local sb = suite()
 
@@ -178,9 +299,9 @@ describe("client:wait_all against the sandbox", function()
     local out, errs = c:wait_all { person, agent, legacy }
     assert.is_nil(errs)
     assert.equals(3, #out)
-    assert.truthy(TERMINAL[out[1].status], out[1].status)
+    assert.equals("completed", out[1].status)
     assert.equals(person.workflow_id, out[1].workflow_id)
-    assert.is_table(out[1].result)
+    assert.same({ "completed", "ada@example.com" }, { out[1].result.status, out[1].result.email })
     assert.equals("completed", out[2].status)
     assert.equals(agent.smart_agent_task_id, out[2].smart_agent_task_id)
     assert.equals(3, out[2].total)
@@ -194,13 +315,12 @@ describe("client:wait_all against the sandbox", function()
     local a = assert(c:enrich_person { email = "a@example.com" })
     local b = assert(c:enrich_person { email = "b@example.com" })
     local out, errs = c:wait_all { a.workflow_id, "enrich-00000000", b.workflow_id }
-    assert.is_table(errs)
     assert.equals("not_found", errs[2].kind)
     assert.is_nil(errs[1])
     assert.is_nil(errs[3])
     assert.is_nil(out[2])
-    assert.truthy(TERMINAL[out[1].status])
-    assert.truthy(TERMINAL[out[3].status])
+    assert.same({ "completed", "completed" }, { out[1].status, out[3].status })
+    assert.same({ "a@example.com", "b@example.com" }, { out[1].result.email, out[3].result.email })
   end)
 end)
 
@@ -222,11 +342,11 @@ describe("the methods that read runs, against the sandbox", function()
     assert.equals(res.lead_list_id, st.lead_list_id)
     p:advance(60000)
     st = assert(c:enrichment_status(res.workflow_id))
-    assert.truthy(TERMINAL[st.status], st.status)
+    assert.equals("completed", st.status)
     assert.equals(100, st.progress)
     assert.equals("not_applicable", st.refund_status)
-    assert.equals(11, st.credits_charged + st.credits_refunded)
-    assert.is_table(st.result)
+    assert.same({ 1, 10 }, { st.credits_charged, st.credits_refunded })
+    assert.same({ "completed", "ada@example.com", null }, { st.result.status, st.result.email, st.result.phone })
   end)
 
   it("enrichment_status: an unknown id is not_found; an empty one is refused", function()

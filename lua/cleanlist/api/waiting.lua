@@ -4,6 +4,12 @@
 -- dispatching call returned. Polls are free but count against the rate limit, so the wait
 -- starts short, backs off, and once the run shows progress sleeps until the end its rate
 -- predicts. Status values it does not know are not terminal.
+--
+-- A run that ended is the answer, whatever its end: completed, completed_with_errors, failed
+-- or cancelled come back as the status (read status, credits_charged, credits_refunded,
+-- refund_status). An error means the outcome is unknown, not that the run failed: a timeout
+-- (the run is still going), or a poll that failed; the error says so (`outcome = "unknown"`,
+-- the last status seen in `last_status`).
 local errors = require "cleanlist.errors"
 local progress = require "cleanlist.progress"
 
@@ -48,17 +54,35 @@ local function classify(target, kind)
   return "enrichment", target
 end
 
+-- The error of a wait that timed out: the outcome is unknown, the run goes on.
+local function timed_out(id, st, polls, waited)
+  return errors.new {
+    kind = "timeout",
+    code = "wait_timeout",
+    last_status = st,
+    polls = polls,
+    outcome = "unknown",
+    message = ("%s is still %s after %.0f s (timeout): its outcome is unknown, the run goes on; %s"):format(
+      id,
+      tostring(st.status),
+      waited,
+      "wait again to learn it"
+    ),
+  }
+end
+
 -- The share of the run done (0..1), or nil when the status does not say.
 local function done_share(st)
   return progress.of(st).share
 end
 
 --- Polls a run until it reaches a terminal status and returns that status (with `result` for
--- a single person's enrichment; `polls` = requests made). opts: timeout (seconds; then nil
--- and an error of kind "timeout" with `last_status`), interval (first wait, default 2 s),
+-- a single person's enrichment; `polls` = requests made), failed and cancelled included.
+-- opts: timeout (seconds; then nil and an error of kind "timeout", outcome "unknown", with
+-- `last_status`: not a failure, the run goes on), interval (first wait, default 2 s),
 -- max_interval (default 300 s), on_progress(status) after every poll, kind ("enrichment" |
 -- "smart_agent" | "legacy") when the id does not tell. A failed poll returns nil, err (after
--- the client's own retries). Intervals follow the client's time_scale.
+-- the client's own retries; outcome "unknown"). Intervals follow the client's time_scale.
 ---@param target string|table
 ---@param opts? {timeout?: number, interval?: number, max_interval?: number, on_progress?: fun(status: table), kind?: string}
 ---@return table|nil
@@ -99,7 +123,7 @@ function M:wait(target, opts)
     local st, err = FETCH[kind](self, id)
     polls = polls + 1
     if not st then
-      err.last_status, err.polls = last, polls
+      err.last_status, err.polls, err.outcome = last, polls, "unknown"
       return nil, err
     end
     last = st
@@ -126,16 +150,7 @@ function M:wait(target, opts)
     end
     wait = min(max(wait, interval / 2), cap)
     if deadline then
-      if now >= deadline then
-        return nil,
-          errors.new {
-            kind = "timeout",
-            code = "wait_timeout",
-            last_status = st,
-            polls = polls,
-            message = ("%s is still %s after %.0f s (timeout)"):format(id, tostring(st.status), now - start),
-          }
-      end
+      if now >= deadline then return nil, timed_out(id, st, polls, now - start) end
       wait = min(wait, deadline - now)
     end
     self:_sleep(wait, "poll", id)

@@ -10,6 +10,7 @@ local M = {}
 
 M.EXIT_OK, M.EXIT_ERROR, M.EXIT_USAGE, M.EXIT_INTERRUPTED = 0, 1, 2, 130
 M.EXIT_UNKNOWN = 19 -- a call the state file says was sent, with no known outcome
+M.EXIT_RUN_ENDED = 20 -- the run a recipe waited on ended failed or cancelled
 
 local COMMON = {
   { "--help", "print this help and exit", short = "-h" },
@@ -176,6 +177,9 @@ function M.exit_table()
     out[#out + 1] = ("%3d  an error of kind %s"):format(r[1], r[2])
   end
   out[#out + 1] = ("%3d  a call an earlier run sent has no known outcome (see --resend-unknown)"):format(M.EXIT_UNKNOWN)
+  out[#out + 1] = ("%3d  the run it waited on ended failed or cancelled (the message says what was charged"):format(
+    M.EXIT_RUN_ENDED
+  ) .. " and refunded)"
   out[#out + 1] = "130  interrupted (Ctrl-C): run the same command again to resume"
   return concat(out, "\n")
 end

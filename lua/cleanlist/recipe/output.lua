@@ -1,6 +1,7 @@
 --- cleanlist.recipe.output: what a run writes for people and for programs. Lines for a
 -- person, JSON lines, notices, the progress bar of a wait, the summary at the end and the
 -- report of an error. Run holds the methods of the run `r` (see cleanlist.recipe).
+local cli = require "cleanlist.recipe.cli"
 local core = require "cleanlist.core"
 local json = require "cleanlist.json"
 local progress = require "cleanlist.progress"
@@ -132,6 +133,57 @@ function Run:wait(run, label, opts)
     end
   end
   return self.client:wait(run, o)
+end
+
+--- The error a recipe ends on when a run it waited on ended failed or cancelled (exit status
+-- 20; no state kept to resume: the run is over). kind default "run_failed".
+function M.run_ended(message, kind, code)
+  return {
+    kind = kind or "run_failed",
+    code = code,
+    exit_status = cli.EXIT_RUN_ENDED,
+    message = message,
+    run_ended = true,
+  }
+end
+
+local function count(v)
+  return type(v) == "number" and v or nil
+end
+
+--- What the end of a run waited on (a status client:wait returned) tells the user, for the
+-- run named `label` ("enrichment bulk-enrich-…", "job 2/3"...), whose good results are
+-- `what` (default "enriched"). completed: nothing.
+-- completed_with_errors: a line (how many leads were not enriched, the credits charged and
+-- refunded); nil. failed or cancelled: the line, and returned, the error the recipe ends on
+-- (exit status 20) once it has kept what the run gave: its status, what was charged and
+-- refunded, and a refund under review said as such (with the API's refund_message).
+function Run:run_end(label, done, what)
+  local status = done.status
+  if status ~= "completed_with_errors" and status ~= "failed" and status ~= "cancelled" then return nil end
+  local summary = type(done.summary) == "table" and done.summary or {}
+  local total = count(done.total) or count(done.total_contacts) or count(summary.total)
+  local good = count(done.completed) or count(summary.successful) or count(done.succeeded)
+  local bad = count(done.failed) or count(summary.failed)
+  local processed = count(done.processed) or (good and bad and good + bad) or good
+  local charged, refunded = count(done.credits_charged), count(done.credits_refunded)
+  local parts = { ("%s ended %s"):format(label, status) }
+  if good and total then
+    parts[#parts + 1] = (": %d of %d %s, %d processed"):format(good, total, what or "enriched", processed)
+  end
+  if charged then parts[#parts + 1] = ("; %d credits charged, %d refunded"):format(charged, refunded or 0) end
+  local text = concat(parts)
+  if done.refund_status == "pending_review" then
+    text = text .. ". The charge is not refunded automatically; it is under review: " .. tostring(done.refund_message)
+  elseif type(done.message) == "string" then
+    text = text .. ". " .. done.message
+  end
+  if not text:find("%.$") then text = text .. "." end
+  if status == "completed_with_errors" then
+    self:say("%s", text)
+    return nil
+  end
+  return M.run_ended(text, "run_" .. status, status)
 end
 
 --- Whether an --out file gets JSON lines: a .jsonl, .ndjson or .json file does, a .csv file

@@ -20,7 +20,9 @@
 --   GET    /__sandbox/faults    {"rate","kinds","stall_ms","dribble_ms","workflow"}
 --   POST   /__sandbox/faults    the same fields, any of them
 --   DELETE /__sandbox/faults    random faults off, workflow "normal"
+--   POST   /__sandbox/workflows/{id}/cancel  ends a run cancelled now (sandbox.cancel)
 -- Every request but a GET marks the state as possibly changed (for --state).
+local cancel = require "sandbox.cancel"
 local errors = require "sandbox.errors"
 local faults = require "sandbox.faults"
 local http = require "sandbox.http"
@@ -168,7 +170,8 @@ end
 
 --- Registers the control endpoints above (and sandbox.switches') on an app's control router;
 -- endpoint modules add theirs with register_control (sandbox.init). A control handler is
--- fn(app, req, rid) -> status, body, headers.
+-- fn(app, req, rid, params) -> status, body, headers (params: the
+-- path's {name} parts).
 function M.register(control_router)
   local function add(method, path, handler)
     control_router:add(method, path, { handler = handler })
@@ -217,11 +220,12 @@ function M.register(control_router)
     return 200, app.faults:info()
   end)
   switches.register_control(control_router)
+  cancel.register_control(control_router)
 end
 
 local function dispatch(app, req, rid)
-  local route, _, entry = app.control_router:find(req.method, req.path:sub(#M.PREFIX + 1))
-  if route then return route.handler(app, req, rid) end
+  local route, params, entry = app.control_router:find(req.method, req.path:sub(#M.PREFIX + 1))
+  if route then return route.handler(app, req, rid, params) end
   if entry then
     return router.method_not_allowed(entry, rid, format("%s is not allowed on %s.", req.method, req.path))
   end

@@ -27,9 +27,19 @@
 --   truncated        yes   status 200, the body cut in half (a complete HTTP response)
 --   malformed        yes   status 200, the body made invalid JSON
 --
--- Workflows: `app.faults.workflow` is "normal" (default), "stuck" (workflows never leave
--- running) or "fail" (they end failed); set by --workflow-fault and POST /__sandbox/faults
--- {"workflow": ...}; the enrichment workflow engine reads it when it advances a workflow.
+-- Workflows: `app.faults.workflow` scripts how the runs dispatched while it is set end; set by
+-- --workflow-fault and POST /__sandbox/faults {"workflow": ...}:
+--   normal       completed (or completed_with_errors when a lead lacks an identifier)
+--   stuck        never leave running (stop at half the leads; end them with
+--                POST /__sandbox/workflows/{id}/cancel)
+--   fail         failed at half the leads, the whole reservation kept (refund_status
+--                pending_review with a refund_message)
+--   fail_refund  failed at half the leads, the whole reservation refunded (charged 0,
+--                refund_status not_applicable)
+--   errors       completed_with_errors: every third lead (the 1st, 4th, 7th...) ends in error,
+--                charged only for the results of the others
+-- Enrichment workflows capture it at dispatch (sandbox.workflows); legacy bulk workflows read
+-- it when they advance ("errors" runs them normally; sandbox.legacy).
 local errors = require "sandbox.errors"
 local json = require "sandbox.json"
 local prng = require "sandbox.prng"
@@ -77,7 +87,8 @@ M.KINDS = {
 }
 
 M.DEFAULT_KINDS = { "500", "503", "429", "502", "reset", "partial", "truncated", "malformed" }
-M.WORKFLOW = { normal = true, stuck = true, fail = true }
+M.WORKFLOW = { normal = true, stuck = true, fail = true, fail_refund = true, errors = true }
+M.WORKFLOW_NAMES = "normal, stuck, fail, fail_refund or errors"
 M.DEFAULT_STALL_MS = 10000
 M.DEFAULT_DRIBBLE_MS = 200
 M.DRIBBLE_CHUNK = 4
@@ -118,7 +129,7 @@ function M.new(config)
     if not kinds then error("--faults: " .. err, 0) end
   end
   local workflow = config.workflow_fault or "normal"
-  if not M.WORKFLOW[workflow] then error("--workflow-fault: needs normal, stuck or fail", 0) end
+  if not M.WORKFLOW[workflow] then error("--workflow-fault: needs " .. M.WORKFLOW_NAMES, 0) end
   local self = setmetatable({
     seed = config.seed,
     initial = {
@@ -175,7 +186,7 @@ function M:configure(t)
     end
   end
   if t.workflow ~= nil then
-    if not M.WORKFLOW[t.workflow] then return nil, "workflow must be normal, stuck or fail" end
+    if not M.WORKFLOW[t.workflow] then return nil, "workflow must be " .. M.WORKFLOW_NAMES end
     new.workflow = t.workflow
   end
   for k, v in pairs(new) do

@@ -18,17 +18,20 @@
 -- settled at completion, the unused part refunded.
 --
 -- Faults: `app.faults.workflow` "stuck" freezes progress while it is set; "fail" ends running
--- workflows `failed` (unprocessed contacts failed, not charged) at their next advance.
+-- workflows `failed` (unprocessed contacts failed, not charged) at their next advance, the
+-- contacts done charged; "fail_refund" does the same with the whole reservation refunded
+-- (charged 0); "errors" runs them normally. M.cancel (POST /__sandbox/workflows/{id}/cancel)
+-- ends one `cancelled` now: the contacts done are charged, the others end "cancelled".
 --
 -- State area `legacy`:
 --   workflows { [workflow_id] = wf }, order [workflow_id...], tasks { [task_id] = {w, i} },
 --   active { [workflow_id] = true } (not yet terminal), active_n, next_due_ms, seq
 -- wf: workflow_id, org_id, user_id, enrichment_type, webhook_url, lead_list_id, created_ms,
 --   start_ms, done_ms (when the last contact finishes), status ("processing" | "completed" |
---   "failed"), completed_ms, processed, successful, failed, emails_found, phones_found, cost,
+--   "failed" | "cancelled"), completed_ms, processed, successful, failed, emails_found, phones_found, cost,
 --   reserved/charged/refunded/settled (sandbox.ledger), contacts [c]
 -- c: task_id, lead_id, done_ms, first_name, last_name, full_name, company_name,
---   company_domain, linkedin_url, status ("pending" | "completed" | "failed"), email,
+--   company_domain, linkedin_url, status ("pending" | "completed" | "failed" | "cancelled"), email,
 --   email_status, phone, cost
 local json = require "sandbox.json"
 local leads = require "sandbox.leads"
@@ -240,11 +243,12 @@ local function process(state, wf, c, fail)
   end
 end
 
-local function finish(state, wf, status, at)
+-- Ends wf with status at `at`, billing `charge` (default: the results' cost).
+local function finish(state, wf, status, at, charge)
   local a = area(state)
   wf.status = status
   wf.completed_ms = at
-  ledger.settle(state, wf, wf.cost, wf.workflow_id)
+  ledger.settle(state, wf, charge or wf.cost, wf.workflow_id)
   a.active[wf.workflow_id] = nil
   a.active_n = a.active_n - 1
   recompute_due(a)
@@ -257,11 +261,11 @@ function M.advance(state, wf, now, fault)
   if wf.status ~= "processing" or fault == "stuck" then return wf end
   ledger.background(state, function()
     local cs = wf.contacts
-    if fault == "fail" then
+    if fault == "fail" or fault == "fail_refund" then
       for i = wf.processed + 1, #cs do
         process(state, wf, cs[i], true)
       end
-      finish(state, wf, "failed", now)
+      finish(state, wf, "failed", now, fault == "fail_refund" and 0 or nil)
       return
     end
     local i = wf.processed + 1
@@ -272,6 +276,29 @@ function M.advance(state, wf, now, fault)
     if wf.processed >= #cs then finish(state, wf, "completed", wf.done_ms) end
   end)
   return wf
+end
+
+--- Ends a processing wf `cancelled` now (advanced to now first, under the app's fault): the
+-- contacts done stay charged, the others end "cancelled" and the rest of the reservation is
+-- refunded. Returns wf, or nil and its status when it had already ended.
+function M.cancel(app, wf)
+  local state = app.state
+  local now = state:now_ms()
+  M.advance(state, wf, now, M.fault_of(app))
+  if wf.status ~= "processing" then return nil, wf.status end
+  ledger.background(state, function()
+    for i = wf.processed + 1, #wf.contacts do
+      local c = wf.contacts[i]
+      c.status, c.cost, c.done_ms = "cancelled", 0, now
+    end
+    finish(state, wf, "cancelled", now)
+  end)
+  return wf
+end
+
+--- The workflow for an id in any organisation (not advanced), or nil.
+function M.find(state, workflow_id)
+  return area(state).workflows[workflow_id]
 end
 
 local function fault_of(app)

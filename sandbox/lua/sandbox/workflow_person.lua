@@ -50,9 +50,11 @@ local function lead_of(state, wf, probe)
 end
 
 --- Enriches the run's contact: the lead written (nil when nothing was found), the outcome
--- (sandbox.outcomes) and the probe (the contact as known to the world).
-function M.process(state, wf)
+-- (sandbox.outcomes) and the probe (the contact as known to the world). With `scripted_error`
+-- (a message) the enrichment ends in that error instead (the "errors" workflow fault).
+function M.process(state, wf, scripted_error)
   local probe = probe_of(state, wf)
+  if scripted_error then return nil, { found = false, error = scripted_error, cost = 0 }, probe end
   local o = outcomes.outcome(state, probe, wf.enrichment_type)
   local lead = o.found and lead_of(state, wf, probe) or nil
   return lead, o, probe

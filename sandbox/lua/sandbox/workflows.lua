@@ -15,9 +15,16 @@
 -- phone_only 10 per phone found, full 1 + 10; at settle the unused reservation is refunded, so
 -- charged + refunded = reserved.
 --
--- Faults (app.faults.workflow, captured at dispatch): "stuck" stops at half the leads and never
--- leaves running; "fail" ends failed at half the leads and keeps the reservation charged
--- (refund_status pending_review with a refund_message).
+-- Faults (app.faults.workflow, captured at dispatch; sandbox.faults): "stuck" stops at half the
+-- leads and never leaves running; "fail" ends failed at half the leads and keeps the
+-- reservation charged (refund_status pending_review with a refund_message); "fail_refund" ends
+-- failed at half the leads with the reservation refunded (charged 0, not_applicable);
+-- "errors" makes every third lead (1st, 4th, ...) an error, so the run ends
+-- completed_with_errors charged for the others' results.
+--
+-- M.cancel (POST /__sandbox/workflows/{id}/cancel, sandbox.cancel) ends a run cancelled at
+-- once: the leads processed so far stay charged, the rest of the reservation is refunded; as
+-- a prepaid run that ends with credits charged, it says pending_review (API.md §2.5).
 --
 -- State area `workflows`: { by_id, active (ids of non-terminal runs), by_task (cl-task_ ->
 -- workflow id), seq, next_due (virtual ms of the next event of any active run; a request
@@ -44,6 +51,10 @@ M.TERMINAL = { completed = true, completed_with_errors = true, failed = true, ca
 
 M.REFUND_MESSAGE = "This prepaid run failed after credits were charged. The charge is under "
   .. "review and will be refunded manually: contact support@cleanlist.ai with the workflow id."
+M.CANCEL_MESSAGE = "This prepaid run was cancelled after credits were charged for the leads it "
+  .. "had processed; the rest of the reservation was refunded. The charge is under review: "
+  .. "contact support@cleanlist.ai with the workflow id."
+M.SCRIPTED_ERROR = "provider error (a sandbox workflow fault)"
 
 local null = json.null
 local floor, format = math.floor, string.format
@@ -156,10 +167,17 @@ local function target_list(state, wf)
   return list
 end
 
+-- Whether lead i of wf ends in error by the "errors" fault (the 1st, 4th, 7th...).
+local function scripted_error(wf, i)
+  return wf.fault == "errors" and i % 3 == 1
+end
+
 local function process_one(state, wf, i)
   local lead, o, probe
   if wf.kind == "person" then
-    lead, o, probe = person_run.process(state, wf)
+    lead, o, probe = person_run.process(state, wf, scripted_error(wf, i) and M.SCRIPTED_ERROR)
+  elseif scripted_error(wf, i) then
+    o = { found = false, error = M.SCRIPTED_ERROR, cost = 0 }
   else
     if wf.person_ids then
       lead = leads.from_person(state, wf.org_id, wf.person_ids[i])
@@ -198,26 +216,37 @@ end
 
 -- How many leads a run may process in all (faults stop it half way).
 local function limit(wf)
-  if wf.fault == "stuck" or wf.fault == "fail" then return floor(wf.total / 2) end
+  if wf.fault == "stuck" or wf.fault == "fail" or wf.fault == "fail_refund" then return floor(wf.total / 2) end
   return wf.total
+end
+
+-- The credits billed when wf ends with status: a failed run keeps its reservation for manual
+-- review ("fail") or has it swept back ("fail_refund"); the others pay for their results.
+local function bill(wf, status)
+  if status == "failed" then return wf.fault == "fail_refund" and 0 or (wf.reserved or 0) end
+  return wf.cost
 end
 
 local function finish(state, wf, status)
   wf.status = status
-  if status == "failed" then
-    -- A prepaid run that fails keeps its charge for manual review (not auto-refunded).
-    ledger.settle(state, wf, wf.reserved or 0, wf.workflow_id)
-    if (wf.charged or 0) > 0 then
-      wf.refund_status = "pending_review"
-      wf.refund_message = M.REFUND_MESSAGE
-    else
-      wf.refund_status = "not_applicable"
-    end
-  else
-    ledger.settle(state, wf, wf.cost, wf.workflow_id)
-    wf.refund_status = "not_applicable"
+  ledger.settle(state, wf, bill(wf, status), wf.workflow_id)
+  wf.refund_status = "not_applicable"
+  if (status == "failed" or status == "cancelled") and (wf.charged or 0) > 0 then
+    -- A prepaid run that ends so with credits charged is not auto-refunded: under review.
+    wf.refund_status = "pending_review"
+    wf.refund_message = status == "failed" and M.REFUND_MESSAGE or M.CANCEL_MESSAGE
   end
   wf.finished_ms = state:now_ms()
+end
+
+--- Ends a non-terminal wf cancelled now (advanced to now first). Returns wf, or nil and its
+-- terminal status when it had already ended.
+function M.cancel(state, wf)
+  M.advance(state, wf, state:now_ms())
+  if M.TERMINAL[wf.status] then return nil, wf.status end
+  ledger.background(state, finish, state, wf, "cancelled")
+  M.wake(state, state:now_ms()) -- the next tick drops it from the active runs
+  return wf
 end
 
 --- Advances wf to virtual time now. Returns the virtual time of its next event (M.FAR when
@@ -239,7 +268,7 @@ function M.advance(state, wf, now)
   if wf.processed >= cap then
     if wf.fault == "stuck" then return M.FAR end
     local done_at = wf.start_ms + cap * wf.per_lead_ms
-    if wf.fault == "fail" then
+    if wf.fault == "fail" or wf.fault == "fail_refund" then
       done_at = done_at + wf.per_lead_ms
       if now < done_at then return done_at end
       ledger.background(state, finish, state, wf, "failed")
@@ -275,6 +304,15 @@ function M.tick(state)
   a.next_due = next_due
 end
 
+--- The status response's message for a run that ended failed or cancelled, else null.
+function M.message(wf)
+  if wf.status ~= "failed" and wf.status ~= "cancelled" then return null end
+  if wf.refund_message then return wf.refund_message end
+  local what = wf.status == "failed" and "The run failed" or "The run was cancelled"
+  if (wf.refunded or 0) > 0 then return format("%s; its %d unused credits were refunded.", what, wf.refunded) end
+  return what .. "."
+end
+
 --- WorkflowStatusResponse for wf (advanced to now first).
 function M.status_body(state, wf, handle)
   local now = state:now_ms()
@@ -283,7 +321,7 @@ function M.status_body(state, wf, handle)
   local progress = null
   if wf.status ~= "pending" then
     progress = wf.total > 0 and floor(wf.processed * 100 / wf.total) or 100
-    if terminal and wf.status ~= "failed" then progress = 100 end
+    if wf.status == "completed" or wf.status == "completed_with_errors" then progress = 100 end
   end
   local result = null
   if terminal and wf.kind == "person" and wf.result then result = wf.result end
@@ -318,7 +356,7 @@ function M.status_body(state, wf, handle)
     credits_charged = terminal and wf.charged or null,
     credits_refunded = terminal and wf.refunded or null,
     task_id = wf.task_id or null,
-    message = wf.status == "failed" and (wf.refund_message or "The run failed.") or null,
+    message = M.message(wf),
   }, now, note)
 end
 
