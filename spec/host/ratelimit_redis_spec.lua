@@ -141,7 +141,9 @@ describe("the limiter shared through Redis", function()
 
   it("falls back when Redis goes away mid-run, says so once and loses no call", function()
     local outs = { start(90, { retries = 6 }), start(90, { retries = 6 }) }
-    run.execute("sleep 1")
+    poll.wait_until(function()
+      return #sb:requests() >= 20
+    end, 30, "twenty calls shared through Redis")
     server:stop()
     for _, out in ipairs(outs) do
       local r = result(out)

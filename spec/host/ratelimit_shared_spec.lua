@@ -3,6 +3,7 @@
 -- killed mid-run leaves nothing stuck for the next.
 local sandbox = require "spec.helpers.sandbox"
 local run = require "spec.helpers.run"
+local poll = require "spec.helpers.poll"
 
 local SCRIPT = [[
 local cleanlist = require "cleanlist"
@@ -83,7 +84,9 @@ describe("one key's limiter shared by processes", function()
 
   it("leaves nothing stuck when a process dies mid-run", function()
     local _, pid = start(true, 200)
-    run.execute("sleep 0.5")
+    poll.wait_until(function()
+      return #sb:requests() >= 5
+    end, 30, "the process's first five calls")
     assert(run.execute("kill -9 " .. pid))
     local b = start(true, 10)
     local ok_b, lim_b = result(b)
