@@ -78,7 +78,7 @@ return {
     file = "core/cl_errors.def",
     find = '"insufficient_credits", NEVER,      12)',
     replace = '"insufficient_credits", NEVER,      11)',
-    bug = "a recipe that runs out of credits exits 11 (invalid request) instead of 12; scripts branching on it misread it",
+    bug = "a recipe that runs out of credits exits 11 (invalid request) instead of 12; scripts misread it",
     specs = { "spec/unit/retry_table_spec.lua", "spec/host/manpage_spec.lua", "spec/recipes/enrich_company_spec.lua" },
   },
   {
@@ -86,7 +86,7 @@ return {
     file = "lua/cleanlist/errors.lua",
     find = 'spend_cap_exceeded = "spend_cap",',
     replace = 'spend_cap_exceeded = "api",',
-    bug = "the API's spend_cap_exceeded is an api error, not spend_cap: the recipe's budget message and exit 18 are lost",
+    bug = "the API's spend_cap_exceeded is an api error, not spend_cap: the budget message and exit 18 are lost",
     specs = { "spec/unit/policy_rows_spec.lua", "spec/unit/client_spec.lua", "spec/functional/api_paid_spec.lua" },
   },
   {
@@ -412,7 +412,7 @@ return {
     find = "est.sufficient = bal.credits >= est.estimated_cost",
     replace = "est.sufficient = bal.credits > est.estimated_cost",
     bug = "a dry run says the balance is insufficient when it equals the cost exactly",
-    specs = { "spec/functional/api_paid_spec.lua" },
+    specs = { "spec/functional/paid_boundary_spec.lua", "spec/functional/api_paid_spec.lua" },
   },
   {
     id = "paid-quote-expired-not-renewed",
@@ -444,7 +444,7 @@ return {
     find = "if cost > rec.cost then",
     replace = "if cost > rec.cost * 2 then",
     bug = "a list that grew after its quote is charged up to twice the quoted cost",
-    specs = { "spec/sandbox/credits_spec.lua", "spec/sandbox/enrichment_spec.lua" },
+    specs = { "spec/sandbox/money_spec.lua", "spec/sandbox/credits_spec.lua", "spec/sandbox/enrichment_spec.lua" },
   },
   -- The ledger: prices, charges, refunds ------------------------------------------------------
   {
@@ -477,7 +477,7 @@ return {
     find = "if charge > reserved then\n    charge = reserved",
     replace = "if charge > reserved + 1e9 then\n    charge = reserved",
     bug = "a run can be charged more than it reserved (the refund goes negative)",
-    specs = { "spec/sandbox/credits_spec.lua", "spec/sandbox/enrichment_spec.lua" },
+    specs = { "spec/sandbox/money_spec.lua", "spec/sandbox/credits_spec.lua", "spec/sandbox/enrichment_spec.lua" },
   },
   {
     id = "ledger-overdraft",
@@ -485,7 +485,7 @@ return {
     find = "if amount <= 0 then return true end\n  if amount > state.credits then return nil end",
     replace = "if amount <= 0 then return true end\n  if amount > state.credits + 100 then return nil end",
     bug = "a charge larger than the balance goes through: the organisation ends with negative credits",
-    specs = { "spec/sandbox/credits_spec.lua", "spec/sandbox/enrichment_spec.lua" },
+    specs = { "spec/sandbox/money_spec.lua", "spec/sandbox/credits_spec.lua", "spec/sandbox/enrichment_spec.lua" },
   },
   -- Idempotency: the add-leads key, its 24 h, the replay --------------------------------------
   {
@@ -494,7 +494,7 @@ return {
     find = "local prior = idempotency.prior(store, skey, now)",
     replace = "local prior = skey and store[skey]",
     bug = "an add-leads idempotency key replays its first answer forever instead of expiring after 24 h",
-    specs = { "spec/sandbox/lists_spec.lua", "spec/functional/api_lists_spec.lua" },
+    specs = { "spec/sandbox/gaps_spec.lua", "spec/sandbox/lists_spec.lua", "spec/functional/api_lists_spec.lua" },
   },
   {
     id = "idempotency-ttl-an-hour",
@@ -502,7 +502,7 @@ return {
     find = "M.TTL_MS = 24 * 3600 * 1000",
     replace = "M.TTL_MS = 3600 * 1000",
     bug = "an idempotency key is forgotten after an hour: a retry the next morning adds the leads twice",
-    specs = { "spec/sandbox/lists_spec.lua", "spec/sandbox/csv_spec.lua" },
+    specs = { "spec/sandbox/gaps_spec.lua", "spec/sandbox/lists_spec.lua", "spec/sandbox/csv_spec.lua" },
   },
   -- The sandbox's validation (422 shapes), its rate limit and body limit ------------------------
   {
@@ -561,6 +561,7 @@ return {
     replace = "if false then",
     bug = "the last row of a CSV file without a final newline is silently not imported",
     specs = {
+      "spec/unit/csv_spec.lua",
       "spec/unit/recipe_files_spec.lua",
       "spec/recipes/enrich_csv_spec.lua",
       "spec/recipes/legacy_bulk_spec.lua",
@@ -573,6 +574,7 @@ return {
     replace = "field[#field + 1] = '\"\"'\n",
     bug = 'a name written "Bob ""The Closer"" Smith" is read with its quotes doubled',
     specs = {
+      "spec/unit/csv_spec.lua",
       "spec/unit/recipe_files_spec.lua",
       "spec/recipes/enrich_csv_spec.lua",
       "spec/recipes/legacy_bulk_spec.lua",
@@ -585,6 +587,7 @@ return {
     replace = "if v:find('[,\\r\\n]') then",
     bug = "a value with a double quote is written unquoted: the CSV a recipe writes does not read back",
     specs = {
+      "spec/unit/csv_spec.lua",
       "spec/unit/recipe_files_spec.lua",
       "spec/recipes/enrich_company_spec.lua",
       "spec/recipes/export_list_spec.lua",
