@@ -471,6 +471,9 @@ return {
     bug = "settling a run refunds the whole reservation: charged + refunded is more than reserved",
     specs = { "spec/sandbox/credits_spec.lua", "spec/sandbox/enrichment_spec.lua" },
   },
+  -- No request reaches settle with more than was reserved today (a run reserves its tier's
+  -- price for each lead it snapshots, and no lead costs more), so money_spec calls settle
+  -- itself: the clamp is what keeps a future price or outcome from overdrawing a run.
   {
     id = "ledger-no-clamp-to-reserved",
     file = "sandbox/lua/sandbox/ledger.lua",
@@ -478,6 +481,14 @@ return {
     replace = "if charge > reserved + 1e9 then\n    charge = reserved",
     bug = "a run can be charged more than it reserved (the refund goes negative)",
     specs = { "spec/sandbox/money_spec.lua", "spec/sandbox/credits_spec.lua", "spec/sandbox/enrichment_spec.lua" },
+  },
+  {
+    id = "ledger-settle-last-credit-kept",
+    file = "sandbox/lua/sandbox/ledger.lua",
+    find = "if back > 0 then\n    local bg",
+    replace = "if back > 1 then\n    local bg",
+    bug = "a run that used all but one credit of its reservation is not refunded that credit",
+    specs = { "spec/sandbox/money_spec.lua", "spec/sandbox/credits_spec.lua" },
   },
   {
     id = "ledger-overdraft",

@@ -64,6 +64,20 @@ describe("sandbox.ledger.settle", function()
     assert.is_true(ledger.reserve(s, h2, 20, "wf_2"))
     assert.same({ 12, 8 }, { ledger.settle(s, h2, 12, "wf_2") })
     assert.equals(58, s.credits)
+    assert.same({ 12, 8 }, { ledger.settle(s, h2, 0, "wf_2") }) -- settled once
+    assert.equals(58, s.credits)
+  end)
+
+  it("refunds the last credit of a reservation the run did not use", function()
+    local s = state(20)
+    local h = {}
+    assert.is_true(ledger.reserve(s, h, 11, "wf_3"))
+    assert.same({ 10, 1 }, { ledger.settle(s, h, 10, "wf_3") })
+    assert.equals(10, s.credits)
+    local row = s.ledger[#s.ledger]
+    assert.equals(1, row.delta)
+    assert.equals("refund", row.kind)
+    assert.equals("wf_3", row.ref)
   end)
 
   it("refuses a charge larger than the balance, debiting nothing", function()
