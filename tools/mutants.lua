@@ -55,7 +55,12 @@ return {
     find = '"rate_limited",         ANY,',
     replace = '"rate_limited",         NEVER,',
     bug = "a call that meets a 429 fails at once instead of waiting for Retry-After and trying again",
-    specs = { "spec/unit/retry_table_spec.lua", "spec/unit/client_spec.lua", "spec/functional/faults_spec.lua" },
+    specs = {
+      "spec/unit/policy_rows_spec.lua",
+      "spec/unit/retry_table_spec.lua",
+      "spec/unit/client_spec.lua",
+      "spec/functional/faults_spec.lua",
+    },
   },
   {
     id = "kind-server-never-retried",
@@ -63,7 +68,12 @@ return {
     find = '"server",               REPEATABLE,',
     replace = '"server",               NEVER,',
     bug = "a GET that meets a 503 fails at once instead of being tried again",
-    specs = { "spec/unit/retry_table_spec.lua", "spec/unit/client_spec.lua", "spec/functional/client_spec.lua" },
+    specs = {
+      "spec/unit/policy_rows_spec.lua",
+      "spec/unit/retry_table_spec.lua",
+      "spec/unit/client_spec.lua",
+      "spec/functional/client_spec.lua",
+    },
   },
   {
     id = "kind-conflict-retried",
@@ -112,7 +122,12 @@ return {
     find = "if (*end == '\\0') return (isfinite(s) && s >= 0) ? s : -1;",
     replace = "if (*end == '\\0') return (isfinite(s) && s >= 0) ? s / 1000 : -1;",
     bug = "Retry-After: 30 is read as 30 ms: the client comes back at once and meets 429 again",
-    specs = { "ctest:test_retry", "spec/unit/client_spec.lua", "spec/functional/client_spec.lua" },
+    specs = {
+      "spec/unit/policy_rows_spec.lua",
+      "ctest:test_retry",
+      "spec/unit/client_spec.lua",
+      "spec/functional/client_spec.lua",
+    },
   },
   {
     id = "retry-after-date-ignored",
@@ -120,7 +135,12 @@ return {
     find = "double at = parse_http_date(value);",
     replace = "double at = parse_http_date(value) * 0 - 1;",
     bug = "a Retry-After given as an HTTP date is ignored: the client retries on its own backoff, too early",
-    specs = { "ctest:test_retry", "spec/unit/client_spec.lua", "spec/functional/faults_spec.lua" },
+    specs = {
+      "spec/unit/policy_rows_spec.lua",
+      "ctest:test_retry",
+      "spec/unit/client_spec.lua",
+      "spec/functional/faults_spec.lua",
+    },
   },
   {
     id = "retry-after-ignored-for-backoff",
@@ -128,7 +148,7 @@ return {
     find = "if err.retry_after and err.retry_after > 0 then return err.retry_after end",
     replace = "if err.retry_after and err.retry_after < 0 then return err.retry_after end",
     bug = "the server's Retry-After is ignored: retries come on the client's backoff and meet 429 again",
-    specs = { "spec/unit/client_spec.lua", "spec/functional/client_spec.lua" },
+    specs = { "spec/unit/policy_rows_spec.lua", "spec/unit/client_spec.lua", "spec/functional/client_spec.lua" },
   },
   -- The retry policy: per method, idempotency key, attempts, backoff ------------------------
   {
@@ -137,7 +157,12 @@ return {
     find = "int repeatable = in->safe || in->idempotent_key;",
     replace = "int repeatable = in->safe;",
     bug = "a POST carrying an idempotency key is not retried after a 503: add-leads fails as ambiguous",
-    specs = { "ctest:test_retry", "spec/unit/retry_table_spec.lua", "spec/unit/client_spec.lua" },
+    specs = {
+      "spec/unit/policy_rows_spec.lua",
+      "ctest:test_retry",
+      "spec/unit/retry_table_spec.lua",
+      "spec/unit/client_spec.lua",
+    },
   },
   {
     id = "retry-post-resent-after-sending",
@@ -145,7 +170,12 @@ return {
     find = "int unsent = when == CL_RETRY_UNSENT && !in->sent;",
     replace = "int unsent = when == CL_RETRY_UNSENT;",
     bug = "a POST whose connection broke after sending is sent again: a paid enrichment can run twice",
-    specs = { "ctest:test_retry", "spec/unit/retry_table_spec.lua", "spec/unit/client_spec.lua" },
+    specs = {
+      "spec/unit/policy_rows_spec.lua",
+      "ctest:test_retry",
+      "spec/unit/retry_table_spec.lua",
+      "spec/unit/client_spec.lua",
+    },
   },
   {
     id = "retry-ambiguous-not-said",
@@ -153,7 +183,12 @@ return {
     find = 'return decision(0, 1, "the request may have been acted on; not repeatable");',
     replace = 'return decision(0, 0, "the request may have been acted on; not repeatable");',
     bug = "a POST that may have run is reported as a plain failure: the user re-runs it and pays twice",
-    specs = { "ctest:test_retry", "spec/unit/retry_table_spec.lua", "spec/unit/client_spec.lua" },
+    specs = {
+      "spec/unit/policy_rows_spec.lua",
+      "ctest:test_retry",
+      "spec/unit/retry_table_spec.lua",
+      "spec/unit/client_spec.lua",
+    },
   },
   {
     id = "retry-one-attempt-short",
@@ -161,7 +196,12 @@ return {
     find = "if (in->attempt > in->max_retries)",
     replace = "if (in->attempt >= in->max_retries)",
     bug = "max_retries = 3 makes 3 attempts, not 4: a GET gives up one retry early",
-    specs = { "ctest:test_retry", "spec/unit/retry_table_spec.lua", "spec/unit/client_spec.lua" },
+    specs = {
+      "spec/unit/policy_rows_spec.lua",
+      "ctest:test_retry",
+      "spec/unit/retry_table_spec.lua",
+      "spec/unit/client_spec.lua",
+    },
   },
   {
     id = "backoff-uncapped",
@@ -169,7 +209,7 @@ return {
     find = "if (d > cap) d = cap;",
     replace = "if (d > cap * 1000) d = cap;",
     bug = "the backoff is not capped by backoff_cap: later retries wait minutes",
-    specs = { "ctest:test_retry", "spec/unit/client_spec.lua" },
+    specs = { "spec/unit/policy_rows_spec.lua", "ctest:test_retry", "spec/unit/client_spec.lua" },
   },
   {
     id = "backoff-doubles-from-first",
@@ -177,7 +217,7 @@ return {
     find = "pow(2.0, attempt > 30 ? 30 : attempt - 1)",
     replace = "pow(2.0, attempt > 30 ? 30 : attempt)",
     bug = "the first retry waits twice backoff_base: every retry comes later than documented",
-    specs = { "ctest:test_retry", "spec/unit/client_spec.lua" },
+    specs = { "spec/unit/policy_rows_spec.lua", "ctest:test_retry", "spec/unit/client_spec.lua" },
   },
   {
     id = "retry-idempotency-key-not-passed",
@@ -202,7 +242,12 @@ return {
     find = "if res.status == 429 then self:_penalize(e) end",
     replace = "if res.status == 0 then self:_penalize(e) end",
     bug = "after a 429 the client's own bucket is not paused: other calls of the process keep hitting 429",
-    specs = { "spec/unit/client_spec.lua", "spec/functional/policy_spec.lua", "spec/functional/ratelimit_spec.lua" },
+    specs = {
+      "spec/unit/policy_rows_spec.lua",
+      "spec/unit/client_spec.lua",
+      "spec/functional/policy_spec.lua",
+      "spec/functional/ratelimit_spec.lua",
+    },
   },
   {
     id = "bucket-org-not-penalised",
@@ -218,7 +263,12 @@ return {
     find = "b->blocked_until = max2(b->blocked_until, now + retry_after);",
     replace = "b->blocked_until = max2(b->blocked_until, now);",
     bug = "the bucket ignores the pause a 429 asks for: every caller sends again at once",
-    specs = { "ctest:test_ratelimit", "spec/unit/client_spec.lua", "spec/unit/transport_seam_spec.lua" },
+    specs = {
+      "spec/unit/policy_rows_spec.lua",
+      "ctest:test_ratelimit",
+      "spec/unit/client_spec.lua",
+      "spec/unit/transport_seam_spec.lua",
+    },
   },
   {
     id = "bucket-window-margin-shrinks",
@@ -250,7 +300,7 @@ return {
     find = "if org_bucket then w = w + org_bucket:acquire(now + w) end",
     replace = "if false then w = w + org_bucket:acquire(now + w) end",
     bug = "the keys of one organisation are not held to its 60 a minute together: they meet 429s",
-    specs = { "spec/unit/client_spec.lua", "spec/functional/ratelimit_spec.lua" },
+    specs = { "spec/functional/policy_spec.lua", "spec/unit/client_spec.lua", "spec/functional/ratelimit_spec.lua" },
   },
   {
     id = "pace-per-key-default-doubled",
@@ -554,7 +604,7 @@ return {
     find = "local wk = wait_ms(kr, self.per_key, now)",
     replace = "local wk = wait_ms(kr, self.per_org, now)",
     bug = "the sandbox lets one key send 60 a minute where the API stops it at 30",
-    specs = { "spec/sandbox/infra_unit_spec.lua", "spec/sandbox/infra_spec.lua" },
+    specs = { "spec/functional/policy_spec.lua", "spec/sandbox/infra_unit_spec.lua", "spec/sandbox/infra_spec.lua" },
   },
   {
     id = "sandbox-body-limit-16k",
