@@ -90,7 +90,7 @@ deb: deps
 
 # One style for the tree: luacheck, StyLua (.stylua.toml; its WebAssembly build from npm, run by
 # tools/stylua.cjs) and clang-format (.clang-format). `make format` rewrites, `make lint` checks.
-LUA_TREES = lua recipes spec sandbox/lua bench
+LUA_TREES = lua recipes spec sandbox/lua bench tools/mutate tools/mutants.lua
 C_SOURCES = $(wildcard core/*.c core/*.h core/tests/*.c core/tests/*.h core/fuzz/*.c sandbox/*.c \
 	sandbox/*.h host/*.c host/*.h)
 STYLUA = node tools/stylua.cjs

@@ -55,7 +55,12 @@ return {
     find = '"rate_limited",         ANY,',
     replace = '"rate_limited",         NEVER,',
     bug = "a call that meets a 429 fails at once instead of waiting for Retry-After and trying again",
-    specs = { "spec/unit/retry_table_spec.lua", "spec/unit/client_spec.lua", "spec/functional/faults_spec.lua" },
+    specs = {
+      "spec/unit/policy_rows_spec.lua",
+      "spec/unit/retry_table_spec.lua",
+      "spec/unit/client_spec.lua",
+      "spec/functional/faults_spec.lua",
+    },
   },
   {
     id = "kind-server-never-retried",
@@ -63,7 +68,12 @@ return {
     find = '"server",               REPEATABLE,',
     replace = '"server",               NEVER,',
     bug = "a GET that meets a 503 fails at once instead of being tried again",
-    specs = { "spec/unit/retry_table_spec.lua", "spec/unit/client_spec.lua", "spec/functional/client_spec.lua" },
+    specs = {
+      "spec/unit/policy_rows_spec.lua",
+      "spec/unit/retry_table_spec.lua",
+      "spec/unit/client_spec.lua",
+      "spec/functional/client_spec.lua",
+    },
   },
   {
     id = "kind-conflict-retried",
@@ -78,7 +88,7 @@ return {
     file = "core/cl_errors.def",
     find = '"insufficient_credits", NEVER,      12)',
     replace = '"insufficient_credits", NEVER,      11)',
-    bug = "a recipe that runs out of credits exits 11 (invalid request) instead of 12; scripts branching on it misread it",
+    bug = "a recipe that runs out of credits exits 11 (invalid request) instead of 12; scripts misread it",
     specs = { "spec/unit/retry_table_spec.lua", "spec/host/manpage_spec.lua", "spec/recipes/enrich_company_spec.lua" },
   },
   {
@@ -86,7 +96,7 @@ return {
     file = "lua/cleanlist/errors.lua",
     find = 'spend_cap_exceeded = "spend_cap",',
     replace = 'spend_cap_exceeded = "api",',
-    bug = "the API's spend_cap_exceeded is an api error, not spend_cap: the recipe's budget message and exit 18 are lost",
+    bug = "the API's spend_cap_exceeded is an api error, not spend_cap: the budget message and exit 18 are lost",
     specs = { "spec/unit/policy_rows_spec.lua", "spec/unit/client_spec.lua", "spec/functional/api_paid_spec.lua" },
   },
   {
@@ -112,7 +122,12 @@ return {
     find = "if (*end == '\\0') return (isfinite(s) && s >= 0) ? s : -1;",
     replace = "if (*end == '\\0') return (isfinite(s) && s >= 0) ? s / 1000 : -1;",
     bug = "Retry-After: 30 is read as 30 ms: the client comes back at once and meets 429 again",
-    specs = { "ctest:test_retry", "spec/unit/client_spec.lua", "spec/functional/client_spec.lua" },
+    specs = {
+      "spec/unit/policy_rows_spec.lua",
+      "ctest:test_retry",
+      "spec/unit/client_spec.lua",
+      "spec/functional/client_spec.lua",
+    },
   },
   {
     id = "retry-after-date-ignored",
@@ -120,7 +135,12 @@ return {
     find = "double at = parse_http_date(value);",
     replace = "double at = parse_http_date(value) * 0 - 1;",
     bug = "a Retry-After given as an HTTP date is ignored: the client retries on its own backoff, too early",
-    specs = { "ctest:test_retry", "spec/unit/client_spec.lua", "spec/functional/faults_spec.lua" },
+    specs = {
+      "spec/unit/policy_rows_spec.lua",
+      "ctest:test_retry",
+      "spec/unit/client_spec.lua",
+      "spec/functional/faults_spec.lua",
+    },
   },
   {
     id = "retry-after-ignored-for-backoff",
@@ -128,7 +148,7 @@ return {
     find = "if err.retry_after and err.retry_after > 0 then return err.retry_after end",
     replace = "if err.retry_after and err.retry_after < 0 then return err.retry_after end",
     bug = "the server's Retry-After is ignored: retries come on the client's backoff and meet 429 again",
-    specs = { "spec/unit/client_spec.lua", "spec/functional/client_spec.lua" },
+    specs = { "spec/unit/policy_rows_spec.lua", "spec/unit/client_spec.lua", "spec/functional/client_spec.lua" },
   },
   -- The retry policy: per method, idempotency key, attempts, backoff ------------------------
   {
@@ -137,7 +157,12 @@ return {
     find = "int repeatable = in->safe || in->idempotent_key;",
     replace = "int repeatable = in->safe;",
     bug = "a POST carrying an idempotency key is not retried after a 503: add-leads fails as ambiguous",
-    specs = { "ctest:test_retry", "spec/unit/retry_table_spec.lua", "spec/unit/client_spec.lua" },
+    specs = {
+      "spec/unit/policy_rows_spec.lua",
+      "ctest:test_retry",
+      "spec/unit/retry_table_spec.lua",
+      "spec/unit/client_spec.lua",
+    },
   },
   {
     id = "retry-post-resent-after-sending",
@@ -145,7 +170,12 @@ return {
     find = "int unsent = when == CL_RETRY_UNSENT && !in->sent;",
     replace = "int unsent = when == CL_RETRY_UNSENT;",
     bug = "a POST whose connection broke after sending is sent again: a paid enrichment can run twice",
-    specs = { "ctest:test_retry", "spec/unit/retry_table_spec.lua", "spec/unit/client_spec.lua" },
+    specs = {
+      "spec/unit/policy_rows_spec.lua",
+      "ctest:test_retry",
+      "spec/unit/retry_table_spec.lua",
+      "spec/unit/client_spec.lua",
+    },
   },
   {
     id = "retry-ambiguous-not-said",
@@ -153,7 +183,12 @@ return {
     find = 'return decision(0, 1, "the request may have been acted on; not repeatable");',
     replace = 'return decision(0, 0, "the request may have been acted on; not repeatable");',
     bug = "a POST that may have run is reported as a plain failure: the user re-runs it and pays twice",
-    specs = { "ctest:test_retry", "spec/unit/retry_table_spec.lua", "spec/unit/client_spec.lua" },
+    specs = {
+      "spec/unit/policy_rows_spec.lua",
+      "ctest:test_retry",
+      "spec/unit/retry_table_spec.lua",
+      "spec/unit/client_spec.lua",
+    },
   },
   {
     id = "retry-one-attempt-short",
@@ -161,7 +196,12 @@ return {
     find = "if (in->attempt > in->max_retries)",
     replace = "if (in->attempt >= in->max_retries)",
     bug = "max_retries = 3 makes 3 attempts, not 4: a GET gives up one retry early",
-    specs = { "ctest:test_retry", "spec/unit/retry_table_spec.lua", "spec/unit/client_spec.lua" },
+    specs = {
+      "spec/unit/policy_rows_spec.lua",
+      "ctest:test_retry",
+      "spec/unit/retry_table_spec.lua",
+      "spec/unit/client_spec.lua",
+    },
   },
   {
     id = "backoff-uncapped",
@@ -169,7 +209,7 @@ return {
     find = "if (d > cap) d = cap;",
     replace = "if (d > cap * 1000) d = cap;",
     bug = "the backoff is not capped by backoff_cap: later retries wait minutes",
-    specs = { "ctest:test_retry", "spec/unit/client_spec.lua" },
+    specs = { "spec/unit/policy_rows_spec.lua", "ctest:test_retry", "spec/unit/client_spec.lua" },
   },
   {
     id = "backoff-doubles-from-first",
@@ -177,7 +217,7 @@ return {
     find = "pow(2.0, attempt > 30 ? 30 : attempt - 1)",
     replace = "pow(2.0, attempt > 30 ? 30 : attempt)",
     bug = "the first retry waits twice backoff_base: every retry comes later than documented",
-    specs = { "ctest:test_retry", "spec/unit/client_spec.lua" },
+    specs = { "spec/unit/policy_rows_spec.lua", "ctest:test_retry", "spec/unit/client_spec.lua" },
   },
   {
     id = "retry-idempotency-key-not-passed",
@@ -202,7 +242,12 @@ return {
     find = "if res.status == 429 then self:_penalize(e) end",
     replace = "if res.status == 0 then self:_penalize(e) end",
     bug = "after a 429 the client's own bucket is not paused: other calls of the process keep hitting 429",
-    specs = { "spec/unit/client_spec.lua", "spec/functional/policy_spec.lua", "spec/functional/ratelimit_spec.lua" },
+    specs = {
+      "spec/unit/policy_rows_spec.lua",
+      "spec/unit/client_spec.lua",
+      "spec/functional/policy_spec.lua",
+      "spec/functional/ratelimit_spec.lua",
+    },
   },
   {
     id = "bucket-org-not-penalised",
@@ -218,7 +263,12 @@ return {
     find = "b->blocked_until = max2(b->blocked_until, now + retry_after);",
     replace = "b->blocked_until = max2(b->blocked_until, now);",
     bug = "the bucket ignores the pause a 429 asks for: every caller sends again at once",
-    specs = { "ctest:test_ratelimit", "spec/unit/client_spec.lua", "spec/unit/transport_seam_spec.lua" },
+    specs = {
+      "spec/unit/policy_rows_spec.lua",
+      "ctest:test_ratelimit",
+      "spec/unit/client_spec.lua",
+      "spec/unit/transport_seam_spec.lua",
+    },
   },
   {
     id = "bucket-window-margin-shrinks",
@@ -250,7 +300,7 @@ return {
     find = "if org_bucket then w = w + org_bucket:acquire(now + w) end",
     replace = "if false then w = w + org_bucket:acquire(now + w) end",
     bug = "the keys of one organisation are not held to its 60 a minute together: they meet 429s",
-    specs = { "spec/unit/client_spec.lua", "spec/functional/ratelimit_spec.lua" },
+    specs = { "spec/functional/policy_spec.lua", "spec/unit/client_spec.lua", "spec/functional/ratelimit_spec.lua" },
   },
   {
     id = "pace-per-key-default-doubled",
@@ -412,7 +462,7 @@ return {
     find = "est.sufficient = bal.credits >= est.estimated_cost",
     replace = "est.sufficient = bal.credits > est.estimated_cost",
     bug = "a dry run says the balance is insufficient when it equals the cost exactly",
-    specs = { "spec/functional/api_paid_spec.lua" },
+    specs = { "spec/functional/paid_boundary_spec.lua", "spec/functional/api_paid_spec.lua" },
   },
   {
     id = "paid-quote-expired-not-renewed",
@@ -444,7 +494,7 @@ return {
     find = "if cost > rec.cost then",
     replace = "if cost > rec.cost * 2 then",
     bug = "a list that grew after its quote is charged up to twice the quoted cost",
-    specs = { "spec/sandbox/credits_spec.lua", "spec/sandbox/enrichment_spec.lua" },
+    specs = { "spec/sandbox/money_spec.lua", "spec/sandbox/credits_spec.lua", "spec/sandbox/enrichment_spec.lua" },
   },
   -- The ledger: prices, charges, refunds ------------------------------------------------------
   {
@@ -471,13 +521,24 @@ return {
     bug = "settling a run refunds the whole reservation: charged + refunded is more than reserved",
     specs = { "spec/sandbox/credits_spec.lua", "spec/sandbox/enrichment_spec.lua" },
   },
+  -- No request reaches settle with more than was reserved today (a run reserves its tier's
+  -- price for each lead it snapshots, and no lead costs more), so money_spec calls settle
+  -- itself: the clamp is what keeps a future price or outcome from overdrawing a run.
   {
     id = "ledger-no-clamp-to-reserved",
     file = "sandbox/lua/sandbox/ledger.lua",
     find = "if charge > reserved then\n    charge = reserved",
     replace = "if charge > reserved + 1e9 then\n    charge = reserved",
     bug = "a run can be charged more than it reserved (the refund goes negative)",
-    specs = { "spec/sandbox/credits_spec.lua", "spec/sandbox/enrichment_spec.lua" },
+    specs = { "spec/sandbox/money_spec.lua", "spec/sandbox/credits_spec.lua", "spec/sandbox/enrichment_spec.lua" },
+  },
+  {
+    id = "ledger-settle-last-credit-kept",
+    file = "sandbox/lua/sandbox/ledger.lua",
+    find = "if back > 0 then\n    local bg",
+    replace = "if back > 1 then\n    local bg",
+    bug = "a run that used all but one credit of its reservation is not refunded that credit",
+    specs = { "spec/sandbox/money_spec.lua", "spec/sandbox/credits_spec.lua" },
   },
   {
     id = "ledger-overdraft",
@@ -485,7 +546,7 @@ return {
     find = "if amount <= 0 then return true end\n  if amount > state.credits then return nil end",
     replace = "if amount <= 0 then return true end\n  if amount > state.credits + 100 then return nil end",
     bug = "a charge larger than the balance goes through: the organisation ends with negative credits",
-    specs = { "spec/sandbox/credits_spec.lua", "spec/sandbox/enrichment_spec.lua" },
+    specs = { "spec/sandbox/money_spec.lua", "spec/sandbox/credits_spec.lua", "spec/sandbox/enrichment_spec.lua" },
   },
   -- Idempotency: the add-leads key, its 24 h, the replay --------------------------------------
   {
@@ -494,7 +555,7 @@ return {
     find = "local prior = idempotency.prior(store, skey, now)",
     replace = "local prior = skey and store[skey]",
     bug = "an add-leads idempotency key replays its first answer forever instead of expiring after 24 h",
-    specs = { "spec/sandbox/lists_spec.lua", "spec/functional/api_lists_spec.lua" },
+    specs = { "spec/sandbox/gaps_spec.lua", "spec/sandbox/lists_spec.lua", "spec/functional/api_lists_spec.lua" },
   },
   {
     id = "idempotency-ttl-an-hour",
@@ -502,7 +563,7 @@ return {
     find = "M.TTL_MS = 24 * 3600 * 1000",
     replace = "M.TTL_MS = 3600 * 1000",
     bug = "an idempotency key is forgotten after an hour: a retry the next morning adds the leads twice",
-    specs = { "spec/sandbox/lists_spec.lua", "spec/sandbox/csv_spec.lua" },
+    specs = { "spec/sandbox/gaps_spec.lua", "spec/sandbox/lists_spec.lua", "spec/sandbox/csv_spec.lua" },
   },
   -- The sandbox's validation (422 shapes), its rate limit and body limit ------------------------
   {
@@ -543,7 +604,7 @@ return {
     find = "local wk = wait_ms(kr, self.per_key, now)",
     replace = "local wk = wait_ms(kr, self.per_org, now)",
     bug = "the sandbox lets one key send 60 a minute where the API stops it at 30",
-    specs = { "spec/sandbox/infra_unit_spec.lua", "spec/sandbox/infra_spec.lua" },
+    specs = { "spec/functional/policy_spec.lua", "spec/sandbox/infra_unit_spec.lua", "spec/sandbox/infra_spec.lua" },
   },
   {
     id = "sandbox-body-limit-16k",
@@ -561,6 +622,7 @@ return {
     replace = "if false then",
     bug = "the last row of a CSV file without a final newline is silently not imported",
     specs = {
+      "spec/unit/csv_spec.lua",
       "spec/unit/recipe_files_spec.lua",
       "spec/recipes/enrich_csv_spec.lua",
       "spec/recipes/legacy_bulk_spec.lua",
@@ -573,6 +635,7 @@ return {
     replace = "field[#field + 1] = '\"\"'\n",
     bug = 'a name written "Bob ""The Closer"" Smith" is read with its quotes doubled',
     specs = {
+      "spec/unit/csv_spec.lua",
       "spec/unit/recipe_files_spec.lua",
       "spec/recipes/enrich_csv_spec.lua",
       "spec/recipes/legacy_bulk_spec.lua",
@@ -585,6 +648,7 @@ return {
     replace = "if v:find('[,\\r\\n]') then",
     bug = "a value with a double quote is written unquoted: the CSV a recipe writes does not read back",
     specs = {
+      "spec/unit/csv_spec.lua",
       "spec/unit/recipe_files_spec.lua",
       "spec/recipes/enrich_company_spec.lua",
       "spec/recipes/export_list_spec.lua",

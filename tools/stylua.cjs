@@ -42,11 +42,12 @@ function readConfig(file) {
   return config;
 }
 
-function luaFiles(target, out) {
+// The .lua files under a directory; a file named explicitly is taken whatever its name.
+function luaFiles(target, out, named = true) {
   const stat = fs.statSync(target);
   if (stat.isDirectory()) {
-    for (const name of fs.readdirSync(target).sort()) luaFiles(path.join(target, name), out);
-  } else if (target.endsWith(".lua")) {
+    for (const name of fs.readdirSync(target).sort()) luaFiles(path.join(target, name), out, false);
+  } else if (named || target.endsWith(".lua")) {
     out.push(target);
   }
   return out;

@@ -255,6 +255,7 @@ describe("sandbox export (smart-agent columns)", function()
     leads.set_smart_agent(st, first, "Fit Research", "Raised a Series B, hiring AEs")
     leads.set_smart_agent(st, first, "Score", 87)
     leads.set_smart_agent(st, lists.lead_ids(list)[2], "Fit Research", 'He said "yes", twice')
+    leads.set_smart_agent(st, lists.lead_ids(list)[3], "Score", 'The "Closer"')
   end)
 
   local function call(body)
@@ -297,6 +298,27 @@ describe("sandbox export (smart-agent columns)", function()
     assert.equal("", rows[3][12])
     assert.equal(body.file_size_bytes, #text)
     assert.truthy(text:find('"He said ""yes"", twice"', 1, true))
+  end)
+
+  it("quotes a field holding a double quote, with or without a comma, and reads it back exactly", function()
+    local _, body = call { list_id = list.list_id, columns = { "Fit Research", "Score" }, include_smart_agents = false }
+    local _, text = download(body.download_url)
+    local lines = {}
+    for line in text:gmatch("([^\r\n]*)\r\n") do
+      lines[#lines + 1] = line
+    end
+    assert.same({
+      "Fit Research,Score",
+      '"Raised a Series B, hiring AEs",87',
+      '"He said ""yes"", twice",',
+      ',"The ""Closer"""',
+    }, lines)
+    assert.same({
+      { "Fit Research", "Score" },
+      { "Raised a Series B, hiring AEs", "87" },
+      { 'He said "yes", twice', "" },
+      { "", 'The "Closer"' },
+    }, parse_csv(text))
   end)
 
   it("leaves them out with include_smart_agents=false, or takes one by name", function()
