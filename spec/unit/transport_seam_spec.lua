@@ -69,6 +69,9 @@ describe("the transport seam", function()
     )
     -- the credential itself never prints the key
     assert.is_nil(tostring(req.credential):find(KEY, 1, true))
+    -- masked: the prefix, an ellipsis and the last four characters, nothing more
+    assert.equals("clapi_\226\128\1660001", req.credential:mask())
+    assert.equals("cleanlist.Credential(clapi_\226\128\1660001)", tostring(req.credential))
     assert.equals("Authorization: [REDACTED]", req.credential:redact(req.credential:authorization_header()))
   end)
 
