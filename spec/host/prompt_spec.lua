@@ -4,21 +4,30 @@
 local run = require "spec.helpers.run"
 
 -- Types `lines` into `cleanlist args` on a pseudo-terminal (with HOME = home); returns what
--- the terminal showed.
-local function prompt(args, lines, home, env)
-  local input = os.tmpname()
-  run.write_file(input, table.concat(lines, "\n") .. "\n")
+-- the terminal showed. Each line goes once the prompt asks for it, and the end of input once
+-- every line has had its answer (a prompt after it) or, with no lines, once `done` shows.
+local function prompt(args, lines, home, env, done)
+  local input, out = os.tmpname(), os.tmpname()
+  run.write_file(input, table.concat(lines, "\n") .. (#lines > 0 and "\n" or ""))
   local inner = "env " .. (env or "") .. " HOME=" .. run.quote(home) .. " " .. run.quote(run.bin()) .. " " .. args
-  -- script(1) gives the executable a terminal; the input arrives after it has started.
-  local r = run.sh(
-    "(sleep 0.5; cat "
-      .. run.quote(input)
-      .. "; sleep 1; printf '\\004') | script -qec "
-      .. run.quote(inner)
-      .. " /dev/null"
+  -- polls the terminal's output (every 50 ms, for at most 20 s) until the shell test holds
+  local function until_(test)
+    return "n=0; until " .. test .. " || [ $n -ge 400 ]; do sleep 0.05; n=$((n+1)); done; "
+  end
+  local prompts = "[ \"$(grep -o '> ' " .. run.quote(out) .. ' | wc -l)" -ge %d ]'
+  local feed
+  if #lines > 0 then
+    feed = until_(prompts:format(1)) .. "cat " .. run.quote(input) .. "; " .. until_(prompts:format(#lines + 1))
+  else
+    feed = until_("grep -q " .. run.quote(done) .. " " .. run.quote(out))
+  end
+  run.sh(
+    "(" .. feed .. "printf '\\004') | script -qec " .. run.quote(inner) .. " /dev/null >" .. run.quote(out) .. " 2>&1"
   )
+  local shown = run.read_file(out) or ""
   os.remove(input)
-  return r.stdout .. r.stderr
+  os.remove(out)
+  return shown
 end
 
 describe("cleanlist prompt", function()
@@ -55,7 +64,8 @@ describe("cleanlist prompt", function()
   end)
 
   it("redraws a recipe's progress bar in place", function()
-    local out = prompt("--sandbox --time-scale 60 run prospect_to_crm --title 'VP Sales' --limit 5", {}, home)
+    local out =
+      prompt("--sandbox --time-scale 60 run prospect_to_crm --title 'VP Sales' --limit 5", {}, home, nil, "created:")
     assert.matches("\r\27%[Kenriching  %[#+%]  5/5", out)
     assert.matches("created: +%d+", out)
   end)
