@@ -70,6 +70,7 @@ describe("client:wait against the sandbox", function()
     assert.matches("^bulk%-enrich%-", res.workflow_id)
     local seen = {}
     local st = assert(c:wait(res.workflow_id, {
+      timeout = BOUND.timeout,
       on_progress = function(s)
         seen[#seen + 1] = { status = s.status, processed = s.processed }
       end,
@@ -219,7 +220,7 @@ describe("client:wait on every end of a run", function()
     for i, fault in ipairs { "normal", "errors", "fail", "fail_refund" } do
       runs[i] = run_under(c, fault)
     end
-    local out, errs = c:wait_all(runs)
+    local out, errs = c:wait_all(runs, BOUND)
     assert.is_nil(errs)
     assert.same(
       { "completed", "completed_with_errors", "failed", "failed" },
@@ -298,7 +299,7 @@ describe("client:wait_all against the sandbox", function()
       max_rows = 3,
     })
     local legacy = assert(c:legacy_enrich_bulk { contacts = legacy_contacts(5) })
-    local out, errs = c:wait_all { person, agent, legacy }
+    local out, errs = c:wait_all({ person, agent, legacy }, BOUND)
     assert.is_nil(errs)
     assert.equals(3, #out)
     assert.equals("completed", out[1].status)
@@ -316,7 +317,7 @@ describe("client:wait_all against the sandbox", function()
     local c = client(sb)
     local a = assert(c:enrich_person { email = "a@example.com" })
     local b = assert(c:enrich_person { email = "b@example.com" })
-    local out, errs = c:wait_all { a.workflow_id, "enrich-00000000", b.workflow_id }
+    local out, errs = c:wait_all({ a.workflow_id, "enrich-00000000", b.workflow_id }, BOUND)
     assert.equals("not_found", errs[2].kind)
     assert.is_nil(errs[1])
     assert.is_nil(errs[3])
@@ -372,7 +373,7 @@ describe("the methods that read runs, against the sandbox", function()
     local second = assert(
       c:run_smart_agent { list_id = fintech, column_name = "Pain", agent_type = "pain_point_hypothesis", max_rows = 2 }
     )
-    assert(c:wait_all { first, second })
+    assert(c:wait_all({ first, second }, BOUND))
 
     local st = assert(c:get_smart_agent_results(first.smart_agent_task_id))
     assert.equals("completed", st.status)
