@@ -13,11 +13,12 @@
 local errors = require "sandbox.errors"
 local json = require "sandbox.json"
 local state_mod = require "sandbox.state"
+local util = require "sandbox.util"
 
 local M = {}
 
 M.NAMES = { "strict_quotes", "csv_import", "strict" }
-local KNOWN = { strict_quotes = true, csv_import = true, strict = true }
+local KNOWN = util.set_of(M.NAMES)
 
 state_mod.register("switches", function(state)
   return {
